@@ -1,0 +1,74 @@
+//! Request metrics and trace-context propagation, and `GET /metrics`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::telemetry::{TRACEPARENT, TraceContext};
+
+/// The process-wide Prometheus recorder, installed on first use (tests may
+/// start several apps in one process; they share it).
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(%error, "metrics recorder not installed; /metrics will be empty");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub fn metrics_router() -> Router {
+    // Install now, so that metrics recorded before the first scrape count.
+    let _ = prometheus();
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render() -> impl IntoResponse {
+    let text = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    ([("content-type", "text/plain; version=0.0.4")], text)
+}
+
+/// Middleware: counts and times every request by route, and runs the
+/// handler inside the request's trace context (continued from an incoming
+/// `traceparent` header, or new), echoing it back in the response.
+pub async fn observe_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let context = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .and_then(TraceContext::parse)
+        .map_or_else(TraceContext::new_root, |parent| parent.child());
+    let header = HeaderValue::from_str(&context.to_string()).ok();
+
+    let mut response = TRACEPARENT.scope(context, next.run(request)).await;
+
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed());
+    if let Some(header) = header {
+        response.headers_mut().insert("traceparent", header);
+    }
+    response
+}

@@ -1,0 +1,80 @@
+//! PostgreSQL connection helpers both services use.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+
+/// Opens a pool of at most `max_connections` to `url`.
+///
+/// Acquiring a connection gives up after a few seconds, so that requests
+/// fail fast with a 503 while the database is down instead of hanging.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Splits a database URL into the URL of the server's `postgres`
+/// maintenance database and the name of the database it names.
+pub fn maintenance_url(url: &str) -> Result<(String, String), String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("not a database URL: {e}"))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty() || name.contains('/') {
+        return Err(format!("the URL names no database: {url}"));
+    }
+    parsed.set_path("/postgres");
+    Ok((parsed.to_string(), name))
+}
+
+/// Creates the database `url` names unless it exists already.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, DbErr> {
+    let (admin_url, name) = maintenance_url(url).map_err(DbErr::Custom)?;
+    let admin = connect(&admin_url, 1).await?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {}", quote_identifier(&name)))
+            .await?;
+    }
+    admin.close().await?;
+    Ok(!exists)
+}
+
+/// Quotes an SQL identifier (a database name cannot be a bound parameter).
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_maintenance_url_keeps_everything_but_the_database() {
+        assert_eq!(
+            maintenance_url("postgres://postgres:pw@127.0.0.1:5432/line_provider?sslmode=disable"),
+            Ok((
+                "postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable".to_owned(),
+                "line_provider".to_owned()
+            ))
+        );
+        assert!(maintenance_url("postgres://127.0.0.1:5432/").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier(r#"a"b"#), r#""a""b""#);
+    }
+}
