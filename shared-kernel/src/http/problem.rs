@@ -32,13 +32,14 @@ impl FieldError {
 /// An error response (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
-    /// A URI naming the kind of problem; stable, for machines to match on.
-    #[serde(rename = "type")]
-    #[schema(example = "urn:betting:problem:validation")]
-    pub kind: String,
+    /// A URI naming the kind of problem (`urn:betting:problem:<slug>`);
+    /// stable, for machines to match on.
+    #[serde(rename = "type", serialize_with = "serialize_kind")]
+    #[schema(value_type = String, example = "urn:betting:problem:validation")]
+    pub slug: &'static str,
     /// A short summary of the kind of problem.
-    #[schema(example = "Invalid request")]
-    pub title: String,
+    #[schema(value_type = String, example = "Invalid request")]
+    pub title: &'static str,
     /// The HTTP status code.
     #[serde(serialize_with = "serialize_status")]
     #[schema(value_type = u16, example = 422)]
@@ -55,16 +56,25 @@ pub struct Problem {
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
+fn serialize_kind<S: serde::Serializer>(slug: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("urn:betting:problem:{slug}"))
+}
+
 fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u16(status.as_u16())
 }
 
 impl Problem {
     /// A problem of kind `urn:betting:problem:<slug>`.
-    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
-            kind: format!("urn:betting:problem:{slug}"),
-            title: title.to_owned(),
+            slug,
+            title,
             status,
             detail: detail.into(),
             errors: Vec::new(),
@@ -109,7 +119,7 @@ impl Problem {
     }
 
     /// 409: the resource's state forbids this change.
-    pub fn conflict(slug: &str, detail: impl Into<String>) -> Self {
+    pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, slug, "Conflict", detail)
     }
 
