@@ -5,6 +5,7 @@ pub mod amqp;
 pub mod config;
 pub mod contracts;
 pub mod http;
+pub mod migrations;
 pub mod money;
 pub mod pagination;
 pub mod postgres;

@@ -57,6 +57,32 @@ pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Whether an error means "the database cannot be reached right now"
+/// (answer 503 and retry later) rather than a fault in the request or code.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            sqlx_unavailable(error)
+        }
+        _ => false,
+    }
+}
+
+/// The sqlx side of [`is_unavailable`], for code that talks to sqlx directly.
+pub fn sqlx_unavailable(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match error {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P0x (shutdown).
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

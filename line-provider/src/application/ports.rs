@@ -1,0 +1,61 @@
+//! What the use cases need from the outside world.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shared_kernel::pagination::PageRequest;
+use uuid::Uuid;
+
+use crate::domain::{Event, EventChanged, EventStatus};
+
+/// Why storage could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// Someone else changed the event since it was read (optimistic lock).
+    #[error("the event changed concurrently")]
+    VersionConflict,
+    /// The database cannot be reached right now; worth retrying later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug, or data that breaks an invariant.
+    #[error("storage failed: {0}")]
+    Failed(String),
+}
+
+/// Stores events. Every write stores the change *and* the message
+/// announcing it in one transaction: both happen, or neither.
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// The event with this id, if any.
+    async fn get(&self, id: Uuid) -> Result<Option<Event>, RepositoryError>;
+
+    /// Up to `page.limit + 1` events after `page.after`, oldest first (the
+    /// extra one tells whether there is a next page).
+    async fn list(
+        &self,
+        status: Option<EventStatus>,
+        page: PageRequest,
+    ) -> Result<Vec<Event>, RepositoryError>;
+
+    /// Stores a created event and its announcement.
+    async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError>;
+
+    /// Stores a change and its announcement, provided the stored event is
+    /// still at the version before the change; `VersionConflict` otherwise.
+    async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError>;
+}
+
+/// The current time, replaceable in tests.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

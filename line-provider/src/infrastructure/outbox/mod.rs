@@ -1,0 +1,6 @@
+//! The transactional outbox: rows written with each change (see the event
+//! repository) and the relay that publishes them.
+
+mod relay;
+
+pub use relay::{OutboxRelay, RelayConfig};

@@ -1,0 +1,52 @@
+//! SeaORM entities: the tables as Rust types, nothing more.
+
+pub mod events {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `events`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
+        pub coefficient: Decimal,
+        pub deadline: DateTimeUtc,
+        pub status: String,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `outbox`: one message waiting for (or done with) the relay.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub message_id: Uuid,
+        pub routing_key: String,
+        pub payload: Json,
+        pub traceparent: Option<String>,
+        pub occurred_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub published_at: Option<DateTimeUtc>,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub last_error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

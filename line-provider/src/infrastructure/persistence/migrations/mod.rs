@@ -1,0 +1,28 @@
+//! The line-provider schema, one file per change, applied in order by
+//! `line-provider migrate`.
+
+mod m20261121_000001_create_events;
+mod m20261121_000002_create_outbox;
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
+
+const ALL: &[SqlMigration] = &[
+    m20261121_000001_create_events::MIGRATION,
+    m20261121_000002_create_outbox::MIGRATION,
+];
+
+/// Applies line-provider's migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        boxed(ALL)
+    }
+}
+
+/// Changes whenever the schema does (tests key template databases on it).
+pub fn schema_fingerprint() -> u64 {
+    fingerprint(ALL)
+}

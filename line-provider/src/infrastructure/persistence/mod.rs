@@ -1,0 +1,7 @@
+//! PostgreSQL: the schema, the entities, and the event repository.
+
+mod entities;
+mod event_repository;
+pub mod migrations;
+
+pub use event_repository::SeaOrmEventRepository;

@@ -1,0 +1,183 @@
+//! What goes over HTTP, and its translation to and from the domain.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared_kernel::http::{FieldError, Problem};
+use shared_kernel::money::WireDecimal;
+use shared_kernel::pagination::PageQuery;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::{Coefficient, Event, EventPatch, EventResult, EventStatus};
+
+/// An event on the line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// The event's id (UUID v7).
+    pub id: Uuid,
+    /// Odds, as a string with two decimals.
+    #[schema(value_type = String, example = "1.85")]
+    pub coefficient: WireDecimal,
+    /// Bets are accepted strictly before this instant (RFC 3339).
+    pub deadline: DateTime<Utc>,
+    /// Where the event is in its life.
+    pub status: EventStatusDto,
+    /// 1 at creation, +1 per change; the `ETag` is this number in quotes.
+    #[schema(example = 1)]
+    pub version: i64,
+}
+
+impl From<Event> for EventDto {
+    fn from(event: Event) -> Self {
+        Self {
+            id: event.id,
+            coefficient: WireDecimal::from_decimal_exact(event.coefficient.value()),
+            deadline: event.deadline.at(),
+            status: event.status.into(),
+            version: event.version,
+        }
+    }
+}
+
+/// A page of events, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// The events on this page.
+    pub items: Vec<EventDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An event's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventStatusDto {
+    /// Open: coefficient and deadline may change.
+    New,
+    /// Finished; bets on it win.
+    FinishedWin,
+    /// Finished; bets on it lose.
+    FinishedLose,
+}
+
+impl From<EventStatus> for EventStatusDto {
+    fn from(status: EventStatus) -> Self {
+        match status {
+            EventStatus::New => Self::New,
+            EventStatus::FinishedWin => Self::FinishedWin,
+            EventStatus::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+impl From<EventStatusDto> for EventStatus {
+    fn from(status: EventStatusDto) -> Self {
+        match status {
+            EventStatusDto::New => Self::New,
+            EventStatusDto::FinishedWin => Self::FinishedWin,
+            EventStatusDto::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+/// `POST /events`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEventRequest {
+    /// Greater than 1.00, at most 1000.00, at most two decimals; a string
+    /// (preferred) or a JSON number, read exactly.
+    #[schema(value_type = String, example = "1.85")]
+    pub coefficient: WireDecimal,
+    /// In the future (RFC 3339).
+    #[schema(example = "2030-06-01T18:00:00Z")]
+    pub deadline: DateTime<Utc>,
+}
+
+/// `PATCH /events/{id}`: the fields to change; at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEventRequest {
+    /// New odds, same rules as at creation.
+    #[schema(value_type = Option<String>, example = "2.10")]
+    #[serde(default)]
+    pub coefficient: Option<WireDecimal>,
+    /// New deadline, in the future.
+    #[schema(example = "2030-06-01T19:00:00Z")]
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// `PUT /events/{id}/status`: the result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatusRequest {
+    /// `FINISHED_WIN` or `FINISHED_LOSE`.
+    #[schema(example = "FINISHED_WIN")]
+    pub status: EventStatusDto,
+}
+
+/// The `{id}` path parameter.
+#[derive(Debug, Deserialize)]
+pub struct EventPath {
+    /// The event's id.
+    pub id: Uuid,
+}
+
+/// `GET /events` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListEventsQuery {
+    /// Only events with this status.
+    pub status: Option<EventStatusDto>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListEventsQuery {
+    /// The pagination part.
+    pub fn page(&self) -> PageQuery {
+        PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+/// Applies the coefficient rules, naming the field when they fail.
+pub fn coefficient(value: WireDecimal) -> Result<Coefficient, Problem> {
+    Coefficient::new(value.value())
+        .map_err(|error| Problem::validation(vec![FieldError::new("coefficient", error)]))
+}
+
+impl UpdateEventRequest {
+    /// The patch, if it names at least one valid field.
+    pub fn into_patch(self) -> Result<EventPatch, Problem> {
+        if self.coefficient.is_none() && self.deadline.is_none() {
+            return Err(Problem::validation(vec![FieldError::new(
+                "body",
+                "name at least one of `coefficient` and `deadline`",
+            )]));
+        }
+        Ok(EventPatch {
+            coefficient: self.coefficient.map(coefficient).transpose()?,
+            deadline: self.deadline,
+        })
+    }
+}
+
+impl SetStatusRequest {
+    /// The result; `NEW` is not one.
+    pub fn into_result(self) -> Result<EventResult, Problem> {
+        match self.status {
+            EventStatusDto::FinishedWin => Ok(EventResult::Win),
+            EventStatusDto::FinishedLose => Ok(EventResult::Lose),
+            EventStatusDto::New => Err(Problem::validation(vec![FieldError::new(
+                "status",
+                "must be FINISHED_WIN or FINISHED_LOSE; an event never returns to NEW",
+            )])),
+        }
+    }
+}

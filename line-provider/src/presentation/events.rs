@@ -1,0 +1,176 @@
+//! `/events`: the line, read by anyone, changed by operators.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use shared_kernel::http::{ApiJson, ApiPath, ApiQuery, Problem};
+use shared_kernel::pagination::into_page;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::Operator;
+use super::dto::{
+    CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery, SetStatusRequest,
+    UpdateEventRequest, coefficient,
+};
+use super::openapi::ApiDoc;
+use super::preconditions::{IfMatch, etag};
+use crate::application::EventFilter;
+use crate::domain::Event;
+
+/// The routes, each documented in the OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(create_event, list_events))
+        .routes(routes!(get_event, update_event))
+        .routes(routes!(set_status))
+}
+
+/// An event with its `ETag`.
+fn event_response(status: StatusCode, event: Event) -> Response {
+    (status, [etag(event.version)], Json(EventDto::from(event))).into_response()
+}
+
+/// Create an event.
+#[utoipa::path(
+    post, path = "/events", tag = "events",
+    request_body = CreateEventRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "Created", body = EventDto, headers(
+            ("Location" = String, description = "The new event's URL"),
+            ("ETag" = String, description = "The event's version, quoted"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_event(
+    _operator: Operator,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CreateEventRequest>,
+) -> Result<Response, Problem> {
+    let coefficient = coefficient(request.coefficient)?;
+    let event = state.events.create(coefficient, request.deadline).await?;
+    let location = format!("/events/{}", event.id);
+    let mut response = event_response(StatusCode::CREATED, event);
+    if let Ok(location) = location.parse() {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// List events, oldest first.
+#[utoipa::path(
+    get, path = "/events", tag = "events",
+    params(ListEventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_events(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListEventsQuery>,
+) -> Result<Json<EventPage>, Problem> {
+    let page = query.page().parse()?;
+    let filter = EventFilter {
+        status: query.status.map(Into::into),
+    };
+    let rows = state.events.list(filter, page).await?;
+    let (events, next_cursor) = into_page(rows, page, |event| event.id);
+    Ok(Json(EventPage {
+        items: events.into_iter().map(EventDto::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get an event.
+#[utoipa::path(
+    get, path = "/events/{id}", tag = "events",
+    params(("id" = uuid::Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "The event", body = EventDto, headers(
+            ("ETag" = String, description = "The event's version, quoted"))),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_event(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<EventPath>,
+) -> Result<Response, Problem> {
+    let event = state.events.get(path.id).await?;
+    Ok(event_response(StatusCode::OK, event))
+}
+
+/// Change an open event's coefficient and/or deadline.
+#[utoipa::path(
+    patch, path = "/events/{id}", tag = "events",
+    request_body = UpdateEventRequest,
+    security(("operator_token" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The event's id"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the event is at this version (its ETag)"),
+    ),
+    responses(
+        (status = 200, description = "The event after the change", body = EventDto, headers(
+            ("ETag" = String, description = "The event's version, quoted"))),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_event(
+    _operator: Operator,
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<EventPath>,
+    IfMatch(precondition): IfMatch,
+    ApiJson(request): ApiJson<UpdateEventRequest>,
+) -> Result<Response, Problem> {
+    let patch = request.into_patch()?;
+    let event = state.events.update(path.id, patch, precondition).await?;
+    Ok(event_response(StatusCode::OK, event))
+}
+
+/// Set an event's result. Setting the same result again changes nothing.
+#[utoipa::path(
+    put, path = "/events/{id}/status", tag = "events",
+    request_body = SetStatusRequest,
+    security(("operator_token" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The event's id"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the event is at this version (its ETag)"),
+    ),
+    responses(
+        (status = 200, description = "The finished event", body = EventDto, headers(
+            ("ETag" = String, description = "The event's version, quoted"))),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn set_status(
+    _operator: Operator,
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<EventPath>,
+    IfMatch(precondition): IfMatch,
+    ApiJson(request): ApiJson<SetStatusRequest>,
+) -> Result<Response, Problem> {
+    let result = request.into_result()?;
+    let event = state.events.finish(path.id, result, precondition).await?;
+    Ok(event_response(StatusCode::OK, event))
+}
