@@ -1,8 +1,10 @@
 //! When betting on an event closes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
-/// The instant before which bets are accepted (strictly before).
+/// The instant before which bets are accepted (strictly before), to the
+/// microsecond: finer digits are dropped, so the deadline a client is shown
+/// is the one stored and announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Deadline(DateTime<Utc>);
 
@@ -17,6 +19,7 @@ pub enum DeadlineError {
 impl Deadline {
     /// A deadline being set or moved now: it must lie in the future.
     pub fn in_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Self, DeadlineError> {
+        let at = at.trunc_subsecs(6);
         if at > now {
             Ok(Self(at))
         } else {
@@ -26,7 +29,7 @@ impl Deadline {
 
     /// A deadline read back from storage, checked when it was set.
     pub fn restore(at: DateTime<Utc>) -> Self {
-        Self(at)
+        Self(at.trunc_subsecs(6))
     }
 
     /// The instant.
@@ -39,6 +42,15 @@ impl Deadline {
 mod tests {
     use super::*;
     use chrono::Duration;
+
+    #[test]
+    fn keeps_microseconds_and_drops_finer_digits() {
+        let now = Utc::now();
+        let at = now + Duration::hours(1) + Duration::nanoseconds(123_456_789);
+        let deadline = Deadline::in_future(at, now).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(deadline.at(), at.trunc_subsecs(6));
+        assert_eq!(deadline.at().timestamp_subsec_nanos() % 1000, 0);
+    }
 
     #[test]
     fn only_the_future_is_a_deadline() {

@@ -4,7 +4,7 @@
 //! change only while `NEW`; every change bumps the version by one; a
 //! finished event never changes again.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 use super::{Coefficient, Deadline, DeadlineError};
@@ -144,7 +144,9 @@ impl Event {
             return Err(DomainError::AlreadyFinished(self.status));
         }
         let coefficient = patch.coefficient.filter(|c| *c != self.coefficient);
-        let deadline = patch.deadline.filter(|d| *d != self.deadline.at());
+        let deadline = patch
+            .deadline
+            .filter(|d| d.trunc_subsecs(6) != self.deadline.at());
         if coefficient.is_none() && deadline.is_none() {
             return Ok(Decision::Unchanged(self));
         }

@@ -6,6 +6,10 @@
 //! instead of running every migration). The template's name carries a
 //! fingerprint of the schema, so a changed migration makes a new template.
 
+mod openapi;
+
+pub use openapi::openapi_31_violations;
+
 use std::time::Duration;
 
 use lapin::options::{

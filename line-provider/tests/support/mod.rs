@@ -1,0 +1,156 @@
+//! The real line-provider on port 0, with a database and an exchange of its
+//! own, and a client that speaks to it.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::time::Duration;
+
+use line_provider::app::RunningApp;
+use line_provider::config::Config;
+use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+use shared_kernel::telemetry::LogFormat;
+use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
+
+pub const TOKEN: &str = "test-operator-token";
+
+/// A running line-provider and what it runs on.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub broker: TestBroker,
+    app: Option<RunningApp>,
+}
+
+impl TestApp {
+    /// A fresh database, a fresh exchange, and the app on both.
+    pub async fn spawn() -> Self {
+        let db = TestDatabase::create::<Migrator>("line_provider", schema_fingerprint())
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let broker = TestBroker::new("line-provider")
+            .await
+            .unwrap_or_else(|e| panic!("test broker: {e}"));
+        let app = start(&db, &broker).await;
+        Self {
+            base_url: format!("http://{}", app.address()),
+            client: reqwest::Client::new(),
+            db,
+            broker,
+            app: Some(app),
+        }
+    }
+
+    /// Another process of the same service on the same database and
+    /// exchange: a replica.
+    pub async fn start_replica(&self) -> RunningApp {
+        start(&self.db, &self.broker).await
+    }
+
+    /// Stops the app gracefully (the database and exchange stay until drop).
+    pub async fn stop(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop()
+                .await
+                .unwrap_or_else(|e| panic!("stopping: {e:#}"));
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// A request with the operator's token.
+    pub fn operator(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(TOKEN)
+    }
+
+    /// Creates an event closing in an hour and returns its JSON.
+    pub async fn create_event(&self, coefficient: &str) -> Value {
+        let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
+        let response = self
+            .operator(Method::POST, "/events")
+            .json(&json!({ "coefficient": coefficient, "deadline": deadline }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /events: {e}"));
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    /// How many rows a query counts (`SELECT count(*) ...`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .connection
+            .query_one_raw(Statement::from_string(
+                self.db.connection.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get_by_index::<i64>(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Rows in `events` and `outbox`: what a request wrote.
+    pub async fn rows_written(&self) -> (i64, i64) {
+        (
+            self.count("SELECT count(*) FROM events").await,
+            self.count("SELECT count(*) FROM outbox").await,
+        )
+    }
+}
+
+async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningApp {
+    let config = Config {
+        database_url: db.url.clone(),
+        database_pool_size: 3,
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        admin_token: TOKEN.to_owned(),
+        amqp_url: amqp_url(),
+        exchange: broker.exchange.clone(),
+        outbox_batch_size: 100,
+        outbox_sweep_interval: Duration::from_millis(200),
+        log_format: LogFormat::Pretty,
+    };
+    RunningApp::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("starting line-provider: {e:#}"))
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Asserts a problem document with this status and returns it.
+pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let problem = expect_json(response, status).await;
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem: {problem}"
+    );
+    assert_eq!(problem["status"], status.as_u16(), "problem: {problem}");
+    for field in ["type", "title", "detail"] {
+        assert!(
+            problem[field].is_string(),
+            "problem without `{field}`: {problem}"
+        );
+    }
+    problem
+}
