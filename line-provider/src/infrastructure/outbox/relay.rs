@@ -36,7 +36,7 @@ const SELECT_DUE: &str = "
     FOR UPDATE SKIP LOCKED";
 
 const MARK_PUBLISHED: &str = "
-    UPDATE outbox SET published_at = now(), last_error = NULL
+    UPDATE outbox SET published_at = clock_timestamp(), last_error = NULL
     WHERE id = ANY($1)
     RETURNING created_at";
 
