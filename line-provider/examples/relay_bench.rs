@@ -53,7 +53,11 @@ async fn main() -> anyhow::Result<()> {
             .json(&json!({ "coefficient": "1.50", "deadline": deadline }))
             .send()
             .await?;
-        anyhow::ensure!(response.status().is_success(), "POST /events: {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "POST /events: {}",
+            response.status()
+        );
     }
     wait_until_published(&db.connection).await?;
     let latency = scalar(
@@ -68,7 +72,9 @@ async fn main() -> anyhow::Result<()> {
     println!("commit to broker ack, {CHANGES} sequential changes: {latency}");
     app.stop().await?;
 
-    channel.queue_purge(queue.as_str().into(), QueuePurgeOptions::default()).await?;
+    channel
+        .queue_purge(queue.as_str().into(), QueuePurgeOptions::default())
+        .await?;
     db.connection
         .execute_unprepared(&format!(
             "INSERT INTO outbox (message_id, routing_key, payload, occurred_at) \
@@ -84,14 +90,25 @@ async fn main() -> anyhow::Result<()> {
     let rate = u128::from(QUEUED.unsigned_abs()) * 1000 / elapsed.as_millis().max(1);
     println!("relay throughput: {QUEUED} queued messages in {elapsed:.2?} = {rate} messages/s");
     app.stop().await?;
-    channel.queue_purge(queue.as_str().into(), QueuePurgeOptions::default()).await?;
+    channel
+        .queue_purge(queue.as_str().into(), QueuePurgeOptions::default())
+        .await?;
     Ok(())
 }
 
 async fn wait_until_published(db: &DatabaseConnection) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
-    while scalar(db, "SELECT count(*)::text FROM outbox WHERE published_at IS NULL").await? != "0" {
-        anyhow::ensure!(Instant::now() < deadline, "the relay did not publish everything in time");
+    while scalar(
+        db,
+        "SELECT count(*)::text FROM outbox WHERE published_at IS NULL",
+    )
+    .await?
+        != "0"
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the relay did not publish everything in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())

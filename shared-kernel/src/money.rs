@@ -145,8 +145,11 @@ impl<'de> Visitor<'de> for WireDecimalVisitor {
 
     /// serde_json with `arbitrary_precision` presents a number as a one-entry
     /// map; `serde_json::Number` knows how to read it back as the exact text.
+    /// Any other map (a JSON object where a decimal belongs) is refused in
+    /// the same words as any other wrong type.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WireDecimal, A::Error> {
-        let number = serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let number = serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map_err(|_| de::Error::invalid_type(de::Unexpected::Map, &self))?;
         self.visit_str(&number.to_string())
     }
 }
@@ -198,6 +201,15 @@ mod tests {
         ] {
             assert!(from_json(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn an_object_is_refused_in_plain_words() {
+        let error = from_json(r#"{"value": "1.85"}"#).err().unwrap_or_default();
+        assert!(
+            error.starts_with("invalid type: map, expected a decimal"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -189,3 +189,192 @@ fn log_change(change: &EventChanged) {
         "event changed"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::Duration;
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::application::ports::SystemClock;
+    use crate::domain::EventStatus;
+
+    /// Events in memory; can pretend another writer got in first.
+    #[derive(Default)]
+    struct InMemoryEvents {
+        events: Mutex<HashMap<Uuid, Event>>,
+        writes: Mutex<Vec<EventChanged>>,
+        /// Before each of the next N updates, someone else bumps the version.
+        interleaved_writers: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl EventRepository for InMemoryEvents {
+        async fn get(&self, id: Uuid) -> Result<Option<Event>, RepositoryError> {
+            Ok(self
+                .events
+                .lock()
+                .map_err(|e| RepositoryError::Failed(e.to_string()))?
+                .get(&id)
+                .cloned())
+        }
+
+        async fn list(
+            &self,
+            _: Option<EventStatus>,
+            _: PageRequest,
+        ) -> Result<Vec<Event>, RepositoryError> {
+            Ok(Vec::new())
+        }
+
+        async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError> {
+            let mut events = self
+                .events
+                .lock()
+                .map_err(|e| RepositoryError::Failed(e.to_string()))?;
+            events.insert(change.event.id, change.event.clone());
+            self.record(change)
+        }
+
+        async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError> {
+            let mut events = self
+                .events
+                .lock()
+                .map_err(|e| RepositoryError::Failed(e.to_string()))?;
+            let stored = events
+                .get_mut(&change.event.id)
+                .ok_or(RepositoryError::VersionConflict)?;
+            let mut interleaved = self
+                .interleaved_writers
+                .lock()
+                .map_err(|e| RepositoryError::Failed(e.to_string()))?;
+            if *interleaved > 0 {
+                *interleaved -= 1;
+                stored.version += 1;
+            }
+            if stored.version != change.event.version - 1 {
+                return Err(RepositoryError::VersionConflict);
+            }
+            *stored = change.event.clone();
+            self.record(change)
+        }
+    }
+
+    impl InMemoryEvents {
+        fn record(&self, change: &EventChanged) -> Result<(), RepositoryError> {
+            let mut writes = self
+                .writes
+                .lock()
+                .map_err(|e| RepositoryError::Failed(e.to_string()))?;
+            writes.push(change.clone());
+            Ok(())
+        }
+
+        fn writes(&self) -> usize {
+            self.writes.lock().map(|w| w.len()).unwrap_or_default()
+        }
+
+        fn interleave(&self, writers: usize) {
+            if let Ok(mut interleaved) = self.interleaved_writers.lock() {
+                *interleaved = writers;
+            }
+        }
+    }
+
+    async fn service_with_event() -> (EventService, Arc<InMemoryEvents>, Event) {
+        let repository = Arc::new(InMemoryEvents::default());
+        let service = EventService::new(repository.clone(), Arc::new(SystemClock));
+        let coefficient = Coefficient::new(Decimal::new(185, 2)).unwrap_or_else(|e| panic!("{e}"));
+        let event = service
+            .create(coefficient, Utc::now() + Duration::hours(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (service, repository, event)
+    }
+
+    fn patch(cents: i64) -> EventPatch {
+        EventPatch {
+            coefficient: Some(
+                Coefficient::new(Decimal::new(cents, 2)).unwrap_or_else(|e| panic!("{e}")),
+            ),
+            deadline: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_raced_by_another_writer_is_retried_on_the_latest_version() {
+        let (service, repository, event) = service_with_event().await;
+        repository.interleave(1);
+
+        let updated = service
+            .update(event.id, patch(250), Precondition::None)
+            .await;
+
+        let updated = updated.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            updated.version, 3,
+            "applied on top of the other writer's version 2"
+        );
+        assert_eq!(updated.coefficient.value(), Decimal::new(250, 2));
+    }
+
+    #[tokio::test]
+    async fn a_change_pinned_by_if_match_is_not_retried_after_a_race() {
+        let (service, repository, event) = service_with_event().await;
+        repository.interleave(1);
+
+        let updated = service
+            .update(event.id, patch(250), Precondition::Versions(vec![1]))
+            .await;
+
+        assert!(
+            matches!(updated, Err(EventError::VersionMismatch { current: 2 })),
+            "{updated:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn endless_races_give_up_instead_of_spinning() {
+        let (service, repository, event) = service_with_event().await;
+        repository.interleave(usize::MAX);
+
+        let updated = service
+            .update(event.id, patch(250), Precondition::None)
+            .await;
+
+        assert!(matches!(updated, Err(EventError::Failed(_))), "{updated:?}");
+    }
+
+    #[tokio::test]
+    async fn the_same_result_twice_is_written_once() {
+        let (service, repository, event) = service_with_event().await;
+
+        for _ in 0..2 {
+            let finished = service
+                .finish(event.id, EventResult::Lose, Precondition::None)
+                .await;
+            assert_eq!(
+                finished.map(|e| e.status).ok(),
+                Some(EventStatus::FinishedLose)
+            );
+        }
+
+        assert_eq!(repository.writes(), 2, "one create, one finish");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_event_is_not_found() {
+        let (service, _, _) = service_with_event().await;
+        let missing = Uuid::now_v7();
+
+        let result = service
+            .finish(missing, EventResult::Win, Precondition::None)
+            .await;
+
+        assert!(matches!(result, Err(EventError::NotFound(id)) if id == missing));
+    }
+}

@@ -42,30 +42,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body, turning serde's errors into problem documents.
+/// Parses a JSON object body, turning serde's errors into problem
+/// documents: `400` when the bytes are not JSON, `422` naming the field when
+/// the JSON does not fit `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(Problem::malformed_body(
             "the request body is empty; a JSON object is expected",
         ));
+    };
+    // serde reads a struct from an array too, by position; a client that
+    // sent one has made a mistake we should name, not guess around.
+    if *first != b'{' {
+        if is_json(bytes) {
+            return Err(Problem::validation(vec![FieldError::new(
+                "body",
+                "must be a JSON object",
+            )]));
+        }
+        return Err(Problem::malformed_body("the body is not valid JSON"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        json_problem(&path, error.into_inner())
+        json_problem(bytes, &path, error.into_inner())
     })?;
     deserializer
         .end()
-        .map_err(|error| json_problem(".", error))?;
+        .map_err(|error| json_problem(bytes, ".", error))?;
     Ok(value)
 }
 
-fn json_problem(path: &str, error: serde_json::Error) -> Problem {
+fn json_problem(bytes: &[u8], path: &str, error: serde_json::Error) -> Problem {
     let message = without_position(&error);
-    if !error.is_data() {
+    // serde_json calls some type mismatches (a null or a number where an
+    // enum belongs) syntax errors; only bytes that are not JSON at all are.
+    if !error.is_data() && !is_json(bytes) {
         return Problem::malformed_body(format!("the body is not valid JSON: {message}"));
     }
     Problem::validation(vec![field_error(path, &message)])
+}
+
+/// Whether the bytes are syntactically JSON (looked at only on error paths).
+fn is_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
 /// serde reports a missing field at the enclosing object ("missing field
@@ -100,6 +120,11 @@ fn without_position(error: &serde_json::Error) -> String {
     }
 }
 
+/// `uuid::Uuid` → `Uuid`.
+fn short_type_name(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
+}
+
 fn has_json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -126,18 +151,20 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             Ok(Path(value)) => Ok(ApiPath(value)),
             Err(PathRejection::FailedToDeserializePathParams(error)) => {
                 use axum::extract::path::ErrorKind;
-                let field = match error.kind() {
-                    ErrorKind::ParseErrorAtKey { key, .. } => key.clone(),
-                    _ => "path".to_owned(),
-                };
-                let message = match error.kind() {
-                    ErrorKind::ParseErrorAtKey { expected_type, .. }
-                    | ErrorKind::ParseError { expected_type, .. }
-                        if expected_type.ends_with("Uuid") =>
-                    {
-                        "must be a UUID".to_owned()
+                let (field, message) = match error.kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        key, expected_type, ..
+                    } => (
+                        key.clone(),
+                        format!("must be a valid {}", short_type_name(expected_type)),
+                    ),
+                    ErrorKind::DeserializeError { key, message, .. } => {
+                        (key.clone(), message.clone())
                     }
-                    _ => error.body_text(),
+                    ErrorKind::InvalidUtf8InPathParam { key } => {
+                        (key.clone(), "is not valid UTF-8".to_owned())
+                    }
+                    _ => ("path".to_owned(), error.body_text()),
                 };
                 Err(Problem::bad_parameters(vec![FieldError::new(
                     field, message,
@@ -220,6 +247,42 @@ mod tests {
         let (status, errors) = problem_of(r#"{"name": "x", "count": "many"}"#);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(errors[0].field, "count");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    enum Colour {
+        Red,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Paint {
+        colour: Colour,
+    }
+
+    #[test]
+    fn an_array_is_not_an_object() {
+        let (status, errors) = problem_of(r#"["x", 1]"#);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            errors,
+            vec![FieldError::new("body", "must be a JSON object")]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_for_an_enum_names_the_field() {
+        for body in [
+            r#"{"colour": null}"#,
+            r#"{"colour": 1}"#,
+            r#"{"colour": ["Red"]}"#,
+        ] {
+            let problem = parse_json::<Paint>(body.as_bytes()).err();
+            let problem = problem.unwrap_or_else(|| panic!("{body} should be rejected"));
+            assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(problem.errors[0].field, "colour", "{body}");
+        }
     }
 
     #[test]
