@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lapin::options::QueuePurgeOptions;
-use line_provider::app::RunningApp;
+use line_provider::app;
 use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         log_format: LogFormat::Pretty,
     };
 
-    let app = RunningApp::start(config.clone()).await?;
+    let app = app::start(config.clone()).await?;
     let base = format!("http://{}", app.address());
     let client = reqwest::Client::new();
     let deadline = chrono::Utc::now() + chrono::Duration::days(1);
@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         ))
         .await?;
     let started = Instant::now();
-    let app = RunningApp::start(config).await?;
+    let app = app::start(config).await?;
     wait_until_published(&db.connection).await?;
     let elapsed = started.elapsed();
     let rate = u128::from(QUEUED.unsigned_abs()) * 1000 / elapsed.as_millis().max(1);

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use line_provider::app::{RunningApp, migrate};
+use line_provider::app::{migrate, start};
 use line_provider::config::Config;
 use shared_kernel::http::shutdown_signal;
 use shared_kernel::telemetry;
@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = RunningApp::start(config).await?;
+    let app = start(config).await?;
     shutdown_signal().await;
     app.stop().await?;
     tracing::info!("line-provider stopped");

@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod money;
 pub mod pagination;
 pub mod postgres;
+pub mod service;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]

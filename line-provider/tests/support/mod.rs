@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use line_provider::app::RunningApp;
+use line_provider::app;
+use shared_kernel::service::RunningService;
 use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -22,7 +23,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDatabase,
     pub broker: TestBroker,
-    app: Option<RunningApp>,
+    app: Option<RunningService>,
 }
 
 impl TestApp {
@@ -46,7 +47,7 @@ impl TestApp {
 
     /// Another process of the same service on the same database and
     /// exchange: a replica.
-    pub async fn start_replica(&self) -> RunningApp {
+    pub async fn start_replica(&self) -> RunningService {
         start(&self.db, &self.broker).await
     }
 
@@ -106,7 +107,7 @@ impl TestApp {
     }
 }
 
-async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningApp {
+async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningService {
     let config = Config {
         database_url: db.url.clone(),
         database_pool_size: 3,
@@ -119,7 +120,7 @@ async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningApp {
         outbox_sweep_interval: Duration::from_millis(200),
         log_format: LogFormat::Pretty,
     };
-    RunningApp::start(config)
+    app::start(config)
         .await
         .unwrap_or_else(|e| panic!("starting line-provider: {e:#}"))
 }

@@ -1,0 +1,64 @@
+//! Wiring: the layers put together into a running service.
+
+use std::sync::Arc;
+
+use shared_kernel::amqp::BrokerStatus;
+use shared_kernel::http::Readiness;
+use shared_kernel::service::{RunningService, connect_database};
+
+use crate::application::ports::SystemClock;
+use crate::application::{BetService, LineService, ResyncReport};
+use crate::config::Config;
+use crate::infrastructure::line_provider_client::HttpLineProvider;
+use crate::infrastructure::messaging::{ConsumerConfig, LineEventConsumer, Topology};
+use crate::infrastructure::persistence::migrations::Migrator;
+use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineEventStore};
+use crate::presentation::{AppState, router};
+
+const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
+
+/// Creates the database if it is missing and applies every migration.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    shared_kernel::service::migrate::<Migrator>(&config.database_url, DATABASE_VARIABLE).await
+}
+
+/// Connects to the database, binds the port, and starts serving and
+/// consuming. The broker is connected to in the background, with retries:
+/// until then `/health/ready` says so (placing bets works meanwhile).
+pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    let db = connect_database(&config.database_url, config.database_pool_size, DATABASE_VARIABLE).await?;
+    let broker = BrokerStatus::default();
+    let clock = Arc::new(SystemClock);
+    let line = LineService::new(Arc::new(SeaOrmLineEventStore::new(db.clone())), clock.clone());
+    let bets = BetService::new(Arc::new(SeaOrmBetRepository::new(db.clone())), clock, config.max_stake);
+    let readiness = Readiness {
+        database: db,
+        broker: broker.clone(),
+    };
+    let state = AppState {
+        bets,
+        line: line.clone(),
+    };
+    let mut service = RunningService::serve(config.host, config.port, "BET_MAKER_PORT", router(state, readiness)).await?;
+    let consumer = LineEventConsumer::new(
+        ConsumerConfig {
+            amqp_url: config.amqp_url,
+            topology: Topology::new(&config.exchange, &config.queue),
+            prefetch: config.prefetch,
+        },
+        line,
+        broker,
+    );
+    service.spawn_worker("consumer", |stop| consumer.run(stop));
+    tracing::info!(address = %service.address(), "bet-maker listening; Swagger UI at /docs");
+    Ok(service)
+}
+
+/// Rebuilds bet-maker's copy of the line from line-provider's `GET /events`.
+pub async fn resync(config: &Config) -> anyhow::Result<ResyncReport> {
+    let db = connect_database(&config.database_url, 2, DATABASE_VARIABLE).await?;
+    let line = LineService::new(Arc::new(SeaOrmLineEventStore::new(db.clone())), Arc::new(SystemClock));
+    let report = line.resync(&HttpLineProvider::new(&config.line_provider_url)).await?;
+    db.close().await?;
+    Ok(report)
+}

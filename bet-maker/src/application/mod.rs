@@ -1,0 +1,9 @@
+//! bet-maker's use cases: place and read bets, read the open line, apply
+//! news of events (settling bets), and resync from line-provider.
+
+mod bets;
+mod line;
+pub mod ports;
+
+pub use bets::{BetError, BetService, PlaceBet};
+pub use line::{LineError, LineService, ResyncReport};

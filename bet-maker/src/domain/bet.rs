@@ -1,0 +1,173 @@
+//! A bet, and the settlement rule.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use uuid::Uuid;
+
+use super::{BetSum, LineEvent, LineEventStatus};
+
+/// Where a bet is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BetStatus {
+    /// The event has no result yet.
+    Pending,
+    /// The event finished as bet on: the bet pays amount × coefficient.
+    Won,
+    /// It did not: the bet pays nothing.
+    Lost,
+}
+
+/// A bet on an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bet {
+    /// UUID v7, chosen by the server.
+    pub id: Uuid,
+    /// The event bet on.
+    pub event_id: Uuid,
+    /// The stake.
+    pub amount: BetSum,
+    /// The event's coefficient when the bet was placed: the odds are locked.
+    pub coefficient: Decimal,
+    /// Pending until the event's result arrives.
+    pub status: BetStatus,
+    /// What the bet pays once settled; `None` while pending.
+    pub payout: Option<Decimal>,
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// When it was settled.
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+/// Why a bet cannot be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceBetError {
+    /// The event is finished, or its deadline has passed.
+    #[error("the event is closed for betting")]
+    EventClosed,
+}
+
+impl Bet {
+    /// A new pending bet on `event`, at the event's current coefficient,
+    /// placed `now` (kept to the microsecond, as stored).
+    pub fn place(id: Uuid, event: &LineEvent, amount: BetSum, now: DateTime<Utc>) -> Result<Self, PlaceBetError> {
+        if !event.is_open_at(now) {
+            return Err(PlaceBetError::EventClosed);
+        }
+        Ok(Self {
+            id,
+            event_id: event.id,
+            amount,
+            coefficient: event.coefficient,
+            status: BetStatus::Pending,
+            payout: None,
+            placed_at: now.trunc_subsecs(6),
+            settled_at: None,
+        })
+    }
+}
+
+/// What a bet of `amount` at `coefficient` pays for an event that ended with
+/// `result`: amount × coefficient rounded half-up to the cent when won,
+/// 0.00 when lost; `None` while the event has no result.
+///
+/// The settlement statement in SQL computes the same (`round(amount *
+/// coefficient, 2)`); a test holds the two to each other.
+pub fn payout(amount: BetSum, coefficient: Decimal, result: LineEventStatus) -> Option<(BetStatus, Decimal)> {
+    match result {
+        LineEventStatus::New => None,
+        LineEventStatus::FinishedWin => {
+            let mut paid = (amount.value() * coefficient).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            paid.rescale(2);
+            Some((BetStatus::Won, paid))
+        }
+        LineEventStatus::FinishedLose => Some((BetStatus::Lost, Decimal::new(0, 2))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    fn stake(amount: Decimal) -> BetSum {
+        BetSum::new(amount, dec!(1000000)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn open_event(now: DateTime<Utc>) -> LineEvent {
+        LineEvent {
+            id: Uuid::now_v7(),
+            coefficient: dec!(1.85),
+            deadline: now + Duration::hours(1),
+            status: LineEventStatus::New,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_bet_locks_the_coefficient_and_starts_pending() {
+        let now = Utc::now();
+        let event = open_event(now);
+        let bet = Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bet.coefficient, dec!(1.85));
+        assert_eq!(bet.status, BetStatus::Pending);
+        assert_eq!(bet.payout, None);
+    }
+
+    #[test]
+    fn a_closed_event_takes_no_bets() {
+        let now = Utc::now();
+        let late = LineEvent { deadline: now, ..open_event(now) };
+        let finished = LineEvent { status: LineEventStatus::FinishedLose, ..open_event(now) };
+        for event in [late, finished] {
+            assert_eq!(
+                Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now),
+                Err(PlaceBetError::EventClosed)
+            );
+        }
+    }
+
+    #[test]
+    fn a_win_pays_the_stake_times_the_odds_rounded_half_up_to_the_cent() {
+        assert_eq!(
+            payout(stake(dec!(10.50)), dec!(1.85), LineEventStatus::FinishedWin),
+            Some((BetStatus::Won, dec!(19.43))) // 19.425 rounds up
+        );
+        assert_eq!(
+            payout(stake(dec!(0.01)), dec!(1.50), LineEventStatus::FinishedWin),
+            Some((BetStatus::Won, dec!(0.02))) // 0.015 rounds up
+        );
+        assert_eq!(
+            payout(stake(dec!(1000000)), dec!(1000), LineEventStatus::FinishedWin),
+            Some((BetStatus::Won, dec!(1000000000.00)))
+        );
+    }
+
+    #[test]
+    fn a_loss_pays_nothing_and_no_result_settles_nothing() {
+        assert_eq!(
+            payout(stake(dec!(10)), dec!(1.85), LineEventStatus::FinishedLose).map(|(s, p)| (s, p.to_string())),
+            Some((BetStatus::Lost, "0.00".to_owned()))
+        );
+        assert_eq!(payout(stake(dec!(10)), dec!(1.85), LineEventStatus::New), None);
+    }
+
+    proptest! {
+        /// A winning payout is within half a cent of the exact product, has
+        /// two decimals, and never pays less than the stake (odds > 1).
+        #[test]
+        fn a_win_pays_the_product_to_the_cent(cents in 1i64..=100_000_000, odds in 101i64..=100_000) {
+            let amount = stake(Decimal::new(cents, 2));
+            let coefficient = Decimal::new(odds, 2);
+            let Some((status, paid)) = payout(amount, coefficient, LineEventStatus::FinishedWin) else {
+                return Err(TestCaseError::fail("a win settles"));
+            };
+            let exact = amount.value() * coefficient;
+            prop_assert_eq!(status, BetStatus::Won);
+            prop_assert_eq!(paid.scale(), 2);
+            prop_assert!((paid - exact).abs() <= dec!(0.005));
+            prop_assert!(paid >= amount.value());
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The bet-maker schema, one file per change, applied in order by
+//! `bet-maker migrate`.
+
+mod m20261121_000001_create_events;
+mod m20261121_000002_create_bets;
+mod m20261121_000003_create_inbox_and_idempotency_keys;
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
+
+const ALL: &[SqlMigration] = &[
+    m20261121_000001_create_events::MIGRATION,
+    m20261121_000002_create_bets::MIGRATION,
+    m20261121_000003_create_inbox_and_idempotency_keys::MIGRATION,
+];
+
+/// Applies bet-maker's migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        boxed(ALL)
+    }
+}
+
+/// Changes whenever the schema does (tests key template databases on it).
+pub fn schema_fingerprint() -> u64 {
+    fingerprint(ALL)
+}

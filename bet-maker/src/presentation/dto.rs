@@ -1,0 +1,168 @@
+//! What goes over HTTP, and its translation from the domain.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared_kernel::money::WireDecimal;
+use shared_kernel::pagination::PageQuery;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::{Bet, BetStatus, LineEvent};
+
+/// An event open for betting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenEventDto {
+    /// The event's id.
+    pub id: Uuid,
+    /// The odds a bet placed now locks, two decimals.
+    #[schema(value_type = String, example = "1.85")]
+    pub coefficient: WireDecimal,
+    /// Bets are accepted strictly before this instant.
+    pub deadline: DateTime<Utc>,
+}
+
+impl From<LineEvent> for OpenEventDto {
+    fn from(event: LineEvent) -> Self {
+        Self {
+            id: event.id,
+            coefficient: WireDecimal::from_decimal_exact(event.coefficient),
+            deadline: event.deadline,
+        }
+    }
+}
+
+/// A page of open events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenEventPage {
+    /// The events on this page.
+    pub items: Vec<OpenEventDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A bet's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BetStatusDto {
+    /// The event has no result yet.
+    Pending,
+    /// Won: the payout is amount × coefficient.
+    Won,
+    /// Lost: the payout is 0.00.
+    Lost,
+}
+
+impl From<BetStatus> for BetStatusDto {
+    fn from(status: BetStatus) -> Self {
+        match status {
+            BetStatus::Pending => Self::Pending,
+            BetStatus::Won => Self::Won,
+            BetStatus::Lost => Self::Lost,
+        }
+    }
+}
+
+impl From<BetStatusDto> for BetStatus {
+    fn from(status: BetStatusDto) -> Self {
+        match status {
+            BetStatusDto::Pending => Self::Pending,
+            BetStatusDto::Won => Self::Won,
+            BetStatusDto::Lost => Self::Lost,
+        }
+    }
+}
+
+/// A bet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BetDto {
+    /// The bet's id (UUID v7).
+    pub id: Uuid,
+    /// The event bet on.
+    pub event_id: Uuid,
+    /// The stake, two decimals.
+    #[schema(value_type = String, example = "10.50")]
+    pub amount: WireDecimal,
+    /// The odds locked when the bet was placed.
+    #[schema(value_type = String, example = "1.85")]
+    pub coefficient: WireDecimal,
+    /// PENDING until the event's result arrives.
+    pub status: BetStatusDto,
+    /// What the bet pays: amount × coefficient rounded half-up when WON,
+    /// 0.00 when LOST; absent while PENDING.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "19.43")]
+    pub payout: Option<WireDecimal>,
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// When it was settled; absent while PENDING.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl From<Bet> for BetDto {
+    fn from(bet: Bet) -> Self {
+        Self {
+            id: bet.id,
+            event_id: bet.event_id,
+            amount: WireDecimal::from_decimal_exact(bet.amount.value()),
+            coefficient: WireDecimal::from_decimal_exact(bet.coefficient),
+            status: bet.status.into(),
+            payout: bet.payout.map(WireDecimal::from_decimal_exact),
+            placed_at: bet.placed_at,
+            settled_at: bet.settled_at,
+        }
+    }
+}
+
+/// A page of bets, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BetPage {
+    /// The bets on this page.
+    pub items: Vec<BetDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /bets`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceBetRequest {
+    /// An event open for betting.
+    pub event_id: Uuid,
+    /// The stake: more than 0, at most two decimals, at most the house
+    /// limit; a string (preferred) or a JSON number, read exactly.
+    #[schema(value_type = String, example = "10.50")]
+    pub amount: WireDecimal,
+}
+
+/// The `{id}` path parameter.
+#[derive(Debug, Deserialize)]
+pub struct BetPath {
+    /// The bet's id.
+    pub id: Uuid,
+}
+
+/// `GET /bets` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListBetsQuery {
+    /// Only bets with this status.
+    pub status: Option<BetStatusDto>,
+    /// Only bets on this event.
+    pub event_id: Option<Uuid>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListBetsQuery {
+    /// The pagination part.
+    pub fn page(&self) -> PageQuery {
+        PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
