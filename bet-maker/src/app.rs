@@ -26,11 +26,23 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// consuming. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so (placing bets works meanwhile).
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
-    let db = connect_database(&config.database_url, config.database_pool_size, DATABASE_VARIABLE).await?;
+    let db = connect_database(
+        &config.database_url,
+        config.database_pool_size,
+        DATABASE_VARIABLE,
+    )
+    .await?;
     let broker = BrokerStatus::default();
     let clock = Arc::new(SystemClock);
-    let line = LineService::new(Arc::new(SeaOrmLineEventStore::new(db.clone())), clock.clone());
-    let bets = BetService::new(Arc::new(SeaOrmBetRepository::new(db.clone())), clock, config.max_stake);
+    let line = LineService::new(
+        Arc::new(SeaOrmLineEventStore::new(db.clone())),
+        clock.clone(),
+    );
+    let bets = BetService::new(
+        Arc::new(SeaOrmBetRepository::new(db.clone())),
+        clock,
+        config.max_stake,
+    );
     let readiness = Readiness {
         database: db,
         broker: broker.clone(),
@@ -39,7 +51,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         bets,
         line: line.clone(),
     };
-    let mut service = RunningService::serve(config.host, config.port, "BET_MAKER_PORT", router(state, readiness)).await?;
+    let mut service = RunningService::serve(
+        config.host,
+        config.port,
+        "BET_MAKER_PORT",
+        router(state, readiness),
+    )
+    .await?;
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
             amqp_url: config.amqp_url,
@@ -57,8 +75,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 /// Rebuilds bet-maker's copy of the line from line-provider's `GET /events`.
 pub async fn resync(config: &Config) -> anyhow::Result<ResyncReport> {
     let db = connect_database(&config.database_url, 2, DATABASE_VARIABLE).await?;
-    let line = LineService::new(Arc::new(SeaOrmLineEventStore::new(db.clone())), Arc::new(SystemClock));
-    let report = line.resync(&HttpLineProvider::new(&config.line_provider_url)).await?;
+    let line = LineService::new(
+        Arc::new(SeaOrmLineEventStore::new(db.clone())),
+        Arc::new(SystemClock),
+    );
+    let report = line
+        .resync(&HttpLineProvider::new(&config.line_provider_url))
+        .await?;
     db.close().await?;
     Ok(report)
 }

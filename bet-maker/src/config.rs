@@ -40,14 +40,22 @@ impl Config {
     /// Reads the environment; the error names the variable at fault.
     pub fn from_env() -> Result<Self, ConfigError> {
         let max_stake: Decimal = parse_or("BET_MAKER_MAX_STAKE", Decimal::new(100_000_000, 2))?;
-        if max_stake <= Decimal::ZERO || max_stake > LARGEST_STAKE_LIMIT || max_stake.normalize().scale() > 2 {
+        if max_stake <= Decimal::ZERO
+            || max_stake > LARGEST_STAKE_LIMIT
+            || max_stake.normalize().scale() > 2
+        {
             return Err(ConfigError {
                 variable: "BET_MAKER_MAX_STAKE",
-                problem: format!("is {max_stake}; it must be above 0, at most {LARGEST_STAKE_LIMIT}, with at most 2 decimals"),
+                problem: format!(
+                    "is {max_stake}; it must be above 0, at most {LARGEST_STAKE_LIMIT}, with at most 2 decimals"
+                ),
             });
         }
         Ok(Self {
-            database_url: var_or("BET_MAKER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bet_maker")?,
+            database_url: var_or(
+                "BET_MAKER_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/bet_maker",
+            )?,
             database_pool_size: parse_or("BET_MAKER_DB_POOL_SIZE", 10)?,
             host: parse_or("BET_MAKER_HOST", IpAddr::from([127, 0, 0, 1]))?,
             port: parse_or("BET_MAKER_PORT", 8080)?,

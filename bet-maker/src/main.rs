@@ -15,7 +15,9 @@ const USAGE: &str = "usage: bet-maker [serve | migrate | resync]";
 async fn main() -> ExitCode {
     // A missing .env is fine: the environment may hold everything.
     let _ = dotenvy::dotenv();
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
     if matches!(command.as_str(), "-h" | "--help" | "help") {
         println!("{USAGE}");
         return ExitCode::SUCCESS;

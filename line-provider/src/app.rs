@@ -25,9 +25,17 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// relaying. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
-    let db = connect_database(&config.database_url, config.database_pool_size, DATABASE_VARIABLE).await?;
+    let db = connect_database(
+        &config.database_url,
+        config.database_pool_size,
+        DATABASE_VARIABLE,
+    )
+    .await?;
     let broker = BrokerStatus::default();
-    let events = EventService::new(Arc::new(SeaOrmEventRepository::new(db.clone())), Arc::new(SystemClock));
+    let events = EventService::new(
+        Arc::new(SeaOrmEventRepository::new(db.clone())),
+        Arc::new(SystemClock),
+    );
     let state = AppState {
         events,
         operator_token: OperatorToken::new(&config.admin_token),
@@ -36,8 +44,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         database: db.clone(),
         broker: broker.clone(),
     };
-    let mut service =
-        RunningService::serve(config.host, config.port, "LINE_PROVIDER_PORT", router(state, readiness)).await?;
+    let mut service = RunningService::serve(
+        config.host,
+        config.port,
+        "LINE_PROVIDER_PORT",
+        router(state, readiness),
+    )
+    .await?;
     let relay = OutboxRelay::new(
         db.get_postgres_connection_pool().clone(),
         RelayConfig {

@@ -24,7 +24,12 @@ pub struct RunningService {
 impl RunningService {
     /// Binds `host:port` (`port_variable` names the setting in errors) and
     /// serves `router` until stopped.
-    pub async fn serve(host: IpAddr, port: u16, port_variable: &str, router: Router) -> anyhow::Result<Self> {
+    pub async fn serve(
+        host: IpAddr,
+        port: u16,
+        port_variable: &str,
+        router: Router,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind((host, port))
             .await
             .with_context(|| format!("cannot listen on {host}:{port} ({port_variable})"))?;
@@ -68,7 +73,9 @@ impl RunningService {
             .context("the HTTP server panicked")?
             .context("the HTTP server failed")?;
         for (name, worker) in std::mem::take(&mut self.workers) {
-            worker.await.with_context(|| format!("the {name} panicked"))?;
+            worker
+                .await
+                .with_context(|| format!("the {name} panicked"))?;
         }
         Ok(())
     }
@@ -83,7 +90,11 @@ impl Drop for RunningService {
 
 /// Connects a pool to the database at `url` (`variable` names the setting
 /// in errors).
-pub async fn connect_database(url: &str, pool_size: u32, variable: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_database(
+    url: &str,
+    pool_size: u32,
+    variable: &str,
+) -> anyhow::Result<DatabaseConnection> {
     crate::postgres::connect(url, pool_size)
         .await
         .with_context(|| unreachable_database(url, variable))
@@ -98,8 +109,12 @@ pub async fn migrate<M: MigratorTrait>(url: &str, variable: &str) -> anyhow::Res
         tracing::info!("created the database");
     }
     let db = connect_database(url, 1, variable).await?;
-    M::up(&db, None).await.context("applying migrations failed")?;
-    db.close().await.context("closing the database connection")?;
+    M::up(&db, None)
+        .await
+        .context("applying migrations failed")?;
+    db.close()
+        .await
+        .context("closing the database connection")?;
     tracing::info!("migrations applied");
     Ok(())
 }
@@ -112,5 +127,7 @@ fn unreachable_database(url: &str, variable: &str) -> String {
             url.to_string()
         },
     );
-    format!("cannot use PostgreSQL at {shown} ({variable}): is it running, and migrated (`make migrate`)?")
+    format!(
+        "cannot use PostgreSQL at {shown} ({variable}): is it running, and migrated (`make migrate`)?"
+    )
 }

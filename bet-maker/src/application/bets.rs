@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
-use super::ports::{BetFilter, BetRepository, Clock, IdempotencyClaim, Placement, PlacementError, RepositoryError};
+use super::ports::{
+    BetFilter, BetRepository, Clock, IdempotencyClaim, Placement, PlacementError, RepositoryError,
+};
 use crate::domain::{Bet, BetSum, BetSumError, PlaceBetError};
 
 /// Why a use case on bets failed.
@@ -76,14 +78,20 @@ pub struct BetService {
 
 impl std::fmt::Debug for BetService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BetService").field("max_stake", &self.max_stake).finish_non_exhaustive()
+        f.debug_struct("BetService")
+            .field("max_stake", &self.max_stake)
+            .finish_non_exhaustive()
     }
 }
 
 impl BetService {
     /// The use cases over these ports, with the house limit on stakes.
     pub fn new(bets: Arc<dyn BetRepository>, clock: Arc<dyn Clock>, max_stake: Decimal) -> Self {
-        Self { bets, clock, max_stake }
+        Self {
+            bets,
+            clock,
+            max_stake,
+        }
     }
 
     /// Places a bet at the event's current coefficient. With an idempotency
@@ -96,7 +104,9 @@ impl BetService {
             request: format!("{}:{}", request.event_id, amount.value()),
         });
         let clock = self.clock.clone();
-        let decide = move |event: &crate::domain::LineEvent| Bet::place(Uuid::now_v7(), event, amount, clock.now());
+        let decide = move |event: &crate::domain::LineEvent| {
+            Bet::place(Uuid::now_v7(), event, amount, clock.now())
+        };
         match self.bets.place(request.event_id, claim, &decide).await? {
             Placement::Placed(bet) => {
                 metrics::counter!("bets_placed_total").increment(1);

@@ -68,7 +68,11 @@ impl LineService {
     }
 
     /// Applies one message from line-provider, exactly once.
-    pub async fn apply_message(&self, message_id: Uuid, event: &LineEvent) -> Result<Applied, LineError> {
+    pub async fn apply_message(
+        &self,
+        message_id: Uuid,
+        event: &LineEvent,
+    ) -> Result<Applied, LineError> {
         let applied = self.store.apply_message(message_id, event).await?;
         if let Applied::Updated { settled } = applied {
             metrics::counter!("bets_settled_total").increment(settled);
@@ -81,11 +85,17 @@ impl LineService {
 
     /// Pages through line-provider's events and applies each by version, so
     /// an empty or stale bet-maker catches up with the line.
-    pub async fn resync(&self, line_provider: &dyn LineProvider) -> Result<ResyncReport, LineError> {
+    pub async fn resync(
+        &self,
+        line_provider: &dyn LineProvider,
+    ) -> Result<ResyncReport, LineError> {
         let mut report = ResyncReport::default();
         let mut cursor = None;
         loop {
-            let (events, next) = line_provider.events_page(cursor).await.map_err(LineError::Upstream)?;
+            let (events, next) = line_provider
+                .events_page(cursor)
+                .await
+                .map_err(LineError::Upstream)?;
             for event in &events {
                 report.events_read += 1;
                 if let Applied::Updated { settled } = self.store.apply_snapshot(event).await? {

@@ -85,7 +85,8 @@ pub trait BetRepository: Send + Sync {
     async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError>;
 
     /// Up to `page.limit + 1` bets before `page.after`, newest first.
-    async fn list(&self, filter: BetFilter, page: PageRequest) -> Result<Vec<Bet>, RepositoryError>;
+    async fn list(&self, filter: BetFilter, page: PageRequest)
+    -> Result<Vec<Bet>, RepositoryError>;
 }
 
 /// What applying news of an event did.
@@ -108,7 +109,11 @@ pub trait LineEventStore: Send + Sync {
     /// In one transaction: records `message_id` (a second time is a
     /// [`Applied::Duplicate`]), replaces the copy if `event` is newer, and,
     /// if the event is finished, settles all its pending bets at once.
-    async fn apply_message(&self, message_id: Uuid, event: &LineEvent) -> Result<Applied, RepositoryError>;
+    async fn apply_message(
+        &self,
+        message_id: Uuid,
+        event: &LineEvent,
+    ) -> Result<Applied, RepositoryError>;
 
     /// The same without a message (resync): replace if newer, settle if
     /// finished.
@@ -116,14 +121,21 @@ pub trait LineEventStore: Send + Sync {
 
     /// Up to `page.limit + 1` events open at `now`, after `page.after`, in
     /// id order.
-    async fn list_open(&self, now: DateTime<Utc>, page: PageRequest) -> Result<Vec<LineEvent>, RepositoryError>;
+    async fn list_open(
+        &self,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Vec<LineEvent>, RepositoryError>;
 }
 
 /// Reads line-provider's events, page by page (for resync).
 #[async_trait]
 pub trait LineProvider: Send + Sync {
     /// One page of events and the cursor of the next page.
-    async fn events_page(&self, cursor: Option<String>) -> Result<(Vec<LineEvent>, Option<String>), String>;
+    async fn events_page(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<LineEvent>, Option<String>), String>;
 }
 
 /// The current time, replaceable in tests.

@@ -49,7 +49,12 @@ pub enum PlaceBetError {
 impl Bet {
     /// A new pending bet on `event`, at the event's current coefficient,
     /// placed `now` (kept to the microsecond, as stored).
-    pub fn place(id: Uuid, event: &LineEvent, amount: BetSum, now: DateTime<Utc>) -> Result<Self, PlaceBetError> {
+    pub fn place(
+        id: Uuid,
+        event: &LineEvent,
+        amount: BetSum,
+        now: DateTime<Utc>,
+    ) -> Result<Self, PlaceBetError> {
         if !event.is_open_at(now) {
             return Err(PlaceBetError::EventClosed);
         }
@@ -72,11 +77,16 @@ impl Bet {
 ///
 /// The settlement statement in SQL computes the same (`round(amount *
 /// coefficient, 2)`); a test holds the two to each other.
-pub fn payout(amount: BetSum, coefficient: Decimal, result: LineEventStatus) -> Option<(BetStatus, Decimal)> {
+pub fn payout(
+    amount: BetSum,
+    coefficient: Decimal,
+    result: LineEventStatus,
+) -> Option<(BetStatus, Decimal)> {
     match result {
         LineEventStatus::New => None,
         LineEventStatus::FinishedWin => {
-            let mut paid = (amount.value() * coefficient).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            let mut paid = (amount.value() * coefficient)
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
             paid.rescale(2);
             Some((BetStatus::Won, paid))
         }
@@ -109,7 +119,8 @@ mod tests {
     fn a_bet_locks_the_coefficient_and_starts_pending() {
         let now = Utc::now();
         let event = open_event(now);
-        let bet = Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now).unwrap_or_else(|e| panic!("{e}"));
+        let bet = Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(bet.coefficient, dec!(1.85));
         assert_eq!(bet.status, BetStatus::Pending);
         assert_eq!(bet.payout, None);
@@ -118,8 +129,14 @@ mod tests {
     #[test]
     fn a_closed_event_takes_no_bets() {
         let now = Utc::now();
-        let late = LineEvent { deadline: now, ..open_event(now) };
-        let finished = LineEvent { status: LineEventStatus::FinishedLose, ..open_event(now) };
+        let late = LineEvent {
+            deadline: now,
+            ..open_event(now)
+        };
+        let finished = LineEvent {
+            status: LineEventStatus::FinishedLose,
+            ..open_event(now)
+        };
         for event in [late, finished] {
             assert_eq!(
                 Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now),
@@ -139,7 +156,11 @@ mod tests {
             Some((BetStatus::Won, dec!(0.02))) // 0.015 rounds up
         );
         assert_eq!(
-            payout(stake(dec!(1000000)), dec!(1000), LineEventStatus::FinishedWin),
+            payout(
+                stake(dec!(1000000)),
+                dec!(1000),
+                LineEventStatus::FinishedWin
+            ),
             Some((BetStatus::Won, dec!(1000000000.00)))
         );
     }
@@ -147,10 +168,14 @@ mod tests {
     #[test]
     fn a_loss_pays_nothing_and_no_result_settles_nothing() {
         assert_eq!(
-            payout(stake(dec!(10)), dec!(1.85), LineEventStatus::FinishedLose).map(|(s, p)| (s, p.to_string())),
+            payout(stake(dec!(10)), dec!(1.85), LineEventStatus::FinishedLose)
+                .map(|(s, p)| (s, p.to_string())),
             Some((BetStatus::Lost, "0.00".to_owned()))
         );
-        assert_eq!(payout(stake(dec!(10)), dec!(1.85), LineEventStatus::New), None);
+        assert_eq!(
+            payout(stake(dec!(10)), dec!(1.85), LineEventStatus::New),
+            None
+        );
     }
 
     proptest! {

@@ -62,9 +62,18 @@ mod tests {
         assert_eq!(BetSum::new(dec!(0), MAX), Err(BetSumError::NotPositive));
         assert_eq!(BetSum::new(dec!(-1), MAX), Err(BetSumError::NotPositive));
         assert_eq!(BetSum::new(dec!(0.001), MAX), Err(BetSumError::TooPrecise));
-        assert_eq!(BetSum::new(dec!(1000000.01), MAX), Err(BetSumError::AboveMaximum(MAX)));
-        assert_eq!(BetSum::new(dec!(0.01), MAX).map(BetSum::value), Ok(dec!(0.01)));
-        assert_eq!(BetSum::new(MAX, MAX).map(|s| s.value().to_string()), Ok("1000000.00".to_owned()));
+        assert_eq!(
+            BetSum::new(dec!(1000000.01), MAX),
+            Err(BetSumError::AboveMaximum(MAX))
+        );
+        assert_eq!(
+            BetSum::new(dec!(0.01), MAX).map(BetSum::value),
+            Ok(dec!(0.01))
+        );
+        assert_eq!(
+            BetSum::new(MAX, MAX).map(|s| s.value().to_string()),
+            Ok("1000000.00".to_owned())
+        );
     }
 
     proptest! {

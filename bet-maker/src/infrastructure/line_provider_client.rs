@@ -37,7 +37,10 @@ struct Page {
 
 #[async_trait]
 impl LineProvider for HttpLineProvider {
-    async fn events_page(&self, cursor: Option<String>) -> Result<(Vec<LineEvent>, Option<String>), String> {
+    async fn events_page(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(Vec<LineEvent>, Option<String>), String> {
         let mut request = self
             .client
             .get(format!("{}/events", self.base_url))
@@ -45,12 +48,18 @@ impl LineProvider for HttpLineProvider {
         if let Some(cursor) = cursor {
             request = request.query(&[("cursor", cursor)]);
         }
-        let response = request.send().await.map_err(|e| format!("GET /events: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("GET /events: {e}"))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("GET /events answered {status}"));
         }
-        let page: Page = response.json().await.map_err(|e| format!("GET /events: unreadable page: {e}"))?;
+        let page: Page = response
+            .json()
+            .await
+            .map_err(|e| format!("GET /events: unreadable page: {e}"))?;
         let events = page.items.iter().map(to_line_event).collect();
         Ok((events, page.next_cursor))
     }

@@ -37,7 +37,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             return Ok(Self(None));
         };
         let key = value.to_str().unwrap_or_default();
-        let valid = !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| b.is_ascii_graphic());
+        let valid = !key.is_empty()
+            && key.len() <= MAX_KEY_LENGTH
+            && key.bytes().all(|b| b.is_ascii_graphic());
         if valid {
             Ok(Self(Some(key.to_owned())))
         } else {
@@ -125,6 +127,9 @@ async fn list_bets(
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn get_bet(State(state): State<AppState>, ApiPath(path): ApiPath<BetPath>) -> Result<Json<BetDto>, Problem> {
+async fn get_bet(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<BetPath>,
+) -> Result<Json<BetDto>, Problem> {
     Ok(Json(BetDto::from(state.bets.get(path.id).await?)))
 }

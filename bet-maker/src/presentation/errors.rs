@@ -7,10 +7,16 @@ use crate::application::{BetError, LineError};
 impl From<BetError> for Problem {
     fn from(error: BetError) -> Self {
         match error {
-            BetError::InvalidAmount(rule) => Problem::validation(vec![FieldError::new("amount", rule)]),
-            BetError::UnknownEvent(_) | BetError::NotFound(_) => Problem::not_found(error.to_string()),
+            BetError::InvalidAmount(rule) => {
+                Problem::validation(vec![FieldError::new("amount", rule)])
+            }
+            BetError::UnknownEvent(_) | BetError::NotFound(_) => {
+                Problem::not_found(error.to_string())
+            }
             BetError::Closed(_) => Problem::conflict("event-closed", error.to_string()),
-            BetError::KeyReused => Problem::validation(vec![FieldError::new("Idempotency-Key", error.to_string())]),
+            BetError::KeyReused => {
+                Problem::validation(vec![FieldError::new("Idempotency-Key", error.to_string())])
+            }
             BetError::Unavailable(reason) => unavailable(&reason),
             BetError::Failed(reason) => internal(&reason),
         }

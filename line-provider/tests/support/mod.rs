@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use line_provider::app;
-use shared_kernel::service::RunningService;
 use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
 
@@ -29,6 +29,7 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh database, a fresh exchange, and the app on both.
     pub async fn spawn() -> Self {
+        shared_kernel::testing::init_logs();
         let db = TestDatabase::create::<Migrator>("line_provider", schema_fingerprint())
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));

@@ -22,7 +22,9 @@ pub async fn connect(url: &str, connection_name: &str) -> Result<Connection, lap
 }
 
 /// Connects, retrying with capped exponential backoff until it succeeds or
-/// `stop` is cancelled (then `None`). Keeps `status` up to date throughout.
+/// `stop` is cancelled (then `None`). Records each failure in `status`; the
+/// caller marks it up once it has done its own set-up (declared its
+/// topology, started consuming), which is what "ready" means.
 pub async fn connect_with_backoff(
     url: &str,
     connection_name: &str,
@@ -32,10 +34,7 @@ pub async fn connect_with_backoff(
     let mut backoff = Backoff::default();
     loop {
         match connect(url, connection_name).await {
-            Ok(connection) => {
-                status.set_up();
-                return Some(connection);
-            }
+            Ok(connection) => return Some(connection),
             Err(error) => {
                 status.set_down(error.to_string());
                 let delay = backoff.next_delay();

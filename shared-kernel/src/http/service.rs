@@ -15,7 +15,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// document at `/openapi.json`, `/health/*`, `/metrics`, problem documents
 /// for unknown routes and methods, a body limit, request metrics, trace
 /// propagation and request logging.
-pub fn service_router(api: Router, document: utoipa::openapi::OpenApi, readiness: Readiness) -> Router {
+pub fn service_router(
+    api: Router,
+    document: utoipa::openapi::OpenApi,
+    readiness: Readiness,
+) -> Router {
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(health_router(readiness))
         .merge(metrics_router())

@@ -238,9 +238,37 @@ impl TestBroker {
     }
 
     /// A name for a queue of this test (deleted at the end if declared
-    /// through [`bind_queue`](Self::bind_queue)).
+    /// through [`bind_queue`](Self::bind_queue) or [`own_queue`](Self::own_queue)).
     pub fn queue_name(&self, label: &str) -> String {
         format!("{}.{label}", self.exchange)
+    }
+
+    /// A queue name that the service under test will declare; it is deleted
+    /// when the test ends.
+    pub fn own_queue(&mut self, name: &str) -> String {
+        self.queues.push(name.to_owned());
+        name.to_owned()
+    }
+
+    /// Publishes `body` to the exchange with `routing_key` (persistent), and
+    /// waits for the broker to take it.
+    pub async fn publish(&self, routing_key: &str, body: &[u8]) -> Result<(), lapin::Error> {
+        let channel = self.connection.create_channel().await?;
+        crate::amqp::declare_line_exchange(&channel, &self.exchange).await?;
+        channel
+            .confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await?;
+        channel
+            .basic_publish(
+                self.exchange.as_str().into(),
+                routing_key.into(),
+                lapin::options::BasicPublishOptions::default(),
+                body,
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await?
+            .await?;
+        channel.close(200, "published".into()).await
     }
 
     /// Declares a durable queue bound to the exchange with `pattern`
@@ -324,4 +352,18 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Sends the services' logs to the test output (shown for failing tests),
+/// filtered by `RUST_LOG` (default: warnings and errors). Once per process.
+pub fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }

@@ -65,22 +65,34 @@ enum Verdict {
 impl LineEventConsumer {
     /// A consumer applying messages through `line`.
     pub fn new(config: ConsumerConfig, line: LineService, broker: BrokerStatus) -> Self {
-        Self { config, line, broker }
+        Self {
+            config,
+            line,
+            broker,
+        }
     }
 
     /// Consumes until `stop`; the message in hand is finished first.
     pub async fn run(self, stop: CancellationToken) {
-        while let Some(connection) =
-            connect_with_backoff(&self.config.amqp_url, "bet-maker consumer", &self.broker, &stop).await
+        while let Some(connection) = connect_with_backoff(
+            &self.config.amqp_url,
+            "bet-maker consumer",
+            &self.broker,
+            &stop,
+        )
+        .await
         {
             match self.consume_on(&connection, &stop).await {
                 Ok(()) => {
-                    let _ = connection.close(200, "bet-maker shutting down".into()).await;
+                    let _ = connection
+                        .close(200, "bet-maker shutting down".into())
+                        .await;
                     break;
                 }
                 Err(error) => {
                     self.broker.set_down(error.to_string());
-                    metrics::counter!("amqp_reconnects_total", "connection" => "consumer").increment(1);
+                    metrics::counter!("amqp_reconnects_total", "connection" => "consumer")
+                        .increment(1);
                     tracing::warn!(%error, "consumer lost the broker; reconnecting");
                     let _ = connection.close(200, "reconnecting".into()).await;
                 }
@@ -90,14 +102,22 @@ impl LineEventConsumer {
         tracing::info!("consumer stopped");
     }
 
-    async fn consume_on(&self, connection: &Connection, stop: &CancellationToken) -> Result<(), lapin::Error> {
+    async fn consume_on(
+        &self,
+        connection: &Connection,
+        stop: &CancellationToken,
+    ) -> Result<(), lapin::Error> {
         let channel = connection.create_channel().await?;
         declare(&channel, &self.config.topology).await?;
-        channel.basic_qos(self.config.prefetch, BasicQosOptions::default()).await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await?;
         // A second channel, in confirm mode, for dead-lettering: a message is
         // acked only once the dead-letter queue has it.
         let dead_letters = connection.create_channel().await?;
-        dead_letters.confirm_select(ConfirmSelectOptions::default()).await?;
+        dead_letters
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         let mut deliveries = channel
             .basic_consume(
                 self.config.topology.queue.as_str().into(),
@@ -189,7 +209,10 @@ async fn dead_letter(
     reason: &str,
 ) -> Result<(), lapin::Error> {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert("x-dead-letter-reason".into(), AMQPValue::LongString(LongString::from(reason)));
+    headers.insert(
+        "x-dead-letter-reason".into(),
+        AMQPValue::LongString(LongString::from(reason)),
+    );
     headers.insert(
         "x-original-routing-key".into(),
         AMQPValue::LongString(LongString::from(delivery.routing_key.as_str())),
@@ -217,6 +240,10 @@ async fn dead_letter(
     if confirm.is_ack() && confirm.take_message().is_none() {
         Ok(())
     } else {
-        Err(lapin::ErrorKind::InvalidChannelState(lapin::ChannelState::Error, "the dead-letter queue did not take the message").into())
+        Err(lapin::ErrorKind::InvalidChannelState(
+            lapin::ChannelState::Error,
+            "the dead-letter queue did not take the message",
+        )
+        .into())
     }
 }

@@ -42,16 +42,28 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
         ..QueueDeclareOptions::default()
     };
     channel
-        .queue_declare(topology.dead_letter_queue.as_str().into(), durable, quorum())
+        .queue_declare(
+            topology.dead_letter_queue.as_str().into(),
+            durable,
+            quorum(),
+        )
         .await?;
     let mut arguments = quorum();
-    arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(LongString::from("")));
+    arguments.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(LongString::from("")),
+    );
     arguments.insert(
         "x-dead-letter-routing-key".into(),
         AMQPValue::LongString(LongString::from(topology.dead_letter_queue.as_str())),
     );
-    arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT));
-    channel.queue_declare(topology.queue.as_str().into(), durable, arguments).await?;
+    arguments.insert(
+        "x-delivery-limit".into(),
+        AMQPValue::LongInt(DELIVERY_LIMIT),
+    );
+    channel
+        .queue_declare(topology.queue.as_str().into(), durable, arguments)
+        .await?;
     channel
         .queue_bind(
             topology.queue.as_str().into(),
@@ -66,6 +78,9 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
 
 fn quorum() -> FieldTable {
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString(LongString::from("quorum")));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(LongString::from("quorum")),
+    );
     arguments
 }

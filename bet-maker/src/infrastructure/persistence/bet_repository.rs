@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::entities::{bets, events};
 use super::rows::{bet_from_row, bet_status_name, event_from_row, storage_error};
 use crate::application::ports::{
-    BetFilter, BetRepository, IdempotencyClaim, PlaceDecision, Placement, PlacementError, RepositoryError,
+    BetFilter, BetRepository, IdempotencyClaim, PlaceDecision, Placement, PlacementError,
+    RepositoryError,
 };
 use crate::domain::Bet;
 
@@ -29,7 +30,10 @@ impl SeaOrmBetRepository {
 
     /// What an idempotency key was used for before, if it was: a replay of
     /// the same request, or a refusal of a different one.
-    async fn earlier_use(&self, claim: &IdempotencyClaim) -> Result<Option<Placement>, PlacementError> {
+    async fn earlier_use(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<Placement>, PlacementError> {
         let backend = self.db.get_database_backend();
         let earlier = self
             .db
@@ -48,10 +52,9 @@ impl SeaOrmBetRepository {
             return Err(PlacementError::KeyReused);
         }
         let bet_id: Uuid = earlier.try_get("", "bet_id").map_err(storage_error)?;
-        let bet = self
-            .get(bet_id)
-            .await?
-            .ok_or_else(|| RepositoryError::Failed(format!("idempotency key names missing bet {bet_id}")))?;
+        let bet = self.get(bet_id).await?.ok_or_else(|| {
+            RepositoryError::Failed(format!("idempotency key names missing bet {bet_id}"))
+        })?;
         Ok(Some(Placement::Replayed(bet)))
     }
 }
@@ -87,7 +90,11 @@ impl BetRepository for SeaOrmBetRepository {
                     txn.get_database_backend(),
                     "INSERT INTO idempotency_keys (key, request, bet_id) VALUES ($1, $2, $3)
                      ON CONFLICT (key) DO NOTHING",
-                    [claim.key.clone().into(), claim.request.clone().into(), bet.id.into()],
+                    [
+                        claim.key.clone().into(),
+                        claim.request.clone().into(),
+                        bet.id.into(),
+                    ],
                 ))
                 .await
                 .map_err(storage_error)?;
@@ -96,7 +103,9 @@ impl BetRepository for SeaOrmBetRepository {
                 // ours is the retry. Undo it and answer as the first did.
                 txn.rollback().await.map_err(storage_error)?;
                 return self.earlier_use(claim).await?.ok_or_else(|| {
-                    PlacementError::Storage(RepositoryError::Failed("idempotency key vanished".to_owned()))
+                    PlacementError::Storage(RepositoryError::Failed(
+                        "idempotency key vanished".to_owned(),
+                    ))
                 });
             }
         }
@@ -105,11 +114,18 @@ impl BetRepository for SeaOrmBetRepository {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
-        let row = bets::Entity::find_by_id(id).one(&self.db).await.map_err(storage_error)?;
+        let row = bets::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?;
         row.map(bet_from_row).transpose()
     }
 
-    async fn list(&self, filter: BetFilter, page: PageRequest) -> Result<Vec<Bet>, RepositoryError> {
+    async fn list(
+        &self,
+        filter: BetFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Bet>, RepositoryError> {
         let mut query = bets::Entity::find().order_by_desc(bets::Column::Id);
         if let Some(status) = filter.status {
             query = query.filter(bets::Column::Status.eq(bet_status_name(status)));

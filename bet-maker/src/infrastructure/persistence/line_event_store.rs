@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
@@ -52,7 +52,11 @@ impl SeaOrmLineEventStore {
 
 #[async_trait]
 impl LineEventStore for SeaOrmLineEventStore {
-    async fn apply_message(&self, message_id: Uuid, event: &LineEvent) -> Result<Applied, RepositoryError> {
+    async fn apply_message(
+        &self,
+        message_id: Uuid,
+        event: &LineEvent,
+    ) -> Result<Applied, RepositoryError> {
         let txn = self.db.begin().await.map_err(storage_error)?;
         let first_time = txn
             .execute_raw(Statement::from_sql_and_values(
@@ -80,7 +84,11 @@ impl LineEventStore for SeaOrmLineEventStore {
         Ok(applied)
     }
 
-    async fn list_open(&self, now: DateTime<Utc>, page: PageRequest) -> Result<Vec<LineEvent>, RepositoryError> {
+    async fn list_open(
+        &self,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Vec<LineEvent>, RepositoryError> {
         let mut query = events::Entity::find()
             .filter(events::Column::Status.eq(event_status_name(LineEventStatus::New)))
             .filter(events::Column::Deadline.gt(now))
@@ -101,7 +109,10 @@ impl LineEventStore for SeaOrmLineEventStore {
 /// its pending bets. The event row is updated first, so bets being placed
 /// on it (which hold `FOR SHARE` on that row) commit before the settlement
 /// reads the pending bets, or wait and then see the event finished.
-async fn upsert_and_settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<Applied, RepositoryError> {
+async fn upsert_and_settle(
+    txn: &DatabaseTransaction,
+    event: &LineEvent,
+) -> Result<Applied, RepositoryError> {
     let backend = txn.get_database_backend();
     let status = event_status_name(event.status);
     let replaced = txn

@@ -36,7 +36,12 @@ pub fn event_from_row(row: events::Model) -> Result<LineEvent, RepositoryError> 
         "NEW" => LineEventStatus::New,
         "FINISHED_WIN" => LineEventStatus::FinishedWin,
         "FINISHED_LOSE" => LineEventStatus::FinishedLose,
-        other => return Err(RepositoryError::Failed(format!("event {}: unknown status {other}", row.id))),
+        other => {
+            return Err(RepositoryError::Failed(format!(
+                "event {}: unknown status {other}",
+                row.id
+            )));
+        }
     };
     Ok(LineEvent {
         id: row.id,
@@ -52,7 +57,12 @@ pub fn bet_from_row(row: bets::Model) -> Result<Bet, RepositoryError> {
         "PENDING" => BetStatus::Pending,
         "WON" => BetStatus::Won,
         "LOST" => BetStatus::Lost,
-        other => return Err(RepositoryError::Failed(format!("bet {}: unknown status {other}", row.id))),
+        other => {
+            return Err(RepositoryError::Failed(format!(
+                "bet {}: unknown status {other}",
+                row.id
+            )));
+        }
     };
     Ok(Bet {
         id: row.id,

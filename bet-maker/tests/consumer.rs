@@ -1,0 +1,251 @@
+//! The consumer against the real RabbitMQ and PostgreSQL: exactly-once
+//! effect under redelivery, any order of arrival, dead-lettering that never
+//! blocks the queue, and no bet left pending by a race with settlement.
+
+mod support;
+
+use std::time::Duration;
+
+use bet_maker::domain::{LineEvent, LineEventStatus};
+use chrono::Utc;
+use futures_util::StreamExt;
+use lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::Value;
+use shared_kernel::contracts::LineEventKind;
+use shared_kernel::testing::eventually;
+use support::{TestApp, expect_json, line_event, message_for};
+use uuid::Uuid;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// bet-maker's copy of an event: (status, version, coefficient).
+async fn copy_of(app: &TestApp, id: Uuid) -> Option<(String, i64, String)> {
+    let row = app
+        .db
+        .connection
+        .query_one_raw(Statement::from_sql_and_values(
+            app.db.connection.get_database_backend(),
+            "SELECT status, version, coefficient::text AS coefficient FROM events WHERE id = $1",
+            [id.into()],
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))?;
+    Some((
+        row.try_get("", "status").unwrap_or_default(),
+        row.try_get("", "version").unwrap_or_default(),
+        row.try_get("", "coefficient").unwrap_or_default(),
+    ))
+}
+
+/// Waits until the copy of `event` is at `version`.
+async fn until_version(app: &TestApp, event: &LineEvent, version: i64) {
+    eventually(&format!("event {} reaching version {version}", event.id), PATIENCE, || async {
+        copy_of(app, event.id).await.filter(|(_, v, _)| *v == version).map(|_| ())
+    })
+    .await;
+}
+
+/// Publishes a fresh event and waits until it is applied: since one
+/// consumer applies messages in order, everything published before it has
+/// been handled too.
+async fn drain_queue(app: &TestApp) {
+    let probe = line_event("1.10", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+    app.publish(&message_for(LineEventKind::Created, &probe)).await;
+    until_version(app, &probe, 1).await;
+}
+
+async fn bets_of(app: &TestApp, event: &LineEvent) -> Vec<Value> {
+    let page = app.get_json(&format!("/bets?event_id={}&limit=500", event.id)).await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Messages waiting in a queue.
+async fn depth(app: &TestApp, queue: &str) -> u32 {
+    let channel = app.broker.connection.create_channel().await.unwrap_or_else(|e| panic!("{e}"));
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let queue = channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await
+        .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"));
+    queue.message_count()
+}
+
+#[tokio::test]
+async fn a_created_event_becomes_open_for_betting() {
+    let mut app = TestApp::spawn().await;
+    let event = line_event("2.25", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+
+    app.publish(&message_for(LineEventKind::Created, &event)).await;
+
+    until_version(&app, &event, 1).await;
+    let open = app.get_json("/events").await;
+    assert_eq!(open["items"][0]["id"], event.id.to_string());
+    assert_eq!(open["items"][0]["coefficient"], "2.25");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_delivered_twice_settles_the_bets_once() {
+    let mut app = TestApp::spawn().await;
+    let event = app.open_event("1.85").await;
+    for amount in ["10.50", "3.00"] {
+        expect_json(app.place_bet(event.id, amount).await, StatusCode::CREATED).await;
+    }
+    let finished = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        version: 2,
+        ..event.clone()
+    };
+    let message = message_for(LineEventKind::Finished, &finished);
+
+    app.publish(&message).await;
+    until_version(&app, &event, 2).await;
+    let first = bets_of(&app, &event).await;
+    app.publish(&message).await;
+    drain_queue(&app).await;
+
+    let second = bets_of(&app, &event).await;
+    assert_eq!(first, second, "the redelivered message changed nothing, settled_at included");
+    let payouts: Vec<&Value> = second.iter().map(|bet| &bet["payout"]).collect();
+    assert_eq!(payouts, ["5.55", "19.43"], "newest first: 3.00 × 1.85, 10.50 × 1.85");
+    let recorded = app
+        .count(&format!("SELECT count(*) FROM inbox WHERE message_id = '{}'", message.message_id))
+        .await;
+    assert_eq!(recorded, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_result_that_arrives_before_the_event_still_wins() {
+    let mut app = TestApp::spawn().await;
+    let created = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+    let updated = LineEvent {
+        coefficient: "1.75".parse().unwrap_or_default(),
+        version: 2,
+        ..created.clone()
+    };
+    let finished = LineEvent {
+        status: LineEventStatus::FinishedLose,
+        version: 3,
+        ..updated.clone()
+    };
+
+    app.publish(&message_for(LineEventKind::Finished, &finished)).await;
+    app.publish(&message_for(LineEventKind::Created, &created)).await;
+    app.publish(&message_for(LineEventKind::Updated, &updated)).await;
+    drain_queue(&app).await;
+
+    assert_eq!(
+        copy_of(&app, created.id).await,
+        Some(("FINISHED_LOSE".to_owned(), 3, "1.75".to_owned()))
+    );
+    let open = app.get_json("/events").await;
+    let listed = open["items"].as_array().into_iter().flatten().any(|e| e["id"] == created.id.to_string());
+    assert!(!listed, "a finished event is not open, whatever arrived after its result");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn updates_applied_in_reverse_end_at_the_newest() {
+    let mut app = TestApp::spawn().await;
+    let event = app.open_event("1.50").await;
+    let second = LineEvent {
+        coefficient: "2.00".parse().unwrap_or_default(),
+        version: 2,
+        ..event.clone()
+    };
+    let third = LineEvent {
+        coefficient: "2.50".parse().unwrap_or_default(),
+        version: 3,
+        ..event.clone()
+    };
+
+    app.publish(&message_for(LineEventKind::Updated, &third)).await;
+    app.publish(&message_for(LineEventKind::Updated, &second)).await;
+    drain_queue(&app).await;
+
+    assert_eq!(copy_of(&app, event.id).await, Some(("NEW".to_owned(), 3, "2.50".to_owned())));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_message_is_dead_lettered_with_its_reason_and_the_queue_goes_on() {
+    let mut app = TestApp::spawn().await;
+    let unknown_version = {
+        let event = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+        let mut body = message_for(LineEventKind::Created, &event).to_json();
+        body["schema_version"] = 99.into();
+        serde_json::to_vec(&body).unwrap_or_default()
+    };
+
+    app.publish_raw("event.created", b"{ this is not json").await;
+    app.publish_raw("event.created", &unknown_version).await;
+    let good = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+    app.publish(&message_for(LineEventKind::Created, &good)).await;
+
+    until_version(&app, &good, 1).await;
+    eventually("both bad messages in the dead-letter queue", PATIENCE, || async {
+        (depth(&app, &app.dead_letter_queue).await == 2).then_some(())
+    })
+    .await;
+    assert_eq!(depth(&app, &app.queue).await, 0, "nothing stuck in the queue");
+
+    let channel = app.broker.connection.create_channel().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut reasons = Vec::new();
+    while let Some(message) = channel
+        .basic_get(app.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+        match headers.inner().get("x-dead-letter-reason") {
+            Some(AMQPValue::LongString(reason)) => reasons.push(reason.to_string()),
+            other => panic!("no reason recorded: {other:?}"),
+        }
+    }
+    assert!(reasons[0].starts_with("malformed message"), "{reasons:?}");
+    assert!(reasons[1].contains("unsupported schema_version 99"), "{reasons:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
+    let mut app = TestApp::spawn().await;
+    let event = app.open_event("2.00").await;
+    let finished = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        version: 2,
+        ..event.clone()
+    };
+    const BETS: usize = 400;
+
+    // Bets pour in, 16 at a time; once a quarter of them are in, the result
+    // is published, and the consumer settles while bets keep arriving.
+    let betting = futures_util::stream::iter(0..BETS)
+        .map(|_| async { app.place_bet(event.id, "1.00").await.status() })
+        .buffer_unordered(16)
+        .collect::<Vec<StatusCode>>();
+    let result = async {
+        eventually("a quarter of the bets placed", PATIENCE, || async {
+            (app.count("SELECT count(*) FROM bets").await >= (BETS / 4) as i64).then_some(())
+        })
+        .await;
+        app.publish(&message_for(LineEventKind::Finished, &finished)).await;
+    };
+    let (statuses, ()) = tokio::join!(betting, result);
+    until_version(&app, &event, 2).await;
+
+    let accepted = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!(accepted + refused, BETS, "every bet accepted or refused as closed: {statuses:?}");
+    assert!(refused > 0, "the result arrived while bets were still coming in");
+    assert_eq!(app.count("SELECT count(*) FROM bets WHERE status = 'PENDING'").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM bets WHERE status = 'WON'").await, accepted as i64);
+    app.stop().await;
+}

@@ -1,0 +1,214 @@
+//! The real bet-maker on port 0, with a database, an exchange and queues of
+//! its own, and helpers to feed it line events and place bets.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+
+use bet_maker::app;
+use bet_maker::application::ports::LineEventStore;
+use bet_maker::config::Config;
+use bet_maker::domain::{LineEvent, LineEventStatus};
+use bet_maker::infrastructure::persistence::SeaOrmLineEventStore;
+use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
+use shared_kernel::money::WireDecimal;
+use shared_kernel::service::RunningService;
+use shared_kernel::telemetry::LogFormat;
+use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
+use uuid::Uuid;
+
+/// The house limit in tests, as in the default configuration.
+pub const MAX_STAKE: &str = "1000000.00";
+
+/// A running bet-maker and what it runs on.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub broker: TestBroker,
+    /// The queue the consumer reads, and its dead-letter queue.
+    pub queue: String,
+    pub dead_letter_queue: String,
+    app: Option<RunningService>,
+}
+
+impl TestApp {
+    /// A fresh database, exchange and queues, and the app on them.
+    pub async fn spawn() -> Self {
+        shared_kernel::testing::init_logs();
+        let db = TestDatabase::create::<Migrator>("bet_maker", schema_fingerprint())
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let mut broker = TestBroker::new("bet-maker")
+            .await
+            .unwrap_or_else(|e| panic!("test broker: {e}"));
+        let queue = broker.own_queue(&broker.queue_name("bet-maker"));
+        let dead_letter_queue = broker.own_queue(&format!("{queue}.dlq"));
+        let config = Config {
+            database_url: db.url.clone(),
+            database_pool_size: 4,
+            host: [127, 0, 0, 1].into(),
+            port: 0,
+            line_provider_url: "http://127.0.0.1:9".to_owned(),
+            amqp_url: amqp_url(),
+            exchange: broker.exchange.clone(),
+            queue: queue.clone(),
+            prefetch: 64,
+            max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+            log_format: LogFormat::Pretty,
+        };
+        let app = app::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("starting bet-maker: {e:#}"));
+        let app = Self {
+            base_url: format!("http://{}", app.address()),
+            client: reqwest::Client::new(),
+            db,
+            broker,
+            queue,
+            dead_letter_queue,
+            app: Some(app),
+        };
+        // Ready means consuming: the queue exists and is bound, so nothing
+        // a test publishes from now on is unroutable.
+        shared_kernel::testing::eventually("bet-maker ready", std::time::Duration::from_secs(20), || async {
+            let response = app.request(Method::GET, "/health/ready").send().await.ok()?;
+            (response.status() == StatusCode::OK).then_some(())
+        })
+        .await;
+        app
+    }
+
+    /// Stops the app gracefully (the database and queues stay until drop).
+    pub async fn stop(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await.unwrap_or_else(|e| panic!("stopping: {e:#}"));
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// Puts an event into bet-maker's copy of the line directly, through
+    /// the store the consumer uses (no broker involved).
+    pub async fn seed_event(&self, event: &LineEvent) {
+        SeaOrmLineEventStore::new(self.db.connection.clone())
+            .apply_snapshot(event)
+            .await
+            .unwrap_or_else(|e| panic!("seeding {event:?}: {e}"));
+    }
+
+    /// Seeds an open event with this coefficient, closing in an hour.
+    pub async fn open_event(&self, coefficient: &str) -> LineEvent {
+        let event = line_event(coefficient, Utc::now() + Duration::hours(1), LineEventStatus::New, 1);
+        self.seed_event(&event).await;
+        event
+    }
+
+    /// `POST /bets`, and the response.
+    pub async fn place_bet(&self, event_id: Uuid, amount: &str) -> Response {
+        self.request(Method::POST, "/bets")
+            .json(&json!({ "event_id": event_id, "amount": amount }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /bets: {e}"))
+    }
+
+    /// `GET` a path, expecting 200, and its JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self
+            .request(Method::GET, path)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        expect_json(response, StatusCode::OK).await
+    }
+
+    /// Publishes a line event message to the exchange, as line-provider would.
+    pub async fn publish(&self, message: &LineEventMessage) {
+        let body = serde_json::to_vec(message).unwrap_or_else(|e| panic!("{e}"));
+        self.publish_raw(message.kind.routing_key(), &body).await;
+    }
+
+    /// Publishes any bytes with this routing key.
+    pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) {
+        self.broker
+            .publish(routing_key, body)
+            .await
+            .unwrap_or_else(|e| panic!("publishing: {e}"));
+    }
+
+    /// The first number of a query's first row (`SELECT count(*) ...`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .connection
+            .query_one_raw(Statement::from_string(self.db.connection.get_database_backend(), sql))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get_by_index::<i64>(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+/// A line event value.
+pub fn line_event(coefficient: &str, deadline: DateTime<Utc>, status: LineEventStatus, version: i64) -> LineEvent {
+    LineEvent {
+        id: Uuid::now_v7(),
+        coefficient: coefficient.parse::<Decimal>().unwrap_or_else(|e| panic!("{e}")),
+        deadline,
+        status,
+        version,
+    }
+}
+
+/// The message line-provider would publish for `event` at its version.
+pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
+    LineEventMessage::new(
+        kind,
+        Utc::now(),
+        EventSnapshot {
+            id: event.id,
+            coefficient: WireDecimal::from_decimal_exact(event.coefficient),
+            deadline: event.deadline,
+            status: match event.status {
+                LineEventStatus::New => EventStatusWire::New,
+                LineEventStatus::FinishedWin => EventStatusWire::FinishedWin,
+                LineEventStatus::FinishedLose => EventStatusWire::FinishedLose,
+            },
+            version: event.version,
+        },
+    )
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Asserts a problem document with this status and returns it.
+pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let problem = expect_json(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "problem: {problem}");
+    assert_eq!(problem["status"], status.as_u16(), "problem: {problem}");
+    for field in ["type", "title", "detail"] {
+        assert!(problem[field].is_string(), "problem without `{field}`: {problem}");
+    }
+    problem
+}
+
