@@ -1,14 +1,15 @@
-# The betting platform: line-provider (and bet-maker) on PostgreSQL and RabbitMQ.
+# The betting platform: line-provider and bet-maker on PostgreSQL and RabbitMQ.
 # `make run` to start it, `make test` to test it. See README.md.
 
 CARGO ?= cargo
 BIN    := target/debug
 
-.PHONY: run migrate build test lint fmt help
+.PHONY: run migrate resync build test lint fmt help
 
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
 	@echo "make migrate  create the databases if missing and apply every migration"
+	@echo "make resync   rebuild bet-maker's copy of the line from line-provider"
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
 	@echo "make lint     rustfmt check and clippy with warnings as errors"
 
@@ -18,10 +19,13 @@ build:
 migrate: build
 	@scripts/preflight.sh
 	$(BIN)/line-provider migrate
+	$(BIN)/bet-maker migrate
 
 run: migrate
-	@echo "line-provider: http://127.0.0.1:$${LINE_PROVIDER_PORT:-8100}/docs  (operator token: see .env)"
-	$(BIN)/line-provider serve
+	@scripts/run.sh
+
+resync: build
+	$(BIN)/bet-maker resync
 
 test:
 	@scripts/preflight.sh

@@ -7,7 +7,7 @@ use shared_kernel::config::{ConfigError, parse_or, var_or};
 use shared_kernel::telemetry::LogFormat;
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
-const LARGEST_STAKE_LIMIT: Decimal = Decimal::from_parts(1_215_752_191, 23, 0, false, 2); // 9_999_999_999.99
+const LARGEST_STAKE_LIMIT: Decimal = rust_decimal::dec!(9_999_999_999.99);
 
 /// Everything bet-maker reads from its environment.
 #[derive(Debug, Clone)]

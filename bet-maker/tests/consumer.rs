@@ -42,9 +42,16 @@ async fn copy_of(app: &TestApp, id: Uuid) -> Option<(String, i64, String)> {
 
 /// Waits until the copy of `event` is at `version`.
 async fn until_version(app: &TestApp, event: &LineEvent, version: i64) {
-    eventually(&format!("event {} reaching version {version}", event.id), PATIENCE, || async {
-        copy_of(app, event.id).await.filter(|(_, v, _)| *v == version).map(|_| ())
-    })
+    eventually(
+        &format!("event {} reaching version {version}", event.id),
+        PATIENCE,
+        || async {
+            copy_of(app, event.id)
+                .await
+                .filter(|(_, v, _)| *v == version)
+                .map(|_| ())
+        },
+    )
     .await;
 }
 
@@ -52,19 +59,32 @@ async fn until_version(app: &TestApp, event: &LineEvent, version: i64) {
 /// consumer applies messages in order, everything published before it has
 /// been handled too.
 async fn drain_queue(app: &TestApp) {
-    let probe = line_event("1.10", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
-    app.publish(&message_for(LineEventKind::Created, &probe)).await;
+    let probe = line_event(
+        "1.10",
+        Utc::now() + chrono::Duration::hours(1),
+        LineEventStatus::New,
+        1,
+    );
+    app.publish(&message_for(LineEventKind::Created, &probe))
+        .await;
     until_version(app, &probe, 1).await;
 }
 
 async fn bets_of(app: &TestApp, event: &LineEvent) -> Vec<Value> {
-    let page = app.get_json(&format!("/bets?event_id={}&limit=500", event.id)).await;
+    let page = app
+        .get_json(&format!("/bets?event_id={}&limit=500", event.id))
+        .await;
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
 /// Messages waiting in a queue.
 async fn depth(app: &TestApp, queue: &str) -> u32 {
-    let channel = app.broker.connection.create_channel().await.unwrap_or_else(|e| panic!("{e}"));
+    let channel = app
+        .broker
+        .connection
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let options = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
@@ -79,9 +99,15 @@ async fn depth(app: &TestApp, queue: &str) -> u32 {
 #[tokio::test]
 async fn a_created_event_becomes_open_for_betting() {
     let mut app = TestApp::spawn().await;
-    let event = line_event("2.25", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+    let event = line_event(
+        "2.25",
+        Utc::now() + chrono::Duration::hours(1),
+        LineEventStatus::New,
+        1,
+    );
 
-    app.publish(&message_for(LineEventKind::Created, &event)).await;
+    app.publish(&message_for(LineEventKind::Created, &event))
+        .await;
 
     until_version(&app, &event, 1).await;
     let open = app.get_json("/events").await;
@@ -111,11 +137,21 @@ async fn a_message_delivered_twice_settles_the_bets_once() {
     drain_queue(&app).await;
 
     let second = bets_of(&app, &event).await;
-    assert_eq!(first, second, "the redelivered message changed nothing, settled_at included");
+    assert_eq!(
+        first, second,
+        "the redelivered message changed nothing, settled_at included"
+    );
     let payouts: Vec<&Value> = second.iter().map(|bet| &bet["payout"]).collect();
-    assert_eq!(payouts, ["5.55", "19.43"], "newest first: 3.00 × 1.85, 10.50 × 1.85");
+    assert_eq!(
+        payouts,
+        ["5.55", "19.43"],
+        "newest first: 3.00 × 1.85, 10.50 × 1.85"
+    );
     let recorded = app
-        .count(&format!("SELECT count(*) FROM inbox WHERE message_id = '{}'", message.message_id))
+        .count(&format!(
+            "SELECT count(*) FROM inbox WHERE message_id = '{}'",
+            message.message_id
+        ))
         .await;
     assert_eq!(recorded, 1);
     app.stop().await;
@@ -124,7 +160,12 @@ async fn a_message_delivered_twice_settles_the_bets_once() {
 #[tokio::test]
 async fn a_result_that_arrives_before_the_event_still_wins() {
     let mut app = TestApp::spawn().await;
-    let created = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+    let created = line_event(
+        "1.50",
+        Utc::now() + chrono::Duration::hours(1),
+        LineEventStatus::New,
+        1,
+    );
     let updated = LineEvent {
         coefficient: "1.75".parse().unwrap_or_default(),
         version: 2,
@@ -136,9 +177,12 @@ async fn a_result_that_arrives_before_the_event_still_wins() {
         ..updated.clone()
     };
 
-    app.publish(&message_for(LineEventKind::Finished, &finished)).await;
-    app.publish(&message_for(LineEventKind::Created, &created)).await;
-    app.publish(&message_for(LineEventKind::Updated, &updated)).await;
+    app.publish(&message_for(LineEventKind::Finished, &finished))
+        .await;
+    app.publish(&message_for(LineEventKind::Created, &created))
+        .await;
+    app.publish(&message_for(LineEventKind::Updated, &updated))
+        .await;
     drain_queue(&app).await;
 
     assert_eq!(
@@ -146,8 +190,15 @@ async fn a_result_that_arrives_before_the_event_still_wins() {
         Some(("FINISHED_LOSE".to_owned(), 3, "1.75".to_owned()))
     );
     let open = app.get_json("/events").await;
-    let listed = open["items"].as_array().into_iter().flatten().any(|e| e["id"] == created.id.to_string());
-    assert!(!listed, "a finished event is not open, whatever arrived after its result");
+    let listed = open["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["id"] == created.id.to_string());
+    assert!(
+        !listed,
+        "a finished event is not open, whatever arrived after its result"
+    );
     app.stop().await;
 }
 
@@ -166,11 +217,16 @@ async fn updates_applied_in_reverse_end_at_the_newest() {
         ..event.clone()
     };
 
-    app.publish(&message_for(LineEventKind::Updated, &third)).await;
-    app.publish(&message_for(LineEventKind::Updated, &second)).await;
+    app.publish(&message_for(LineEventKind::Updated, &third))
+        .await;
+    app.publish(&message_for(LineEventKind::Updated, &second))
+        .await;
     drain_queue(&app).await;
 
-    assert_eq!(copy_of(&app, event.id).await, Some(("NEW".to_owned(), 3, "2.50".to_owned())));
+    assert_eq!(
+        copy_of(&app, event.id).await,
+        Some(("NEW".to_owned(), 3, "2.50".to_owned()))
+    );
     app.stop().await;
 }
 
@@ -178,39 +234,73 @@ async fn updates_applied_in_reverse_end_at_the_newest() {
 async fn an_unreadable_message_is_dead_lettered_with_its_reason_and_the_queue_goes_on() {
     let mut app = TestApp::spawn().await;
     let unknown_version = {
-        let event = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
+        let event = line_event(
+            "1.50",
+            Utc::now() + chrono::Duration::hours(1),
+            LineEventStatus::New,
+            1,
+        );
         let mut body = message_for(LineEventKind::Created, &event).to_json();
         body["schema_version"] = 99.into();
         serde_json::to_vec(&body).unwrap_or_default()
     };
 
-    app.publish_raw("event.created", b"{ this is not json").await;
+    app.publish_raw("event.created", b"{ this is not json")
+        .await;
     app.publish_raw("event.created", &unknown_version).await;
-    let good = line_event("1.50", Utc::now() + chrono::Duration::hours(1), LineEventStatus::New, 1);
-    app.publish(&message_for(LineEventKind::Created, &good)).await;
+    let good = line_event(
+        "1.50",
+        Utc::now() + chrono::Duration::hours(1),
+        LineEventStatus::New,
+        1,
+    );
+    app.publish(&message_for(LineEventKind::Created, &good))
+        .await;
 
     until_version(&app, &good, 1).await;
-    eventually("both bad messages in the dead-letter queue", PATIENCE, || async {
-        (depth(&app, &app.dead_letter_queue).await == 2).then_some(())
-    })
+    eventually(
+        "both bad messages in the dead-letter queue",
+        PATIENCE,
+        || async { (depth(&app, &app.dead_letter_queue).await == 2).then_some(()) },
+    )
     .await;
-    assert_eq!(depth(&app, &app.queue).await, 0, "nothing stuck in the queue");
+    assert_eq!(
+        depth(&app, &app.queue).await,
+        0,
+        "nothing stuck in the queue"
+    );
 
-    let channel = app.broker.connection.create_channel().await.unwrap_or_else(|e| panic!("{e}"));
+    let channel = app
+        .broker
+        .connection
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut reasons = Vec::new();
     while let Some(message) = channel
-        .basic_get(app.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .basic_get(
+            app.dead_letter_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"))
     {
-        let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+        let headers = message
+            .delivery
+            .properties
+            .headers()
+            .clone()
+            .unwrap_or_default();
         match headers.inner().get("x-dead-letter-reason") {
             Some(AMQPValue::LongString(reason)) => reasons.push(reason.to_string()),
             other => panic!("no reason recorded: {other:?}"),
         }
     }
     assert!(reasons[0].starts_with("malformed message"), "{reasons:?}");
-    assert!(reasons[1].contains("unsupported schema_version 99"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("unsupported schema_version 99"),
+        "{reasons:?}"
+    );
     app.stop().await;
 }
 
@@ -236,16 +326,38 @@ async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
             (app.count("SELECT count(*) FROM bets").await >= (BETS / 4) as i64).then_some(())
         })
         .await;
-        app.publish(&message_for(LineEventKind::Finished, &finished)).await;
+        app.publish(&message_for(LineEventKind::Finished, &finished))
+            .await;
     };
     let (statuses, ()) = tokio::join!(betting, result);
     until_version(&app, &event, 2).await;
 
-    let accepted = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
-    assert_eq!(accepted + refused, BETS, "every bet accepted or refused as closed: {statuses:?}");
-    assert!(refused > 0, "the result arrived while bets were still coming in");
-    assert_eq!(app.count("SELECT count(*) FROM bets WHERE status = 'PENDING'").await, 0);
-    assert_eq!(app.count("SELECT count(*) FROM bets WHERE status = 'WON'").await, accepted as i64);
+    let accepted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        accepted + refused,
+        BETS,
+        "every bet accepted or refused as closed: {statuses:?}"
+    );
+    assert!(
+        refused > 0,
+        "the result arrived while bets were still coming in"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM bets WHERE status = 'PENDING'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM bets WHERE status = 'WON'")
+            .await,
+        accepted as i64
+    );
     app.stop().await;
 }

@@ -95,8 +95,8 @@ impl BetService {
     }
 
     /// Places a bet at the event's current coefficient. With an idempotency
-    /// key, a retry of the same request returns the first bet (`false`:
-    /// not new) instead of placing a second one.
+    /// key, a retry of the same request returns the first response — the
+    /// bet as it was placed (`false`: not new) — instead of a second bet.
     pub async fn place(&self, request: PlaceBet) -> Result<(Bet, bool), BetError> {
         let amount = BetSum::new(request.amount, self.max_stake)?;
         let claim = request.idempotency_key.map(|key| IdempotencyClaim {
@@ -113,7 +113,7 @@ impl BetService {
                 tracing::info!(bet_id = %bet.id, event_id = %bet.event_id, amount = %bet.amount.value(), "bet placed");
                 Ok((bet, true))
             }
-            Placement::Replayed(bet) => Ok((bet, false)),
+            Placement::Replayed(bet) => Ok((bet.as_placed(), false)),
         }
     }
 

@@ -71,6 +71,19 @@ impl Bet {
     }
 }
 
+impl Bet {
+    /// The bet as it was when placed, before any settlement: what the
+    /// response to placing it said.
+    pub fn as_placed(&self) -> Self {
+        Self {
+            status: BetStatus::Pending,
+            payout: None,
+            settled_at: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// What a bet of `amount` at `coefficient` pays for an event that ended with
 /// `result`: amount × coefficient rounded half-up to the cent when won,
 /// 0.00 when lost; `None` while the event has no result.
@@ -124,6 +137,20 @@ mod tests {
         assert_eq!(bet.coefficient, dec!(1.85));
         assert_eq!(bet.status, BetStatus::Pending);
         assert_eq!(bet.payout, None);
+    }
+
+    #[test]
+    fn a_settled_bet_as_placed_is_the_pending_bet_it_was() {
+        let now = Utc::now();
+        let placed = Bet::place(Uuid::now_v7(), &open_event(now), stake(dec!(10)), now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let settled = Bet {
+            status: BetStatus::Won,
+            payout: Some(dec!(18.50)),
+            settled_at: Some(now),
+            ..placed.clone()
+        };
+        assert_eq!(settled.as_placed(), placed);
     }
 
     #[test]

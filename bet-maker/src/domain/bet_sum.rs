@@ -80,7 +80,7 @@ mod tests {
         #[test]
         fn accepts_exactly_the_cents_from_one_cent_to_the_maximum(cents in -10_000i64..200_000_000) {
             let accepted = BetSum::new(Decimal::new(cents, 2), MAX).is_ok();
-            prop_assert_eq!(accepted, cents >= 1 && cents <= 100_000_000);
+            prop_assert_eq!(accepted, (1..=100_000_000).contains(&cents));
         }
 
         #[test]

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
-
 use bet_maker::app;
 use bet_maker::application::ports::LineEventStore;
 use bet_maker::config::Config;
@@ -76,10 +75,18 @@ impl TestApp {
         };
         // Ready means consuming: the queue exists and is bound, so nothing
         // a test publishes from now on is unroutable.
-        shared_kernel::testing::eventually("bet-maker ready", std::time::Duration::from_secs(20), || async {
-            let response = app.request(Method::GET, "/health/ready").send().await.ok()?;
-            (response.status() == StatusCode::OK).then_some(())
-        })
+        shared_kernel::testing::eventually(
+            "bet-maker ready",
+            std::time::Duration::from_secs(20),
+            || async {
+                let response = app
+                    .request(Method::GET, "/health/ready")
+                    .send()
+                    .await
+                    .ok()?;
+                (response.status() == StatusCode::OK).then_some(())
+            },
+        )
         .await;
         app
     }
@@ -87,12 +94,15 @@ impl TestApp {
     /// Stops the app gracefully (the database and queues stay until drop).
     pub async fn stop(&mut self) {
         if let Some(app) = self.app.take() {
-            app.stop().await.unwrap_or_else(|e| panic!("stopping: {e:#}"));
+            app.stop()
+                .await
+                .unwrap_or_else(|e| panic!("stopping: {e:#}"));
         }
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base_url))
+        self.client
+            .request(method, format!("{}{path}", self.base_url))
     }
 
     /// Puts an event into bet-maker's copy of the line directly, through
@@ -106,7 +116,12 @@ impl TestApp {
 
     /// Seeds an open event with this coefficient, closing in an hour.
     pub async fn open_event(&self, coefficient: &str) -> LineEvent {
-        let event = line_event(coefficient, Utc::now() + Duration::hours(1), LineEventStatus::New, 1);
+        let event = line_event(
+            coefficient,
+            Utc::now() + Duration::hours(1),
+            LineEventStatus::New,
+            1,
+        );
         self.seed_event(&event).await;
         event
     }
@@ -149,19 +164,30 @@ impl TestApp {
         let row = self
             .db
             .connection
-            .query_one_raw(Statement::from_string(self.db.connection.get_database_backend(), sql))
+            .query_one_raw(Statement::from_string(
+                self.db.connection.get_database_backend(),
+                sql,
+            ))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .unwrap_or_else(|| panic!("{sql}: no row"));
-        row.try_get_by_index::<i64>(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        row.try_get_by_index::<i64>(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
 /// A line event value.
-pub fn line_event(coefficient: &str, deadline: DateTime<Utc>, status: LineEventStatus, version: i64) -> LineEvent {
+pub fn line_event(
+    coefficient: &str,
+    deadline: DateTime<Utc>,
+    status: LineEventStatus,
+    version: i64,
+) -> LineEvent {
     LineEvent {
         id: Uuid::now_v7(),
-        coefficient: coefficient.parse::<Decimal>().unwrap_or_else(|e| panic!("{e}")),
+        coefficient: coefficient
+            .parse::<Decimal>()
+            .unwrap_or_else(|e| panic!("{e}")),
         deadline,
         status,
         version,
@@ -204,11 +230,16 @@ pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
         .unwrap_or_default()
         .to_owned();
     let problem = expect_json(response, status).await;
-    assert_eq!(content_type, "application/problem+json", "problem: {problem}");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem: {problem}"
+    );
     assert_eq!(problem["status"], status.as_u16(), "problem: {problem}");
     for field in ["type", "title", "detail"] {
-        assert!(problem[field].is_string(), "problem without `{field}`: {problem}");
+        assert!(
+            problem[field].is_string(),
+            "problem without `{field}`: {problem}"
+        );
     }
     problem
 }
-

@@ -78,14 +78,16 @@ fn json_problem(bytes: &[u8], path: &str, error: serde_json::Error) -> Problem {
     // serde_json calls some type mismatches (a null or a number where an
     // enum belongs) syntax errors; only bytes that are not JSON at all are.
     if !error.is_data() && !is_json(bytes) {
-        return Problem::malformed_body(format!("the body is not valid JSON: {message}"));
+        return Problem::malformed_body(format!("the body is not valid JSON (UTF-8): {message}"));
     }
     Problem::validation(vec![field_error(path, &message)])
 }
 
-/// Whether the bytes are syntactically JSON (looked at only on error paths).
+/// Whether the bytes are JSON: UTF-8 (which serde does not check inside
+/// strings it skips) and well-formed. Looked at only on error paths.
 fn is_json(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    std::str::from_utf8(bytes).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
 /// serde reports a missing field at the enclosing object ("missing field
@@ -259,6 +261,19 @@ mod tests {
     #[allow(dead_code)]
     struct Paint {
         colour: Colour,
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_not_json() {
+        let (status, _) = problem_of("{\"name\": \"x\", \"count\": 1, \"caf\u{e9}\": 1}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "valid UTF-8: an unknown field"
+        );
+        let latin1 = b"{\"name\": \"x\", \"count\": 1, \"caf\xe9\": 1}";
+        let problem = parse_json::<Body>(latin1).err().map(|p| p.status);
+        assert_eq!(problem, Some(StatusCode::BAD_REQUEST));
     }
 
     #[test]

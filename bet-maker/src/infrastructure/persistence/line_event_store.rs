@@ -29,12 +29,14 @@ const UPSERT_IF_NEWER: &str = "
 /// Settles every pending bet of a finished event in one statement, by the
 /// rule of `domain::payout`: won pays round(amount × coefficient, 2) (numeric
 /// `round` goes half away from zero: half-up for these positive amounts),
-/// lost pays 0.00.
+/// lost pays 0.00. `clock_timestamp()`, not `now()`: the transaction may
+/// have waited for bets being placed, and a bet is never settled before it
+/// was placed.
 const SETTLE_PENDING_BETS: &str = "
     UPDATE bets SET
         status = CASE WHEN $2 = 'FINISHED_WIN' THEN 'WON' ELSE 'LOST' END,
         payout = CASE WHEN $2 = 'FINISHED_WIN' THEN round(amount * coefficient, 2) ELSE 0.00 END,
-        settled_at = now()
+        settled_at = clock_timestamp()
     WHERE event_id = $1 AND status = 'PENDING'";
 
 /// [`LineEventStore`] on PostgreSQL.
