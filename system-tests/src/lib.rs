@@ -14,10 +14,10 @@ use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
+pub use shared_kernel::testing::expect_json;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url, eventually};
 use uuid::Uuid;
 
@@ -436,26 +436,7 @@ async fn new_broker(label: &str) -> TestBroker {
 
 /// The first number of a query's first row (`SELECT count(*) ...`).
 pub async fn count(db: &TestDatabase, sql: &str) -> i64 {
-    let row = db
-        .connection
-        .query_one_raw(Statement::from_string(
-            db.connection.get_database_backend(),
-            sql,
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .unwrap_or_else(|| panic!("{sql}: no row"));
-    row.try_get_by_index::<i64>(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Asserts the status and returns the JSON body.
-pub async fn expect_json(response: Response, status: StatusCode) -> Value {
-    let actual = response.status();
-    let url = response.url().clone();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(actual, status, "unexpected status from {url}; body: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON from {url} ({e}): {body}"))
+    shared_kernel::testing::count(&db.connection, sql).await
 }
 
 /// The `id` of an event or bet as JSON.

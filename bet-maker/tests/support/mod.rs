@@ -12,13 +12,14 @@ use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_finger
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
+#[allow(unused_imports)] // not every test file asserts problems
+pub use shared_kernel::testing::{expect_json, expect_problem};
 use uuid::Uuid;
 
 /// The house limit in tests, as in the default configuration.
@@ -161,18 +162,7 @@ impl TestApp {
 
     /// The first number of a query's first row (`SELECT count(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .connection
-            .query_one_raw(Statement::from_string(
-                self.db.connection.get_database_backend(),
-                sql,
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: no row"));
-        row.try_get_by_index::<i64>(0)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        shared_kernel::testing::count(&self.db.connection, sql).await
     }
 }
 
@@ -211,35 +201,4 @@ pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
             version: event.version,
         },
     )
-}
-
-/// Asserts the status and returns the JSON body.
-pub async fn expect_json(response: Response, status: StatusCode) -> Value {
-    let actual = response.status();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(actual, status, "unexpected status; body: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// Asserts a problem document with this status and returns it.
-pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let problem = expect_json(response, status).await;
-    assert_eq!(
-        content_type, "application/problem+json",
-        "problem: {problem}"
-    );
-    assert_eq!(problem["status"], status.as_u16(), "problem: {problem}");
-    for field in ["type", "title", "detail"] {
-        assert!(
-            problem[field].is_string(),
-            "problem without `{field}`: {problem}"
-        );
-    }
-    problem
 }

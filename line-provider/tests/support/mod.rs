@@ -8,12 +8,13 @@ use std::time::Duration;
 use line_provider::app;
 use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use sea_orm::{ConnectionTrait, Statement};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
+#[allow(unused_imports)] // not every test file asserts problems
+pub use shared_kernel::testing::{expect_json, expect_problem};
 
 pub const TOKEN: &str = "test-operator-token";
 
@@ -85,18 +86,7 @@ impl TestApp {
 
     /// How many rows a query counts (`SELECT count(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .connection
-            .query_one_raw(Statement::from_string(
-                self.db.connection.get_database_backend(),
-                sql,
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: no row"));
-        row.try_get_by_index::<i64>(0)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        shared_kernel::testing::count(&self.db.connection, sql).await
     }
 
     /// Rows in `events` and `outbox`: what a request wrote.
@@ -124,35 +114,4 @@ async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningService {
     app::start(config)
         .await
         .unwrap_or_else(|e| panic!("starting line-provider: {e:#}"))
-}
-
-/// Asserts the status and returns the JSON body.
-pub async fn expect_json(response: Response, status: StatusCode) -> Value {
-    let actual = response.status();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(actual, status, "unexpected status; body: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// Asserts a problem document with this status and returns it.
-pub async fn expect_problem(response: Response, status: StatusCode) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let problem = expect_json(response, status).await;
-    assert_eq!(
-        content_type, "application/problem+json",
-        "problem: {problem}"
-    );
-    assert_eq!(problem["status"], status.as_u16(), "problem: {problem}");
-    for field in ["type", "title", "detail"] {
-        assert!(
-            problem[field].is_string(),
-            "problem without `{field}`: {problem}"
-        );
-    }
-    problem
 }

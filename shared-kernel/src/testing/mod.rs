@@ -6,7 +6,10 @@
 //! instead of running every migration). The template's name carries a
 //! fingerprint of the schema, so a changed migration makes a new template.
 
+mod assertions;
 mod openapi;
+
+pub use assertions::{count, expect_json, expect_problem};
 
 pub use openapi::openapi_31_violations;
 
