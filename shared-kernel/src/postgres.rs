@@ -6,15 +6,15 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 
 /// Opens a pool of at most `max_connections` to `url`.
 ///
-/// Acquiring a connection gives up after a few seconds, so that requests
-/// fail fast with a 503 while the database is down instead of hanging.
+/// Acquiring a connection gives up after two seconds, so that requests fail
+/// fast with a 503 while the database is down instead of hanging.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(3))
+        .connect_timeout(Duration::from_secs(2))
+        .acquire_timeout(Duration::from_secs(2))
         .sqlx_logging(false);
     Database::connect(options).await
 }

@@ -11,6 +11,9 @@ use sea_orm_migration::MigratorTrait;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// How long a stop waits for in-flight requests and work in hand.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A started service: an HTTP server and background workers (the outbox
 /// relay, the consumer), sharing one stop signal.
 #[derive(Debug)]

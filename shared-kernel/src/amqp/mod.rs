@@ -12,6 +12,8 @@ pub use status::BrokerStatus;
 use lapin::options::ExchangeDeclareOptions;
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use std::future::Future;
+
 use tokio_util::sync::CancellationToken;
 
 /// Opens a connection, naming it so the admin panel shows who it is.
@@ -45,6 +47,69 @@ pub async fn connect_with_backoff(
                     () = stop.cancelled() => return None,
                     () = tokio::time::sleep(delay) => {}
                 }
+            }
+        }
+    }
+}
+
+/// A worker's work on one connection, run by [`supervise`].
+pub trait AmqpSession: Send {
+    /// Declares what it needs, marks the broker up, and works until the
+    /// connection fails (`Err`) or the worker is asked to stop (`Ok`).
+    fn run(
+        &mut self,
+        connection: &Connection,
+    ) -> impl Future<Output = Result<(), lapin::Error>> + Send;
+}
+
+/// Keeps one worker (the outbox relay, the consumer) connected to the
+/// broker until `stop`: connects with capped exponential backoff and jitter,
+/// runs `session` on the connection, and when the session fails (the broker
+/// went away, a channel was closed, the network was cut) marks the broker
+/// down with the reason, counts a reconnect, and starts over. The session
+/// declares its own topology, so every reconnect re-declares it, and marks
+/// `status` up once it is doing its work. It returns `Ok(())` when `stop` is
+/// cancelled; this loop never gives up by itself.
+pub async fn supervise(
+    url: &str,
+    name: &'static str,
+    status: &BrokerStatus,
+    stop: &CancellationToken,
+    session: &mut impl AmqpSession,
+) {
+    let mut backoff = Backoff::default();
+    while let Some(connection) = connect_with_backoff(url, name, status, stop).await {
+        let outcome = session.run(&connection).await;
+        let _ = connection.close(200, "closing".into()).await;
+        match outcome {
+            Ok(()) => break,
+            Err(error) => {
+                status.set_down(error.to_string());
+                metrics::counter!("amqp_reconnects_total", "connection" => name).increment(1);
+                let pause = backoff.next_delay();
+                tracing::warn!(%error, connection = name, retry_in = ?pause, "lost the broker; reconnecting");
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+    status.set_down("shut down");
+}
+
+/// Resolves with an error when the connection fails, so that a worker
+/// waiting for something else notices a dead connection at once.
+pub async fn connection_lost(connection: &Connection) -> lapin::Error {
+    use futures_util::StreamExt;
+    let mut events = connection.events_listener();
+    loop {
+        match events.next().await {
+            Some(lapin::Event::Error(error)) => return error,
+            Some(_) => continue,
+            None => {
+                return lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed)
+                    .into();
             }
         }
     }

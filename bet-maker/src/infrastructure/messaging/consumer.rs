@@ -22,7 +22,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
-use shared_kernel::amqp::{Backoff, BrokerStatus, connect_with_backoff};
+use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, supervise};
 use shared_kernel::contracts::LineEventMessage;
 use tokio_util::sync::CancellationToken;
 
@@ -74,31 +74,18 @@ impl LineEventConsumer {
 
     /// Consumes until `stop`; the message in hand is finished first.
     pub async fn run(self, stop: CancellationToken) {
-        while let Some(connection) = connect_with_backoff(
+        let mut session = ConsumerSession {
+            consumer: &self,
+            stop: &stop,
+        };
+        supervise(
             &self.config.amqp_url,
-            "bet-maker consumer",
+            "consumer",
             &self.broker,
             &stop,
+            &mut session,
         )
-        .await
-        {
-            match self.consume_on(&connection, &stop).await {
-                Ok(()) => {
-                    let _ = connection
-                        .close(200, "bet-maker shutting down".into())
-                        .await;
-                    break;
-                }
-                Err(error) => {
-                    self.broker.set_down(error.to_string());
-                    metrics::counter!("amqp_reconnects_total", "connection" => "consumer")
-                        .increment(1);
-                    tracing::warn!(%error, "consumer lost the broker; reconnecting");
-                    let _ = connection.close(200, "reconnecting".into()).await;
-                }
-            }
-        }
-        self.broker.set_down("shut down");
+        .await;
         tracing::info!("consumer stopped");
     }
 
@@ -196,6 +183,18 @@ impl LineEventConsumer {
                 Err(other) => return Verdict::Retry(other.to_string()),
             }
         }
+    }
+}
+
+/// The consumer on one broker connection.
+struct ConsumerSession<'a> {
+    consumer: &'a LineEventConsumer,
+    stop: &'a CancellationToken,
+}
+
+impl AmqpSession for ConsumerSession<'_> {
+    async fn run(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
+        self.consumer.consume_on(connection, self.stop).await
     }
 }
 

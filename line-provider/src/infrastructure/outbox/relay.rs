@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use lapin::Connection;
 use sea_orm::sqlx::{self, PgPool, Row, postgres::PgListener};
 use shared_kernel::amqp::{
-    Backoff, BrokerStatus, ConfirmedPublisher, OutgoingMessage, PublishOutcome,
-    connect_with_backoff, declare_line_exchange,
+    AmqpSession, Backoff, BrokerStatus, ConfirmedPublisher, OutgoingMessage, PublishOutcome,
+    connection_lost, declare_line_exchange, supervise,
 };
 use shared_kernel::postgres::sqlx_unavailable;
 use tokio::sync::Notify;
@@ -49,6 +49,12 @@ const MARK_KEPT: &str = "
                                         interval '5 seconds')
     FROM UNNEST($1::bigint[], $2::text[]) AS kept(id, reason)
     WHERE outbox.id = kept.id";
+
+/// What is waiting, for the `outbox_waiting` and `outbox_oldest_waiting_seconds`
+/// gauges.
+const BACKLOG: &str = "
+    SELECT count(*) AS waiting, min(created_at) AS oldest
+    FROM outbox WHERE published_at IS NULL";
 
 /// How the relay runs.
 #[derive(Debug, Clone)]
@@ -111,32 +117,19 @@ impl OutboxRelay {
             wake.clone(),
             stop.clone(),
         ));
-        let mut backoff = Backoff::default();
-        while let Some(connection) = connect_with_backoff(
+        let mut session = RelaySession {
+            relay: &self,
+            wake: &wake,
+            stop: &stop,
+        };
+        supervise(
             &self.config.amqp_url,
-            "line-provider outbox relay",
+            "outbox-relay",
             &self.broker,
             &stop,
+            &mut session,
         )
-        .await
-        {
-            match self.relay_on(&connection, &wake, &stop, &mut backoff).await {
-                Ok(()) => {
-                    let _ = connection
-                        .close(200, "line-provider shutting down".into())
-                        .await;
-                    break;
-                }
-                Err(error) => {
-                    self.broker.set_down(error.to_string());
-                    metrics::counter!("amqp_reconnects_total", "connection" => "outbox-relay")
-                        .increment(1);
-                    tracing::warn!(%error, "outbox relay lost the broker; reconnecting");
-                    let _ = connection.close(200, "reconnecting".into()).await;
-                }
-            }
-        }
-        self.broker.set_down("shut down");
+        .await;
         let _ = listener.await;
         tracing::info!("outbox relay stopped");
     }
@@ -147,8 +140,8 @@ impl OutboxRelay {
         connection: &Connection,
         wake: &Notify,
         stop: &CancellationToken,
-        backoff: &mut Backoff,
     ) -> Result<(), lapin::Error> {
+        let mut backoff = Backoff::default();
         let publisher = ConfirmedPublisher::open(connection, &self.config.exchange).await?;
         declare_line_exchange(publisher.channel(), &self.config.exchange).await?;
         self.broker.set_up();
@@ -164,6 +157,7 @@ impl OutboxRelay {
                 }
                 Ok(_) => {
                     backoff.reset();
+                    self.record_backlog().await;
                     self.config.sweep_interval
                 }
                 Err(RelayError::Broker(error)) => return Err(error),
@@ -176,16 +170,26 @@ impl OutboxRelay {
             };
             tokio::select! {
                 () = stop.cancelled() => return Ok(()),
+                error = connection_lost(connection) => return Err(error),
                 () = wake.notified() => {}
                 () = tokio::time::sleep(pause) => {}
             }
-            if !connection.status().connected() {
-                return Err(lapin::ErrorKind::InvalidConnectionState(
-                    lapin::ConnectionState::Closed,
-                )
-                .into());
-            }
         }
+    }
+
+    /// Publishes the size and age of the backlog as gauges; a failure here
+    /// only costs a stale gauge.
+    async fn record_backlog(&self) {
+        let Ok(row) = sqlx::query(BACKLOG).fetch_one(&self.pool).await else {
+            return;
+        };
+        let waiting: i64 = row.try_get("waiting").unwrap_or_default();
+        let oldest: Option<DateTime<Utc>> = row.try_get("oldest").unwrap_or_default();
+        let age = oldest.map_or(Duration::ZERO, |oldest| {
+            (Utc::now() - oldest).to_std().unwrap_or_default()
+        });
+        metrics::gauge!("outbox_waiting").set(u32::try_from(waiting).unwrap_or(u32::MAX));
+        metrics::gauge!("outbox_oldest_waiting_seconds").set(age);
     }
 
     /// Relays one batch; returns how many rows it took.
@@ -272,6 +276,19 @@ impl OutboxRelay {
             "outbox batch relayed"
         );
         Ok(rows.len())
+    }
+}
+
+/// The relay on one broker connection.
+struct RelaySession<'a> {
+    relay: &'a OutboxRelay,
+    wake: &'a Notify,
+    stop: &'a CancellationToken,
+}
+
+impl AmqpSession for RelaySession<'_> {
+    async fn run(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
+        self.relay.relay_on(connection, self.wake, self.stop).await
     }
 }
 
