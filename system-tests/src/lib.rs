@@ -8,6 +8,10 @@
 //! every wait polls with a deadline ([`PATIENCE`]) and fails naming what did
 //! not happen.
 
+pub mod cluster;
+pub mod process;
+pub mod proxy;
+
 use std::time::Duration;
 
 use lapin::options::QueueDeclareOptions;

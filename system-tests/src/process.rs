@@ -1,0 +1,163 @@
+//! A service running as a real process: started from the workspace's built
+//! binary, its output kept in a log file, stopped with SIGTERM or killed
+//! with SIGKILL.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::PATIENCE;
+
+/// A started service process.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    name: String,
+    child: Child,
+    /// Its `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// Where its output goes.
+    pub log: PathBuf,
+}
+
+/// The path of a workspace binary built next to this test's executable
+/// (`target/<profile>/<name>`); `make test` builds them first.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("no target directory above {}", exe.display()));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --bins` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or_else(|e| panic!("free port: {e}"))
+}
+
+impl ServiceProcess {
+    /// Starts `binary serve` with exactly `env` (plus PATH), listening on
+    /// `port`, and waits until `/health/ready` answers 200.
+    pub async fn start(name: &str, binary: &PathBuf, port: u16, env: &[(String, String)]) -> Self {
+        let log = log_path(name);
+        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let errors = file
+            .try_clone()
+            .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            // The services read .env from their working directory: give
+            // them one with nothing in it.
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(errors))
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let process = Self {
+            name: name.to_owned(),
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        process.wait_until_ready().await;
+        process
+    }
+
+    /// Waits until `/health/ready` answers 200.
+    pub async fn wait_until_ready(&self) {
+        let client = reqwest::Client::new();
+        let url = format!("{}/health/ready", self.base_url);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} not ready within {PATIENCE:?}; its log: {}",
+                self.name,
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, no clean-up, as a crash or an OOM kill.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// SIGTERM, then waits for the process to exit; returns how it exited.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        let pid = self
+            .child
+            .id()
+            .unwrap_or_else(|| panic!("{} has already exited", self.name));
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .unwrap_or_else(|e| panic!("kill -TERM {pid}: {e}"));
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        match tokio::time::timeout(PATIENCE, self.child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => panic!("waiting for {}: {e}", self.name),
+            Err(_) => panic!(
+                "{} did not exit within {PATIENCE:?} of SIGTERM; log: {}",
+                self.name,
+                self.log.display()
+            ),
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    /// The log of a test that passed is of no interest; a failing test's
+    /// stays for reading (its path is in the failure message).
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// `target/<profile>/system-test-logs/<name>-<uuid>.log`, next to the binaries' target dir.
+fn log_path(name: &str) -> PathBuf {
+    let dir = binary_dir().join("system-test-logs");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!("{name}-{}.log", uuid::Uuid::new_v4().simple()))
+}
+
+fn binary_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(std::env::temp_dir)
+}
