@@ -29,6 +29,7 @@ resync: build
 
 test:
 	@scripts/preflight.sh
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 lint:

@@ -123,3 +123,287 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
     cluster.check_the_books(&accepted).await;
     cluster.stop().await;
 }
+
+/// Bets placed by `workers` concurrent bettors until `stop` resolves; the
+/// ids of the accepted ones. Requests the server never answered are not
+/// accepted: the bettor did not get a 201.
+async fn bet_until(
+    client: &reqwest::Client,
+    base_url: &str,
+    event_id: Uuid,
+    workers: usize,
+    accepted: &std::sync::Mutex<Vec<Uuid>>,
+    stop: &tokio_util_free::Flag,
+) {
+    let bettor = || async {
+        while !stop.is_set() {
+            let response = client
+                .post(format!("{base_url}/bets"))
+                .json(&json!({ "event_id": event_id, "amount": "2.00" }))
+                .send()
+                .await;
+            let Ok(response) = response else { continue };
+            if response.status() == StatusCode::CREATED
+                && let Ok(bet) = response.json::<serde_json::Value>().await
+                && let Some(id) = bet["id"].as_str().and_then(|id| id.parse().ok())
+                && let Ok(mut accepted) = accepted.lock()
+            {
+                accepted.push(id);
+            }
+        }
+    };
+    futures_util::future::join_all((0..workers).map(|_| bettor())).await;
+}
+
+/// A flag set once, read by many.
+mod tokio_util_free {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[derive(Debug, Default)]
+    pub struct Flag(AtomicBool);
+
+    impl Flag {
+        pub fn set(&self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+
+        pub fn is_set(&self) -> bool {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+}
+
+fn accepted_so_far(accepted: &std::sync::Mutex<Vec<Uuid>>) -> usize {
+    accepted.lock().map(|a| a.len()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_restart() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let mut cluster = Cluster::start(1, 1).await;
+    let event = new_event(&cluster, "1.85").await;
+    cluster.wait_until_known(event).await;
+    let accepted = bets(&cluster, event, 5).await;
+    const MANY: i64 = 20_000;
+    cluster
+        .bet_maker_db
+        .connection
+        .execute_unprepared(&format!(
+            "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at)
+             SELECT gen_random_uuid(), '{event}', 3.33, 1.85, 'PENDING', now() FROM generate_series(1, {MANY})"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let total = MANY + accepted.len() as i64;
+    let pending =
+        format!("SELECT count(*) FROM bets WHERE event_id = '{event}' AND status = 'PENDING'");
+
+    // Hold one bet's row: the settlement's single UPDATE settles the rows it
+    // reaches first, then waits here. Killing bet-maker now kills it in the
+    // middle of settling, for certain.
+    let blocker = cluster
+        .bet_maker_db
+        .connection
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    blocker
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM bets WHERE id = '{}' FOR UPDATE",
+            accepted[0]
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settling = "SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
+                      AND query LIKE '%UPDATE bets SET%'";
+    assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
+    shared_kernel::testing::eventually(
+        "the settlement to be under way",
+        system_tests::PATIENCE,
+        || async {
+            let blocked = format!("{settling} AND wait_event_type = 'Lock'");
+            (system_tests::count(&cluster.bet_maker_db, &blocked).await == 1).then_some(())
+        },
+    )
+    .await;
+    cluster.bet_makers[0].kill().await;
+    blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    shared_kernel::testing::eventually(
+        "the killed settlement to end",
+        system_tests::PATIENCE,
+        || async {
+            (system_tests::count(&cluster.bet_maker_db, settling).await == 0).then_some(())
+        },
+    )
+    .await;
+
+    // Settlement is one transaction: killed midway, none of it happened.
+    let left = system_tests::count(&cluster.bet_maker_db, &pending).await;
+    assert_eq!(left, total, "a partial settlement survived the kill");
+
+    cluster.bet_makers[0].start().await;
+    cluster.check_the_books(&accepted).await;
+    assert_eq!(
+        system_tests::count(&cluster.bet_maker_db, &pending).await,
+        0
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn line_provider_killed_between_commit_and_publish_publishes_after_restart() {
+    let mut cluster = Cluster::start(1, 1).await;
+    let event = new_event(&cluster, "2.00").await;
+    cluster.wait_until_known(event).await;
+    let accepted = bets(&cluster, event, 10).await;
+
+    // The relay cannot reach the broker: the changes commit and wait.
+    cluster.line_providers[0].amqp.cut();
+    cluster
+        .wait_for_readiness(&cluster.line_providers, StatusCode::SERVICE_UNAVAILABLE)
+        .await;
+    assert!(cluster.finish_event(0, event, "FINISHED_LOSE").await);
+    new_event(&cluster, "3.00").await;
+    let waiting = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+    assert_eq!(
+        system_tests::count(&cluster.line_provider_db, waiting).await,
+        2,
+        "committed, not published"
+    );
+
+    cluster.line_providers[0].kill().await;
+    cluster.line_providers[0].amqp.restore();
+    cluster.line_providers[0].start().await;
+
+    cluster.check_the_books(&accepted).await;
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_of_each_service_publish_once_and_settle_once() {
+    let mut cluster = Cluster::start(2, 2).await;
+    let (channel, observed) = cluster
+        .broker
+        .bind_queue("observer", "event.#")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut accepted = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..6 {
+        let event = cluster
+            .create_event(i % 2, "1.75")
+            .await
+            .unwrap_or_else(|| panic!("line-provider {} refused an event", i % 2));
+        events.push(event);
+    }
+    for event in &events {
+        cluster.wait_until_known(*event).await;
+    }
+    // Bets through both bet-makers while results arrive through both
+    // line-providers.
+    for (i, event) in events.iter().enumerate() {
+        for replica in [0, 1, 0, 1] {
+            if let Some(bet) = cluster.place_bet(replica, *event, "5.00").await {
+                accepted.push(bet);
+            }
+        }
+        let result = if i % 2 == 0 {
+            "FINISHED_WIN"
+        } else {
+            "FINISHED_LOSE"
+        };
+        assert!(cluster.finish_event(i % 2, *event, result).await);
+    }
+    cluster.check_the_books(&accepted).await;
+
+    let published =
+        system_tests::count(&cluster.line_provider_db, "SELECT count(*) FROM outbox").await;
+    assert_eq!(
+        i64::from(cluster.depth(&observed).await),
+        published,
+        "each message published once"
+    );
+    drop(channel);
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
+    let mut cluster = Cluster::start(1, 1).await;
+    let event = new_event(&cluster, "1.60").await;
+    cluster.wait_until_known(event).await;
+
+    let accepted = std::sync::Mutex::new(Vec::new());
+    let stop = tokio_util_free::Flag::default();
+    let base_url = cluster.bet_makers[0].base_url();
+    let client = cluster.client.clone();
+    let load = bet_until(&client, &base_url, event, 8, &accepted, &stop);
+    let node = &mut cluster.bet_makers[0];
+    let terminate = async {
+        shared_kernel::testing::eventually("bets flowing", system_tests::PATIENCE, || async {
+            (accepted_so_far(&accepted) >= 50).then_some(())
+        })
+        .await;
+        let clean = node.terminate().await;
+        stop.set();
+        clean
+    };
+    let ((), clean) = tokio::join!(load, terminate);
+    assert!(clean, "bet-maker exited with a failure status on SIGTERM");
+
+    // line-provider too, while operators create events.
+    let created = std::sync::Mutex::new(Vec::new());
+    let stop = tokio_util_free::Flag::default();
+    let base_url = cluster.line_providers[0].base_url();
+    let operators = futures_util::future::join_all((0..4).map(|_| async {
+        while !stop.is_set() {
+            let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
+            let response = client
+                .post(format!("{base_url}/events"))
+                .bearer_auth(system_tests::cluster::OPERATOR_TOKEN)
+                .json(&json!({ "coefficient": "1.90", "deadline": deadline }))
+                .send()
+                .await;
+            if let Ok(response) = response
+                && response.status() == StatusCode::CREATED
+                && let Ok(event) = response.json::<serde_json::Value>().await
+                && let Some(id) = event["id"].as_str().and_then(|id| id.parse::<Uuid>().ok())
+                && let Ok(mut created) = created.lock()
+            {
+                created.push(id);
+            }
+        }
+    }));
+    let node = &mut cluster.line_providers[0];
+    let terminate = async {
+        shared_kernel::testing::eventually("events flowing", system_tests::PATIENCE, || async {
+            (accepted_so_far(&created) >= 20).then_some(())
+        })
+        .await;
+        let clean = node.terminate().await;
+        stop.set();
+        clean
+    };
+    let (_, clean) = tokio::join!(operators, terminate);
+    assert!(
+        clean,
+        "line-provider exited with a failure status on SIGTERM"
+    );
+    cluster.line_providers[0].start().await;
+    cluster.bet_makers[0].start().await;
+    for event in created.into_inner().unwrap_or_default() {
+        let sql = format!("SELECT count(*) FROM events WHERE id = '{event}'");
+        assert_eq!(
+            system_tests::count(&cluster.line_provider_db, &sql).await,
+            1,
+            "accepted event {event} lost"
+        );
+    }
+
+    let accepted = accepted.into_inner().unwrap_or_default();
+    assert!(accepted.len() >= 50);
+    assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
+    cluster.check_the_books(&accepted).await;
+    cluster.stop().await;
+}
