@@ -71,7 +71,39 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
             .await;
     }
     cluster.check_the_books(&accepted).await;
+    // /metrics shows the state of delivery, reconnects included.
+    let line_provider = metrics(&cluster, &cluster.line_providers[0].base_url()).await;
+    for name in [
+        "outbox_published_total",
+        "outbox_waiting",
+        "outbox_oldest_waiting_seconds",
+        "amqp_reconnects_total",
+    ] {
+        assert!(
+            line_provider.contains(name),
+            "line-provider /metrics lacks {name}"
+        );
+    }
+    let bet_maker = metrics(&cluster, &cluster.bet_makers[0].base_url()).await;
+    for name in [
+        "consumer_messages_processed_total",
+        "bets_placed_total",
+        "bets_settled_total",
+        "amqp_reconnects_total",
+    ] {
+        assert!(bet_maker.contains(name), "bet-maker /metrics lacks {name}");
+    }
     cluster.stop().await;
+}
+
+async fn metrics(cluster: &Cluster, base_url: &str) -> String {
+    let response = cluster
+        .client
+        .get(format!("{base_url}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+    response.text().await.unwrap_or_default()
 }
 
 #[tokio::test]
