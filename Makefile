@@ -4,13 +4,14 @@
 CARGO ?= cargo
 BIN    := target/debug
 
-.PHONY: run migrate resync build test lint fmt help
+.PHONY: run migrate resync build test bench bench-smoke lint fmt help
 
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
 	@echo "make migrate  create the databases if missing and apply every migration"
 	@echo "make resync   rebuild bet-maker's copy of the line from line-provider"
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
+	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
 	@echo "make lint     rustfmt check and clippy with warnings as errors"
 
 build:
@@ -27,10 +28,23 @@ run: migrate
 resync: build
 	$(BIN)/bet-maker resync
 
+# The benchmark's smoke run goes first, so that cargo test's summary is the
+# last thing printed.
 test:
 	@scripts/preflight.sh
 	$(CARGO) build --workspace --bins
+	$(BIN)/bench --smoke
 	$(CARGO) test --workspace
+
+bench:
+	@scripts/preflight.sh
+	$(CARGO) build --release --workspace --bins
+	target/release/bench
+
+bench-smoke:
+	@scripts/preflight.sh
+	$(CARGO) build --workspace --bins
+	$(BIN)/bench --smoke
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -8,6 +8,7 @@
 //! every wait polls with a deadline ([`PATIENCE`]) and fails naming what did
 //! not happen.
 
+pub mod bench;
 pub mod cluster;
 pub mod process;
 pub mod proxy;

@@ -24,13 +24,7 @@ pub struct ServiceProcess {
 /// The path of a workspace binary built next to this test's executable
 /// (`target/<profile>/<name>`); `make test` builds them first.
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("no target directory above {}", exe.display()));
-    let path = dir.join(name);
+    let path = binary_dir().join(name);
     assert!(
         path.exists(),
         "{} is not built: run `cargo build --workspace --bins` (make test does)",
@@ -103,6 +97,13 @@ impl ServiceProcess {
         }
     }
 
+    /// Resident memory (VmRSS) in KiB, from `/proc`.
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// SIGKILL: no shutdown, no clean-up, as a crash or an OOM kill.
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
@@ -151,13 +152,17 @@ fn log_path(name: &str) -> PathBuf {
     dir.join(format!("{name}-{}.log", uuid::Uuid::new_v4().simple()))
 }
 
+/// `target/<profile>`: where this executable is (a binary), or the folder
+/// above it (a test, in `target/<profile>/deps`).
 fn binary_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| {
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(std::env::temp_dir)
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+    let dir = exe
+        .parent()
+        .unwrap_or_else(|| panic!("no folder above {}", exe.display()));
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.parent()
+            .map_or_else(|| dir.to_path_buf(), PathBuf::from)
+    } else {
+        dir.to_path_buf()
+    }
 }

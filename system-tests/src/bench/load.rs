@@ -1,0 +1,135 @@
+//! A closed-loop load generator: a fixed number of workers, each sending its
+//! next request as soon as the last one is answered, every latency recorded.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a load run saw in its measured window (after the warm-up).
+#[derive(Debug, Clone, Default)]
+pub struct LoadResult {
+    /// Latencies of the successful requests, sorted.
+    pub latencies: Vec<Duration>,
+    /// Requests that failed (an error or an unexpected status).
+    pub errors: u64,
+    /// The measured window.
+    pub window: Duration,
+}
+
+impl LoadResult {
+    /// Successful requests per second.
+    pub fn rate(&self) -> u64 {
+        let millis = self.window.as_millis().max(1);
+        u64::try_from(self.latencies.len() as u128 * 1000 / millis).unwrap_or(u64::MAX)
+    }
+
+    /// The `per_mille`-th latency (500 = median, 990 = p99).
+    pub fn percentile(&self, per_mille: usize) -> Duration {
+        percentile(&self.latencies, per_mille)
+    }
+}
+
+/// The `per_mille`-th value of sorted `values` (zero when empty).
+pub fn percentile(values: &[Duration], per_mille: usize) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = (values.len() * per_mille / 1000).min(values.len() - 1);
+    values[index]
+}
+
+/// Runs `concurrency` workers, each calling `request` in a loop, for
+/// `warmup` (not measured) and then `duration` (measured). `request`
+/// returns whether the request succeeded.
+pub async fn closed_loop<F, Fut>(
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    request: F,
+) -> LoadResult
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                loop {
+                    let sent = Instant::now();
+                    if sent >= end {
+                        break;
+                    }
+                    let ok = request().await;
+                    if sent >= measure_from {
+                        if ok {
+                            latencies.push(sent.elapsed());
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut result = LoadResult {
+        window: duration,
+        ..LoadResult::default()
+    };
+    for worker in workers {
+        if let Ok((latencies, errors)) = worker.await {
+            result.latencies.extend(latencies);
+            result.errors += errors;
+        }
+    }
+    result.latencies.sort_unstable();
+    result
+}
+
+/// The median of some measurements (the middle one; the lower middle for an
+/// even count).
+pub fn median<T: Ord + Copy + Default>(mut values: Vec<T>) -> T {
+    values.sort_unstable();
+    values
+        .get(values.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_medians() {
+        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&values, 500), Duration::from_millis(51));
+        assert_eq!(percentile(&values, 990), Duration::from_millis(100));
+        assert_eq!(percentile(&[], 500), Duration::ZERO);
+        assert_eq!(median(vec![3, 1, 2]), 2);
+        assert_eq!(median(vec![4, 1, 3, 2]), 2);
+    }
+
+    #[tokio::test]
+    async fn a_closed_loop_counts_what_it_measured() {
+        let result = closed_loop(
+            4,
+            Duration::from_millis(20),
+            Duration::from_millis(100),
+            || async {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                true
+            },
+        )
+        .await;
+        assert!(result.latencies.len() > 20, "{}", result.latencies.len());
+        assert_eq!(result.errors, 0);
+        assert!(result.percentile(500) >= Duration::from_millis(5));
+    }
+}

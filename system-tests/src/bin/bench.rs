@@ -1,0 +1,96 @@
+//! `make bench` (and `make bench-smoke`): runs every workload beside its
+//! limit, prints the table, and writes `target/bench/results.json`.
+//!
+//! `bench [--smoke] [--runs N]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use system_tests::bench::{Settings, print_table, results_json, workloads};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut settings = if args.iter().any(|a| a == "--smoke") {
+        Settings::smoke()
+    } else {
+        Settings::full()
+    };
+    if let Some(runs) = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+    {
+        match runs.parse() {
+            Ok(runs) if runs > 0 => settings.runs = runs,
+            _ => {
+                eprintln!("bench: --runs takes a positive number, not {runs}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match run(&settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let machine = machine();
+    eprintln!(
+        "bench: {machine}; {} run(s) of {:?} after {:?} of warm-up",
+        settings.runs, settings.duration, settings.warmup
+    );
+    let platform = workloads::Platform::start().await?;
+    let mut rows = Vec::new();
+    eprintln!("bench: GET /events");
+    rows.push(workloads::open_events(&platform, settings).await?);
+    for concurrency in [32, 128] {
+        eprintln!("bench: POST /bets at {concurrency} connections");
+        rows.push(workloads::place_bets(&platform, settings, concurrency).await?);
+    }
+    eprintln!("bench: settlement");
+    rows.push(workloads::settle_large_event(&platform, settings).await?);
+    eprintln!("bench: change propagation");
+    rows.push(workloads::change_propagation(&platform, settings).await?);
+    rows.push(workloads::memory(&platform));
+    eprintln!("bench: outbox relay");
+    rows.push(workloads::relay_throughput(settings).await?);
+
+    print_table(&rows);
+    let results = results_json(settings, &rows, &machine);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(if settings.smoke {
+        "smoke-results.json"
+    } else {
+        "results.json"
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("bench: written to {}", file.display());
+    Ok(())
+}
+
+/// Cores and memory of this machine, for the record.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info
+                .lines()
+                .find(|l| l.starts_with("MemTotal:"))?
+                .to_owned();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or_else(
+            || "unknown memory".to_owned(),
+            |kib| format!("{} GiB", kib / 1024 / 1024),
+        );
+    format!("{cores} cores, {memory}")
+}
