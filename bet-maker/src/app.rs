@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::infrastructure::line_provider_client::HttpLineProvider;
 use crate::infrastructure::messaging::{ConsumerConfig, LineEventConsumer, Topology};
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineEventStore};
+use crate::infrastructure::persistence::{CachedLineEventStore, SeaOrmBetRepository, SeaOrmLineEventStore};
 use crate::presentation::{AppState, router};
 
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
@@ -34,10 +34,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     .await?;
     let broker = BrokerStatus::default();
     let clock = Arc::new(SystemClock);
-    let line = LineService::new(
-        Arc::new(SeaOrmLineEventStore::new(db.clone())),
-        clock.clone(),
-    );
+    // GET /events is answered from memory, refreshed whenever the line changes.
+    let line_events = Arc::new(CachedLineEventStore::new(Arc::new(
+        SeaOrmLineEventStore::new(db.clone()),
+    )));
+    let line = LineService::new(line_events.clone(), clock.clone());
+    let pool = db.get_postgres_connection_pool().clone();
     let bets = BetService::new(
         Arc::new(SeaOrmBetRepository::new(db.clone())),
         clock,
@@ -68,6 +70,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
+    service.spawn_worker("open events cache", |stop| line_events.listen_for_changes(pool, stop));
     tracing::info!(address = %service.address(), "bet-maker listening; Swagger UI at /docs");
     Ok(service)
 }

@@ -1,7 +1,7 @@
 //! Request metrics and trace-context propagation, and `GET /metrics`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -13,16 +13,41 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::telemetry::{TRACEPARENT, TraceContext};
 
+/// Bucket bounds of the latency histograms, in seconds: fixed buckets keep
+/// their memory constant however many requests are recorded.
+const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+];
+
+/// How often recorded samples are folded into the histograms. Without it
+/// they pile up until the next scrape: memory grows with traffic when
+/// nobody scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The process-wide Prometheus recorder, installed on first use (tests may
-/// start several apps in one process; they share it).
+/// start several apps in one process; they share it), with its upkeep.
 fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => Some(handle),
-            Err(error) => {
-                tracing::warn!(%error, "metrics recorder not installed; /metrics will be empty");
-                None
+        .get_or_init(|| {
+            let installed = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS_SECONDS)
+                .and_then(PrometheusBuilder::install_recorder);
+            match installed {
+                Ok(handle) => {
+                    let upkeep = handle.clone();
+                    let _ = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(move || {
+                        loop {
+                            std::thread::sleep(UPKEEP_INTERVAL);
+                            upkeep.run_upkeep();
+                        }
+                    });
+                    Some(handle)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "metrics recorder not installed; /metrics will be empty");
+                    None
+                }
             }
         })
         .as_ref()

@@ -4,6 +4,7 @@
 mod m20261121_000001_create_events;
 mod m20261121_000002_create_bets;
 mod m20261121_000003_create_inbox_and_idempotency_keys;
+mod m20261121_000004_notify_line_changes;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -12,6 +13,7 @@ const ALL: &[SqlMigration] = &[
     m20261121_000001_create_events::MIGRATION,
     m20261121_000002_create_bets::MIGRATION,
     m20261121_000003_create_inbox_and_idempotency_keys::MIGRATION,
+    m20261121_000004_notify_line_changes::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.

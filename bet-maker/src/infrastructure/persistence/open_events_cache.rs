@@ -1,0 +1,182 @@
+//! `GET /events` without a query per request: the open events, held in
+//! memory and dropped whenever the line changes.
+//!
+//! Any replica's consumer may apply a change, so the signal comes from the
+//! database: a trigger on `events` sends `NOTIFY line_changed` at commit,
+//! and every replica listens. A lost notification (while reconnecting) is
+//! covered by a short time-to-live. Time passing closes events too: the
+//! deadline is checked on every read, against the clock of the request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sqlx::PgPool;
+use sea_orm::sqlx::postgres::PgListener;
+use shared_kernel::amqp::Backoff;
+use shared_kernel::pagination::PageRequest;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::application::ports::{Applied, LineEventStore, RepositoryError};
+use crate::domain::LineEvent;
+
+/// The `NOTIFY` channel of the trigger on `events`.
+const CHANNEL: &str = "line_changed";
+
+/// How long a loaded list is trusted without hearing of a change.
+const TIME_TO_LIVE: Duration = Duration::from_secs(5);
+
+/// The events that were NEW when loaded, in id order.
+#[derive(Debug)]
+struct Snapshot {
+    events: Vec<LineEvent>,
+    loaded_at: Instant,
+}
+
+/// A [`LineEventStore`] that answers `list_open` from memory and passes
+/// everything else through.
+pub struct CachedLineEventStore {
+    inner: Arc<dyn LineEventStore>,
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// Bumped by every invalidation: a load that started before one is
+    /// served once but not kept.
+    generation: AtomicU64,
+    /// One load at a time; the others wait for it and share it.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for CachedLineEventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedLineEventStore").finish_non_exhaustive()
+    }
+}
+
+impl CachedLineEventStore {
+    /// A cache in front of `inner`.
+    pub fn new(inner: Arc<dyn LineEventStore>) -> Self {
+        Self {
+            inner,
+            snapshot: RwLock::new(None),
+            generation: AtomicU64::new(0),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Forgets the list; the next read loads it again.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut snapshot) = self.snapshot.write() {
+            *snapshot = None;
+        }
+    }
+
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
+        let snapshot = self.snapshot.read().ok()?.clone()?;
+        (snapshot.loaded_at.elapsed() < TIME_TO_LIVE).then_some(snapshot)
+    }
+
+    async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Snapshot>, RepositoryError> {
+        if let Some(snapshot) = self.fresh() {
+            return Ok(snapshot);
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(snapshot) = self.fresh() {
+            return Ok(snapshot);
+        }
+        // Read before the query: a change committed during the load bumps
+        // the generation, and the load is then not kept.
+        let generation = self.generation.load(Ordering::SeqCst);
+        let loaded_at = Instant::now();
+        let all = PageRequest {
+            limit: u32::MAX - 1,
+            after: None,
+        };
+        let events = self.inner.list_open(now, all).await?;
+        let snapshot = Arc::new(Snapshot { events, loaded_at });
+        if let Ok(mut slot) = self.snapshot.write()
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
+            *slot = Some(snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    /// Invalidates the cache whenever any replica changes the line, until
+    /// `stop`. Runs for the life of the service.
+    pub async fn listen_for_changes(self: Arc<Self>, pool: PgPool, stop: CancellationToken) {
+        let mut backoff = Backoff::default();
+        loop {
+            let listening = async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
+            };
+            let mut listener = tokio::select! {
+                () = stop.cancelled() => return,
+                listening = listening => match listening {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        let pause = backoff.next_delay();
+                        tracing::warn!(%error, retry_in = ?pause, "cannot LISTEN for line changes; the cache expires by time");
+                        tokio::select! {
+                            () = stop.cancelled() => return,
+                            () = tokio::time::sleep(pause) => continue,
+                        }
+                    }
+                },
+            };
+            backoff.reset();
+            // Whatever changed while we were not listening.
+            self.invalidate();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    received = listener.recv() => match received {
+                        Ok(_) => self.invalidate(),
+                        Err(error) => {
+                            tracing::warn!(%error, "lost the line_changed LISTEN connection");
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl LineEventStore for CachedLineEventStore {
+    async fn apply_message(&self, message_id: Uuid, event: &LineEvent) -> Result<Applied, RepositoryError> {
+        let applied = self.inner.apply_message(message_id, event).await?;
+        if matches!(applied, Applied::Updated { .. }) {
+            self.invalidate();
+        }
+        Ok(applied)
+    }
+
+    async fn apply_snapshot(&self, event: &LineEvent) -> Result<Applied, RepositoryError> {
+        let applied = self.inner.apply_snapshot(event).await?;
+        if matches!(applied, Applied::Updated { .. }) {
+            self.invalidate();
+        }
+        Ok(applied)
+    }
+
+    async fn list_open(&self, now: DateTime<Utc>, page: PageRequest) -> Result<Vec<LineEvent>, RepositoryError> {
+        let snapshot = self.current(now).await?;
+        let events = &snapshot.events;
+        let start = match page.after {
+            Some(after) => events.partition_point(|event| event.id <= after),
+            None => 0,
+        };
+        Ok(events[start..]
+            .iter()
+            .filter(|event| event.is_open_at(now))
+            .take(page.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+}
