@@ -12,7 +12,9 @@ use crate::config::Config;
 use crate::infrastructure::line_provider_client::HttpLineProvider;
 use crate::infrastructure::messaging::{ConsumerConfig, LineEventConsumer, Topology};
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::infrastructure::persistence::{CachedLineEventStore, SeaOrmBetRepository, SeaOrmLineEventStore};
+use crate::infrastructure::persistence::{
+    CachedLineEventStore, SeaOrmBetRepository, SeaOrmLineEventStore,
+};
 use crate::presentation::{AppState, router};
 
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
@@ -70,7 +72,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
-    service.spawn_worker("open events cache", |stop| line_events.listen_for_changes(pool, stop));
+    service.spawn_worker("open events cache", |stop| {
+        line_events.listen_for_changes(pool, stop)
+    });
     tracing::info!(address = %service.address(), "bet-maker listening; Swagger UI at /docs");
     Ok(service)
 }

@@ -529,13 +529,15 @@ pub async fn relay_throughput(settings: &Settings) -> anyhow::Result<Row> {
         "x".repeat(200)
     );
 
-    let started = Instant::now();
+    // The clock starts when the rows are queued: the relay cannot see them
+    // before this statement commits.
     db.connection
         .execute_unprepared(&format!(
             "INSERT INTO outbox (message_id, routing_key, payload, occurred_at)
              SELECT gen_random_uuid(), 'event.created', '{payload}'::jsonb, now() FROM generate_series(1, {messages})"
         ))
         .await?;
+    let started = Instant::now();
     wait_until(
         &db,
         "SELECT count(*) FROM outbox WHERE published_at IS NULL",

@@ -1,7 +1,7 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N]`
+//! `bench [--smoke] [--runs N] [--only events|bets|settle|propagation|memory|relay]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +29,12 @@ async fn main() -> ExitCode {
             }
         }
     }
-    match run(&settings).await {
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    match run(&settings, only.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench: {error:#}");
@@ -38,7 +43,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(settings: &Settings) -> anyhow::Result<()> {
+async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
+    let wanted = |name: &str| only.is_none_or(|only| only == name);
     let machine = machine();
     eprintln!(
         "bench: {machine}; {} run(s) of {:?} after {:?} of warm-up",
@@ -46,19 +52,31 @@ async fn run(settings: &Settings) -> anyhow::Result<()> {
     );
     let platform = workloads::Platform::start().await?;
     let mut rows = Vec::new();
-    eprintln!("bench: GET /events");
-    rows.push(workloads::open_events(&platform, settings).await?);
-    for concurrency in [32, 128] {
-        eprintln!("bench: POST /bets at {concurrency} connections");
-        rows.push(workloads::place_bets(&platform, settings, concurrency).await?);
+    if wanted("events") {
+        eprintln!("bench: GET /events");
+        rows.push(workloads::open_events(&platform, settings).await?);
     }
-    eprintln!("bench: settlement");
-    rows.push(workloads::settle_large_event(&platform, settings).await?);
-    eprintln!("bench: change propagation");
-    rows.push(workloads::change_propagation(&platform, settings).await?);
-    rows.push(workloads::memory(&platform));
-    eprintln!("bench: outbox relay");
-    rows.push(workloads::relay_throughput(settings).await?);
+    if wanted("bets") {
+        for concurrency in [32, 128] {
+            eprintln!("bench: POST /bets at {concurrency} connections");
+            rows.push(workloads::place_bets(&platform, settings, concurrency).await?);
+        }
+    }
+    if wanted("settle") {
+        eprintln!("bench: settlement");
+        rows.push(workloads::settle_large_event(&platform, settings).await?);
+    }
+    if wanted("propagation") {
+        eprintln!("bench: change propagation");
+        rows.push(workloads::change_propagation(&platform, settings).await?);
+    }
+    if wanted("memory") {
+        rows.push(workloads::memory(&platform));
+    }
+    if wanted("relay") {
+        eprintln!("bench: outbox relay");
+        rows.push(workloads::relay_throughput(settings).await?);
+    }
 
     print_table(&rows);
     let results = results_json(settings, &rows, &machine);

@@ -50,7 +50,8 @@ pub struct CachedLineEventStore {
 
 impl std::fmt::Debug for CachedLineEventStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedLineEventStore").finish_non_exhaustive()
+        f.debug_struct("CachedLineEventStore")
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,7 +150,11 @@ impl CachedLineEventStore {
 
 #[async_trait]
 impl LineEventStore for CachedLineEventStore {
-    async fn apply_message(&self, message_id: Uuid, event: &LineEvent) -> Result<Applied, RepositoryError> {
+    async fn apply_message(
+        &self,
+        message_id: Uuid,
+        event: &LineEvent,
+    ) -> Result<Applied, RepositoryError> {
         let applied = self.inner.apply_message(message_id, event).await?;
         if matches!(applied, Applied::Updated { .. }) {
             self.invalidate();
@@ -165,7 +170,11 @@ impl LineEventStore for CachedLineEventStore {
         Ok(applied)
     }
 
-    async fn list_open(&self, now: DateTime<Utc>, page: PageRequest) -> Result<Vec<LineEvent>, RepositoryError> {
+    async fn list_open(
+        &self,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Vec<LineEvent>, RepositoryError> {
         let snapshot = self.current(now).await?;
         let events = &snapshot.events;
         let start = match page.after {

@@ -56,6 +56,9 @@ const BACKLOG: &str = "
     SELECT count(*) AS waiting, min(created_at) AS oldest
     FROM outbox WHERE published_at IS NULL";
 
+/// Batches in flight at once (see `relay_pipelined`).
+const PIPELINE: usize = 2;
+
 /// How the relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -150,8 +153,8 @@ impl OutboxRelay {
             if stop.is_cancelled() {
                 return Ok(());
             }
-            let pause = match self.relay_batch(&publisher).await {
-                Ok(relayed) if relayed == usize::from(self.config.batch_size) => {
+            let pause = match self.relay_pipelined(&publisher).await {
+                Ok(relayed) if relayed == PIPELINE * usize::from(self.config.batch_size) => {
                     backoff.reset();
                     continue;
                 }
@@ -190,6 +193,15 @@ impl OutboxRelay {
         });
         metrics::gauge!("outbox_waiting").set(u32::try_from(waiting).unwrap_or(u32::MAX));
         metrics::gauge!("outbox_oldest_waiting_seconds").set(age);
+    }
+
+    /// Relays [`PIPELINE`] batches at once: while one waits for the broker's
+    /// confirms, the other reads or marks its rows. `SKIP LOCKED` gives each
+    /// its own rows. Returns how many rows they took together.
+    async fn relay_pipelined(&self, publisher: &ConfirmedPublisher) -> Result<usize, RelayError> {
+        let (first, second) =
+            tokio::join!(self.relay_batch(publisher), self.relay_batch(publisher));
+        Ok(first? + second?)
     }
 
     /// Relays one batch; returns how many rows it took.
