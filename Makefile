@@ -3,6 +3,7 @@
 
 CARGO ?= cargo
 BIN    := target/debug
+SHELL  := /bin/bash
 
 .PHONY: run migrate resync build test bench bench-smoke lint fmt help
 
@@ -28,13 +29,16 @@ run: migrate
 resync: build
 	$(BIN)/bet-maker resync
 
-# The benchmark's smoke run goes first, so that cargo test's summary is the
-# last thing printed.
+# The benchmark's smoke run goes first; the last line is the total over
+# every test binary ("N passed, N failed"), and the exit status is cargo's.
 test:
 	@scripts/preflight.sh
 	$(CARGO) build --workspace --bins
 	$(BIN)/bench --smoke
-	$(CARGO) test --workspace
+	@set -o pipefail; $(CARGO) test --workspace 2>&1 | tee target/test-output.log; status=$$?; \
+	  awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "%d passed, %d failed\n", passed, failed }' \
+	    target/test-output.log; \
+	  exit $$status
 
 bench:
 	@scripts/preflight.sh
