@@ -83,6 +83,55 @@ pub fn sqlx_unavailable(error: &sea_orm::sqlx::Error) -> bool {
     }
 }
 
+/// Calls `signal` whenever a transaction that ran `NOTIFY <channel>`
+/// commits, and once after every (re)connection, since notifications sent
+/// while not listening are lost. Reconnects with backoff until `stop`;
+/// callers keep a periodic fallback for the gaps.
+pub async fn listen(
+    pool: sea_orm::sqlx::PgPool,
+    channel: &'static str,
+    stop: tokio_util::sync::CancellationToken,
+    signal: impl Fn(),
+) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut backoff = crate::amqp::Backoff::default();
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(channel).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            () = stop.cancelled() => return,
+            listening = listening => match listening {
+                Ok(listener) => listener,
+                Err(error) => {
+                    let pause = backoff.next_delay();
+                    tracing::warn!(%error, channel, retry_in = ?pause, "cannot LISTEN; relying on the periodic fallback");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(pause) => continue,
+                    }
+                }
+            },
+        };
+        backoff.reset();
+        signal();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                received = listener.recv() => match received {
+                    Ok(_) => signal(),
+                    Err(error) => {
+                        tracing::warn!(%error, channel, "lost the LISTEN connection");
+                        break;
+                    }
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,3 +134,56 @@ fn unreachable_database(url: &str, variable: &str) -> String {
         "cannot use PostgreSQL at {shown} ({variable}): is it running, and migrated (`make migrate`)?"
     )
 }
+
+/// A service's `main`: reads `.env` (if any) and the command (`serve` when
+/// none), answers `--help` with `usage`, loads the configuration (exit 2 with
+/// a message naming the variable when it is wrong), sets up logging, and runs
+/// the command through `dispatch` (`None`: unknown command, exit 2). A failed
+/// command is logged and exits 1.
+pub async fn run_cli<C>(
+    service: &str,
+    usage: &str,
+    load: impl FnOnce() -> Result<C, crate::config::ConfigError>,
+    log_format: impl FnOnce(&C) -> crate::telemetry::LogFormat,
+    dispatch: impl AsyncFnOnce(&str, C) -> Option<anyhow::Result<()>>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    // A missing .env is fine: the environment may hold everything.
+    let _ = dotenvy::dotenv();
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    if matches!(command.as_str(), "-h" | "--help" | "help") {
+        println!("{usage}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match load() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{service}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(log_format(&config));
+    match dispatch(&command, config).await {
+        None => {
+            eprintln!("{service}: unknown command `{command}`\n{usage}");
+            ExitCode::from(2)
+        }
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(error)) => {
+            tracing::error!("{error:#}");
+            eprintln!("{service}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a started service until SIGTERM or SIGINT, then stops it gracefully.
+pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyhow::Result<()> {
+    let service = service?;
+    crate::http::shutdown_signal().await;
+    service.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

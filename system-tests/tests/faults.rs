@@ -6,6 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use system_tests::cluster::Cluster;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Places `count` bets of 10.00 through bet-maker replica 0; the accepted ids.
@@ -165,10 +166,10 @@ async fn bet_until(
     event_id: Uuid,
     workers: usize,
     accepted: &std::sync::Mutex<Vec<Uuid>>,
-    stop: &tokio_util_free::Flag,
+    stop: &CancellationToken,
 ) {
     let bettor = || async {
-        while !stop.is_set() {
+        while !stop.is_cancelled() {
             let response = client
                 .post(format!("{base_url}/bets"))
                 .json(&json!({ "event_id": event_id, "amount": "2.00" }))
@@ -185,24 +186,6 @@ async fn bet_until(
         }
     };
     futures_util::future::join_all((0..workers).map(|_| bettor())).await;
-}
-
-/// A flag set once, read by many.
-mod tokio_util_free {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    #[derive(Debug, Default)]
-    pub struct Flag(AtomicBool);
-
-    impl Flag {
-        pub fn set(&self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-
-        pub fn is_set(&self) -> bool {
-            self.0.load(Ordering::SeqCst)
-        }
-    }
 }
 
 fn accepted_so_far(accepted: &std::sync::Mutex<Vec<Uuid>>) -> usize {
@@ -367,7 +350,7 @@ async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
     cluster.wait_until_known(event).await;
 
     let accepted = std::sync::Mutex::new(Vec::new());
-    let stop = tokio_util_free::Flag::default();
+    let stop = CancellationToken::new();
     let base_url = cluster.bet_makers[0].base_url();
     let client = cluster.client.clone();
     let load = bet_until(&client, &base_url, event, 8, &accepted, &stop);
@@ -378,7 +361,7 @@ async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
         })
         .await;
         let clean = node.terminate().await;
-        stop.set();
+        stop.cancel();
         clean
     };
     let ((), clean) = tokio::join!(load, terminate);
@@ -386,10 +369,10 @@ async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
 
     // line-provider too, while operators create events.
     let created = std::sync::Mutex::new(Vec::new());
-    let stop = tokio_util_free::Flag::default();
+    let stop = CancellationToken::new();
     let base_url = cluster.line_providers[0].base_url();
     let operators = futures_util::future::join_all((0..4).map(|_| async {
-        while !stop.is_set() {
+        while !stop.is_cancelled() {
             let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
             let response = client
                 .post(format!("{base_url}/events"))
@@ -414,7 +397,7 @@ async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
         })
         .await;
         let clean = node.terminate().await;
-        stop.set();
+        stop.cancel();
         clean
     };
     let (_, clean) = tokio::join!(operators, terminate);

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::PgPool;
-use sea_orm::sqlx::postgres::PgListener;
-use shared_kernel::amqp::Backoff;
 use shared_kernel::pagination::PageRequest;
+use shared_kernel::postgres::listen;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -108,43 +107,7 @@ impl CachedLineEventStore {
     /// Invalidates the cache whenever any replica changes the line, until
     /// `stop`. Runs for the life of the service.
     pub async fn listen_for_changes(self: Arc<Self>, pool: PgPool, stop: CancellationToken) {
-        let mut backoff = Backoff::default();
-        loop {
-            let listening = async {
-                let mut listener = PgListener::connect_with(&pool).await?;
-                listener.listen(CHANNEL).await?;
-                Ok::<_, sea_orm::sqlx::Error>(listener)
-            };
-            let mut listener = tokio::select! {
-                () = stop.cancelled() => return,
-                listening = listening => match listening {
-                    Ok(listener) => listener,
-                    Err(error) => {
-                        let pause = backoff.next_delay();
-                        tracing::warn!(%error, retry_in = ?pause, "cannot LISTEN for line changes; the cache expires by time");
-                        tokio::select! {
-                            () = stop.cancelled() => return,
-                            () = tokio::time::sleep(pause) => continue,
-                        }
-                    }
-                },
-            };
-            backoff.reset();
-            // Whatever changed while we were not listening.
-            self.invalidate();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    received = listener.recv() => match received {
-                        Ok(_) => self.invalidate(),
-                        Err(error) => {
-                            tracing::warn!(%error, "lost the line_changed LISTEN connection");
-                            break;
-                        }
-                    },
-                }
-            }
-        }
+        listen(pool, CHANNEL, stop, || self.invalidate()).await;
     }
 }
 

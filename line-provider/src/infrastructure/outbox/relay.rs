@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use lapin::Connection;
-use sea_orm::sqlx::{self, PgPool, Row, postgres::PgListener};
+use sea_orm::sqlx::{self, PgPool, Row};
 use shared_kernel::amqp::{
     AmqpSession, Backoff, BrokerStatus, ConfirmedPublisher, OutgoingMessage, PublishOutcome,
     connection_lost, declare_line_exchange, supervise,
 };
-use shared_kernel::postgres::sqlx_unavailable;
+use shared_kernel::postgres::{listen, sqlx_unavailable};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -115,10 +115,15 @@ impl OutboxRelay {
     /// before it returns.
     pub async fn run(self, stop: CancellationToken) {
         let wake = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen_for_commits(
+        // Woken as soon as a transaction with new messages commits.
+        let notified = wake.clone();
+        let listener = tokio::spawn(listen(
             self.pool.clone(),
-            wake.clone(),
+            CHANNEL,
             stop.clone(),
+            move || {
+                notified.notify_one();
+            },
         ));
         let mut session = RelaySession {
             relay: &self,
@@ -301,48 +306,5 @@ struct RelaySession<'a> {
 impl AmqpSession for RelaySession<'_> {
     async fn run(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
         self.relay.relay_on(connection, self.wake, self.stop).await
-    }
-}
-
-/// Wakes the relay whenever a transaction that wrote to the outbox commits.
-/// Notifications can be lost while reconnecting; the periodic sweep covers
-/// that.
-async fn listen_for_commits(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
-    let mut backoff = Backoff::default();
-    loop {
-        let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = tokio::select! {
-            () = stop.cancelled() => return,
-            listening = listening => match listening {
-                Ok(listener) => listener,
-                Err(error) => {
-                    let pause = backoff.next_delay();
-                    tracing::warn!(%error, retry_in = ?pause, "cannot LISTEN for outbox commits; relying on the sweep");
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(pause) => continue,
-                    }
-                }
-            },
-        };
-        backoff.reset();
-        // Anything committed while we were not listening is due now.
-        wake.notify_one();
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                received = listener.recv() => match received {
-                    Ok(_) => wake.notify_one(),
-                    Err(error) => {
-                        tracing::warn!(%error, "lost the outbox LISTEN connection");
-                        break;
-                    }
-                },
-            }
-        }
     }
 }
