@@ -10,6 +10,7 @@ pub mod money;
 pub mod pagination;
 pub mod postgres;
 pub mod service;
+pub mod storage;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]

@@ -7,12 +7,14 @@ mod health;
 mod observe;
 mod problem;
 mod service;
+mod validation;
 
 pub use extract::{ApiJson, ApiPath, ApiQuery, parse_json};
 pub use health::{Readiness, health_router};
 pub use observe::{metrics_router, observe_requests};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use service::{MAX_BODY_BYTES, service_router};
+pub use validation::field_errors;
 
 /// Resolves when the process is asked to stop (SIGTERM or SIGINT/Ctrl-C).
 pub async fn shutdown_signal() {
