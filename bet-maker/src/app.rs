@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use shared_kernel::amqp::BrokerStatus;
+use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
-use shared_kernel::service::{RunningService, connect_database};
+use shared_kernel::lifecycle::{RunningService, ServiceLabel};
 
 use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport};
@@ -17,11 +18,13 @@ use crate::infrastructure::persistence::{
 };
 use crate::presentation::{AppState, router};
 
+const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    shared_kernel::service::migrate::<Migrator>(&config.database_url, DATABASE_VARIABLE).await
+    shared_kernel::database::migrate::<Migrator>(SERVICE, &config.database_url, DATABASE_VARIABLE)
+        .await
 }
 
 /// Connects to the database, binds the port, and starts serving and
@@ -56,6 +59,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         line: line.clone(),
     };
     let mut service = RunningService::serve(
+        ServiceLabel::new(SERVICE, &config.database_url),
         config.host,
         config.port,
         "BET_MAKER_PORT",
@@ -75,7 +79,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     service.spawn_worker("open events cache", |stop| {
         line_events.listen_for_changes(pool, stop)
     });
-    tracing::info!(address = %service.address(), "bet-maker listening; Swagger UI at /docs");
+    tracing::info!(
+        service = SERVICE,
+        address = %service.address(),
+        "listening; Swagger UI at /docs"
+    );
     Ok(service)
 }
 

@@ -1,73 +1,141 @@
-//! bet-maker's configuration, read once from the environment.
+//! bet-maker's configuration: one clap derive, read once at start-up from
+//! flags or, as usually, the environment (`bet-maker --help` lists every
+//! variable with its default).
 
 use std::net::IpAddr;
 
 use rust_decimal::Decimal;
-use shared_kernel::config::{ConfigError, parse_or, var_or};
+use shared_kernel::cli::ServiceConfig;
 use shared_kernel::telemetry::LogFormat;
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
 const LARGEST_STAKE_LIMIT: Decimal = rust_decimal::dec!(9_999_999_999.99);
 
-/// Everything bet-maker reads from its environment.
-#[derive(Debug, Clone)]
+/// Everything bet-maker reads from its environment. A plain struct: tests
+/// build it with a literal.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// `BET_MAKER_DATABASE_URL`.
+    /// The service's PostgreSQL database (`bet-maker migrate` creates it).
+    #[arg(
+        long,
+        env = "BET_MAKER_DATABASE_URL",
+        value_name = "BET_MAKER_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/bet_maker",
+        hide_env_values = true
+    )]
     pub database_url: String,
-    /// `BET_MAKER_DB_POOL_SIZE` (default 10).
+    /// Connections in the database pool.
+    #[arg(
+        long = "db-pool-size",
+        env = "BET_MAKER_DB_POOL_SIZE",
+        value_name = "BET_MAKER_DB_POOL_SIZE",
+        default_value_t = 10
+    )]
     pub database_pool_size: u32,
-    /// `BET_MAKER_HOST` (default 127.0.0.1; 0.0.0.0 in containers).
+    /// The address to listen on (0.0.0.0 in containers).
+    #[arg(
+        long,
+        env = "BET_MAKER_HOST",
+        value_name = "BET_MAKER_HOST",
+        default_value = "127.0.0.1"
+    )]
     pub host: IpAddr,
-    /// `BET_MAKER_PORT` (default 8080; 0 picks a free port).
+    /// The port to listen on (0 picks a free one).
+    #[arg(
+        long,
+        env = "BET_MAKER_PORT",
+        value_name = "BET_MAKER_PORT",
+        default_value_t = 8080
+    )]
     pub port: u16,
-    /// `LINE_PROVIDER_URL`, for resync.
+    /// line-provider's HTTP API, read by `bet-maker resync`.
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_URL",
+        value_name = "LINE_PROVIDER_URL",
+        default_value = "http://127.0.0.1:8100"
+    )]
     pub line_provider_url: String,
-    /// `AMQP_URL`.
+    /// The RabbitMQ broker.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        value_name = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
     pub amqp_url: String,
-    /// `LINE_EVENTS_EXCHANGE`.
+    /// The topic exchange line-provider publishes line events to.
+    #[arg(
+        long,
+        env = "LINE_EVENTS_EXCHANGE",
+        value_name = "LINE_EVENTS_EXCHANGE",
+        default_value = "line-provider.events"
+    )]
     pub exchange: String,
-    /// `BET_MAKER_QUEUE`; the dead-letter queue is `<queue>.dlq`.
+    /// The queue bet-maker consumes; its dead-letter queue is `<queue>.dlq`.
+    #[arg(
+        long,
+        env = "BET_MAKER_QUEUE",
+        value_name = "BET_MAKER_QUEUE",
+        default_value = "bet-maker.line-events"
+    )]
     pub queue: String,
-    /// `BET_MAKER_PREFETCH` (default 64).
+    /// Messages the broker hands over before the first is acknowledged.
+    #[arg(
+        long,
+        env = "BET_MAKER_PREFETCH",
+        value_name = "BET_MAKER_PREFETCH",
+        default_value_t = 64
+    )]
     pub prefetch: u16,
-    /// `BET_MAKER_MAX_STAKE` (default 1000000.00).
+    /// The largest stake a bet may have: above 0, at most 9999999999.99,
+    /// with at most 2 decimals.
+    #[arg(
+        long,
+        env = "BET_MAKER_MAX_STAKE",
+        value_name = "BET_MAKER_MAX_STAKE",
+        default_value = "1000000.00",
+        value_parser = parse_max_stake
+    )]
     pub max_stake: Decimal,
-    /// `LOG_FORMAT`: `pretty` or `json`.
+    /// How log lines are written.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Pretty
+    )]
     pub log_format: LogFormat,
 }
 
-impl Config {
-    /// Reads the environment; the error names the variable at fault.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let max_stake: Decimal = parse_or("BET_MAKER_MAX_STAKE", Decimal::new(100_000_000, 2))?;
-        if max_stake <= Decimal::ZERO
-            || max_stake > LARGEST_STAKE_LIMIT
-            || max_stake.normalize().scale() > 2
-        {
-            return Err(ConfigError {
-                variable: "BET_MAKER_MAX_STAKE",
-                problem: format!(
-                    "is {max_stake}; it must be above 0, at most {LARGEST_STAKE_LIMIT}, with at most 2 decimals"
-                ),
-            });
-        }
-        Ok(Self {
-            database_url: var_or(
-                "BET_MAKER_DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/bet_maker",
-            )?,
-            database_pool_size: parse_or("BET_MAKER_DB_POOL_SIZE", 10)?,
-            host: parse_or("BET_MAKER_HOST", IpAddr::from([127, 0, 0, 1]))?,
-            port: parse_or("BET_MAKER_PORT", 8080)?,
-            line_provider_url: var_or("LINE_PROVIDER_URL", "http://127.0.0.1:8100")?,
-            amqp_url: var_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?,
-            exchange: var_or("LINE_EVENTS_EXCHANGE", "line-provider.events")?,
-            queue: var_or("BET_MAKER_QUEUE", "bet-maker.line-events")?,
-            prefetch: parse_or("BET_MAKER_PREFETCH", 64)?,
-            max_stake,
-            log_format: parse_or("LOG_FORMAT", LogFormat::Pretty)?,
-        })
+impl ServiceConfig for Config {
+    fn log_format(&self) -> LogFormat {
+        self.log_format
     }
+}
+
+/// `BET_MAKER_MAX_STAKE` is not a stake limit the platform can hold.
+#[derive(Debug, thiserror::Error)]
+pub enum MaxStakeError {
+    /// Not a decimal number at all.
+    #[error("not a decimal number")]
+    Malformed(#[source] rust_decimal::Error),
+    /// Zero, negative, too large, or with more than 2 decimals.
+    #[error("it must be above 0, at most {LARGEST_STAKE_LIMIT}, with at most 2 decimals")]
+    OutOfRange,
+}
+
+fn parse_max_stake(text: &str) -> Result<Decimal, MaxStakeError> {
+    let max_stake: Decimal = text.trim().parse().map_err(MaxStakeError::Malformed)?;
+    if max_stake <= Decimal::ZERO
+        || max_stake > LARGEST_STAKE_LIMIT
+        || max_stake.normalize().scale() > 2
+    {
+        return Err(MaxStakeError::OutOfRange);
+    }
+    Ok(max_stake)
 }
 
 #[cfg(test)]
@@ -77,5 +145,28 @@ mod tests {
     #[test]
     fn the_largest_stake_limit_is_what_the_schema_holds() {
         assert_eq!(LARGEST_STAKE_LIMIT.to_string(), "9999999999.99");
+    }
+
+    #[test]
+    fn the_stake_limit_is_above_zero_at_most_the_largest_with_two_decimals() {
+        assert_eq!(
+            parse_max_stake("1000000.00").ok(),
+            Some(Decimal::new(100_000_000, 2))
+        );
+        assert_eq!(
+            parse_max_stake("9999999999.99").ok(),
+            Some(LARGEST_STAKE_LIMIT)
+        );
+        assert_eq!(parse_max_stake("0.5").ok(), Some(Decimal::new(5, 1)));
+        for bad in ["0", "-1", "10000000000", "1.001"] {
+            assert!(
+                matches!(parse_max_stake(bad), Err(MaxStakeError::OutOfRange)),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_max_stake("lots"),
+            Err(MaxStakeError::Malformed(_))
+        ));
     }
 }

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use shared_kernel::amqp::BrokerStatus;
+use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
-use shared_kernel::service::{RunningService, connect_database};
+use shared_kernel::lifecycle::{RunningService, ServiceLabel};
 
 use crate::application::EventService;
 use crate::application::ports::SystemClock;
@@ -14,11 +15,13 @@ use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::presentation::{AppState, OperatorToken, router};
 
+const SERVICE: &str = "line-provider";
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    shared_kernel::service::migrate::<Migrator>(&config.database_url, DATABASE_VARIABLE).await
+    shared_kernel::database::migrate::<Migrator>(SERVICE, &config.database_url, DATABASE_VARIABLE)
+        .await
 }
 
 /// Connects to the database, binds the port, and starts serving and
@@ -45,6 +48,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker: broker.clone(),
     };
     let mut service = RunningService::serve(
+        ServiceLabel::new(SERVICE, &config.database_url),
         config.host,
         config.port,
         "LINE_PROVIDER_PORT",
@@ -62,6 +66,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("outbox relay", |stop| relay.run(stop));
-    tracing::info!(address = %service.address(), "line-provider listening; Swagger UI at /docs");
+    tracing::info!(
+        service = SERVICE,
+        address = %service.address(),
+        "listening; Swagger UI at /docs"
+    );
     Ok(service)
 }

@@ -1,56 +1,112 @@
-//! line-provider's configuration, read once from the environment.
+//! line-provider's configuration: one clap derive, read once at start-up
+//! from flags or, as usually, the environment (`line-provider --help` lists
+//! every variable with its default).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use shared_kernel::config::{ConfigError, parse_or, required, var_or};
+use clap::builder::NonEmptyStringValueParser;
+use shared_kernel::cli::ServiceConfig;
 use shared_kernel::telemetry::LogFormat;
 
-/// Everything line-provider reads from its environment.
-#[derive(Debug, Clone)]
+/// Everything line-provider reads from its environment. A plain struct:
+/// tests build it with a literal.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// `LINE_PROVIDER_DATABASE_URL`.
+    /// The service's PostgreSQL database (`line-provider migrate` creates it).
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_DATABASE_URL",
+        value_name = "LINE_PROVIDER_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/line_provider",
+        hide_env_values = true
+    )]
     pub database_url: String,
-    /// `LINE_PROVIDER_DB_POOL_SIZE` (default 10).
+    /// Connections in the database pool.
+    #[arg(
+        long = "db-pool-size",
+        env = "LINE_PROVIDER_DB_POOL_SIZE",
+        value_name = "LINE_PROVIDER_DB_POOL_SIZE",
+        default_value_t = 10
+    )]
     pub database_pool_size: u32,
-    /// `LINE_PROVIDER_HOST` (default 127.0.0.1; 0.0.0.0 in containers).
+    /// The address to listen on (0.0.0.0 in containers).
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_HOST",
+        value_name = "LINE_PROVIDER_HOST",
+        default_value = "127.0.0.1"
+    )]
     pub host: IpAddr,
-    /// `LINE_PROVIDER_PORT` (default 8100; 0 picks a free port).
+    /// The port to listen on (0 picks a free one).
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_PORT",
+        value_name = "LINE_PROVIDER_PORT",
+        default_value_t = 8100
+    )]
     pub port: u16,
-    /// `LINE_PROVIDER_ADMIN_TOKEN`: required, no default.
+    /// The operator token for the write endpoints. Required, no default.
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_ADMIN_TOKEN",
+        value_name = "LINE_PROVIDER_ADMIN_TOKEN",
+        value_parser = NonEmptyStringValueParser::new(),
+        hide_env_values = true
+    )]
     pub admin_token: String,
-    /// `AMQP_URL`.
+    /// The RabbitMQ broker.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        value_name = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
     pub amqp_url: String,
-    /// `LINE_EVENTS_EXCHANGE`.
+    /// The topic exchange line events are published to.
+    #[arg(
+        long,
+        env = "LINE_EVENTS_EXCHANGE",
+        value_name = "LINE_EVENTS_EXCHANGE",
+        default_value = "line-provider.events"
+    )]
     pub exchange: String,
-    /// `OUTBOX_BATCH_SIZE` (default 500).
+    /// Outbox messages published per batch.
+    #[arg(
+        long,
+        env = "OUTBOX_BATCH_SIZE",
+        value_name = "OUTBOX_BATCH_SIZE",
+        default_value_t = 500
+    )]
     pub outbox_batch_size: u16,
-    /// `OUTBOX_SWEEP_INTERVAL_MS` (default 1000).
+    /// How often the relay sweeps the outbox when no change wakes it, in
+    /// milliseconds.
+    #[arg(
+        long = "outbox-sweep-interval-ms",
+        env = "OUTBOX_SWEEP_INTERVAL_MS",
+        value_name = "OUTBOX_SWEEP_INTERVAL_MS",
+        default_value = "1000",
+        value_parser = milliseconds
+    )]
     pub outbox_sweep_interval: Duration,
-    /// `LOG_FORMAT`: `pretty` or `json`.
+    /// How log lines are written.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Pretty
+    )]
     pub log_format: LogFormat,
 }
 
-impl Config {
-    /// Reads the environment; the error names the variable at fault.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            database_url: var_or(
-                "LINE_PROVIDER_DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/line_provider",
-            )?,
-            database_pool_size: parse_or("LINE_PROVIDER_DB_POOL_SIZE", 10)?,
-            host: parse_or("LINE_PROVIDER_HOST", IpAddr::from([127, 0, 0, 1]))?,
-            port: parse_or("LINE_PROVIDER_PORT", 8100)?,
-            admin_token: required("LINE_PROVIDER_ADMIN_TOKEN")?,
-            amqp_url: var_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?,
-            exchange: var_or("LINE_EVENTS_EXCHANGE", "line-provider.events")?,
-            outbox_batch_size: parse_or("OUTBOX_BATCH_SIZE", 500)?,
-            outbox_sweep_interval: Duration::from_millis(parse_or(
-                "OUTBOX_SWEEP_INTERVAL_MS",
-                1000,
-            )?),
-            log_format: parse_or("LOG_FORMAT", LogFormat::Pretty)?,
-        })
+impl ServiceConfig for Config {
+    fn log_format(&self) -> LogFormat {
+        self.log_format
     }
+}
+
+fn milliseconds(text: &str) -> Result<Duration, std::num::ParseIntError> {
+    text.parse().map(Duration::from_millis)
 }

@@ -2,14 +2,15 @@
 //! and the exact money type on the wire — and the plumbing both use.
 
 pub mod amqp;
-pub mod config;
+pub mod cli;
 pub mod contracts;
+pub mod database;
 pub mod http;
+pub mod lifecycle;
 pub mod migrations;
 pub mod money;
 pub mod pagination;
 pub mod postgres;
-pub mod service;
 pub mod storage;
 pub mod telemetry;
 

@@ -19,21 +19,50 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// A database URL that cannot say which database to use.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUrlError {
+    /// The text is not a URL at all.
+    #[error("not a database URL")]
+    Malformed(#[source] url::ParseError),
+    /// The URL has no database name in its path (`postgres://host:5432/`).
+    #[error("the URL names no database: {0}")]
+    NoDatabase(String),
+}
+
+/// The name of the database `url` names (`bet_maker`).
+pub fn database_name(url: &str) -> Result<String, DatabaseUrlError> {
+    maintenance_url(url).map(|(_, name)| name)
+}
+
 /// Splits a database URL into the URL of the server's `postgres`
 /// maintenance database and the name of the database it names.
-pub fn maintenance_url(url: &str) -> Result<(String, String), String> {
-    let mut parsed = url::Url::parse(url).map_err(|e| format!("not a database URL: {e}"))?;
+pub fn maintenance_url(url: &str) -> Result<(String, String), DatabaseUrlError> {
+    let mut parsed = url::Url::parse(url).map_err(DatabaseUrlError::Malformed)?;
     let name = parsed.path().trim_start_matches('/').to_owned();
     if name.is_empty() || name.contains('/') {
-        return Err(format!("the URL names no database: {url}"));
+        let _ = parsed.set_password(None);
+        return Err(DatabaseUrlError::NoDatabase(parsed.to_string()));
     }
     parsed.set_path("/postgres");
     Ok((parsed.to_string(), name))
 }
 
-/// Creates the database `url` names unless it exists already.
-pub async fn create_database_if_missing(url: &str) -> Result<bool, DbErr> {
-    let (admin_url, name) = maintenance_url(url).map_err(DbErr::Custom)?;
+/// Why the database could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateDatabaseError {
+    /// The URL does not say which database.
+    #[error("reading the database URL")]
+    Url(#[from] DatabaseUrlError),
+    /// The server refused or could not be reached.
+    #[error("creating the database on the server")]
+    Server(#[from] DbErr),
+}
+
+/// Creates the database `url` names unless it exists already; `true` when
+/// it was created.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, CreateDatabaseError> {
+    let (admin_url, name) = maintenance_url(url)?;
     let admin = connect(&admin_url, 1).await?;
     let exists = admin
         .query_one_raw(Statement::from_sql_and_values(
@@ -139,13 +168,25 @@ mod tests {
     #[test]
     fn the_maintenance_url_keeps_everything_but_the_database() {
         assert_eq!(
-            maintenance_url("postgres://postgres:pw@127.0.0.1:5432/line_provider?sslmode=disable"),
-            Ok((
+            maintenance_url("postgres://postgres:pw@127.0.0.1:5432/line_provider?sslmode=disable")
+                .ok(),
+            Some((
                 "postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable".to_owned(),
                 "line_provider".to_owned()
             ))
         );
-        assert!(maintenance_url("postgres://127.0.0.1:5432/").is_err());
+        assert!(matches!(
+            maintenance_url("postgres://127.0.0.1:5432/"),
+            Err(DatabaseUrlError::NoDatabase(_))
+        ));
+        assert!(matches!(
+            maintenance_url("not a url"),
+            Err(DatabaseUrlError::Malformed(_))
+        ));
+        assert_eq!(
+            database_name("postgres://postgres@127.0.0.1:5432/bet_maker").ok(),
+            Some("bet_maker".to_owned())
+        );
     }
 
     #[test]

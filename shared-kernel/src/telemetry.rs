@@ -10,25 +10,13 @@ use std::fmt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     /// Human-readable, for a terminal.
     Pretty,
     /// One JSON object per line, for log collectors.
     Json,
-}
-
-impl std::str::FromStr for LogFormat {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "pretty" => Ok(Self::Pretty),
-            "json" => Ok(Self::Json),
-            other => Err(format!("expected `pretty` or `json`, got `{other}`")),
-        }
-    }
 }
 
 /// The filter used when `RUST_LOG` is not set: sqlx logs every query at

@@ -20,7 +20,7 @@ use lapin::types::FieldTable;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
-use shared_kernel::service::RunningService;
+use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
 pub use shared_kernel::testing::expect_json;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url, eventually};

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared_kernel::http::PageQuery;
 use shared_kernel::money::WireDecimal;
-use shared_kernel::pagination::PageQuery;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 

@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use shared_kernel::http::PageQuery;
 use shared_kernel::http::{ApiQuery, Problem};
-use shared_kernel::pagination::{PageQuery, into_page};
+use shared_kernel::pagination::into_page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -14,8 +14,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
+use shared_kernel::lifecycle::RunningService;
 use shared_kernel::money::WireDecimal;
-use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
 #[allow(unused_imports)] // not every test file asserts problems

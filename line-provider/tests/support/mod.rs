@@ -10,7 +10,7 @@ use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use shared_kernel::service::RunningService;
+use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
 #[allow(unused_imports)] // not every test file asserts problems

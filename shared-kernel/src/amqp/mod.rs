@@ -56,6 +56,12 @@ pub async fn connect_with_backoff(
 pub trait AmqpSession: Send {
     /// Declares what it needs, marks the broker up, and works until the
     /// connection fails (`Err`) or the worker is asked to stop (`Ok`).
+    ///
+    /// Before returning `Ok`, close every channel it opened
+    /// ([`close_channel`], [`ConfirmedPublisher::close`]): lapin closes a
+    /// dropped channel in the background, and if that runs after
+    /// [`supervise`] has begun closing the connection it fails ("invalid
+    /// channel state: Closing") and is logged as a connection ERROR.
     fn run(
         &mut self,
         connection: &Connection,
@@ -80,7 +86,7 @@ pub async fn supervise(
     let mut backoff = Backoff::default();
     while let Some(connection) = connect_with_backoff(url, name, status, stop).await {
         let outcome = session.run(&connection).await;
-        let _ = connection.close(200, "closing".into()).await;
+        close_connection(&connection, name).await;
         match outcome {
             Ok(()) => break,
             Err(error) => {
@@ -96,6 +102,28 @@ pub async fn supervise(
         }
     }
     status.set_down("shut down");
+}
+
+/// Closes a connection whose channels are closed. One that is already
+/// closing or closed (the broker went away) needs nothing more.
+async fn close_connection(connection: &Connection, name: &'static str) {
+    if !connection.status().connected() {
+        return;
+    }
+    if let Err(error) = connection.close(200, "stopping".into()).await {
+        tracing::debug!(%error, connection = name, "the connection was already going away");
+    }
+}
+
+/// Closes a channel, waiting for the broker's answer, so that it is closed
+/// before its connection is. One that is already closing or closed (the
+/// broker or the connection closed it) needs nothing more: during a stop
+/// that is normal, not an error.
+pub async fn close_channel(channel: &Channel) -> Result<(), lapin::Error> {
+    if !channel.status().connected() {
+        return Ok(());
+    }
+    channel.close(200, "stopping".into()).await
 }
 
 /// Resolves with an error when the connection fails, so that a worker

@@ -52,6 +52,12 @@ impl ConfirmedPublisher {
         })
     }
 
+    /// Closes the channel (see [`super::close_channel`]); call it before
+    /// the connection closes.
+    pub async fn close(&self) -> Result<(), lapin::Error> {
+        super::close_channel(&self.channel).await
+    }
+
     /// The channel, e.g. to declare the topology on.
     pub fn channel(&self) -> &Channel {
         &self.channel

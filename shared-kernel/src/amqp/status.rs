@@ -5,37 +5,37 @@ use std::sync::{Arc, RwLock};
 /// Shared view of a service's broker connection: up, or down with a reason.
 /// Written by the connection loops, read by `/health/ready`.
 #[derive(Debug, Clone)]
-pub struct BrokerStatus(Arc<RwLock<Result<(), String>>>);
+pub struct BrokerStatus(Arc<RwLock<Option<String>>>);
 
 impl Default for BrokerStatus {
     fn default() -> Self {
-        Self(Arc::new(RwLock::new(Err("not connected yet".to_owned()))))
+        Self(Arc::new(RwLock::new(Some("not connected yet".to_owned()))))
     }
 }
 
 impl BrokerStatus {
     /// The connection is up.
     pub fn set_up(&self) {
-        self.set(Ok(()));
+        self.set(None);
     }
 
     /// The connection is down, and why.
     pub fn set_down(&self, reason: impl Into<String>) {
-        self.set(Err(reason.into()));
+        self.set(Some(reason.into()));
     }
 
-    /// `Ok` when up, the reason when down.
-    pub fn state(&self) -> Result<(), String> {
+    /// Why the connection is down; `None` while it is up.
+    pub fn down_reason(&self) -> Option<String> {
         match self.0.read() {
-            Ok(state) => state.clone(),
+            Ok(reason) => reason.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    fn set(&self, state: Result<(), String>) {
+    fn set(&self, down_reason: Option<String>) {
         match self.0.write() {
-            Ok(mut current) => *current = state,
-            Err(poisoned) => *poisoned.into_inner() = state,
+            Ok(mut current) => *current = down_reason,
+            Err(poisoned) => *poisoned.into_inner() = down_reason,
         }
     }
 }

@@ -26,11 +26,12 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    async fn database_state(&self) -> Result<(), String> {
+    /// Why the database is down; `None` when it answers.
+    async fn database_down_reason(&self) -> Option<String> {
         match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, self.database.ping()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err(format!("no answer within {DATABASE_PROBE_TIMEOUT:?}")),
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(_) => Some(format!("no answer within {DATABASE_PROBE_TIMEOUT:?}")),
         }
     }
 }
@@ -48,13 +49,13 @@ async fn live() -> impl IntoResponse {
 }
 
 async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
-    let database = readiness.database_state().await;
-    let broker = readiness.broker.state();
-    let describe = |state: &Result<(), String>| match state {
-        Ok(()) => "up".to_owned(),
-        Err(reason) => format!("down: {reason}"),
+    let database = readiness.database_down_reason().await;
+    let broker = readiness.broker.down_reason();
+    let describe = |down_reason: &Option<String>| match down_reason {
+        None => "up".to_owned(),
+        Some(reason) => format!("down: {reason}"),
     };
-    let ready = database.is_ok() && broker.is_ok();
+    let ready = database.is_none() && broker.is_none();
     let status = if ready {
         StatusCode::OK
     } else {

@@ -57,7 +57,8 @@ impl TestDatabase {
         prefix: &str,
         schema_fingerprint: u64,
     ) -> Result<Self, DbErr> {
-        let (admin_url, _) = maintenance_url(&database_server_url()).map_err(DbErr::Custom)?;
+        let (admin_url, _) = maintenance_url(&database_server_url())
+            .map_err(|error| DbErr::Custom(error.to_string()))?;
         let admin = connect(&admin_url, 1).await?;
         let template = format!("{prefix}_template_{schema_fingerprint:016x}");
         ensure_template::<M>(&admin, &admin_url, prefix, &template).await?;

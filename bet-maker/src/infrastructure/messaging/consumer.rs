@@ -22,7 +22,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
-use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, supervise};
+use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, close_channel, supervise};
 use shared_kernel::contracts::LineEventMessage;
 use tokio_util::sync::CancellationToken;
 
@@ -120,8 +120,7 @@ impl LineEventConsumer {
                 () = stop.cancelled() => {
                     // Unacked prefetched messages go back to the queue when
                     // the channel closes.
-                    let _ = channel.close(200, "stopping".into()).await;
-                    return Ok(());
+                    return close_channels(&channel, &dead_letters).await;
                 }
                 next = deliveries.next() => match next {
                     Some(delivery) => delivery?,
@@ -150,10 +149,7 @@ impl LineEventConsumer {
                         })
                         .await?;
                 }
-                Verdict::Abandon => {
-                    let _ = channel.close(200, "stopping".into()).await;
-                    return Ok(());
-                }
+                Verdict::Abandon => return close_channels(&channel, &dead_letters).await,
             }
         }
     }
@@ -184,6 +180,12 @@ impl LineEventConsumer {
             }
         }
     }
+}
+
+/// Closes both channels before the supervisor closes the connection.
+async fn close_channels(channel: &Channel, dead_letters: &Channel) -> Result<(), lapin::Error> {
+    close_channel(channel).await?;
+    close_channel(dead_letters).await
 }
 
 /// The consumer on one broker connection.

@@ -156,7 +156,7 @@ impl OutboxRelay {
         tracing::info!(exchange = %self.config.exchange, "outbox relay connected");
         loop {
             if stop.is_cancelled() {
-                return Ok(());
+                return publisher.close().await;
             }
             let pause = match self.relay_pipelined(&publisher).await {
                 Ok(relayed) if relayed == PIPELINE * usize::from(self.config.batch_size) => {
@@ -177,7 +177,7 @@ impl OutboxRelay {
                 }
             };
             tokio::select! {
-                () = stop.cancelled() => return Ok(()),
+                () = stop.cancelled() => return publisher.close().await,
                 error = connection_lost(connection) => return Err(error),
                 () = wake.notified() => {}
                 () = tokio::time::sleep(pause) => {}

@@ -1,0 +1,149 @@
+//! A service's command line: `<service> [COMMAND] [OPTIONS]`, where the
+//! command is `serve` when none is given and the options are the service's
+//! configuration, each also read from an environment variable.
+//!
+//! Each service declares its configuration once, as a `clap::Args` derive
+//! with `env = "..."` on every field, and its commands as a unit-variant
+//! `clap::Subcommand` enum. This module puts them together so that
+//! `<service> --help` and `<service> <command> --help` both list every
+//! variable with its default, and runs the chosen command.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::telemetry::{DEFAULT_FILTER, LogFormat};
+
+/// A service's configuration: one `clap::Args` derive, parsed once at
+/// start-up into a plain typed struct.
+pub trait ServiceConfig: Args {
+    /// How log lines are written (`LOG_FORMAT`).
+    fn log_format(&self) -> LogFormat;
+}
+
+/// A service's `main`: loads `.env` under the environment, parses the
+/// command line (`default` when no command is named), sets up logging, and
+/// runs `dispatch`.
+///
+/// Exit codes: 0 when the command succeeded (or `--help` was asked for);
+/// 2 for a bad command line or configuration, the message naming the
+/// variable at fault; 1 when the command failed (logged, and printed).
+pub async fn run<C, K>(
+    command: clap::Command,
+    default: K,
+    dispatch: impl AsyncFnOnce(K, C) -> anyhow::Result<()>,
+) -> ExitCode
+where
+    C: ServiceConfig,
+    K: Subcommand,
+{
+    let service = command.get_name().to_owned();
+    if let Err(error) = load_dotenv() {
+        eprintln!("{service}: reading .env: {error}");
+        return ExitCode::from(2);
+    }
+    let (chosen, config) = match parse_from::<C, K>(command, default, std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    crate::telemetry::init(config.log_format());
+    match dispatch(chosen, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(service, error = format!("{error:#}"), "command failed");
+            eprintln!("{service}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Fills in from `.env` the variables the environment does not set; a
+/// missing `.env` is fine (the environment may hold everything).
+fn load_dotenv() -> Result<(), dotenvy::Error> {
+    match dotenvy::dotenv() {
+        Err(error) if error.not_found() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Parses `args` (the program name first) into the command and the
+/// configuration; `default` when no command is named.
+pub fn parse_from<C, K>(
+    command: clap::Command,
+    default: K,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<(K, C), clap::Error>
+where
+    C: Args,
+    K: Subcommand,
+{
+    let mut command = with_configuration::<C, K>(command);
+    let matches = command.try_get_matches_from_mut(args)?;
+    let parsed = match matches.subcommand() {
+        Some((_, options)) => K::from_arg_matches(&matches)
+            .and_then(|chosen| Ok((chosen, C::from_arg_matches(options)?))),
+        None => C::from_arg_matches(&matches).map(|config| (default, config)),
+    };
+    parsed.map_err(|error| error.format(&mut command))
+}
+
+/// The service's commands, each taking the whole configuration; the
+/// service itself takes it too, for the default command.
+fn with_configuration<C: Args, K: Subcommand>(command: clap::Command) -> clap::Command {
+    let mut command = keeping_about(command, |command| {
+        K::augment_subcommands(C::augment_args(command))
+    })
+    // `<service> migrate` must not demand what only the default command
+    // reads from the top level; the command's own options are checked.
+    .subcommand_negates_reqs(true)
+    // `<service> --port 1 migrate` would silently ignore the option.
+    .args_conflicts_with_subcommands(true)
+    .after_help(environment_help());
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, |sub| {
+            keeping_about(sub, C::augment_args).after_help(environment_help())
+        });
+    }
+    command
+}
+
+/// Runs `augment` but keeps the command's own description: a derive's
+/// `augment_*` sets it from the doc comment of the type it was derived on
+/// (the configuration struct, the command enum), which describes the type,
+/// not the command.
+fn keeping_about(
+    command: clap::Command,
+    augment: impl FnOnce(clap::Command) -> clap::Command,
+) -> clap::Command {
+    let about = command.get_about().cloned();
+    let long_about = command.get_long_about().cloned();
+    let augmented = augment(command).about(None).long_about(None);
+    let augmented = match about {
+        Some(about) => augmented.about(about),
+        None => augmented,
+    };
+    match long_about {
+        Some(long_about) => augmented.long_about(long_about),
+        None => augmented,
+    }
+}
+
+fn environment_help() -> String {
+    format!(
+        "Every option can be set by its environment variable instead, or in .env \
+         (the environment wins over .env, a flag over both).\n\
+         RUST_LOG filters the log lines [default: {DEFAULT_FILTER}]."
+    )
+}
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

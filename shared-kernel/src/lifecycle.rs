@@ -1,0 +1,177 @@
+//! A running service: its HTTP server and background workers, started
+//! together and stopped together, gracefully, on SIGTERM or SIGINT.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// How long a stop waits for in-flight requests and work in hand before
+/// giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
+/// Which service a process runs and which database it owns. Lifecycle log
+/// lines carry both as fields, and the workers log inside a span holding
+/// them, so that two services logging to one terminal (`make run`) or one
+/// process (the system tests) can be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLabel {
+    /// `line-provider`, `bet-maker`.
+    pub service: &'static str,
+    /// The name of its database (`bet_maker`).
+    pub database: String,
+}
+
+impl ServiceLabel {
+    /// The label of `service` on the database `database_url` names.
+    pub fn new(service: &'static str, database_url: &str) -> Self {
+        let database =
+            crate::postgres::database_name(database_url).unwrap_or_else(|_| "(unnamed)".to_owned());
+        Self { service, database }
+    }
+
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!("running", service = self.service, database = %self.database)
+    }
+}
+
+/// A started service: an HTTP server and background workers (the outbox
+/// relay, the consumer), sharing one stop signal.
+#[derive(Debug)]
+pub struct RunningService {
+    label: ServiceLabel,
+    span: tracing::Span,
+    address: SocketAddr,
+    stop: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl RunningService {
+    /// Binds `host:port` (`port_variable` names the setting in errors) and
+    /// serves `router` until stopped.
+    pub async fn serve(
+        label: ServiceLabel,
+        host: IpAddr,
+        port: u16,
+        port_variable: &str,
+        router: Router,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("cannot listen on {host}:{port} ({port_variable})"))?;
+        let address = listener
+            .local_addr()
+            .context("reading the address the server listens on")?;
+        let stop = CancellationToken::new();
+        let span = label.span();
+        let server = tokio::spawn(
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.child_token().cancelled_owned())
+                .into_future()
+                .instrument(span.clone()),
+        );
+        Ok(Self {
+            label,
+            span,
+            address,
+            stop,
+            server,
+            workers: Vec::new(),
+        })
+    }
+
+    /// Runs a background worker until the service stops; it gets the stop
+    /// signal and should finish what it has in hand, then return.
+    pub fn spawn_worker<F, Fut>(&mut self, name: &'static str, worker: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let running = worker(self.stop.child_token()).instrument(self.span.clone());
+        self.workers.push((name, tokio::spawn(running)));
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Which service this is, on which database.
+    pub fn label(&self) -> &ServiceLabel {
+        &self.label
+    }
+
+    /// Stops accepting, lets in-flight requests and the workers' work in
+    /// hand finish, and returns when everything has.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        (&mut self.server)
+            .await
+            .context("the HTTP server panicked")?
+            .context("the HTTP server failed")?;
+        for (name, worker) in std::mem::take(&mut self.workers) {
+            worker
+                .await
+                .with_context(|| format!("the {name} panicked"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningService {
+    /// A dropped service stops in the background rather than running on.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Runs a started service until SIGTERM or SIGINT, then stops it
+/// gracefully, giving in-flight work [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyhow::Result<()> {
+    let service = service?;
+    let label = service.label().clone();
+    shutdown_signal().await;
+    tokio::time::timeout(SHUTDOWN_GRACE, service.stop())
+        .await
+        .with_context(|| format!("in-flight work did not finish within {SHUTDOWN_GRACE:?}"))??;
+    tracing::info!(
+        service = label.service,
+        database = %label.database,
+        "stopped"
+    );
+    Ok(())
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or SIGINT/Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
