@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN    := target/debug
 SHELL  := /bin/bash
 
-.PHONY: run migrate resync build test bench bench-smoke lint fmt help
+.PHONY: run migrate preflight resync build test bench bench-smoke lint fmt help
 
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
@@ -18,8 +18,13 @@ help:
 build:
 	$(CARGO) build --workspace --bins
 
-migrate: build
+# PostgreSQL and RabbitMQ are checked first: a build takes minutes, and
+# finding out afterwards that the database is down wastes them.
+preflight:
 	@scripts/preflight.sh
+
+migrate: preflight
+	$(CARGO) build --workspace --bins
 	$(BIN)/line-provider migrate
 	$(BIN)/bet-maker migrate
 

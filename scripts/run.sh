@@ -3,6 +3,10 @@
 # migrated by `make run`); Ctrl-C stops both, gracefully.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/dotenv.sh
+. scripts/dotenv.sh
+# The same settings the services read: the environment, else .env.
+load_dotenv
 bin=target/debug
 
 "$bin/line-provider" serve &
@@ -16,16 +20,38 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
-set -a
-# shellcheck disable=SC1091
-[ -f .env ] && . ./.env
-set +a
-sleep 1
+# A browser cannot open 0.0.0.0 everywhere; the loopback address works
+# whenever the service listens on all addresses.
+browsable() {
+  case $1 in
+    0.0.0.0 | '::' | '[::]') echo 127.0.0.1 ;;
+    *) echo "$1" ;;
+  esac
+}
+line_provider_url="http://$(browsable "${LINE_PROVIDER_HOST:-127.0.0.1}"):${LINE_PROVIDER_PORT:-8100}"
+bet_maker_url="http://$(browsable "${BET_MAKER_HOST:-127.0.0.1}"):${BET_MAKER_PORT:-8080}"
+read -r mq_host _ < <(endpoint "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}" 5672)
+
+# The banner is shown once both answer (or one of them has stopped).
+for _ in $(seq 1 100); do
+  if curl -fsS -o /dev/null "$line_provider_url/health/live" 2>/dev/null &&
+    curl -fsS -o /dev/null "$bet_maker_url/health/live" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$line_provider" "$bet_maker" 2>/dev/null || break
+  sleep 0.1
+done
+
+if curl -fsS -o /dev/null --max-time 2 "http://$mq_host:15672/" 2>/dev/null; then
+  rabbit="http://$mq_host:15672                 (guest/guest)"
+else
+  rabbit="admin panel off at $mq_host:15672; enable it with: rabbitmq-plugins enable rabbitmq_management"
+fi
 cat <<MSG
 
-  line-provider  http://127.0.0.1:${LINE_PROVIDER_PORT:-8100}/docs   (operator token: LINE_PROVIDER_ADMIN_TOKEN in .env)
-  bet-maker      http://127.0.0.1:${BET_MAKER_PORT:-8080}/docs
-  RabbitMQ       http://127.0.0.1:15672                 (guest/guest)
+  line-provider  $line_provider_url/docs   (operator token: LINE_PROVIDER_ADMIN_TOKEN in .env)
+  bet-maker      $bet_maker_url/docs
+  RabbitMQ       $rabbit
   Ctrl-C stops both.
 
 MSG

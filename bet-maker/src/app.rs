@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
@@ -97,6 +98,8 @@ pub async fn resync(config: &Config) -> anyhow::Result<ResyncReport> {
     let report = line
         .resync(&HttpLineProvider::new(&config.line_provider_url))
         .await?;
-    db.close().await?;
+    db.close()
+        .await
+        .context("closing the database connection")?;
     Ok(report)
 }

@@ -136,7 +136,13 @@ impl Drop for RunningService {
 pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyhow::Result<()> {
     let service = service?;
     let label = service.label().clone();
-    shutdown_signal().await;
+    let signal = shutdown_signal().await;
+    tracing::info!(
+        service = label.service,
+        database = %label.database,
+        signal,
+        "shutting down"
+    );
     tokio::time::timeout(SHUTDOWN_GRACE, service.stop())
         .await
         .with_context(|| format!("in-flight work did not finish within {SHUTDOWN_GRACE:?}"))??;
@@ -148,8 +154,9 @@ pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyh
     Ok(())
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or SIGINT/Ctrl-C).
-pub async fn shutdown_signal() {
+/// Resolves when the process is asked to stop, with the signal's name
+/// (`SIGTERM`, or `SIGINT` for Ctrl-C).
+pub async fn shutdown_signal() -> &'static str {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");
@@ -171,7 +178,7 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+        () = ctrl_c => "SIGINT",
+        () = terminate => "SIGTERM",
     }
 }
