@@ -117,3 +117,34 @@ fn json_content_types_are_recognised() {
     assert!(!with("text/plain"));
     assert!(!with("application/x-www-form-urlencoded"));
 }
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Placed {
+    event_id: crate::http::WireUuid,
+    deadline: crate::http::WireDateTime,
+}
+
+#[test]
+fn a_bad_uuid_or_a_date_time_without_a_time_zone_says_what_is_expected() {
+    let problem =
+        parse_json::<Placed>(br#"{"event_id": "not-a-uuid", "deadline": "2030-06-01T18:00:00Z"}"#)
+            .err();
+    assert_eq!(
+        problem.map(|p| (p.status, p.errors)),
+        Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError::new("event_id", crate::http::NOT_A_UUID)]
+        ))
+    );
+    let id = uuid::Uuid::now_v7();
+    let body = format!(r#"{{"event_id": "{id}", "deadline": "2030-06-01T18:00:00"}}"#);
+    let problem = parse_json::<Placed>(body.as_bytes()).err();
+    assert_eq!(
+        problem.map(|p| p.errors),
+        Some(vec![FieldError::new(
+            "deadline",
+            crate::http::NOT_A_DATE_TIME
+        )])
+    );
+}

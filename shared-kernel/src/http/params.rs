@@ -82,3 +82,74 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use serde::Deserialize;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::http::{NOT_A_DATE_TIME, NOT_A_UUID, WireDateTime, WireUuid};
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct ById {
+        id: WireUuid,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Since {
+        since: Option<WireDateTime>,
+    }
+
+    async fn query_problem<T: DeserializeOwned>(uri: &str) -> Option<Problem> {
+        let request = Request::builder().uri(uri).body(Body::empty()).ok()?;
+        let (mut parts, _) = request.into_parts();
+        ApiQuery::<T>::from_request_parts(&mut parts, &())
+            .await
+            .err()
+    }
+
+    #[tokio::test]
+    async fn a_bad_uuid_in_the_path_is_named_with_what_is_expected() {
+        let app = Router::new().route(
+            "/things/{id}",
+            get(|ApiPath(_): ApiPath<ById>| async { StatusCode::NO_CONTENT }),
+        );
+        let request = Request::builder()
+            .uri("/things/not-a-uuid")
+            .body(Body::empty());
+        let response = match request {
+            Ok(request) => app.oneshot(request).await.ok(),
+            Err(error) => panic!("{error}"),
+        };
+        let status = response.as_ref().map(axum::response::Response::status);
+        assert_eq!(status, Some(StatusCode::BAD_REQUEST));
+        let body = match response {
+            Some(response) => axum::body::to_bytes(response.into_body(), 4096).await.ok(),
+            None => None,
+        };
+        let problem: serde_json::Value = body
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        assert_eq!(problem["errors"][0]["field"], "id");
+        assert_eq!(problem["errors"][0]["message"], NOT_A_UUID);
+    }
+
+    #[tokio::test]
+    async fn a_date_time_without_a_time_zone_in_the_query_is_named() {
+        let problem = query_problem::<Since>("/?since=2030-06-01T18:00:00").await;
+        assert_eq!(
+            problem.map(|p| (p.status, p.errors)),
+            Some((
+                StatusCode::BAD_REQUEST,
+                vec![FieldError::new("since", NOT_A_DATE_TIME)]
+            ))
+        );
+    }
+}
