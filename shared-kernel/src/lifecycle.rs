@@ -156,7 +156,7 @@ pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyh
 
 /// Resolves when the process is asked to stop, with the signal's name
 /// (`SIGTERM`, or `SIGINT` for Ctrl-C).
-pub async fn shutdown_signal() -> &'static str {
+async fn shutdown_signal() -> &'static str {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");

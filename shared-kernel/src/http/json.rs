@@ -93,9 +93,11 @@ fn is_json(bytes: &[u8]) -> bool {
 ///
 /// This reads serde's words because nothing else carries them: serde_json
 /// builds `missing_field` and `unknown_field` errors as text, with no kind
-/// a caller can match on (its `Category` is only `Data`). Every other
-/// message comes from our own types (`WireDecimal`, `WireUuid`,
-/// `WireDateTime`), which say what they expect in their own words.
+/// a caller can match on (its `Category` is only `Data`). Values that do
+/// not parse are best described by their own types, which is why ids,
+/// instants and money are read as `WireUuid`, `WireDateTime` and
+/// `WireDecimal`: their messages say what is expected, and are passed on
+/// as they are.
 fn field_error(path: &str, message: &str) -> FieldError {
     let missing = message
         .strip_prefix("missing field `")
