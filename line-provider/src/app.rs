@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::infrastructure::outbox::{OutboxRelay, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::presentation::{AppState, OperatorToken, router};
+use crate::presentation::http::{AppState, OperatorToken, router};
 
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";
 

@@ -2,7 +2,7 @@
 
 mod support;
 
-use line_provider::presentation::openapi_document;
+use line_provider::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared_kernel::testing::openapi_31_violations;
