@@ -14,7 +14,7 @@ use super::AppState;
 use super::auth::Operator;
 use super::dto::{
     CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery, SetStatusRequest,
-    UpdateEventRequest, coefficient,
+    UpdateEventRequest,
 };
 use super::openapi::ApiDoc;
 use super::preconditions::{IfMatch, etag};
@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// An event with its `ETag`.
 fn event_response(status: StatusCode, event: Event) -> Response {
-    (status, [etag(event.version)], Json(EventDto::from(event))).into_response()
+    (status, [etag(event.version())], Json(EventDto::from(event))).into_response()
 }
 
 /// Create an event.
@@ -55,9 +55,11 @@ async fn create_event(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateEventRequest>,
 ) -> Result<Response, Problem> {
-    let coefficient = coefficient(request.coefficient)?;
-    let event = state.events.create(coefficient, request.deadline).await?;
-    let location = format!("/events/{}", event.id);
+    let event = state
+        .events
+        .create(request.coefficient.value(), request.deadline)
+        .await?;
+    let location = format!("/events/{}", event.id());
     let mut response = event_response(StatusCode::CREATED, event);
     if let Ok(location) = location.parse() {
         response.headers_mut().insert(LOCATION, location);
@@ -83,7 +85,7 @@ async fn list_events(
         status: query.status.map(Into::into),
     };
     let rows = state.events.list(filter, page).await?;
-    let (events, next_cursor) = into_page(rows, page, |event| event.id);
+    let (events, next_cursor) = into_page(rows, page, Event::id);
     Ok(Json(EventPage {
         items: events.into_iter().map(EventDto::from).collect(),
         next_cursor,
@@ -137,8 +139,8 @@ async fn update_event(
     IfMatch(precondition): IfMatch,
     ApiJson(request): ApiJson<UpdateEventRequest>,
 ) -> Result<Response, Problem> {
-    let patch = request.into_patch()?;
-    let event = state.events.update(path.id, patch, precondition).await?;
+    let changes = request.into_changes()?;
+    let event = state.events.update(path.id, changes, precondition).await?;
     Ok(event_response(StatusCode::OK, event))
 }
 
