@@ -117,3 +117,74 @@ fn operator_operations_require_the_token_and_reads_do_not() {
         );
     }
 }
+
+/// The problem example of a response, whether given as `example` or as
+/// the first of `examples`.
+fn problem_example(response: &Value) -> Option<&Value> {
+    let content = &response["content"]["application/problem+json"];
+    content.get("example").or_else(|| {
+        content["examples"]
+            .as_object()
+            .and_then(|examples| examples.values().next())
+            .map(|example| &example["value"])
+    })
+}
+
+#[test]
+fn every_error_response_shows_its_own_realistic_example() {
+    let document = generated();
+    let mut failures = Vec::new();
+
+    for (path, method, _) in OPERATIONS {
+        let operation = format!("{} {path}", method.to_uppercase());
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut seen: Vec<(String, Value)> = Vec::new();
+        for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+            let Some(example) = problem_example(response) else {
+                failures.push(format!("{operation} {status}: no example"));
+                continue;
+            };
+            if example["status"]
+                .as_u64()
+                .map(|code| code.to_string())
+                .as_ref()
+                != Some(status)
+            {
+                failures.push(format!("{operation} {status}: the example says {example}"));
+            }
+            if let Some((other, _)) = seen.iter().find(|(_, seen)| seen == example) {
+                failures.push(format!(
+                    "{operation}: {status} shows the example of {other}"
+                ));
+            }
+            seen.push((status.clone(), example.clone()));
+        }
+    }
+
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_status_request_example_is_a_result_the_api_accepts() {
+    let document = generated();
+
+    let example = &document["components"]["schemas"]["SetStatusRequest"]["example"];
+
+    assert_eq!(example["status"], "FINISHED_WIN", "{example}");
+}
+
+#[test]
+fn the_create_example_names_both_fields_a_client_can_get_wrong() {
+    let document = generated();
+    let response = &document["paths"]["/events"]["post"]["responses"]["422"];
+
+    let fields: Vec<&str> = problem_example(response)
+        .and_then(|example| example["errors"].as_array())
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+
+    assert_eq!(fields, ["coefficient", "deadline"]);
+}

@@ -114,6 +114,7 @@ pub struct UpdateEventRequest {
 
 /// `PUT /events/{id}/status`: the result.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "FINISHED_WIN"}))]
 #[serde(deny_unknown_fields)]
 pub struct SetStatusRequest {
     /// `FINISHED_WIN` or `FINISHED_LOSE`.

@@ -16,6 +16,7 @@ use super::dto::{
     CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery, SetStatusRequest,
     UpdateEventRequest,
 };
+use super::examples;
 use super::openapi::ApiDoc;
 use super::preconditions::{IfMatch, etag};
 use crate::application::EventFilter;
@@ -44,10 +45,10 @@ fn event_response(status: StatusCode, event: Event) -> Response {
         (status = 201, description = "Created", body = EventDto, headers(
             ("Location" = String, description = "The new event's URL"),
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_event),
     )
 )]
 async fn create_event(
@@ -73,7 +74,7 @@ async fn create_event(
     params(ListEventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json", example = examples::bad_page),
     )
 )]
 async fn list_events(
@@ -99,8 +100,8 @@ async fn list_events(
     responses(
         (status = 200, description = "The event", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json", example = examples::malformed_id),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
     )
 )]
 async fn get_event(
@@ -123,13 +124,13 @@ async fn get_event(
     responses(
         (status = 200, description = "The event after the change", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
+        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json", example = examples::event_finished),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_change),
     )
 )]
 async fn update_event(
@@ -156,13 +157,13 @@ async fn update_event(
     responses(
         (status = 200, description = "The finished event", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
+        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json", example = examples::conflicting_result),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
     )
 )]
 async fn set_status(

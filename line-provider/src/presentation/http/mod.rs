@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod errors;
 mod events;
+mod examples;
 mod openapi;
 mod preconditions;
 
