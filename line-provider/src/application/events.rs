@@ -28,7 +28,7 @@ pub struct EventFilter {
 /// A request to move an open event's values, as the client sent them: the
 /// use case checks them against the line's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct EventChanges {
+pub struct RequestedChanges {
     /// The new odds, if they should move.
     pub coefficient: Option<Decimal>,
     /// The new deadline, if it should move.
@@ -89,7 +89,7 @@ impl EventService {
     pub async fn update(
         &self,
         id: Uuid,
-        changes: EventChanges,
+        changes: RequestedChanges,
         precondition: Precondition,
     ) -> Result<Event, EventError> {
         let coefficient = match changes.coefficient.map(Coefficient::new).transpose() {

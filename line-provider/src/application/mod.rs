@@ -7,5 +7,5 @@ pub mod ports;
 mod precondition;
 
 pub use error::EventError;
-pub use events::{EventChanges, EventFilter, EventService};
+pub use events::{EventFilter, EventService, RequestedChanges};
 pub use precondition::Precondition;

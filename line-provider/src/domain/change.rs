@@ -57,7 +57,8 @@ pub enum Decision {
     Unchanged(Event),
 }
 
-/// New values for an open event; `None` keeps the current value.
+/// New values for an open event, each already a valid value of its type
+/// (the deadline is judged against the event); `None` keeps the current value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EventPatch {
     /// The new odds.

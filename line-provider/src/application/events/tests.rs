@@ -90,8 +90,8 @@ async fn service_with_event() -> (EventService, Arc<InMemoryEvents>, Event) {
     (service, repository, event)
 }
 
-fn coefficient_to(cents: i64) -> EventChanges {
-    EventChanges {
+fn coefficient_to(cents: i64) -> RequestedChanges {
+    RequestedChanges {
         coefficient: Some(Decimal::new(cents, 2)),
         deadline: None,
     }
@@ -181,7 +181,7 @@ async fn an_unknown_event_is_not_found() {
 #[tokio::test]
 async fn a_bad_coefficient_and_a_past_deadline_are_refused_together() {
     let (service, repository, event) = service_with_event().await;
-    let changes = EventChanges {
+    let changes = RequestedChanges {
         coefficient: Some(Decimal::new(99, 2)),
         deadline: Some(Utc::now() - Duration::hours(1)),
     };
@@ -204,7 +204,7 @@ async fn a_bad_coefficient_and_a_past_deadline_are_refused_together() {
 #[tokio::test]
 async fn a_bad_coefficient_with_the_current_deadline_names_only_the_coefficient() {
     let (service, _, event) = service_with_event().await;
-    let changes = EventChanges {
+    let changes = RequestedChanges {
         coefficient: Some(Decimal::new(1001, 3)),
         deadline: Some(event.deadline().at()),
     };
@@ -227,7 +227,7 @@ async fn a_bad_coefficient_with_the_current_deadline_names_only_the_coefficient(
 async fn a_bad_coefficient_on_an_unknown_event_is_still_the_coefficient_s_fault() {
     let (service, _, _) = service_with_event().await;
 
-    let changes = EventChanges {
+    let changes = RequestedChanges {
         coefficient: Some(Decimal::ONE),
         deadline: Some(Utc::now() - Duration::hours(1)),
     };

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::application::EventChanges;
+use crate::application::RequestedChanges;
 use crate::domain::{Event, EventResult, EventStatus};
 
 /// An event on the line.
@@ -165,9 +165,9 @@ fn names_a_field(request: &UpdateEventRequest) -> Result<(), ValidationError> {
 impl UpdateEventRequest {
     /// The changes asked for, once the request names at least one field;
     /// their values are judged by the use case against the line's rules.
-    pub fn into_changes(self) -> Result<EventChanges, Problem> {
+    pub fn into_changes(self) -> Result<RequestedChanges, Problem> {
         check(&self)?;
-        Ok(EventChanges {
+        Ok(RequestedChanges {
             coefficient: self.coefficient.map(WireDecimal::value),
             deadline: self.deadline,
         })
