@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::infrastructure::outbox::{OutboxRelay, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::presentation::{AppState, OperatorToken, router};
+use crate::presentation::http::{AppState, OperatorToken, router};
 
 const SERVICE: &str = "line-provider";
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";

@@ -2,8 +2,9 @@
 //! change through a transactional outbox.
 //!
 //! Layers, inner to outer: [`domain`] (the rules), [`application`] (the use
-//! cases and their ports), [`infrastructure`] (PostgreSQL, the outbox relay),
-//! [`presentation`] (HTTP). [`app`] wires them together.
+//! cases and their ports), [`infrastructure`] (outbound adapters: PostgreSQL,
+//! the outbox relay), [`presentation`] (inbound adapters: HTTP). [`app`]
+//! wires them together.
 
 pub mod app;
 pub mod application;

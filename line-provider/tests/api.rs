@@ -545,7 +545,11 @@ async fn changing_a_finished_event_is_409_and_changes_nothing() {
 
     let response = patch_event(&app, &id, json!({ "coefficient": "2.10" })).await;
 
-    expect_problem(response, StatusCode::CONFLICT).await;
+    let problem = expect_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(
+        problem["detail"], "the event is finished (FINISHED_WIN) and can no longer change",
+        "{problem}"
+    );
     let after = (get_event(&app, &id).await, outbox_rows(&app).await);
     assert_eq!(after, before, "a 409 changed something");
 }
@@ -686,7 +690,11 @@ async fn setting_the_other_result_on_a_finished_event_is_409() {
 
     let response = set_status(&app, &id, "FINISHED_LOSE").await;
 
-    expect_problem(response, StatusCode::CONFLICT).await;
+    let problem = expect_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(
+        problem["detail"], "the event already finished as FINISHED_WIN",
+        "{problem}"
+    );
     assert_eq!(get_event(&app, &id).await["status"], "FINISHED_WIN");
     assert_eq!(outbox_rows(&app).await, rows_before);
 }

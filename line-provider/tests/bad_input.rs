@@ -609,3 +609,111 @@ async fn setting_the_status_from_a_json_array_is_422_and_changes_nothing() {
 
     run(&app, Target::SetStatus(&id), cases).await;
 }
+
+// ------------------------------------------- several fields wrong at once
+
+/// The `errors[]` of a problem as (field, message) pairs, in order.
+fn field_errors(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| {
+                    let text = |key: &str| error[key].as_str().unwrap_or_default().to_owned();
+                    (text("field"), text("message"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn both_fields_refused() -> Vec<(String, String)> {
+    vec![
+        (
+            "coefficient".to_owned(),
+            "must be greater than 1.00".to_owned(),
+        ),
+        ("deadline".to_owned(), "must be in the future".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn creating_an_event_with_a_bad_coefficient_and_a_past_deadline_names_both() {
+    let app = TestApp::spawn().await;
+    let body = format!(
+        r#"{{"coefficient": "1.00", "deadline": "{}"}}"#,
+        an_hour_ago()
+    );
+
+    let response = app
+        .operator(Method::POST, "/events")
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /events: {e}"));
+
+    let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(field_errors(&problem), both_fields_refused(), "{problem}");
+    assert_eq!(problem["detail"], "2 fields are invalid", "{problem}");
+    assert_eq!(app.rows_written().await, (0, 0));
+}
+
+#[tokio::test]
+async fn changing_an_event_to_a_bad_coefficient_and_a_past_deadline_names_both() {
+    let app = TestApp::spawn().await;
+    let event = app.create_event("1.85").await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    let body = format!(
+        r#"{{"coefficient": "0.99", "deadline": "{}"}}"#,
+        an_hour_ago()
+    );
+
+    let response = app
+        .operator(Method::PATCH, &format!("/events/{id}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PATCH /events/{id}: {e}"));
+
+    let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(field_errors(&problem), both_fields_refused(), "{problem}");
+    let stored = app
+        .request(Method::GET, &format!("/events/{id}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET /events/{id}: {e}"));
+    assert_eq!(expect_json(stored, StatusCode::OK).await, event);
+    assert_eq!(app.rows_written().await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_bad_coefficient_with_the_deadline_the_event_already_has_names_only_the_coefficient() {
+    let app = TestApp::spawn().await;
+    let event = app.create_event("1.85").await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    let body = format!(
+        r#"{{"coefficient": "1.001", "deadline": {}}}"#,
+        event["deadline"]
+    );
+
+    let response = app
+        .operator(Method::PATCH, &format!("/events/{id}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PATCH /events/{id}: {e}"));
+
+    let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        field_errors(&problem),
+        [(
+            "coefficient".to_owned(),
+            "must have at most 2 decimal places".to_owned()
+        )],
+        "{problem}"
+    );
+}

@@ -2,7 +2,7 @@
 
 mod support;
 
-use line_provider::presentation::openapi_document;
+use line_provider::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared_kernel::testing::openapi_31_violations;
@@ -116,4 +116,266 @@ fn operator_operations_require_the_token_and_reads_do_not() {
             operation["security"]
         );
     }
+}
+
+/// The problem example of a response, whether given as `example` or as
+/// the first of `examples`.
+fn problem_example(response: &Value) -> Option<&Value> {
+    let content = &response["content"]["application/problem+json"];
+    content.get("example").or_else(|| {
+        content["examples"]
+            .as_object()
+            .and_then(|examples| examples.values().next())
+            .map(|example| &example["value"])
+    })
+}
+
+#[test]
+fn every_error_response_shows_its_own_realistic_example() {
+    let document = generated();
+    let mut failures = Vec::new();
+
+    for (path, method, _) in OPERATIONS {
+        let operation = format!("{} {path}", method.to_uppercase());
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut seen: Vec<(String, Value)> = Vec::new();
+        for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+            let Some(example) = problem_example(response) else {
+                failures.push(format!("{operation} {status}: no example"));
+                continue;
+            };
+            if example["status"]
+                .as_u64()
+                .map(|code| code.to_string())
+                .as_ref()
+                != Some(status)
+            {
+                failures.push(format!("{operation} {status}: the example says {example}"));
+            }
+            if let Some((other, _)) = seen.iter().find(|(_, seen)| seen == example) {
+                failures.push(format!(
+                    "{operation}: {status} shows the example of {other}"
+                ));
+            }
+            seen.push((status.clone(), example.clone()));
+        }
+    }
+
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_status_request_example_is_a_result_the_api_accepts() {
+    let document = generated();
+
+    let example = &document["components"]["schemas"]["SetStatusRequest"]["example"];
+
+    assert_eq!(example["status"], "FINISHED_WIN", "{example}");
+}
+
+#[test]
+fn the_create_example_names_both_fields_a_client_can_get_wrong() {
+    let document = generated();
+    let response = &document["paths"]["/events"]["post"]["responses"]["422"];
+
+    let fields: Vec<&str> = problem_example(response)
+        .and_then(|example| example["errors"].as_array())
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+
+    assert_eq!(fields, ["coefficient", "deadline"]);
+}
+
+/// What must match between an example and a real answer: the kind of
+/// problem and the fields it names (details carry ids and versions).
+fn shape(problem: &Value) -> (Value, Value, Value, Vec<Value>) {
+    let fields = problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["field"].clone()).collect())
+        .unwrap_or_default();
+    (
+        problem["type"].clone(),
+        problem["title"].clone(),
+        problem["status"].clone(),
+        fields,
+    )
+}
+
+/// A request that must get one documented error response.
+struct Probe {
+    /// The operation, as in the document.
+    method: &'static str,
+    path: &'static str,
+    /// The documented status it must get.
+    status: u16,
+    /// What to call.
+    url: String,
+    body: String,
+    with_token: bool,
+    as_json: bool,
+    if_match: Option<&'static str>,
+}
+
+impl Probe {
+    /// An operator's JSON request.
+    fn new(method: &'static str, path: &'static str, status: u16, url: &str, body: &str) -> Self {
+        Self {
+            method,
+            path,
+            status,
+            url: url.to_owned(),
+            body: body.to_owned(),
+            with_token: true,
+            as_json: true,
+            if_match: None,
+        }
+    }
+
+    fn anonymous(self) -> Self {
+        Self {
+            with_token: false,
+            ..self
+        }
+    }
+
+    fn not_json(self) -> Self {
+        Self {
+            as_json: false,
+            ..self
+        }
+    }
+
+    fn if_match(self, tag: &'static str) -> Self {
+        Self {
+            if_match: Some(tag),
+            ..self
+        }
+    }
+
+    async fn answer(&self, app: &TestApp) -> Value {
+        let method = Method::from_bytes(self.method.to_uppercase().as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", self.method));
+        let mut request = if self.with_token {
+            app.operator(method, &self.url)
+        } else {
+            app.request(method, &self.url)
+        };
+        if self.as_json {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(tag) = self.if_match {
+            request = request.header(reqwest::header::IF_MATCH, tag);
+        }
+        if !self.body.is_empty() {
+            request = request.body(self.body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", self.method, self.url));
+        response.json().await.unwrap_or_default()
+    }
+}
+
+/// An open event and one finished as `FINISHED_LOSE`: their ids.
+async fn open_and_finished(app: &TestApp) -> (String, String) {
+    let id = |event: Value| event["id"].as_str().unwrap_or_default().to_owned();
+    let open = id(app.create_event("1.85").await);
+    let finished = id(app.create_event("1.85").await);
+    let response = app
+        .operator(Method::PUT, &format!("/events/{finished}/status"))
+        .json(&serde_json::json!({ "status": "FINISHED_LOSE" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("finishing {finished}: {e}"));
+    expect_json(response, StatusCode::OK).await;
+    (open, finished)
+}
+
+#[tokio::test]
+async fn every_error_example_is_what_the_api_answers() {
+    let app = TestApp::spawn().await;
+    let document = generated();
+    let (open, finished) = open_and_finished(&app).await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let refused = format!(r#"{{"coefficient": "1.00", "deadline": "{past}"}}"#);
+    let (event, result) = ("/events/{id}", "/events/{id}/status");
+    let (item, status) = (
+        |id: &str| format!("/events/{id}"),
+        |id: &str| format!("/events/{id}/status"),
+    );
+    let (move_odds, win) = (
+        r#"{"coefficient": "2.10"}"#,
+        r#"{"status": "FINISHED_WIN"}"#,
+    );
+    let probes = [
+        Probe::new(
+            "post",
+            "/events",
+            400,
+            "/events",
+            r#"{"coefficient": "1.85","#,
+        ),
+        Probe::new("post", "/events", 401, "/events", &refused).anonymous(),
+        Probe::new("post", "/events", 415, "/events", &refused).not_json(),
+        Probe::new("post", "/events", 422, "/events", &refused),
+        Probe::new("get", "/events", 400, "/events?limit=0", "").not_json(),
+        Probe::new("get", event, 400, &item("not-a-uuid"), "").not_json(),
+        Probe::new("get", event, 404, &item(&unknown), "").not_json(),
+        Probe::new(
+            "patch",
+            event,
+            400,
+            &item(&open),
+            r#"{"coefficient": "2.10","#,
+        ),
+        Probe::new("patch", event, 401, &item(&open), move_odds).anonymous(),
+        Probe::new("patch", event, 404, &item(&unknown), move_odds),
+        Probe::new("patch", event, 409, &item(&finished), move_odds),
+        Probe::new("patch", event, 412, &item(&open), move_odds).if_match("\"7\""),
+        Probe::new("patch", event, 415, &item(&open), move_odds).not_json(),
+        Probe::new(
+            "patch",
+            event,
+            422,
+            &item(&open),
+            r#"{"coefficient": "1.001"}"#,
+        ),
+        Probe::new(
+            "put",
+            result,
+            400,
+            &status(&open),
+            r#"{"status": "FINISHED_WIN","#,
+        ),
+        Probe::new("put", result, 401, &status(&open), win).anonymous(),
+        Probe::new("put", result, 404, &status(&unknown), win),
+        Probe::new("put", result, 409, &status(&finished), win),
+        Probe::new("put", result, 412, &status(&open), win).if_match("\"7\""),
+        Probe::new("put", result, 415, &status(&open), win).not_json(),
+        Probe::new("put", result, 422, &status(&open), r#"{"status": "NEW"}"#),
+    ];
+    let mut failures = Vec::new();
+
+    for probe in probes {
+        let responses = &document["paths"][probe.path][probe.method]["responses"];
+        let example = problem_example(&responses[probe.status.to_string()])
+            .cloned()
+            .unwrap_or_default();
+        let answer = probe.answer(&app).await;
+        if shape(&answer) != shape(&example) {
+            failures.push(format!(
+                "{} {} {}:\n  documented {example}\n  answered   {answer}",
+                probe.method.to_uppercase(),
+                probe.path,
+                probe.status
+            ));
+        }
+    }
+
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

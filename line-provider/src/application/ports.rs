@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared_kernel::pagination::PageRequest;
+use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
 use crate::domain::{Event, EventChanged, EventStatus};
@@ -10,15 +11,21 @@ use crate::domain::{Event, EventChanged, EventStatus};
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
-    /// Someone else changed the event since it was read (optimistic lock).
+    /// Someone else changed the event since it was read (optimistic lock):
+    /// read it again and decide again.
     #[error("the event changed concurrently")]
     VersionConflict,
-    /// The database cannot be reached right now; worth retrying later.
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else: a bug, or data that breaks an invariant.
-    #[error("storage failed: {0}")]
-    Failed(String),
+    /// The database failed; the error names the operation, says whether
+    /// it was unreachable, and keeps the driver's error as its cause.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl RepositoryError {
+    /// Whether the database was unreachable (worth retrying later).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Storage(error) if error.is_unavailable())
+    }
 }
 
 /// Stores events. Every write stores the change *and* the message
@@ -40,7 +47,8 @@ pub trait EventRepository: Send + Sync {
     async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError>;
 
     /// Stores a change and its announcement, provided the stored event is
-    /// still at the version before the change; `VersionConflict` otherwise.
+    /// still at the version before the change; `VersionConflict` otherwise,
+    /// and then nothing is written.
     async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError>;
 }
 

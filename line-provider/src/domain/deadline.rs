@@ -27,8 +27,9 @@ impl Deadline {
         }
     }
 
-    /// A deadline read back from storage, checked when it was set.
-    pub fn restore(at: DateTime<Utc>) -> Self {
+    /// A deadline read back from storage, checked when it was set; it may
+    /// have passed since, which is why only the storage adapter may call it.
+    pub(crate) fn restore(at: DateTime<Utc>) -> Self {
         Self(at.trunc_subsecs(6))
     }
 

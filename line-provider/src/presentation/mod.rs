@@ -1,33 +1,4 @@
-//! HTTP: routes, DTOs, the OpenAPI document, operator authentication, and
-//! the mapping from use-case errors to problem documents.
+//! Inbound adapters: what drives the use cases from outside. Today that is
+//! HTTP only ([`http`]); the gRPC service will sit beside it.
 
-mod auth;
-mod dto;
-mod errors;
-mod events;
-mod openapi;
-mod preconditions;
-
-use axum::Router;
-use shared_kernel::http::{Readiness, service_router};
-
-pub use auth::OperatorToken;
-pub use openapi::openapi_document;
-
-use crate::application::EventService;
-
-/// What the handlers share.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The use cases.
-    pub events: EventService,
-    /// The token operator calls must present.
-    pub operator_token: OperatorToken,
-}
-
-/// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and
-/// metrics.
-pub fn router(state: AppState, readiness: Readiness) -> Router {
-    let (api, document) = events::router().with_state(state).split_for_parts();
-    service_router(api, document, readiness)
-}
+pub mod http;

@@ -12,10 +12,26 @@ pub mod events {
         #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
         pub coefficient: Decimal,
         pub deadline: DateTimeUtc,
-        pub status: String,
+        pub status: Status,
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+    }
+
+    /// The `status` column (`TEXT` with a `CHECK` on these three values),
+    /// spelled as the API and the messages spell it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Status {
+        /// Open.
+        #[sea_orm(string_value = "NEW")]
+        New,
+        /// Finished; bets on it win.
+        #[sea_orm(string_value = "FINISHED_WIN")]
+        FinishedWin,
+        /// Finished; bets on it lose.
+        #[sea_orm(string_value = "FINISHED_LOSE")]
+        FinishedLose,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,20 +3,17 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
-use shared_kernel::money::WireDecimal;
 use shared_kernel::pagination::PageRequest;
-use shared_kernel::postgres::is_unavailable;
-use shared_kernel::telemetry::TraceContext;
+use shared_kernel::storage::storage;
 use uuid::Uuid;
 
 use super::entities::{events, outbox};
+use super::mapping::{event_from_row, outbox_row};
 use crate::application::ports::{EventRepository, RepositoryError};
-use crate::domain::{ChangeKind, Coefficient, Deadline, Event, EventChanged, EventStatus};
+use crate::domain::{Event, EventChanged, EventStatus};
 
 /// [`EventRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -29,6 +26,11 @@ impl SeaOrmEventRepository {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+
+    async fn begin(&self, event: &Event) -> Result<DatabaseTransaction, RepositoryError> {
+        let operation = format!("starting the transaction for event {}", event.id());
+        Ok(self.db.begin().await.map_err(storage(operation))?)
+    }
 }
 
 #[async_trait]
@@ -37,8 +39,8 @@ impl EventRepository for SeaOrmEventRepository {
         let row = events::Entity::find_by_id(id)
             .one(&self.db)
             .await
-            .map_err(storage_error)?;
-        row.map(to_domain).transpose()
+            .map_err(storage(format!("reading event {id}")))?;
+        Ok(row.map(event_from_row).transpose()?)
     }
 
     async fn list(
@@ -48,7 +50,7 @@ impl EventRepository for SeaOrmEventRepository {
     ) -> Result<Vec<Event>, RepositoryError> {
         let mut query = events::Entity::find().order_by_asc(events::Column::Id);
         if let Some(status) = status {
-            query = query.filter(events::Column::Status.eq(status_name(status)));
+            query = query.filter(events::Column::Status.eq(events::Status::from(status)));
         }
         if let Some(after) = page.after {
             query = query.filter(events::Column::Id.gt(after));
@@ -57,145 +59,80 @@ impl EventRepository for SeaOrmEventRepository {
             .limit(u64::from(page.limit) + 1)
             .all(&self.db)
             .await
-            .map_err(storage_error)?;
-        rows.into_iter().map(to_domain).collect()
+            .map_err(storage("listing events"))?;
+        let events: Result<Vec<Event>, _> = rows.into_iter().map(event_from_row).collect();
+        Ok(events?)
     }
 
     async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError> {
-        let event = &change.event;
-        let txn = self.db.begin().await.map_err(storage_error)?;
+        let event = change.event();
+        let txn = self.begin(event).await?;
         let row = events::ActiveModel {
-            id: Set(event.id),
-            coefficient: Set(event.coefficient.value()),
-            deadline: Set(event.deadline.at()),
-            status: Set(status_name(event.status).to_owned()),
-            version: Set(event.version),
-            created_at: Set(change.occurred_at),
-            updated_at: Set(change.occurred_at),
+            id: Set(event.id()),
+            coefficient: Set(event.coefficient().value()),
+            deadline: Set(event.deadline().at()),
+            status: Set(event.status().into()),
+            version: Set(event.version()),
+            created_at: Set(change.occurred_at()),
+            updated_at: Set(change.occurred_at()),
         };
-        insert_row(row, &txn).await?;
+        events::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(storage(format!("inserting event {}", event.id())))?;
         enqueue(&txn, change).await?;
-        txn.commit().await.map_err(storage_error)
+        commit(txn, event).await
     }
 
     async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError> {
-        let event = &change.event;
-        let txn = self.db.begin().await.map_err(storage_error)?;
+        let event = change.event();
+        let txn = self.begin(event).await?;
+        let previous = event.version() - 1;
+        let status: events::Status = event.status().into();
         let updated = events::Entity::update_many()
             .col_expr(
                 events::Column::Coefficient,
-                Expr::value(event.coefficient.value()),
+                Expr::value(event.coefficient().value()),
             )
-            .col_expr(events::Column::Deadline, Expr::value(event.deadline.at()))
-            .col_expr(
-                events::Column::Status,
-                Expr::value(status_name(event.status)),
-            )
-            .col_expr(events::Column::Version, Expr::value(event.version))
-            .col_expr(events::Column::UpdatedAt, Expr::value(change.occurred_at))
-            .filter(events::Column::Id.eq(event.id))
-            .filter(events::Column::Version.eq(event.version - 1))
+            .col_expr(events::Column::Deadline, Expr::value(event.deadline().at()))
+            .col_expr(events::Column::Status, Expr::value(status))
+            .col_expr(events::Column::Version, Expr::value(event.version()))
+            .col_expr(events::Column::UpdatedAt, Expr::value(change.occurred_at()))
+            .filter(events::Column::Id.eq(event.id()))
+            .filter(events::Column::Version.eq(previous))
             .exec(&txn)
             .await
-            .map_err(storage_error)?;
+            .map_err(storage(format!(
+                "updating event {} at version {previous}",
+                event.id()
+            )))?;
         if updated.rows_affected == 0 {
             return Err(RepositoryError::VersionConflict);
         }
         enqueue(&txn, change).await?;
-        txn.commit().await.map_err(storage_error)
+        commit(txn, event).await
     }
 }
 
 /// Writes the message announcing `change` into the outbox, in the caller's
-/// transaction, with the trace context of the request that made it.
+/// transaction: the change and its announcement commit together.
 async fn enqueue(txn: &DatabaseTransaction, change: &EventChanged) -> Result<(), RepositoryError> {
-    let message = LineEventMessage::new(
-        kind_of(change.kind),
-        change.occurred_at,
-        snapshot_of(&change.event),
-    );
-    let row = outbox::ActiveModel {
-        id: NotSet,
-        message_id: Set(message.message_id),
-        routing_key: Set(message.kind.routing_key().to_owned()),
-        payload: Set(message.to_json()),
-        traceparent: Set(Some(TraceContext::current_or_new().to_string())),
-        occurred_at: Set(change.occurred_at),
-        created_at: NotSet,
-        published_at: NotSet,
-        attempts: NotSet,
-        next_attempt_at: NotSet,
-        last_error: NotSet,
-    };
-    insert_row(row, txn).await
-}
-
-/// Inserts a row without reading it back (one round-trip, no RETURNING).
-async fn insert_row<A>(row: A, txn: &DatabaseTransaction) -> Result<(), RepositoryError>
-where
-    A: sea_orm::ActiveModelTrait + Send,
-{
-    A::Entity::insert(row)
+    // Without RETURNING: one round-trip, and nothing to read back.
+    outbox::Entity::insert(outbox_row(change))
         .exec_without_returning(txn)
         .await
-        .map(|_| ())
-        .map_err(storage_error)
+        .map_err(storage(format!(
+            "inserting the outbox row for event {}",
+            change.event().id()
+        )))?;
+    Ok(())
 }
 
-fn storage_error(error: DbErr) -> RepositoryError {
-    if is_unavailable(&error) {
-        RepositoryError::Unavailable(error.to_string())
-    } else {
-        RepositoryError::Failed(error.to_string())
-    }
-}
-
-fn kind_of(kind: ChangeKind) -> LineEventKind {
-    match kind {
-        ChangeKind::Created => LineEventKind::Created,
-        ChangeKind::Updated => LineEventKind::Updated,
-        ChangeKind::Finished => LineEventKind::Finished,
-    }
-}
-
-fn snapshot_of(event: &Event) -> EventSnapshot {
-    EventSnapshot {
-        id: event.id,
-        coefficient: WireDecimal::from_decimal_exact(event.coefficient.value()),
-        deadline: event.deadline.at(),
-        status: match event.status {
-            EventStatus::New => EventStatusWire::New,
-            EventStatus::FinishedWin => EventStatusWire::FinishedWin,
-            EventStatus::FinishedLose => EventStatusWire::FinishedLose,
-        },
-        version: event.version,
-    }
-}
-
-fn status_name(status: EventStatus) -> &'static str {
-    match status {
-        EventStatus::New => "NEW",
-        EventStatus::FinishedWin => "FINISHED_WIN",
-        EventStatus::FinishedLose => "FINISHED_LOSE",
-    }
-}
-
-fn to_domain(row: events::Model) -> Result<Event, RepositoryError> {
-    let corrupt =
-        |what: String| RepositoryError::Failed(format!("event {} in storage: {what}", row.id));
-    let status = match row.status.as_str() {
-        "NEW" => EventStatus::New,
-        "FINISHED_WIN" => EventStatus::FinishedWin,
-        "FINISHED_LOSE" => EventStatus::FinishedLose,
-        other => return Err(corrupt(format!("unknown status {other}"))),
-    };
-    let coefficient =
-        Coefficient::new(row.coefficient).map_err(|e| corrupt(format!("coefficient {e}")))?;
-    Ok(Event {
-        id: row.id,
-        coefficient,
-        deadline: Deadline::restore(row.deadline),
-        status,
-        version: row.version,
-    })
+async fn commit(txn: DatabaseTransaction, event: &Event) -> Result<(), RepositoryError> {
+    let operation = format!(
+        "committing event {} at version {}",
+        event.id(),
+        event.version()
+    );
+    Ok(txn.commit().await.map_err(storage(operation))?)
 }

@@ -2,6 +2,7 @@
 
 mod entities;
 mod event_repository;
+mod mapping;
 pub mod migrations;
 
 pub use event_repository::SeaOrmEventRepository;

@@ -9,6 +9,10 @@ use shared_kernel::http::Problem;
 
 use super::AppState;
 
+/// The answer to an operator call without a token; also the 401 example
+/// of the OpenAPI document.
+pub(super) const MISSING_TOKEN: &str = "operator calls need `Authorization: Bearer <token>`";
+
 /// The secret operator calls must present.
 #[derive(Clone)]
 pub struct OperatorToken(Arc<str>);
@@ -51,9 +55,7 @@ impl FromRequestParts<AppState> for Operator {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
         let Some(header) = header else {
-            return Err(Problem::unauthorized(
-                "operator calls need `Authorization: Bearer <token>`",
-            ));
+            return Err(Problem::unauthorized(MISSING_TOKEN));
         };
         let token = match header.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),

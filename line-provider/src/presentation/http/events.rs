@@ -14,8 +14,9 @@ use super::AppState;
 use super::auth::Operator;
 use super::dto::{
     CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery, SetStatusRequest,
-    UpdateEventRequest, coefficient,
+    UpdateEventRequest,
 };
+use super::examples;
 use super::openapi::ApiDoc;
 use super::preconditions::{IfMatch, etag};
 use crate::application::EventFilter;
@@ -32,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// An event with its `ETag`.
 fn event_response(status: StatusCode, event: Event) -> Response {
-    (status, [etag(event.version)], Json(EventDto::from(event))).into_response()
+    (status, [etag(event.version())], Json(EventDto::from(event))).into_response()
 }
 
 /// Create an event.
@@ -44,10 +45,10 @@ fn event_response(status: StatusCode, event: Event) -> Response {
         (status = 201, description = "Created", body = EventDto, headers(
             ("Location" = String, description = "The new event's URL"),
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_event),
     )
 )]
 async fn create_event(
@@ -55,9 +56,11 @@ async fn create_event(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateEventRequest>,
 ) -> Result<Response, Problem> {
-    let coefficient = coefficient(request.coefficient)?;
-    let event = state.events.create(coefficient, request.deadline).await?;
-    let location = format!("/events/{}", event.id);
+    let event = state
+        .events
+        .create(request.coefficient.value(), request.deadline)
+        .await?;
+    let location = format!("/events/{}", event.id());
     let mut response = event_response(StatusCode::CREATED, event);
     if let Ok(location) = location.parse() {
         response.headers_mut().insert(LOCATION, location);
@@ -71,7 +74,7 @@ async fn create_event(
     params(ListEventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json", example = examples::bad_page),
     )
 )]
 async fn list_events(
@@ -83,7 +86,7 @@ async fn list_events(
         status: query.status.map(Into::into),
     };
     let rows = state.events.list(filter, page).await?;
-    let (events, next_cursor) = into_page(rows, page, |event| event.id);
+    let (events, next_cursor) = into_page(rows, page, Event::id);
     Ok(Json(EventPage {
         items: events.into_iter().map(EventDto::from).collect(),
         next_cursor,
@@ -97,8 +100,8 @@ async fn list_events(
     responses(
         (status = 200, description = "The event", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json", example = examples::malformed_id),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
     )
 )]
 async fn get_event(
@@ -121,13 +124,13 @@ async fn get_event(
     responses(
         (status = 200, description = "The event after the change", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
+        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json", example = examples::event_finished),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_change),
     )
 )]
 async fn update_event(
@@ -137,8 +140,8 @@ async fn update_event(
     IfMatch(precondition): IfMatch,
     ApiJson(request): ApiJson<UpdateEventRequest>,
 ) -> Result<Response, Problem> {
-    let patch = request.into_patch()?;
-    let event = state.events.update(path.id, patch, precondition).await?;
+    let changes = request.into_changes()?;
+    let event = state.events.update(path.id, changes, precondition).await?;
     Ok(event_response(StatusCode::OK, event))
 }
 
@@ -154,13 +157,13 @@ async fn update_event(
     responses(
         (status = 200, description = "The finished event", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
-        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
+        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json", example = examples::conflicting_result),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
     )
 )]
 async fn set_status(

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::http::PageQuery;
-use shared_kernel::http::{FieldError, Problem};
+use shared_kernel::http::{FieldError, PageQuery, Problem, field_errors};
 use shared_kernel::money::WireDecimal;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::{Validate, ValidationError};
 
-use crate::domain::{Coefficient, Event, EventPatch, EventResult, EventStatus};
+use crate::application::RequestedChanges;
+use crate::domain::{Event, EventResult, EventStatus};
 
 /// An event on the line.
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,11 +31,11 @@ pub struct EventDto {
 impl From<Event> for EventDto {
     fn from(event: Event) -> Self {
         Self {
-            id: event.id,
-            coefficient: WireDecimal::from_decimal_exact(event.coefficient.value()),
-            deadline: event.deadline.at(),
-            status: event.status.into(),
-            version: event.version,
+            id: event.id(),
+            coefficient: WireDecimal::from_decimal_exact(event.coefficient().value()),
+            deadline: event.deadline().at(),
+            status: event.status().into(),
+            version: event.version(),
         }
     }
 }
@@ -80,7 +81,9 @@ impl From<EventStatusDto> for EventStatus {
     }
 }
 
-/// `POST /events`.
+/// `POST /events`. Both fields' rules are the line's own (the domain's
+/// `Coefficient` and `Deadline`); a refusal names every field that breaks
+/// one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEventRequest {
@@ -94,8 +97,9 @@ pub struct CreateEventRequest {
 }
 
 /// `PATCH /events/{id}`: the fields to change; at least one.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(schema(function = "names_a_field"))]
 pub struct UpdateEventRequest {
     /// New odds, same rules as at creation.
     #[schema(value_type = Option<String>, example = "2.10")]
@@ -109,6 +113,7 @@ pub struct UpdateEventRequest {
 
 /// `PUT /events/{id}/status`: the result.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "FINISHED_WIN"}))]
 #[serde(deny_unknown_fields)]
 pub struct SetStatusRequest {
     /// `FINISHED_WIN` or `FINISHED_LOSE`.
@@ -146,26 +151,42 @@ impl ListEventsQuery {
     }
 }
 
-/// Applies the coefficient rules, naming the field when they fail.
-pub fn coefficient(value: WireDecimal) -> Result<Coefficient, Problem> {
-    Coefficient::new(value.value())
-        .map_err(|error| Problem::validation(vec![FieldError::new("coefficient", error)]))
+/// A PATCH that names no field asks for nothing: a client mistake worth
+/// naming rather than a silent 200.
+fn names_a_field(request: &UpdateEventRequest) -> Result<(), ValidationError> {
+    if request.coefficient.is_none() && request.deadline.is_none() {
+        return Err(ValidationError::new("empty_patch")
+            .with_message("name at least one of `coefficient` and `deadline`".into()));
+    }
+    Ok(())
 }
 
 impl UpdateEventRequest {
-    /// The patch, if it names at least one valid field.
-    pub fn into_patch(self) -> Result<EventPatch, Problem> {
-        if self.coefficient.is_none() && self.deadline.is_none() {
-            return Err(Problem::validation(vec![FieldError::new(
-                "body",
-                "name at least one of `coefficient` and `deadline`",
-            )]));
-        }
-        Ok(EventPatch {
-            coefficient: self.coefficient.map(coefficient).transpose()?,
+    /// The changes asked for, once the request names at least one field;
+    /// their values are judged by the use case against the line's rules.
+    pub fn into_changes(self) -> Result<RequestedChanges, Problem> {
+        check(&self)?;
+        Ok(RequestedChanges {
+            coefficient: self.coefficient.map(WireDecimal::value),
             deadline: self.deadline,
         })
     }
+}
+
+/// Checks a request's structural rules, naming every field that breaks
+/// one; a rule on the request as a whole is named `body`, as the JSON
+/// extractor names it.
+fn check(request: &impl Validate) -> Result<(), Problem> {
+    request.validate().map_err(|errors| {
+        let errors = field_errors(&errors)
+            .into_iter()
+            .map(|error| match error.field.as_str() {
+                "__all__" => FieldError::new("body", error.message),
+                _ => error,
+            })
+            .collect();
+        Problem::validation(errors)
+    })
 }
 
 impl SetStatusRequest {

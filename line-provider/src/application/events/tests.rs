@@ -1,0 +1,247 @@
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::Duration;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::application::ports::SystemClock;
+use crate::domain::DeadlineError;
+
+/// Events in memory; can pretend another writer got in first.
+#[derive(Default)]
+struct InMemoryEvents {
+    events: Mutex<HashMap<Uuid, Event>>,
+    writes: Mutex<Vec<EventChanged>>,
+    /// Before each of the next N updates, someone else bumps the version.
+    interleaved_writers: Mutex<usize>,
+}
+
+/// A poisoned lock only means another test thread panicked: keep going.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+impl EventRepository for InMemoryEvents {
+    async fn get(&self, id: Uuid) -> Result<Option<Event>, RepositoryError> {
+        Ok(lock(&self.events).get(&id).cloned())
+    }
+
+    async fn list(
+        &self,
+        _: Option<EventStatus>,
+        _: PageRequest,
+    ) -> Result<Vec<Event>, RepositoryError> {
+        Ok(Vec::new())
+    }
+
+    async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError> {
+        let event = change.event();
+        lock(&self.events).insert(event.id(), event.clone());
+        lock(&self.writes).push(change.clone());
+        Ok(())
+    }
+
+    async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError> {
+        let mut events = lock(&self.events);
+        let event = change.event();
+        let stored = events
+            .get_mut(&event.id())
+            .ok_or(RepositoryError::VersionConflict)?;
+        let mut interleaved = lock(&self.interleaved_writers);
+        if *interleaved > 0 {
+            *interleaved -= 1;
+            *stored = Event::restore(
+                stored.id(),
+                stored.coefficient(),
+                stored.deadline(),
+                stored.status(),
+                stored.version() + 1,
+            );
+        }
+        if stored.version() != event.version() - 1 {
+            return Err(RepositoryError::VersionConflict);
+        }
+        *stored = event.clone();
+        lock(&self.writes).push(change.clone());
+        Ok(())
+    }
+}
+
+impl InMemoryEvents {
+    fn writes(&self) -> usize {
+        lock(&self.writes).len()
+    }
+
+    fn interleave(&self, writers: usize) {
+        *lock(&self.interleaved_writers) = writers;
+    }
+}
+
+async fn service_with_event() -> (EventService, Arc<InMemoryEvents>, Event) {
+    let repository = Arc::new(InMemoryEvents::default());
+    let service = EventService::new(repository.clone(), Arc::new(SystemClock));
+    let event = service
+        .create(Decimal::new(185, 2), Utc::now() + Duration::hours(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (service, repository, event)
+}
+
+fn coefficient_to(cents: i64) -> RequestedChanges {
+    RequestedChanges {
+        coefficient: Some(Decimal::new(cents, 2)),
+        deadline: None,
+    }
+}
+
+#[tokio::test]
+async fn a_change_raced_by_another_writer_is_retried_on_the_latest_version() {
+    let (service, repository, event) = service_with_event().await;
+    repository.interleave(1);
+
+    let updated = service
+        .update(event.id(), coefficient_to(250), Precondition::None)
+        .await;
+
+    let updated = updated.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        updated.version(),
+        3,
+        "applied on top of the other writer's version 2"
+    );
+    assert_eq!(updated.coefficient().value(), Decimal::new(250, 2));
+}
+
+#[tokio::test]
+async fn a_change_pinned_by_if_match_is_not_retried_after_a_race() {
+    let (service, repository, event) = service_with_event().await;
+    repository.interleave(1);
+
+    let updated = service
+        .update(
+            event.id(),
+            coefficient_to(250),
+            Precondition::Versions(vec![1]),
+        )
+        .await;
+
+    assert!(
+        matches!(updated, Err(EventError::VersionMismatch { current: 2 })),
+        "{updated:?}"
+    );
+}
+
+#[tokio::test]
+async fn endless_races_give_up_instead_of_spinning() {
+    let (service, repository, event) = service_with_event().await;
+    repository.interleave(usize::MAX);
+
+    let updated = service
+        .update(event.id(), coefficient_to(250), Precondition::None)
+        .await;
+
+    assert!(
+        matches!(updated, Err(EventError::KeptChanging { attempts: 3, .. })),
+        "{updated:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_result_twice_is_written_once() {
+    let (service, repository, event) = service_with_event().await;
+
+    for _ in 0..2 {
+        let finished = service
+            .finish(event.id(), EventResult::Lose, Precondition::None)
+            .await;
+        assert_eq!(
+            finished.map(|e| e.status()).ok(),
+            Some(EventStatus::FinishedLose)
+        );
+    }
+
+    assert_eq!(repository.writes(), 2, "one create, one finish");
+}
+
+#[tokio::test]
+async fn an_unknown_event_is_not_found() {
+    let (service, _, _) = service_with_event().await;
+    let missing = Uuid::now_v7();
+
+    let result = service
+        .finish(missing, EventResult::Win, Precondition::None)
+        .await;
+
+    assert!(matches!(result, Err(EventError::NotFound(id)) if id == missing));
+}
+
+#[tokio::test]
+async fn a_bad_coefficient_and_a_past_deadline_are_refused_together() {
+    let (service, repository, event) = service_with_event().await;
+    let changes = RequestedChanges {
+        coefficient: Some(Decimal::new(99, 2)),
+        deadline: Some(Utc::now() - Duration::hours(1)),
+    };
+
+    let updated = service
+        .update(event.id(), changes, Precondition::None)
+        .await;
+
+    let expected = InvalidFields {
+        coefficient: Some(CoefficientError::NotAboveOne),
+        deadline: Some(DeadlineError::NotInFuture),
+    };
+    assert!(
+        matches!(updated, Err(EventError::Rule(DomainError::Invalid(fields))) if fields == expected),
+        "{updated:?}"
+    );
+    assert_eq!(repository.writes(), 1, "only the create");
+}
+
+#[tokio::test]
+async fn a_bad_coefficient_with_the_current_deadline_names_only_the_coefficient() {
+    let (service, _, event) = service_with_event().await;
+    let changes = RequestedChanges {
+        coefficient: Some(Decimal::new(1001, 3)),
+        deadline: Some(event.deadline().at()),
+    };
+
+    let updated = service
+        .update(event.id(), changes, Precondition::None)
+        .await;
+
+    let expected = InvalidFields {
+        coefficient: Some(CoefficientError::TooPrecise),
+        deadline: None,
+    };
+    assert!(
+        matches!(updated, Err(EventError::Rule(DomainError::Invalid(fields))) if fields == expected),
+        "{updated:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_coefficient_on_an_unknown_event_is_still_the_coefficient_s_fault() {
+    let (service, _, _) = service_with_event().await;
+
+    let changes = RequestedChanges {
+        coefficient: Some(Decimal::ONE),
+        deadline: Some(Utc::now() - Duration::hours(1)),
+    };
+
+    let updated = service
+        .update(Uuid::now_v7(), changes, Precondition::None)
+        .await;
+
+    let expected = InvalidFields {
+        coefficient: Some(CoefficientError::NotAboveOne),
+        deadline: None,
+    };
+    assert!(
+        matches!(updated, Err(EventError::Rule(DomainError::Invalid(fields))) if fields == expected),
+        "{updated:?}"
+    );
+}

@@ -1,0 +1,94 @@
+//! Between the domain's types and the tables' rows: an event row read back
+//! into the aggregate, and a change written as its outbox row.
+
+use sea_orm::ActiveValue::{NotSet, Set};
+use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
+use shared_kernel::money::WireDecimal;
+use shared_kernel::storage::StorageError;
+use shared_kernel::telemetry::TraceContext;
+
+use super::entities::{events, outbox};
+use crate::domain::{ChangeKind, Coefficient, Deadline, Event, EventChanged, EventStatus};
+
+impl From<EventStatus> for events::Status {
+    fn from(status: EventStatus) -> Self {
+        match status {
+            EventStatus::New => Self::New,
+            EventStatus::FinishedWin => Self::FinishedWin,
+            EventStatus::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+impl From<events::Status> for EventStatus {
+    fn from(status: events::Status) -> Self {
+        match status {
+            events::Status::New => Self::New,
+            events::Status::FinishedWin => Self::FinishedWin,
+            events::Status::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+/// The aggregate a stored row holds. A coefficient the rules refuse means
+/// the row was written by something else than this code: a corrupt row.
+pub(super) fn event_from_row(row: events::Model) -> Result<Event, StorageError> {
+    let coefficient = Coefficient::new(row.coefficient).map_err(|error| {
+        StorageError::corrupt(
+            format!("reading event {}", row.id),
+            format!("the stored coefficient {} {error}", row.coefficient),
+        )
+    })?;
+    Ok(Event::restore(
+        row.id,
+        coefficient,
+        Deadline::restore(row.deadline),
+        row.status.into(),
+        row.version,
+    ))
+}
+
+/// The outbox row announcing `change`, with the trace context of the
+/// request that made it, so the consumer's work joins the same trace.
+pub(super) fn outbox_row(change: &EventChanged) -> outbox::ActiveModel {
+    let message = LineEventMessage::new(
+        kind_of(change.kind()),
+        change.occurred_at(),
+        snapshot_of(change.event()),
+    );
+    outbox::ActiveModel {
+        id: NotSet,
+        message_id: Set(message.message_id),
+        routing_key: Set(message.kind.routing_key().to_owned()),
+        payload: Set(message.to_json()),
+        traceparent: Set(Some(TraceContext::current_or_new().to_string())),
+        occurred_at: Set(change.occurred_at()),
+        created_at: NotSet,
+        published_at: NotSet,
+        attempts: NotSet,
+        next_attempt_at: NotSet,
+        last_error: NotSet,
+    }
+}
+
+fn kind_of(kind: ChangeKind) -> LineEventKind {
+    match kind {
+        ChangeKind::Created => LineEventKind::Created,
+        ChangeKind::Updated => LineEventKind::Updated,
+        ChangeKind::Finished => LineEventKind::Finished,
+    }
+}
+
+fn snapshot_of(event: &Event) -> EventSnapshot {
+    EventSnapshot {
+        id: event.id(),
+        coefficient: WireDecimal::from_decimal_exact(event.coefficient().value()),
+        deadline: event.deadline().at(),
+        status: match event.status() {
+            EventStatus::New => EventStatusWire::New,
+            EventStatus::FinishedWin => EventStatusWire::FinishedWin,
+            EventStatus::FinishedLose => EventStatusWire::FinishedLose,
+        },
+        version: event.version(),
+    }
+}

@@ -1,0 +1,104 @@
+//! The examples of the OpenAPI document's error responses.
+//!
+//! Each is made by the code that answers the request for real (the
+//! extractors, the use-case error mapping, the DTOs' checks), not written
+//! by hand, so Swagger UI shows what a client gets and cannot drift from it.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use futures_util::FutureExt;
+use shared_kernel::http::PageQuery;
+use shared_kernel::http::{ApiJson, FieldError, Problem, parse_json};
+use uuid::Uuid;
+
+use super::auth::MISSING_TOKEN;
+use super::dto::{CreateEventRequest, EventStatusDto, SetStatusRequest};
+use crate::application::EventError;
+use crate::domain::{CoefficientError, DeadlineError, DomainError, EventStatus, InvalidFields};
+
+/// The id the examples use.
+const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6f3c_9a40_7cc1_8a5e_2f4b_6d1c_0e21);
+
+/// 400: a body that is not JSON.
+pub(super) fn malformed_body() -> Problem {
+    match parse_json::<CreateEventRequest>(br#"{"coefficient": "1.85","#) {
+        Ok(_) => Problem::malformed_body("the body is not valid JSON"),
+        Err(problem) => problem,
+    }
+}
+
+/// 400: an id in the path that is not a UUID.
+pub(super) fn malformed_id() -> Problem {
+    Problem::bad_parameters(vec![FieldError::new("id", "must be a UUID")])
+}
+
+/// 400: a query parameter out of range.
+pub(super) fn bad_page() -> Problem {
+    let query = PageQuery {
+        limit: Some(0),
+        cursor: None,
+    };
+    query.parse().err().unwrap_or_else(malformed_id)
+}
+
+/// 401: no operator token.
+pub(super) fn unauthorized() -> Problem {
+    Problem::unauthorized(MISSING_TOKEN)
+}
+
+/// 404: no event with this id.
+pub(super) fn not_found() -> Problem {
+    EventError::NotFound(EVENT_ID).into()
+}
+
+/// 409 on `PATCH`: the event is finished.
+pub(super) fn event_finished() -> Problem {
+    EventError::Rule(DomainError::AlreadyFinished(EventStatus::FinishedWin)).into()
+}
+
+/// 409 on `PUT .../status`: the event has the other result.
+pub(super) fn conflicting_result() -> Problem {
+    EventError::Rule(DomainError::ConflictingResult(EventStatus::FinishedLose)).into()
+}
+
+/// 412: `If-Match` names an older version.
+pub(super) fn version_mismatch() -> Problem {
+    EventError::VersionMismatch { current: 3 }.into()
+}
+
+/// 415: a body sent without `Content-Type: application/json`. The
+/// extractor refuses it before reading a byte, so its future is ready at
+/// once.
+pub(super) fn unsupported_media_type() -> Problem {
+    let request = Request::new(Body::empty());
+    match ApiJson::<CreateEventRequest>::from_request(request, &()).now_or_never() {
+        Some(Err(problem)) => problem,
+        _ => Problem::malformed_body("the body must be JSON"),
+    }
+}
+
+/// 422 on `POST /events`: both fields break their rules, and both are named.
+pub(super) fn invalid_event() -> Problem {
+    EventError::Rule(DomainError::Invalid(InvalidFields {
+        coefficient: Some(CoefficientError::NotAboveOne),
+        deadline: Some(DeadlineError::NotInFuture),
+    }))
+    .into()
+}
+
+/// 422 on `PATCH`: a coefficient with a third decimal.
+pub(super) fn invalid_change() -> Problem {
+    EventError::Rule(DomainError::Invalid(InvalidFields {
+        coefficient: Some(CoefficientError::TooPrecise),
+        deadline: None,
+    }))
+    .into()
+}
+
+/// 422 on `PUT .../status`: `NEW` is not a result.
+pub(super) fn not_a_result() -> Problem {
+    let request = SetStatusRequest {
+        status: EventStatusDto::New,
+    };
+    request.into_result().err().unwrap_or_else(invalid_change)
+}
