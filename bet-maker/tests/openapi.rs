@@ -2,7 +2,7 @@
 
 mod support;
 
-use bet_maker::presentation::openapi_document;
+use bet_maker::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared_kernel::testing::openapi_31_violations;

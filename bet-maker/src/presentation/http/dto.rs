@@ -2,16 +2,21 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared_kernel::http::{Problem, field_errors};
 use shared_kernel::money::WireDecimal;
-use shared_kernel::pagination::PageQuery;
+use shared_kernel::pagination::{PageQuery, PageRequest};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
+use crate::application::ports::BetFilter;
 use crate::domain::{Bet, BetStatus, LineEvent};
 
-/// An event open for betting.
+/// An event open for betting: the HTTP view of a [`LineEvent`] whose status
+/// is NEW and whose deadline is ahead (the domain's copy holds every
+/// event, in any status).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OpenEventDto {
+pub struct OpenEvent {
     /// The event's id.
     pub id: Uuid,
     /// The odds a bet placed now locks, two decimals.
@@ -21,7 +26,7 @@ pub struct OpenEventDto {
     pub deadline: DateTime<Utc>,
 }
 
-impl From<LineEvent> for OpenEventDto {
+impl From<LineEvent> for OpenEvent {
     fn from(event: LineEvent) -> Self {
         Self {
             id: event.id,
@@ -35,7 +40,7 @@ impl From<LineEvent> for OpenEventDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenEventPage {
     /// The events on this page.
-    pub items: Vec<OpenEventDto>,
+    pub items: Vec<OpenEvent>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
@@ -102,14 +107,14 @@ pub struct BetDto {
 impl From<Bet> for BetDto {
     fn from(bet: Bet) -> Self {
         Self {
-            id: bet.id,
-            event_id: bet.event_id,
-            amount: WireDecimal::from_decimal_exact(bet.amount.value()),
-            coefficient: WireDecimal::from_decimal_exact(bet.coefficient),
-            status: bet.status.into(),
-            payout: bet.payout.map(WireDecimal::from_decimal_exact),
-            placed_at: bet.placed_at,
-            settled_at: bet.settled_at,
+            id: bet.id(),
+            event_id: bet.event_id(),
+            amount: WireDecimal::from_decimal_exact(bet.amount().value()),
+            coefficient: WireDecimal::from_decimal_exact(bet.coefficient()),
+            status: bet.status().into(),
+            payout: bet.payout().map(WireDecimal::from_decimal_exact),
+            placed_at: bet.placed_at(),
+            settled_at: bet.settled_at(),
         }
     }
 }
@@ -123,10 +128,12 @@ pub struct BetPage {
     pub next_cursor: Option<String>,
 }
 
-/// `POST /bets`.
+/// `POST /bets`: the bet slip. Its only rules are the stake's, which are
+/// business rules and belong to the domain's `BetSum`; the shape (a UUID,
+/// a decimal) is checked while reading the JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PlaceBetRequest {
+pub struct BetSlipRequest {
     /// An event open for betting.
     pub event_id: Uuid,
     /// The stake: more than 0, at most two decimals, at most the house
@@ -143,7 +150,7 @@ pub struct BetPath {
 }
 
 /// `GET /bets` parameters.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct ListBetsQuery {
     /// Only bets with this status.
@@ -152,17 +159,46 @@ pub struct ListBetsQuery {
     pub event_id: Option<Uuid>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
+    #[validate(range(min = 1, max = 500, message = "must be between 1 and 500"))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl ListBetsQuery {
-    /// The pagination part.
-    pub fn page(&self) -> PageQuery {
-        PageQuery {
+    /// The filter and the page asked for; a 400 listing every parameter at
+    /// fault otherwise.
+    pub fn parse(&self) -> Result<(BetFilter, PageRequest), Problem> {
+        let mut errors = self
+            .validate()
+            .err()
+            .map(|errors| field_errors(&errors))
+            .unwrap_or_default();
+        let page = PageQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),
+        }
+        .parse();
+        let filter = BetFilter {
+            status: self.status.map(Into::into),
+            event_id: self.event_id,
+        };
+        match page {
+            Ok(page) if errors.is_empty() => Ok((filter, page)),
+            Ok(_) => Err(Problem::bad_parameters(errors)),
+            Err(problem) => {
+                // The page's own checks repeat `limit`: name each field once.
+                for error in &problem.errors {
+                    if !errors.iter().any(|named| named.field == error.field) {
+                        errors.push(error.clone());
+                    }
+                }
+                if errors.is_empty() {
+                    Err(problem)
+                } else {
+                    Err(Problem::bad_parameters(errors))
+                }
+            }
         }
     }
 }

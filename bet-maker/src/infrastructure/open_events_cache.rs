@@ -19,7 +19,7 @@ use shared_kernel::postgres::listen;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::application::ports::{Applied, LineEventStore, RepositoryError};
+use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
 use crate::domain::LineEvent;
 
 /// The `NOTIFY` channel of the trigger on `events`.
@@ -30,16 +30,16 @@ const TIME_TO_LIVE: Duration = Duration::from_secs(5);
 
 /// The events that were NEW when loaded, in id order.
 #[derive(Debug)]
-struct Snapshot {
+struct Loaded {
     events: Vec<LineEvent>,
     loaded_at: Instant,
 }
 
-/// A [`LineEventStore`] that answers `list_open` from memory and passes
-/// everything else through.
-pub struct CachedLineEventStore {
-    inner: Arc<dyn LineEventStore>,
-    snapshot: RwLock<Option<Arc<Snapshot>>>,
+/// A [`LineRepository`] that answers `list_open` from memory and passes
+/// everything else through to the one it wraps.
+pub struct OpenEventsCache {
+    inner: Arc<dyn LineRepository>,
+    snapshot: RwLock<Option<Arc<Loaded>>>,
     /// Bumped by every invalidation: a load that started before one is
     /// served once but not kept.
     generation: AtomicU64,
@@ -47,16 +47,15 @@ pub struct CachedLineEventStore {
     loading: tokio::sync::Mutex<()>,
 }
 
-impl std::fmt::Debug for CachedLineEventStore {
+impl std::fmt::Debug for OpenEventsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedLineEventStore")
-            .finish_non_exhaustive()
+        f.debug_struct("OpenEventsCache").finish_non_exhaustive()
     }
 }
 
-impl CachedLineEventStore {
+impl OpenEventsCache {
     /// A cache in front of `inner`.
-    pub fn new(inner: Arc<dyn LineEventStore>) -> Self {
+    pub fn new(inner: Arc<dyn LineRepository>) -> Self {
         Self {
             inner,
             snapshot: RwLock::new(None),
@@ -73,12 +72,19 @@ impl CachedLineEventStore {
         }
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
+    /// This replica's own change need not wait for the notification.
+    fn invalidate_after(&self, outcome: ApplyOutcome) {
+        if matches!(outcome, ApplyOutcome::Applied { .. }) {
+            self.invalidate();
+        }
+    }
+
+    fn fresh(&self) -> Option<Arc<Loaded>> {
         let snapshot = self.snapshot.read().ok()?.clone()?;
         (snapshot.loaded_at.elapsed() < TIME_TO_LIVE).then_some(snapshot)
     }
 
-    async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Snapshot>, RepositoryError> {
+    async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, RepositoryError> {
         if let Some(snapshot) = self.fresh() {
             return Ok(snapshot);
         }
@@ -95,7 +101,7 @@ impl CachedLineEventStore {
             after: None,
         };
         let events = self.inner.list_open(now, all).await?;
-        let snapshot = Arc::new(Snapshot { events, loaded_at });
+        let snapshot = Arc::new(Loaded { events, loaded_at });
         if let Ok(mut slot) = self.snapshot.write()
             && self.generation.load(Ordering::SeqCst) == generation
         {
@@ -112,25 +118,21 @@ impl CachedLineEventStore {
 }
 
 #[async_trait]
-impl LineEventStore for CachedLineEventStore {
+impl LineRepository for OpenEventsCache {
     async fn apply_message(
         &self,
         message_id: Uuid,
         event: &LineEvent,
-    ) -> Result<Applied, RepositoryError> {
-        let applied = self.inner.apply_message(message_id, event).await?;
-        if matches!(applied, Applied::Updated { .. }) {
-            self.invalidate();
-        }
-        Ok(applied)
+    ) -> Result<ApplyOutcome, RepositoryError> {
+        let outcome = self.inner.apply_message(message_id, event).await?;
+        self.invalidate_after(outcome);
+        Ok(outcome)
     }
 
-    async fn apply_snapshot(&self, event: &LineEvent) -> Result<Applied, RepositoryError> {
-        let applied = self.inner.apply_snapshot(event).await?;
-        if matches!(applied, Applied::Updated { .. }) {
-            self.invalidate();
-        }
-        Ok(applied)
+    async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
+        let outcome = self.inner.apply_snapshot(event).await?;
+        self.invalidate_after(outcome);
+        Ok(outcome)
     }
 
     async fn list_open(
