@@ -7,3 +7,8 @@ pub mod ports;
 
 pub use bets::{BetError, BetService, BetSlip};
 pub use line::{LineError, LineService, ResyncReport};
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;
