@@ -196,10 +196,10 @@ async fn settlement_matches_the_domain(
         prop_assert_eq!(
             actual,
             Some(expected),
-            "{} × {} finished {:?}",
+            "{} × {} finished {}",
             amount,
             coefficient,
-            result
+            spelled_event(result)
         );
     }
     Ok(())

@@ -39,7 +39,7 @@ struct Loaded {
 /// everything else through to the one it wraps.
 pub struct OpenEventsCache {
     inner: Arc<dyn LineRepository>,
-    snapshot: RwLock<Option<Arc<Loaded>>>,
+    loaded: RwLock<Option<Arc<Loaded>>>,
     /// Bumped by every invalidation: a load that started before one is
     /// served once but not kept.
     generation: AtomicU64,
@@ -58,7 +58,7 @@ impl OpenEventsCache {
     pub fn new(inner: Arc<dyn LineRepository>) -> Self {
         Self {
             inner,
-            snapshot: RwLock::new(None),
+            loaded: RwLock::new(None),
             generation: AtomicU64::new(0),
             loading: tokio::sync::Mutex::new(()),
         }
@@ -67,8 +67,8 @@ impl OpenEventsCache {
     /// Forgets the list; the next read loads it again.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut snapshot) = self.snapshot.write() {
-            *snapshot = None;
+        if let Ok(mut loaded) = self.loaded.write() {
+            *loaded = None;
         }
     }
 
@@ -80,17 +80,17 @@ impl OpenEventsCache {
     }
 
     fn fresh(&self) -> Option<Arc<Loaded>> {
-        let snapshot = self.snapshot.read().ok()?.clone()?;
-        (snapshot.loaded_at.elapsed() < TIME_TO_LIVE).then_some(snapshot)
+        let loaded = self.loaded.read().ok()?.clone()?;
+        (loaded.loaded_at.elapsed() < TIME_TO_LIVE).then_some(loaded)
     }
 
     async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, RepositoryError> {
-        if let Some(snapshot) = self.fresh() {
-            return Ok(snapshot);
+        if let Some(loaded) = self.fresh() {
+            return Ok(loaded);
         }
         let _loading = self.loading.lock().await;
-        if let Some(snapshot) = self.fresh() {
-            return Ok(snapshot);
+        if let Some(loaded) = self.fresh() {
+            return Ok(loaded);
         }
         // Read before the query: a change committed during the load bumps
         // the generation, and the load is then not kept.
@@ -101,13 +101,13 @@ impl OpenEventsCache {
             after: None,
         };
         let events = self.inner.list_open(now, all).await?;
-        let snapshot = Arc::new(Loaded { events, loaded_at });
-        if let Ok(mut slot) = self.snapshot.write()
+        let loaded = Arc::new(Loaded { events, loaded_at });
+        if let Ok(mut slot) = self.loaded.write()
             && self.generation.load(Ordering::SeqCst) == generation
         {
-            *slot = Some(snapshot.clone());
+            *slot = Some(loaded.clone());
         }
-        Ok(snapshot)
+        Ok(loaded)
     }
 
     /// Invalidates the cache whenever any replica changes the line, until
@@ -140,8 +140,8 @@ impl LineRepository for OpenEventsCache {
         now: DateTime<Utc>,
         page: PageRequest,
     ) -> Result<Vec<LineEvent>, RepositoryError> {
-        let snapshot = self.current(now).await?;
-        let events = &snapshot.events;
+        let loaded = self.current(now).await?;
+        let events = &loaded.events;
         let start = match page.after {
             Some(after) => events.partition_point(|event| event.id <= after),
             None => 0,
