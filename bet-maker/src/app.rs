@@ -12,12 +12,11 @@ use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport};
 use crate::config::Config;
 use crate::infrastructure::line_provider_client::HttpLineProvider;
-use crate::infrastructure::messaging::{ConsumerConfig, LineEventConsumer, Topology};
+use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::infrastructure::persistence::{
-    CachedLineEventStore, SeaOrmBetRepository, SeaOrmLineEventStore,
-};
-use crate::presentation::{AppState, router};
+use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
+use crate::presentation::http::{AppState, router};
+use crate::presentation::messaging::{ConsumerConfig, LineEventConsumer, Topology};
 
 const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
@@ -41,10 +40,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let broker = BrokerStatus::default();
     let clock = Arc::new(SystemClock);
     // GET /events is answered from memory, refreshed whenever the line changes.
-    let line_events = Arc::new(CachedLineEventStore::new(Arc::new(
-        SeaOrmLineEventStore::new(db.clone()),
-    )));
-    let line = LineService::new(line_events.clone(), clock.clone());
+    let open_events = Arc::new(OpenEventsCache::new(Arc::new(SeaOrmLineRepository::new(
+        db.clone(),
+    ))));
+    let line = LineService::new(open_events.clone(), clock.clone());
     let pool = db.get_postgres_connection_pool().clone();
     let bets = BetService::new(
         Arc::new(SeaOrmBetRepository::new(db.clone())),
@@ -78,7 +77,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
     service.spawn_worker("open events cache", |stop| {
-        line_events.listen_for_changes(pool, stop)
+        open_events.listen_for_changes(pool, stop)
     });
     tracing::info!(
         service = SERVICE,
@@ -92,7 +91,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 pub async fn resync(config: &Config) -> anyhow::Result<ResyncReport> {
     let db = connect_database(&config.database_url, 2, DATABASE_VARIABLE).await?;
     let line = LineService::new(
-        Arc::new(SeaOrmLineEventStore::new(db.clone())),
+        Arc::new(SeaOrmLineRepository::new(db.clone())),
         Arc::new(SystemClock),
     );
     let report = line

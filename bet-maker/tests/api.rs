@@ -766,6 +766,18 @@ async fn listing_bets_with_a_limit_of_500_is_accepted() {
 }
 
 #[tokio::test]
+async fn listing_bets_with_a_bad_limit_and_a_bad_cursor_names_each_once() {
+    let app = TestApp::spawn().await;
+
+    let response = get(&app, "/bets?limit=0&cursor=garbage").await;
+
+    let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
+    let mut fields = field_names(&problem);
+    fields.sort();
+    assert_eq!(fields, ["cursor", "limit"], "{problem}");
+}
+
+#[tokio::test]
 async fn listing_bets_with_a_cursor_this_api_never_returned_is_400_naming_cursor() {
     assert_bad_parameter("/bets?cursor=garbage", "cursor").await;
 }

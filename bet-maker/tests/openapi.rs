@@ -2,8 +2,10 @@
 
 mod support;
 
-use bet_maker::presentation::openapi_document;
+use bet_maker::domain::{BetSum, LineEventStatus, payout};
+use bet_maker::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
 use serde_json::Value;
 use shared_kernel::testing::openapi_31_violations;
 use support::{TestApp, expect_json};
@@ -136,4 +138,107 @@ fn placing_a_bet_documents_the_location_of_the_new_bet() {
         created["headers"]["Location"].is_object(),
         "201 without a Location header: {created}"
     );
+}
+
+/// The examples of one response: its `example`, or each of its `examples`.
+fn examples_of(response: &Value) -> Vec<Value> {
+    let Some(content) = response["content"].as_object() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for media in content.values() {
+        if !media["example"].is_null() {
+            found.push(media["example"].clone());
+        }
+        if let Some(named) = media["examples"].as_object() {
+            found.extend(named.values().map(|example| example["value"].clone()));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_error_response_has_an_example_of_its_own_status() {
+    let document = generated();
+    let paths = document["paths"].as_object().cloned().unwrap_or_default();
+
+    let mut wrong = Vec::new();
+    for (path, operations) in &paths {
+        for (method, operation) in operations.as_object().cloned().unwrap_or_default() {
+            let responses = operation["responses"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for (status, response) in responses {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let name = format!("{} {path} {status}", method.to_uppercase());
+                let examples = examples_of(&response);
+                if examples.is_empty() {
+                    wrong.push(format!("{name}: no example"));
+                }
+                for example in examples {
+                    if example["status"] != status.parse::<u64>().unwrap_or_default()
+                        || example["detail"].is_null()
+                    {
+                        wrong.push(format!("{name}: example of another response: {example}"));
+                    }
+                }
+            }
+        }
+    }
+
+    assert!(
+        wrong.is_empty(),
+        "error responses without a true example:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_example_of_a_bet_just_placed_is_pending_without_payout_or_settlement() {
+    let document = generated();
+    let created = &operation(&document, "/bets", "post")["responses"]["201"];
+
+    let examples = examples_of(created);
+
+    assert_eq!(examples.len(), 1, "one example of a placed bet: {created}");
+    let bet = &examples[0];
+    assert_eq!(bet["status"], "PENDING", "{bet}");
+    assert!(
+        bet.get("payout").is_none(),
+        "a pending bet has no payout: {bet}"
+    );
+    assert!(
+        bet.get("settled_at").is_none(),
+        "a pending bet is not settled: {bet}"
+    );
+}
+
+#[test]
+fn the_example_of_a_settled_bet_pays_by_the_rule() {
+    let document = generated();
+    let found = &operation(&document, "/bets/{id}", "get")["responses"]["200"];
+
+    let examples = examples_of(found);
+
+    assert_eq!(examples.len(), 1, "one example of a bet: {found}");
+    let bet = &examples[0];
+    let amount: Decimal = bet["amount"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_default();
+    let coefficient: Decimal = bet["coefficient"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_default();
+    let expected = BetSum::new(amount, amount)
+        .ok()
+        .and_then(|amount| payout(amount, coefficient, LineEventStatus::FinishedWin))
+        .map(|(_, paid)| paid.to_string());
+    assert_eq!(bet["status"], "WON", "{bet}");
+    assert_eq!(bet["payout"].as_str().map(str::to_owned), expected, "{bet}");
 }

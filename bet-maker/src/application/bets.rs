@@ -7,9 +7,9 @@ use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
 use super::ports::{
-    BetFilter, BetRepository, Clock, IdempotencyClaim, Placement, PlacementError, RepositoryError,
+    BetFilter, BetNotPlaced, BetRepository, Clock, IdempotencyClaim, PlacedBet, RepositoryError,
 };
-use crate::domain::{Bet, BetSum, BetSumError, PlaceBetError};
+use crate::domain::{Bet, BetRefused, BetSum, BetSumError, LineEvent};
 
 /// Why a use case on bets failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,41 +25,30 @@ pub enum BetError {
     NotFound(Uuid),
     /// The event is finished or past its deadline (409).
     #[error(transparent)]
-    Closed(#[from] PlaceBetError),
+    Refused(#[from] BetRefused),
     /// The idempotency key was used for another request (422).
     #[error("the Idempotency-Key was already used for a different request")]
     KeyReused,
-    /// Storage is down (503).
-    #[error("{0}")]
-    Unavailable(String),
-    /// Anything else (500).
-    #[error("{0}")]
-    Failed(String),
+    /// Storage failed: 503 when the database is unreachable, 500 otherwise.
+    #[error(transparent)]
+    Storage(#[from] RepositoryError),
 }
 
-impl From<RepositoryError> for BetError {
-    fn from(error: RepositoryError) -> Self {
+impl From<BetNotPlaced> for BetError {
+    fn from(error: BetNotPlaced) -> Self {
         match error {
-            RepositoryError::Unavailable(reason) => Self::Unavailable(reason),
-            RepositoryError::Failed(reason) => Self::Failed(reason),
+            BetNotPlaced::UnknownEvent(id) => Self::UnknownEvent(id),
+            BetNotPlaced::Refused(refusal) => Self::Refused(refusal),
+            BetNotPlaced::KeyReused => Self::KeyReused,
+            BetNotPlaced::Storage(storage) => Self::Storage(storage),
         }
     }
 }
 
-impl From<PlacementError> for BetError {
-    fn from(error: PlacementError) -> Self {
-        match error {
-            PlacementError::UnknownEvent(id) => Self::UnknownEvent(id),
-            PlacementError::Refused(refusal) => Self::Closed(refusal),
-            PlacementError::KeyReused => Self::KeyReused,
-            PlacementError::Storage(storage) => storage.into(),
-        }
-    }
-}
-
-/// A request to place a bet.
+/// What a bettor hands in to place a bet: the event, the stake as sent, and
+/// the optional `Idempotency-Key` that makes a retry safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlaceBet {
+pub struct BetSlip {
     /// The event to bet on.
     pub event_id: Uuid,
     /// The stake, as sent (checked against the rules here).
@@ -96,24 +85,24 @@ impl BetService {
 
     /// Places a bet at the event's current coefficient. With an idempotency
     /// key, a retry of the same request returns the first response — the
-    /// bet as it was placed (`false`: not new) — instead of a second bet.
-    pub async fn place(&self, request: PlaceBet) -> Result<(Bet, bool), BetError> {
-        let amount = BetSum::new(request.amount, self.max_stake)?;
-        let claim = request.idempotency_key.map(|key| IdempotencyClaim {
+    /// bet as it was placed, even if settled since — instead of a second
+    /// bet.
+    pub async fn place(&self, slip: BetSlip) -> Result<PlacedBet, BetError> {
+        let amount = BetSum::new(slip.amount, self.max_stake)?;
+        let claim = slip.idempotency_key.map(|key| IdempotencyClaim {
             key,
-            request: format!("{}:{}", request.event_id, amount.value()),
+            request: format!("{}:{}", slip.event_id, amount.value()),
         });
         let clock = self.clock.clone();
-        let decide = move |event: &crate::domain::LineEvent| {
-            Bet::place(Uuid::now_v7(), event, amount, clock.now())
-        };
-        match self.bets.place(request.event_id, claim, &decide).await? {
-            Placement::Placed(bet) => {
+        let decide =
+            move |event: &LineEvent| Bet::place(Uuid::now_v7(), event, amount, clock.now());
+        match self.bets.place(slip.event_id, claim, &decide).await? {
+            PlacedBet::New(bet) => {
                 metrics::counter!("bets_placed_total").increment(1);
-                tracing::info!(bet_id = %bet.id, event_id = %bet.event_id, amount = %bet.amount.value(), "bet placed");
-                Ok((bet, true))
+                tracing::info!(bet_id = %bet.id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
+                Ok(PlacedBet::New(bet))
             }
-            Placement::Replayed(bet) => Ok((bet.as_placed(), false)),
+            PlacedBet::Replayed(bet) => Ok(PlacedBet::Replayed(bet.as_placed())),
         }
     }
 

@@ -6,29 +6,27 @@ use std::sync::Arc;
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
-use super::ports::{Applied, Clock, LineEventStore, LineProvider, RepositoryError};
+use super::ports::{
+    ApplyOutcome, Clock, LineProvider, LineProviderError, LineRepository, RepositoryError,
+};
 use crate::domain::LineEvent;
 
 /// Why a use case on the line failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
-    /// Storage is down: retry later (503; the consumer waits and retries).
-    #[error("{0}")]
-    Unavailable(String),
-    /// Anything else.
-    #[error("{0}")]
-    Failed(String),
+    /// Storage failed: when the database is unreachable, retry later (503;
+    /// the consumer holds the message and retries), else a fault (500).
+    #[error(transparent)]
+    Storage(#[from] RepositoryError),
     /// line-provider could not be read (resync).
-    #[error("line-provider: {0}")]
-    Upstream(String),
+    #[error(transparent)]
+    LineProvider(#[from] LineProviderError),
 }
 
-impl From<RepositoryError> for LineError {
-    fn from(error: RepositoryError) -> Self {
-        match error {
-            RepositoryError::Unavailable(reason) => Self::Unavailable(reason),
-            RepositoryError::Failed(reason) => Self::Failed(reason),
-        }
+impl LineError {
+    /// Whether the database was unreachable: worth retrying as is.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Storage(storage) if storage.is_unavailable())
     }
 }
 
@@ -46,7 +44,7 @@ pub struct ResyncReport {
 /// The use cases on the line.
 #[derive(Clone)]
 pub struct LineService {
-    store: Arc<dyn LineEventStore>,
+    line: Arc<dyn LineRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -58,13 +56,13 @@ impl std::fmt::Debug for LineService {
 
 impl LineService {
     /// The use cases over these ports.
-    pub fn new(store: Arc<dyn LineEventStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(line: Arc<dyn LineRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { line, clock }
     }
 
     /// A page of events open for betting now (one extra when there are more).
     pub async fn open_events(&self, page: PageRequest) -> Result<Vec<LineEvent>, LineError> {
-        Ok(self.store.list_open(self.clock.now(), page).await?)
+        Ok(self.line.list_open(self.clock.now(), page).await?)
     }
 
     /// Applies one message from line-provider, exactly once.
@@ -72,15 +70,21 @@ impl LineService {
         &self,
         message_id: Uuid,
         event: &LineEvent,
-    ) -> Result<Applied, LineError> {
-        let applied = self.store.apply_message(message_id, event).await?;
-        if let Applied::Updated { settled } = applied {
-            metrics::counter!("bets_settled_total").increment(settled);
-            tracing::info!(%message_id, event_id = %event.id, version = event.version, settled, "event applied");
-        } else {
-            tracing::debug!(%message_id, event_id = %event.id, ?applied, "message changed nothing");
+    ) -> Result<ApplyOutcome, LineError> {
+        let outcome = self.line.apply_message(message_id, event).await?;
+        match outcome {
+            ApplyOutcome::Applied { bets_settled } => {
+                metrics::counter!("bets_settled_total").increment(bets_settled);
+                tracing::info!(%message_id, event_id = %event.id, version = event.version, bets_settled, "event applied");
+            }
+            ApplyOutcome::AlreadyApplied => {
+                tracing::debug!(%message_id, event_id = %event.id, "message applied before; nothing changed");
+            }
+            ApplyOutcome::Outdated => {
+                tracing::debug!(%message_id, event_id = %event.id, version = event.version, "a newer version is held; nothing changed");
+            }
         }
-        Ok(applied)
+        Ok(outcome)
     }
 
     /// Pages through line-provider's events and applies each by version, so
@@ -92,18 +96,17 @@ impl LineService {
         let mut report = ResyncReport::default();
         let mut cursor = None;
         loop {
-            let (events, next) = line_provider
-                .events_page(cursor)
-                .await
-                .map_err(LineError::Upstream)?;
-            for event in &events {
+            let page = line_provider.events_page(cursor).await?;
+            for event in &page.events {
                 report.events_read += 1;
-                if let Applied::Updated { settled } = self.store.apply_snapshot(event).await? {
+                if let ApplyOutcome::Applied { bets_settled } =
+                    self.line.apply_snapshot(event).await?
+                {
                     report.events_updated += 1;
-                    report.bets_settled += settled;
+                    report.bets_settled += bets_settled;
                 }
             }
-            match next {
+            match page.next_cursor {
                 Some(next) => cursor = Some(next),
                 None => return Ok(report),
             }

@@ -5,5 +5,10 @@ mod bets;
 mod line;
 pub mod ports;
 
-pub use bets::{BetError, BetService, PlaceBet};
+pub use bets::{BetError, BetService, BetSlip};
 pub use line::{LineError, LineService, ResyncReport};
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;

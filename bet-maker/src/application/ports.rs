@@ -1,21 +1,37 @@
 //! What bet-maker's use cases need from the outside world.
+//!
+//! Each port states its error contract in its own types: storage failures
+//! arrive as a [`StorageError`] (which operation, whether the database was
+//! unreachable, and the driver's error as the cause), so no port mentions
+//! the database library and no caller reads error messages.
+
+use std::error::Error;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared_kernel::pagination::PageRequest;
+use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
-use crate::domain::{Bet, BetStatus, LineEvent, PlaceBetError};
+use crate::domain::{Bet, BetRefused, BetStatus, LineEvent};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
-    /// The database cannot be reached right now; worth retrying later.
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else: a bug, or data that breaks an invariant.
-    #[error("storage failed: {0}")]
-    Failed(String),
+    /// A database operation failed; the error names it and says whether
+    /// the database was unreachable (worth retrying later).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl RepositoryError {
+    /// Whether the database was unreachable: retry later (503), rather
+    /// than a fault (500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Storage(storage) => storage.is_unavailable(),
+        }
+    }
 }
 
 /// A client's claim on an `Idempotency-Key`: the key, and what the request
@@ -28,24 +44,34 @@ pub struct IdempotencyClaim {
     pub request: String,
 }
 
-/// What placing a bet came to.
+/// The bet a placement came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    /// A new bet.
-    Placed(Bet),
-    /// The key was used before for the same request: the bet it made.
+pub enum PlacedBet {
+    /// A new bet, placed now.
+    New(Bet),
+    /// The key was used before for the same request: the bet it placed,
+    /// as it is now (maybe settled since).
     Replayed(Bet),
+}
+
+impl PlacedBet {
+    /// The bet, new or replayed.
+    pub fn into_bet(self) -> Bet {
+        match self {
+            Self::New(bet) | Self::Replayed(bet) => bet,
+        }
+    }
 }
 
 /// Why a bet was not placed.
 #[derive(Debug, thiserror::Error)]
-pub enum PlacementError {
+pub enum BetNotPlaced {
     /// bet-maker knows no event with this id.
     #[error("no event with id {0}")]
     UnknownEvent(Uuid),
     /// The domain refused the bet.
     #[error(transparent)]
-    Refused(#[from] PlaceBetError),
+    Refused(#[from] BetRefused),
     /// The idempotency key was used before for a different request.
     #[error("the Idempotency-Key was already used for a different request")]
     KeyReused,
@@ -54,8 +80,15 @@ pub enum PlacementError {
     Storage(#[from] RepositoryError),
 }
 
-/// Decides whether a bet may be placed on the event as it is at that moment.
-pub type PlaceDecision<'a> = &'a (dyn Fn(&LineEvent) -> Result<Bet, PlaceBetError> + Send + Sync);
+impl From<StorageError> for BetNotPlaced {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error.into())
+    }
+}
+
+/// Decides, on the event as it is at that moment, the bet to place, or
+/// refuses it.
+pub type DecideBet<'a> = &'a (dyn Fn(&LineEvent) -> Result<Bet, BetRefused> + Send + Sync);
 
 /// Filters for listing bets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,12 +107,15 @@ pub trait BetRepository: Send + Sync {
     /// the event as it is now, and stores it. A settlement that commits
     /// first makes `decide` see the result; one that comes later settles
     /// this bet too. Either way no bet on a finished event stays pending.
+    ///
+    /// Errors: [`BetNotPlaced::UnknownEvent`], [`BetNotPlaced::Refused`]
+    /// (what `decide` said), [`BetNotPlaced::KeyReused`], or storage.
     async fn place(
         &self,
         event_id: Uuid,
         claim: Option<IdempotencyClaim>,
-        decide: PlaceDecision<'_>,
-    ) -> Result<Placement, PlacementError>;
+        decide: DecideBet<'_>,
+    ) -> Result<PlacedBet, BetNotPlaced>;
 
     /// The bet with this id, if any.
     async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError>;
@@ -91,33 +127,35 @@ pub trait BetRepository: Send + Sync {
 
 /// What applying news of an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// This message was applied before (redelivery): nothing changed.
-    Duplicate,
+pub enum ApplyOutcome {
+    /// This message was applied before (a redelivery): nothing changed.
+    AlreadyApplied,
     /// The copy already held this version or a newer one: nothing changed.
-    Stale,
-    /// The copy now holds this version; `settled` pending bets were settled.
-    Updated {
-        /// Bets moved from PENDING to WON or LOST.
-        settled: u64,
+    Outdated,
+    /// The copy now holds this version.
+    Applied {
+        /// Pending bets settled (moved to WON or LOST) because of it.
+        bets_settled: u64,
     },
 }
 
-/// bet-maker's copy of the line, and settlement.
+/// bet-maker's copy of the line: the newest version heard of each event,
+/// and the settlement of its bets when it finishes.
 #[async_trait]
-pub trait LineEventStore: Send + Sync {
-    /// In one transaction: records `message_id` (a second time is a
-    /// [`Applied::Duplicate`]), replaces the copy if `event` is newer, and,
-    /// if the event is finished, settles all its pending bets at once.
+pub trait LineRepository: Send + Sync {
+    /// In one transaction: records `message_id` (a second time is
+    /// [`ApplyOutcome::AlreadyApplied`]), replaces the copy if `event` is
+    /// newer ([`LineEvent::is_superseded_by`]), and, if the event is then
+    /// finished, settles all its pending bets ([`crate::domain::payout`]).
     async fn apply_message(
         &self,
         message_id: Uuid,
         event: &LineEvent,
-    ) -> Result<Applied, RepositoryError>;
+    ) -> Result<ApplyOutcome, RepositoryError>;
 
-    /// The same without a message (resync): replace if newer, settle if
-    /// finished.
-    async fn apply_snapshot(&self, event: &LineEvent) -> Result<Applied, RepositoryError>;
+    /// The same without a message (resync, or seeding): replace if newer,
+    /// settle if finished.
+    async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError>;
 
     /// Up to `page.limit + 1` events open at `now`, after `page.after`, in
     /// id order.
@@ -128,14 +166,51 @@ pub trait LineEventStore: Send + Sync {
     ) -> Result<Vec<LineEvent>, RepositoryError>;
 }
 
+/// One page of line-provider's events, and the cursor of the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinePage {
+    /// The events on this page.
+    pub events: Vec<LineEvent>,
+    /// Pass to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Why line-provider's events could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LineProviderError {
+    /// The request did not get an answer (refused, timed out, cut).
+    #[error("requesting {what} from line-provider")]
+    Unreachable {
+        /// What was asked for (`GET /events`).
+        what: String,
+        /// The client's error.
+        #[source]
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// line-provider answered with an error status.
+    #[error("line-provider answered {status} to {what}")]
+    BadStatus {
+        /// What was asked for.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The answer was not a page of events.
+    #[error("reading line-provider's answer to {what}")]
+    UnreadablePage {
+        /// What was asked for.
+        what: String,
+        /// Why it could not be read.
+        #[source]
+        source: Box<dyn Error + Send + Sync>,
+    },
+}
+
 /// Reads line-provider's events, page by page (for resync).
 #[async_trait]
 pub trait LineProvider: Send + Sync {
-    /// One page of events and the cursor of the next page.
-    async fn events_page(
-        &self,
-        cursor: Option<String>,
-    ) -> Result<(Vec<LineEvent>, Option<String>), String>;
+    /// The page after `cursor` (the first page without one).
+    async fn events_page(&self, cursor: Option<String>) -> Result<LinePage, LineProviderError>;
 }
 
 /// The current time, replaceable in tests.

@@ -17,30 +17,39 @@ pub enum BetStatus {
     Lost,
 }
 
-/// A bet on an event.
+/// A bet on an event. Its fields are private: a bet comes into being only
+/// through [`Bet::place`] (or is read back from storage), so every bet that
+/// exists passed the rules of placing one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bet {
-    /// UUID v7, chosen by the server.
+    id: Uuid,
+    event_id: Uuid,
+    amount: BetSum,
+    coefficient: Decimal,
+    status: BetStatus,
+    payout: Option<Decimal>,
+    placed_at: DateTime<Utc>,
+    settled_at: Option<DateTime<Utc>>,
+}
+
+/// A bet as storage holds it, for [`Bet::restore`]; only this crate's
+/// persistence builds one, from a row written by [`Bet::place`] and the
+/// settlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredBet {
     pub id: Uuid,
-    /// The event bet on.
     pub event_id: Uuid,
-    /// The stake.
-    pub amount: BetSum,
-    /// The event's coefficient when the bet was placed: the odds are locked.
+    pub amount: Decimal,
     pub coefficient: Decimal,
-    /// Pending until the event's result arrives.
     pub status: BetStatus,
-    /// What the bet pays once settled; `None` while pending.
     pub payout: Option<Decimal>,
-    /// When it was placed.
     pub placed_at: DateTime<Utc>,
-    /// When it was settled.
     pub settled_at: Option<DateTime<Utc>>,
 }
 
-/// Why a bet cannot be placed.
+/// Why the rules refuse a bet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PlaceBetError {
+pub enum BetRefused {
     /// The event is finished, or its deadline has passed.
     #[error("the event is closed for betting")]
     EventClosed,
@@ -54,9 +63,9 @@ impl Bet {
         event: &LineEvent,
         amount: BetSum,
         now: DateTime<Utc>,
-    ) -> Result<Self, PlaceBetError> {
+    ) -> Result<Self, BetRefused> {
         if !event.is_open_at(now) {
-            return Err(PlaceBetError::EventClosed);
+            return Err(BetRefused::EventClosed);
         }
         Ok(Self {
             id,
@@ -72,6 +81,61 @@ impl Bet {
 }
 
 impl Bet {
+    /// A bet read back from storage: it was placed (and maybe settled) by
+    /// the rules before it was stored, so nothing is checked again.
+    pub(crate) fn restore(stored: StoredBet) -> Self {
+        Self {
+            id: stored.id,
+            event_id: stored.event_id,
+            amount: BetSum::restore(stored.amount),
+            coefficient: stored.coefficient,
+            status: stored.status,
+            payout: stored.payout,
+            placed_at: stored.placed_at,
+            settled_at: stored.settled_at,
+        }
+    }
+
+    /// The bet's id (UUID v7, chosen by the server).
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The event bet on.
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+
+    /// The stake.
+    pub fn amount(&self) -> BetSum {
+        self.amount
+    }
+
+    /// The event's coefficient when the bet was placed: the odds are locked.
+    pub fn coefficient(&self) -> Decimal {
+        self.coefficient
+    }
+
+    /// Pending until the event's result arrives.
+    pub fn status(&self) -> BetStatus {
+        self.status
+    }
+
+    /// What the bet pays once settled; `None` while pending.
+    pub fn payout(&self) -> Option<Decimal> {
+        self.payout
+    }
+
+    /// When it was placed (to the microsecond, as stored).
+    pub fn placed_at(&self) -> DateTime<Utc> {
+        self.placed_at
+    }
+
+    /// When it was settled; `None` while pending.
+    pub fn settled_at(&self) -> Option<DateTime<Utc>> {
+        self.settled_at
+    }
+
     /// The bet as it was when placed, before any settlement: what the
     /// response to placing it said.
     pub fn as_placed(&self) -> Self {
@@ -88,8 +152,9 @@ impl Bet {
 /// `result`: amount × coefficient rounded half-up to the cent when won,
 /// 0.00 when lost; `None` while the event has no result.
 ///
-/// The settlement statement in SQL computes the same (`round(amount *
-/// coefficient, 2)`); a test holds the two to each other.
+/// This is the definition. The settlement statement applies it in bulk in
+/// SQL (`round(amount * coefficient, 2)`), and `tests/rules_in_sql.rs` runs
+/// that statement on a real database against this function.
 pub fn payout(
     amount: BetSum,
     coefficient: Decimal,
@@ -134,9 +199,10 @@ mod tests {
         let event = open_event(now);
         let bet = Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(bet.coefficient, dec!(1.85));
-        assert_eq!(bet.status, BetStatus::Pending);
-        assert_eq!(bet.payout, None);
+        assert_eq!(bet.coefficient(), dec!(1.85));
+        assert_eq!(bet.status(), BetStatus::Pending);
+        assert_eq!(bet.payout(), None);
+        assert_eq!(bet.settled_at(), None);
     }
 
     #[test]
@@ -167,7 +233,7 @@ mod tests {
         for event in [late, finished] {
             assert_eq!(
                 Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now),
-                Err(PlaceBetError::EventClosed)
+                Err(BetRefused::EventClosed)
             );
         }
     }

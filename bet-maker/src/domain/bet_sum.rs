@@ -39,7 +39,7 @@ impl BetSum {
     }
 
     /// A stake read back from storage, checked when the bet was placed.
-    pub fn restore(amount: Decimal) -> Self {
+    pub(crate) fn restore(amount: Decimal) -> Self {
         Self(amount)
     }
 

@@ -38,6 +38,11 @@ impl LineEvent {
     }
 
     /// Whether `other` should replace this copy: only a newer version does.
+    ///
+    /// This is the definition. The upsert that stores copies applies it in
+    /// SQL (`WHERE events.version < EXCLUDED.version`), and
+    /// `tests/rules_in_sql.rs` runs that statement on a real database
+    /// against this function.
     pub fn is_superseded_by(&self, other: &LineEvent) -> bool {
         other.version > self.version
     }

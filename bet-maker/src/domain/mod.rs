@@ -5,6 +5,7 @@ mod bet;
 mod bet_sum;
 mod line_event;
 
-pub use bet::{Bet, BetStatus, PlaceBetError, payout};
+pub(crate) use bet::StoredBet;
+pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
 pub use line_event::{LineEvent, LineEventStatus};

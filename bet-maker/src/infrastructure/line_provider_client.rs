@@ -4,12 +4,14 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use shared_kernel::contracts::EventSnapshot;
 
-use crate::application::ports::LineProvider;
-use crate::domain::LineEvent;
-use crate::infrastructure::snapshot::to_line_event;
+use crate::application::ports::{LinePage, LineProvider, LineProviderError};
+use crate::line_contract::to_line_event;
 
 /// Events per page asked of line-provider.
 const PAGE_SIZE: u32 = 500;
+
+/// What resync asks of line-provider, as named in errors.
+const GET_EVENTS: &str = "GET /events";
 
 /// An HTTP client for line-provider.
 #[derive(Debug, Clone)]
@@ -37,10 +39,7 @@ struct Page {
 
 #[async_trait]
 impl LineProvider for HttpLineProvider {
-    async fn events_page(
-        &self,
-        cursor: Option<String>,
-    ) -> Result<(Vec<LineEvent>, Option<String>), String> {
+    async fn events_page(&self, cursor: Option<String>) -> Result<LinePage, LineProviderError> {
         let mut request = self
             .client
             .get(format!("{}/events", self.base_url))
@@ -51,16 +50,28 @@ impl LineProvider for HttpLineProvider {
         let response = request
             .send()
             .await
-            .map_err(|e| format!("GET /events: {e}"))?;
+            .map_err(|source| LineProviderError::Unreachable {
+                what: GET_EVENTS.to_owned(),
+                source: source.into(),
+            })?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("GET /events answered {status}"));
+            return Err(LineProviderError::BadStatus {
+                what: GET_EVENTS.to_owned(),
+                status: status.as_u16(),
+            });
         }
-        let page: Page = response
-            .json()
-            .await
-            .map_err(|e| format!("GET /events: unreadable page: {e}"))?;
-        let events = page.items.iter().map(to_line_event).collect();
-        Ok((events, page.next_cursor))
+        let page: Page =
+            response
+                .json()
+                .await
+                .map_err(|source| LineProviderError::UnreadablePage {
+                    what: GET_EVENTS.to_owned(),
+                    source: source.into(),
+                })?;
+        Ok(LinePage {
+            events: page.items.iter().map(to_line_event).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 }

@@ -1,7 +1,7 @@
-//! The ports' implementations: PostgreSQL through SeaORM, the consumer of
-//! line-provider's messages, and the HTTP client used by resync.
+//! Outbound adapters: what the use cases call through their ports.
+//! PostgreSQL through SeaORM, the in-memory cache of open events in front
+//! of it, and the HTTP client of line-provider used by resync.
 
 pub mod line_provider_client;
-pub mod messaging;
+pub mod open_events_cache;
 pub mod persistence;
-mod snapshot;

@@ -1,40 +1,7 @@
-//! HTTP: routes, DTOs, the OpenAPI document, and the mapping from use-case
-//! errors to problem documents.
+//! Inbound adapters: what drives bet-maker's use cases from outside.
+//! [`http`] serves the REST API; [`messaging`] consumes line-provider's
+//! messages. Each maps what arrives to a use case, and the use case's
+//! errors to what its protocol can say.
 
-mod bets;
-mod dto;
-mod errors;
-mod events;
-mod openapi;
-
-use axum::Router;
-use shared_kernel::http::{Readiness, service_router};
-use utoipa_axum::router::OpenApiRouter;
-
-pub use openapi::openapi_document;
-
-use crate::application::{BetService, LineService};
-
-/// What the handlers share.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// Bets.
-    pub bets: BetService,
-    /// The line as bet-maker knows it.
-    pub line: LineService,
-}
-
-/// The API's routes, documented.
-fn api() -> OpenApiRouter<AppState> {
-    use utoipa::OpenApi;
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(events::router())
-        .merge(bets::router())
-}
-
-/// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and
-/// metrics.
-pub fn router(state: AppState, readiness: Readiness) -> Router {
-    let (api, document) = api().with_state(state).split_for_parts();
-    service_router(api, document, readiness)
-}
+pub mod http;
+pub mod messaging;

@@ -4,10 +4,10 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 use bet_maker::app;
-use bet_maker::application::ports::LineEventStore;
+use bet_maker::application::ports::LineRepository;
 use bet_maker::config::Config;
 use bet_maker::domain::{LineEvent, LineEventStatus};
-use bet_maker::infrastructure::persistence::SeaOrmLineEventStore;
+use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -109,7 +109,7 @@ impl TestApp {
     /// Puts an event into bet-maker's copy of the line directly, through
     /// the store the consumer uses (no broker involved).
     pub async fn seed_event(&self, event: &LineEvent) {
-        SeaOrmLineEventStore::new(self.db.connection.clone())
+        SeaOrmLineRepository::new(self.db.connection.clone())
             .apply_snapshot(event)
             .await
             .unwrap_or_else(|e| panic!("seeding {event:?}: {e}"));

@@ -1,18 +1,18 @@
-//! Bets in PostgreSQL.
+//! Bets in PostgreSQL, with the `Idempotency-Key`s that placed them.
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
 };
 use shared_kernel::pagination::PageRequest;
+use shared_kernel::storage::{StorageError, storage};
 use uuid::Uuid;
 
-use super::entities::{bets, events};
-use super::rows::{bet_from_row, bet_status_name, event_from_row, storage_error};
+use super::entities::{bets, events, idempotency_keys};
+use super::mapping::{bet_from_row, bet_row, event_from_row};
 use crate::application::ports::{
-    BetFilter, BetRepository, IdempotencyClaim, PlaceDecision, Placement, PlacementError,
-    RepositoryError,
+    BetFilter, BetNotPlaced, BetRepository, DecideBet, IdempotencyClaim, PlacedBet, RepositoryError,
 };
 use crate::domain::Bet;
 
@@ -33,30 +33,83 @@ impl SeaOrmBetRepository {
     async fn earlier_use(
         &self,
         claim: &IdempotencyClaim,
-    ) -> Result<Option<Placement>, PlacementError> {
-        let backend = self.db.get_database_backend();
-        let earlier = self
-            .db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT request, bet_id FROM idempotency_keys WHERE key = $1",
-                [claim.key.clone().into()],
-            ))
+    ) -> Result<Option<PlacedBet>, BetNotPlaced> {
+        let Some(earlier) = idempotency_keys::Entity::find_by_id(claim.key.clone())
+            .one(&self.db)
             .await
-            .map_err(storage_error)?;
-        let Some(earlier) = earlier else {
+            .map_err(storage("reading idempotency key"))?
+        else {
             return Ok(None);
         };
-        let request: String = earlier.try_get("", "request").map_err(storage_error)?;
-        if request != claim.request {
-            return Err(PlacementError::KeyReused);
+        if earlier.request != claim.request {
+            return Err(BetNotPlaced::KeyReused);
         }
-        let bet_id: Uuid = earlier.try_get("", "bet_id").map_err(storage_error)?;
-        let bet = self.get(bet_id).await?.ok_or_else(|| {
-            RepositoryError::Failed(format!("idempotency key names missing bet {bet_id}"))
+        let bet = self.get(earlier.bet_id).await?.ok_or_else(|| {
+            StorageError::corrupt(
+                "reading the bet of an idempotency key",
+                format!("the key names bet {}, which does not exist", earlier.bet_id),
+            )
         })?;
-        Ok(Some(Placement::Replayed(bet)))
+        Ok(Some(PlacedBet::Replayed(bet)))
     }
+
+    /// Places the bet in `txn`; `None` when a concurrent request with the
+    /// same key committed first (then `txn` has been rolled back).
+    async fn place_in(
+        &self,
+        txn: DatabaseTransaction,
+        event_id: Uuid,
+        claim: Option<&IdempotencyClaim>,
+        decide: DecideBet<'_>,
+    ) -> Result<Option<Bet>, BetNotPlaced> {
+        // FOR SHARE: a settlement (which updates the event row first) waits
+        // for this transaction, or this one waits for it and then sees the
+        // event finished. No bet can slip past a settlement.
+        let event = events::Entity::find_by_id(event_id)
+            .lock_shared()
+            .one(&txn)
+            .await
+            .map_err(storage(format!("locking event {event_id}")))?
+            .ok_or(BetNotPlaced::UnknownEvent(event_id))?;
+        let bet = decide(&event_from_row(event))?;
+        bets::Entity::insert(bet_row(&bet))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(storage(format!("inserting bet {}", bet.id())))?;
+        if let Some(claim) = claim
+            && !claim_key(&txn, claim, bet.id()).await?
+        {
+            txn.rollback()
+                .await
+                .map_err(storage("rolling back a bet placed twice"))?;
+            return Ok(None);
+        }
+        txn.commit()
+            .await
+            .map_err(storage(format!("committing bet {}", bet.id())))?;
+        Ok(Some(bet))
+    }
+}
+
+/// Records that `claim.key` placed `bet_id`; `false` if another request
+/// holds the key already.
+async fn claim_key(
+    txn: &DatabaseTransaction,
+    claim: &IdempotencyClaim,
+    bet_id: Uuid,
+) -> Result<bool, StorageError> {
+    let row = idempotency_keys::ActiveModel {
+        key: Set(claim.key.clone()),
+        request: Set(claim.request.clone()),
+        bet_id: Set(bet_id),
+        ..Default::default()
+    };
+    let inserted = idempotency_keys::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec_without_returning(txn)
+        .await
+        .map_err(storage("claiming idempotency key"))?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
 }
 
 #[async_trait]
@@ -65,60 +118,41 @@ impl BetRepository for SeaOrmBetRepository {
         &self,
         event_id: Uuid,
         claim: Option<IdempotencyClaim>,
-        decide: PlaceDecision<'_>,
-    ) -> Result<Placement, PlacementError> {
+        decide: DecideBet<'_>,
+    ) -> Result<PlacedBet, BetNotPlaced> {
         if let Some(claim) = &claim
             && let Some(earlier) = self.earlier_use(claim).await?
         {
             return Ok(earlier);
         }
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        // FOR SHARE: a settlement (which updates the event row first) waits
-        // for this transaction, or this one waits for it and then sees the
-        // event finished. No bet can slip past a settlement.
-        let event = events::Entity::find_by_id(event_id)
-            .lock_shared()
-            .one(&txn)
+        let txn = self
+            .db
+            .begin()
             .await
-            .map_err(storage_error)?
-            .ok_or(PlacementError::UnknownEvent(event_id))?;
-        let bet = decide(&event_from_row(event)?)?;
-        insert_bet(&txn, &bet).await?;
-        if let Some(claim) = &claim {
-            let claimed = txn
-                .execute_raw(Statement::from_sql_and_values(
-                    txn.get_database_backend(),
-                    "INSERT INTO idempotency_keys (key, request, bet_id) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO NOTHING",
-                    [
-                        claim.key.clone().into(),
-                        claim.request.clone().into(),
-                        bet.id.into(),
-                    ],
-                ))
-                .await
-                .map_err(storage_error)?;
-            if claimed.rows_affected() == 0 {
-                // A concurrent request with the same key committed first:
-                // ours is the retry. Undo it and answer as the first did.
-                txn.rollback().await.map_err(storage_error)?;
-                return self.earlier_use(claim).await?.ok_or_else(|| {
-                    PlacementError::Storage(RepositoryError::Failed(
-                        "idempotency key vanished".to_owned(),
-                    ))
-                });
-            }
+            .map_err(storage("starting to place a bet"))?;
+        if let Some(bet) = self.place_in(txn, event_id, claim.as_ref(), decide).await? {
+            return Ok(PlacedBet::New(bet));
         }
-        txn.commit().await.map_err(storage_error)?;
-        Ok(Placement::Placed(bet))
+        // A concurrent request with the same key committed first: ours was
+        // the retry, undone. Answer as the first did.
+        let claim = claim.as_ref().ok_or_else(|| {
+            StorageError::corrupt("placing a bet", "a bet without a key was undone")
+        })?;
+        self.earlier_use(claim).await?.ok_or_else(|| {
+            StorageError::corrupt(
+                "reading idempotency key",
+                "the key a concurrent request claimed has vanished",
+            )
+            .into()
+        })
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
         let row = bets::Entity::find_by_id(id)
             .one(&self.db)
             .await
-            .map_err(storage_error)?;
-        row.map(bet_from_row).transpose()
+            .map_err(storage(format!("reading bet {id}")))?;
+        Ok(row.map(bet_from_row))
     }
 
     async fn list(
@@ -128,7 +162,7 @@ impl BetRepository for SeaOrmBetRepository {
     ) -> Result<Vec<Bet>, RepositoryError> {
         let mut query = bets::Entity::find().order_by_desc(bets::Column::Id);
         if let Some(status) = filter.status {
-            query = query.filter(bets::Column::Status.eq(bet_status_name(status)));
+            query = query.filter(bets::Column::Status.eq(bets::Status::from(status)));
         }
         if let Some(event_id) = filter.event_id {
             query = query.filter(bets::Column::EventId.eq(event_id));
@@ -140,25 +174,7 @@ impl BetRepository for SeaOrmBetRepository {
             .limit(u64::from(page.limit) + 1)
             .all(&self.db)
             .await
-            .map_err(storage_error)?;
-        rows.into_iter().map(bet_from_row).collect()
+            .map_err(storage("listing bets"))?;
+        Ok(rows.into_iter().map(bet_from_row).collect())
     }
-}
-
-async fn insert_bet(txn: &DatabaseTransaction, bet: &Bet) -> Result<(), RepositoryError> {
-    let row = bets::ActiveModel {
-        id: Set(bet.id),
-        event_id: Set(bet.event_id),
-        amount: Set(bet.amount.value()),
-        coefficient: Set(bet.coefficient),
-        status: Set(bet_status_name(bet.status).to_owned()),
-        payout: Set(bet.payout),
-        placed_at: Set(bet.placed_at),
-        settled_at: Set(bet.settled_at),
-    };
-    bets::Entity::insert(row)
-        .exec_without_returning(txn)
-        .await
-        .map(|_| ())
-        .map_err(storage_error)
 }

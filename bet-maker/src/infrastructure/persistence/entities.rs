@@ -1,4 +1,6 @@
-//! SeaORM entities: the tables as Rust types, nothing more.
+//! SeaORM entities: the tables as Rust types, nothing more. Statuses are
+//! `DeriveActiveEnum`s, so their spelling in the database is declared once,
+//! here, next to the column.
 
 pub mod events {
     use sea_orm::entity::prelude::*;
@@ -12,9 +14,24 @@ pub mod events {
         #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
         pub coefficient: Decimal,
         pub deadline: DateTimeUtc,
-        pub status: String,
+        pub status: Status,
         pub version: i64,
         pub updated_at: DateTimeUtc,
+    }
+
+    /// `events.status`, as the `CHECK` of the column spells it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Status {
+        /// Not finished.
+        #[sea_orm(string_value = "NEW")]
+        New,
+        /// Finished: bets win.
+        #[sea_orm(string_value = "FINISHED_WIN")]
+        FinishedWin,
+        /// Finished: bets lose.
+        #[sea_orm(string_value = "FINISHED_LOSE")]
+        FinishedLose,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -37,11 +54,65 @@ pub mod bets {
         pub amount: Decimal,
         #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
         pub coefficient: Decimal,
-        pub status: String,
+        pub status: Status,
         #[sea_orm(column_type = "Decimal(Some((16, 2)))")]
         pub payout: Option<Decimal>,
         pub placed_at: DateTimeUtc,
         pub settled_at: Option<DateTimeUtc>,
+    }
+
+    /// `bets.status`, as the `CHECK` of the column spells it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Status {
+        /// No result yet.
+        #[sea_orm(string_value = "PENDING")]
+        Pending,
+        /// Won.
+        #[sea_orm(string_value = "WON")]
+        Won,
+        /// Lost.
+        #[sea_orm(string_value = "LOST")]
+        Lost,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod inbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `inbox`: a message from line-provider, applied.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: Uuid,
+        pub received_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod idempotency_keys {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `idempotency_keys`: a key of `POST /bets`, the request it
+    /// was first used for, and the bet that request placed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub request: String,
+        pub bet_id: Uuid,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

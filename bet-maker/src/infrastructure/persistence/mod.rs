@@ -1,13 +1,12 @@
-//! PostgreSQL: the schema, the entities, the bet repository and the line
-//! event store.
+//! PostgreSQL: the schema, the entities, the bet repository, and the line
+//! repository (the copy of the line, and settlement).
 
 mod bet_repository;
 mod entities;
-mod line_event_store;
+mod line_repository;
+mod mapping;
 pub mod migrations;
-mod open_events_cache;
-mod rows;
+mod settlement;
 
 pub use bet_repository::SeaOrmBetRepository;
-pub use line_event_store::SeaOrmLineEventStore;
-pub use open_events_cache::CachedLineEventStore;
+pub use line_repository::SeaOrmLineRepository;

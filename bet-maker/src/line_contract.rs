@@ -1,11 +1,16 @@
-//! line-provider's event snapshot (the message contract) as bet-maker's
-//! domain value.
+//! line-provider's published contract in bet-maker's terms.
+//!
+//! line-provider describes an event as an [`EventSnapshot`], both in its
+//! messages (read by the consumer, an inbound adapter) and in its
+//! `GET /events` pages (read by the client resync uses, an outbound one).
+//! Both turn it into the domain's [`LineEvent`] here, so neither adapter
+//! depends on the other and the translation has one home.
 
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire};
 
 use crate::domain::{LineEvent, LineEventStatus};
 
-/// The event a snapshot describes.
+/// The event a snapshot describes, as bet-maker's copy of it.
 pub fn to_line_event(snapshot: &EventSnapshot) -> LineEvent {
     LineEvent {
         id: snapshot.id,

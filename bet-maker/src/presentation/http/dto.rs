@@ -2,16 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::http::PageQuery;
+use shared_kernel::http::{PageQuery, Problem};
 use shared_kernel::money::WireDecimal;
+use shared_kernel::pagination::PageRequest;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::application::ports::BetFilter;
 use crate::domain::{Bet, BetStatus, LineEvent};
 
-/// An event open for betting.
+/// An event open for betting: the HTTP view of a [`LineEvent`] whose status
+/// is NEW and whose deadline is ahead (the domain's copy holds every
+/// event, in any status).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OpenEventDto {
+pub struct OpenEvent {
     /// The event's id.
     pub id: Uuid,
     /// The odds a bet placed now locks, two decimals.
@@ -21,7 +25,7 @@ pub struct OpenEventDto {
     pub deadline: DateTime<Utc>,
 }
 
-impl From<LineEvent> for OpenEventDto {
+impl From<LineEvent> for OpenEvent {
     fn from(event: LineEvent) -> Self {
         Self {
             id: event.id,
@@ -35,7 +39,7 @@ impl From<LineEvent> for OpenEventDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenEventPage {
     /// The events on this page.
-    pub items: Vec<OpenEventDto>,
+    pub items: Vec<OpenEvent>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
@@ -102,14 +106,14 @@ pub struct BetDto {
 impl From<Bet> for BetDto {
     fn from(bet: Bet) -> Self {
         Self {
-            id: bet.id,
-            event_id: bet.event_id,
-            amount: WireDecimal::from_decimal_exact(bet.amount.value()),
-            coefficient: WireDecimal::from_decimal_exact(bet.coefficient),
-            status: bet.status.into(),
-            payout: bet.payout.map(WireDecimal::from_decimal_exact),
-            placed_at: bet.placed_at,
-            settled_at: bet.settled_at,
+            id: bet.id(),
+            event_id: bet.event_id(),
+            amount: WireDecimal::from_decimal_exact(bet.amount().value()),
+            coefficient: WireDecimal::from_decimal_exact(bet.coefficient()),
+            status: bet.status().into(),
+            payout: bet.payout().map(WireDecimal::from_decimal_exact),
+            placed_at: bet.placed_at(),
+            settled_at: bet.settled_at(),
         }
     }
 }
@@ -123,10 +127,12 @@ pub struct BetPage {
     pub next_cursor: Option<String>,
 }
 
-/// `POST /bets`.
+/// `POST /bets`: the bet slip. Its only rules are the stake's, which are
+/// business rules and belong to the domain's `BetSum`; the shape (a UUID,
+/// a decimal) is checked while reading the JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PlaceBetRequest {
+pub struct BetSlipRequest {
     /// An event open for betting.
     pub event_id: Uuid,
     /// The stake: more than 0, at most two decimals, at most the house
@@ -158,11 +164,18 @@ pub struct ListBetsQuery {
 }
 
 impl ListBetsQuery {
-    /// The pagination part.
-    pub fn page(&self) -> PageQuery {
-        PageQuery {
+    /// The filter and the page asked for; a 400 listing every parameter at
+    /// fault otherwise (the page's structural rules live on [`PageQuery`]).
+    pub fn parse(&self) -> Result<(BetFilter, PageRequest), Problem> {
+        let page = PageQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),
         }
+        .parse()?;
+        let filter = BetFilter {
+            status: self.status.map(Into::into),
+            event_id: self.event_id,
+        };
+        Ok((filter, page))
     }
 }

@@ -9,7 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::dto::{OpenEventDto, OpenEventPage};
+use super::dto::{OpenEvent, OpenEventPage};
+use super::examples;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_open_events))
@@ -21,8 +22,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of open events, in id order", body = OpenEventPage),
-        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::bad_page())),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
     )
 )]
 async fn list_open_events(
@@ -33,7 +36,7 @@ async fn list_open_events(
     let rows = state.line.open_events(page).await?;
     let (events, next_cursor) = into_page(rows, page, |event| event.id);
     Ok(Json(OpenEventPage {
-        items: events.into_iter().map(OpenEventDto::from).collect(),
+        items: events.into_iter().map(OpenEvent::from).collect(),
         next_cursor,
     }))
 }

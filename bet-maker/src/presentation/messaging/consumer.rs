@@ -24,11 +24,12 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection};
 use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, close_channel, supervise};
 use shared_kernel::contracts::LineEventMessage;
+use shared_kernel::storage::chain;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{Topology, declare};
-use crate::application::{LineError, LineService};
-use crate::infrastructure::snapshot::to_line_event;
+use crate::application::LineService;
+use crate::line_contract::to_line_event;
 
 /// How the consumer runs.
 #[derive(Debug, Clone)]
@@ -50,16 +51,16 @@ pub struct LineEventConsumer {
 }
 
 /// What to do with a delivery once handled.
-enum Verdict {
-    /// Applied (or a duplicate): ack.
-    Done,
+enum DeliveryAction {
+    /// Applied (or applied before): ack.
+    Ack,
     /// Unreadable: dead-letter with this reason, then ack.
     DeadLetter(String),
     /// Failed to apply: reject to the queue (the broker counts deliveries).
-    Retry(String),
+    Requeue(String),
     /// Asked to stop while waiting for the database: leave unacked, so the
     /// broker redelivers it to whoever consumes next.
-    Abandon,
+    Release,
 }
 
 impl LineEventConsumer {
@@ -131,16 +132,16 @@ impl LineEventConsumer {
                 metrics::counter!("consumer_messages_redelivered_total").increment(1);
             }
             match self.handle(&delivery, stop).await {
-                Verdict::Done => {
+                DeliveryAction::Ack => {
                     delivery.ack(BasicAckOptions::default()).await?;
                     metrics::counter!("consumer_messages_processed_total").increment(1);
                 }
-                Verdict::DeadLetter(reason) => {
+                DeliveryAction::DeadLetter(reason) => {
                     dead_letter(&dead_letters, &self.config.topology, &delivery, &reason).await?;
                     delivery.ack(BasicAckOptions::default()).await?;
                     metrics::counter!("consumer_messages_dead_lettered_total").increment(1);
                 }
-                Verdict::Retry(reason) => {
+                DeliveryAction::Requeue(reason) => {
                     tracing::warn!(%reason, "message not applied; rejected for redelivery");
                     delivery
                         .nack(BasicNackOptions {
@@ -149,34 +150,34 @@ impl LineEventConsumer {
                         })
                         .await?;
                 }
-                Verdict::Abandon => return close_channels(&channel, &dead_letters).await,
+                DeliveryAction::Release => return close_channels(&channel, &dead_letters).await,
             }
         }
     }
 
-    async fn handle(&self, delivery: &Delivery, stop: &CancellationToken) -> Verdict {
+    async fn handle(&self, delivery: &Delivery, stop: &CancellationToken) -> DeliveryAction {
         let message = match LineEventMessage::from_slice(&delivery.data) {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, routing_key = %delivery.routing_key, "unreadable message; dead-lettering");
-                return Verdict::DeadLetter(error.to_string());
+                return DeliveryAction::DeadLetter(error.to_string());
             }
         };
         let event = to_line_event(&message.data);
         let mut backoff = Backoff::default();
         loop {
             match self.line.apply_message(message.message_id, &event).await {
-                Ok(_) => return Verdict::Done,
-                Err(LineError::Unavailable(reason)) => {
+                Ok(_) => return DeliveryAction::Ack,
+                Err(error) if error.is_unavailable() => {
                     let pause = backoff.next_delay();
-                    tracing::warn!(message_id = %message.message_id, %reason, retry_in = ?pause,
+                    tracing::warn!(message_id = %message.message_id, error = %chain(&error), retry_in = ?pause,
                         "database unavailable; holding the message");
                     tokio::select! {
-                        () = stop.cancelled() => return Verdict::Abandon,
+                        () = stop.cancelled() => return DeliveryAction::Release,
                         () = tokio::time::sleep(pause) => {}
                     }
                 }
-                Err(other) => return Verdict::Retry(other.to_string()),
+                Err(error) => return DeliveryAction::Requeue(chain(&error)),
             }
         }
     }

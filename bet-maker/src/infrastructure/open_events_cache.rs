@@ -19,7 +19,7 @@ use shared_kernel::postgres::listen;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::application::ports::{Applied, LineEventStore, RepositoryError};
+use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
 use crate::domain::LineEvent;
 
 /// The `NOTIFY` channel of the trigger on `events`.
@@ -30,16 +30,16 @@ const TIME_TO_LIVE: Duration = Duration::from_secs(5);
 
 /// The events that were NEW when loaded, in id order.
 #[derive(Debug)]
-struct Snapshot {
+struct Loaded {
     events: Vec<LineEvent>,
     loaded_at: Instant,
 }
 
-/// A [`LineEventStore`] that answers `list_open` from memory and passes
-/// everything else through.
-pub struct CachedLineEventStore {
-    inner: Arc<dyn LineEventStore>,
-    snapshot: RwLock<Option<Arc<Snapshot>>>,
+/// A [`LineRepository`] that answers `list_open` from memory and passes
+/// everything else through to the one it wraps.
+pub struct OpenEventsCache {
+    inner: Arc<dyn LineRepository>,
+    loaded: RwLock<Option<Arc<Loaded>>>,
     /// Bumped by every invalidation: a load that started before one is
     /// served once but not kept.
     generation: AtomicU64,
@@ -47,19 +47,18 @@ pub struct CachedLineEventStore {
     loading: tokio::sync::Mutex<()>,
 }
 
-impl std::fmt::Debug for CachedLineEventStore {
+impl std::fmt::Debug for OpenEventsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedLineEventStore")
-            .finish_non_exhaustive()
+        f.debug_struct("OpenEventsCache").finish_non_exhaustive()
     }
 }
 
-impl CachedLineEventStore {
+impl OpenEventsCache {
     /// A cache in front of `inner`.
-    pub fn new(inner: Arc<dyn LineEventStore>) -> Self {
+    pub fn new(inner: Arc<dyn LineRepository>) -> Self {
         Self {
             inner,
-            snapshot: RwLock::new(None),
+            loaded: RwLock::new(None),
             generation: AtomicU64::new(0),
             loading: tokio::sync::Mutex::new(()),
         }
@@ -68,23 +67,30 @@ impl CachedLineEventStore {
     /// Forgets the list; the next read loads it again.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut snapshot) = self.snapshot.write() {
-            *snapshot = None;
+        if let Ok(mut loaded) = self.loaded.write() {
+            *loaded = None;
         }
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
-        let snapshot = self.snapshot.read().ok()?.clone()?;
-        (snapshot.loaded_at.elapsed() < TIME_TO_LIVE).then_some(snapshot)
+    /// This replica's own change need not wait for the notification.
+    fn invalidate_after(&self, outcome: ApplyOutcome) {
+        if matches!(outcome, ApplyOutcome::Applied { .. }) {
+            self.invalidate();
+        }
     }
 
-    async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Snapshot>, RepositoryError> {
-        if let Some(snapshot) = self.fresh() {
-            return Ok(snapshot);
+    fn fresh(&self) -> Option<Arc<Loaded>> {
+        let loaded = self.loaded.read().ok()?.clone()?;
+        (loaded.loaded_at.elapsed() < TIME_TO_LIVE).then_some(loaded)
+    }
+
+    async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, RepositoryError> {
+        if let Some(loaded) = self.fresh() {
+            return Ok(loaded);
         }
         let _loading = self.loading.lock().await;
-        if let Some(snapshot) = self.fresh() {
-            return Ok(snapshot);
+        if let Some(loaded) = self.fresh() {
+            return Ok(loaded);
         }
         // Read before the query: a change committed during the load bumps
         // the generation, and the load is then not kept.
@@ -95,13 +101,13 @@ impl CachedLineEventStore {
             after: None,
         };
         let events = self.inner.list_open(now, all).await?;
-        let snapshot = Arc::new(Snapshot { events, loaded_at });
-        if let Ok(mut slot) = self.snapshot.write()
+        let loaded = Arc::new(Loaded { events, loaded_at });
+        if let Ok(mut slot) = self.loaded.write()
             && self.generation.load(Ordering::SeqCst) == generation
         {
-            *slot = Some(snapshot.clone());
+            *slot = Some(loaded.clone());
         }
-        Ok(snapshot)
+        Ok(loaded)
     }
 
     /// Invalidates the cache whenever any replica changes the line, until
@@ -112,25 +118,21 @@ impl CachedLineEventStore {
 }
 
 #[async_trait]
-impl LineEventStore for CachedLineEventStore {
+impl LineRepository for OpenEventsCache {
     async fn apply_message(
         &self,
         message_id: Uuid,
         event: &LineEvent,
-    ) -> Result<Applied, RepositoryError> {
-        let applied = self.inner.apply_message(message_id, event).await?;
-        if matches!(applied, Applied::Updated { .. }) {
-            self.invalidate();
-        }
-        Ok(applied)
+    ) -> Result<ApplyOutcome, RepositoryError> {
+        let outcome = self.inner.apply_message(message_id, event).await?;
+        self.invalidate_after(outcome);
+        Ok(outcome)
     }
 
-    async fn apply_snapshot(&self, event: &LineEvent) -> Result<Applied, RepositoryError> {
-        let applied = self.inner.apply_snapshot(event).await?;
-        if matches!(applied, Applied::Updated { .. }) {
-            self.invalidate();
-        }
-        Ok(applied)
+    async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
+        let outcome = self.inner.apply_snapshot(event).await?;
+        self.invalidate_after(outcome);
+        Ok(outcome)
     }
 
     async fn list_open(
@@ -138,8 +140,8 @@ impl LineEventStore for CachedLineEventStore {
         now: DateTime<Utc>,
         page: PageRequest,
     ) -> Result<Vec<LineEvent>, RepositoryError> {
-        let snapshot = self.current(now).await?;
-        let events = &snapshot.events;
+        let loaded = self.current(now).await?;
+        let events = &loaded.events;
         let start = match page.after {
             Some(after) => events.partition_point(|event| event.id <= after),
             None => 0,

@@ -1,0 +1,219 @@
+//! In-memory fakes of the ports, for the use cases' unit tests. They keep
+//! the ports' contracts with the domain's own rules (a newer version wins,
+//! settlement pays by `payout`), so a use case tested against them behaves
+//! as against PostgreSQL.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shared_kernel::pagination::PageRequest;
+use uuid::Uuid;
+
+use super::ports::{
+    ApplyOutcome, BetFilter, BetNotPlaced, BetRepository, Clock, DecideBet, IdempotencyClaim,
+    LinePage, LineProvider, LineProviderError, LineRepository, PlacedBet, RepositoryError,
+};
+use crate::domain::{Bet, BetStatus, LineEvent, StoredBet, payout};
+
+/// A clock that says what it is told.
+#[derive(Debug)]
+pub struct FixedClock(pub Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self(Mutex::new(now))
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    events: BTreeMap<Uuid, LineEvent>,
+    bets: BTreeMap<Uuid, Bet>,
+    inbox: HashSet<Uuid>,
+    keys: HashMap<String, (String, Uuid)>,
+}
+
+/// One in-memory "database" behind both repositories, so settling an
+/// event settles the bets placed on it.
+#[derive(Debug, Default)]
+pub struct InMemoryStore(Mutex<Tables>);
+
+impl InMemoryStore {
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every bet stored.
+    pub fn bets(&self) -> Vec<Bet> {
+        self.tables().bets.values().cloned().collect()
+    }
+
+    /// The copy of an event.
+    pub fn event(&self, id: Uuid) -> Option<LineEvent> {
+        self.tables().events.get(&id).cloned()
+    }
+}
+
+impl Tables {
+    fn upsert_and_settle(&mut self, event: &LineEvent) -> ApplyOutcome {
+        let newer = self
+            .events
+            .get(&event.id)
+            .is_none_or(|held| held.is_superseded_by(event));
+        if !newer {
+            return ApplyOutcome::Outdated;
+        }
+        self.events.insert(event.id, event.clone());
+        let mut bets_settled = 0;
+        for bet in self.bets.values_mut() {
+            if bet.event_id() != event.id || bet.status() != BetStatus::Pending {
+                continue;
+            }
+            if let Some((status, paid)) = payout(bet.amount(), bet.coefficient(), event.status) {
+                *bet = Bet::restore(StoredBet {
+                    id: bet.id(),
+                    event_id: bet.event_id(),
+                    amount: bet.amount().value(),
+                    coefficient: bet.coefficient(),
+                    status,
+                    payout: Some(paid),
+                    placed_at: bet.placed_at(),
+                    settled_at: Some(Utc::now()),
+                });
+                bets_settled += 1;
+            }
+        }
+        ApplyOutcome::Applied { bets_settled }
+    }
+}
+
+#[async_trait]
+impl LineRepository for InMemoryStore {
+    async fn apply_message(
+        &self,
+        message_id: Uuid,
+        event: &LineEvent,
+    ) -> Result<ApplyOutcome, RepositoryError> {
+        let mut tables = self.tables();
+        if !tables.inbox.insert(message_id) {
+            return Ok(ApplyOutcome::AlreadyApplied);
+        }
+        Ok(tables.upsert_and_settle(event))
+    }
+
+    async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
+        Ok(self.tables().upsert_and_settle(event))
+    }
+
+    async fn list_open(
+        &self,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Vec<LineEvent>, RepositoryError> {
+        Ok(self
+            .tables()
+            .events
+            .values()
+            .filter(|event| event.is_open_at(now) && page.after.is_none_or(|a| event.id > a))
+            .take(page.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl BetRepository for InMemoryStore {
+    async fn place(
+        &self,
+        event_id: Uuid,
+        claim: Option<IdempotencyClaim>,
+        decide: DecideBet<'_>,
+    ) -> Result<PlacedBet, BetNotPlaced> {
+        let mut tables = self.tables();
+        if let Some(claim) = &claim
+            && let Some((request, bet_id)) = tables.keys.get(&claim.key)
+        {
+            if *request != claim.request {
+                return Err(BetNotPlaced::KeyReused);
+            }
+            let bet = tables.bets.get(bet_id).cloned();
+            return bet.map(PlacedBet::Replayed).ok_or_else(|| {
+                shared_kernel::storage::StorageError::corrupt("replaying", "no bet").into()
+            });
+        }
+        let event = tables
+            .events
+            .get(&event_id)
+            .ok_or(BetNotPlaced::UnknownEvent(event_id))?;
+        let bet = decide(event)?;
+        tables.bets.insert(bet.id(), bet.clone());
+        if let Some(claim) = claim {
+            tables.keys.insert(claim.key, (claim.request, bet.id()));
+        }
+        Ok(PlacedBet::New(bet))
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
+        Ok(self.tables().bets.get(&id).cloned())
+    }
+
+    async fn list(
+        &self,
+        filter: BetFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Bet>, RepositoryError> {
+        Ok(self
+            .tables()
+            .bets
+            .values()
+            .rev()
+            .filter(|bet| filter.status.is_none_or(|s| bet.status() == s))
+            .filter(|bet| filter.event_id.is_none_or(|e| bet.event_id() == e))
+            .filter(|bet| page.after.is_none_or(|before| bet.id() < before))
+            .take(page.limit as usize + 1)
+            .cloned()
+            .collect())
+    }
+}
+
+/// line-provider serving fixed pages: page `n` is asked for with cursor
+/// `page-n` (the first without one). Records the cursors it was given.
+#[derive(Debug, Default)]
+pub struct PagedLineProvider {
+    pub pages: Vec<Vec<LineEvent>>,
+    pub cursors_seen: Mutex<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl LineProvider for PagedLineProvider {
+    async fn events_page(&self, cursor: Option<String>) -> Result<LinePage, LineProviderError> {
+        self.cursors_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cursor.clone());
+        let index = match cursor.as_deref() {
+            None => 0,
+            Some(cursor) => cursor
+                .strip_prefix("page-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| LineProviderError::BadStatus {
+                    what: format!("GET /events?cursor={cursor}"),
+                    status: 400,
+                })?,
+        };
+        let events = self.pages.get(index).cloned().unwrap_or_default();
+        let next_cursor = (index + 1 < self.pages.len()).then(|| format!("page-{}", index + 1));
+        Ok(LinePage {
+            events,
+            next_cursor,
+        })
+    }
+}

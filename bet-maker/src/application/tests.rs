@@ -1,0 +1,253 @@
+//! The use cases against in-memory fakes of their ports: the workflows'
+//! own logic (idempotency, paging through line-provider, locked odds),
+//! fast and without a database.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::{Decimal, dec};
+use uuid::Uuid;
+
+use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
+use super::ports::{ApplyOutcome, PlacedBet};
+use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
+use crate::domain::{Bet, BetStatus, LineEvent, LineEventStatus};
+
+struct World {
+    store: Arc<InMemoryStore>,
+    bets: BetService,
+    line: LineService,
+    now: DateTime<Utc>,
+}
+
+fn world() -> World {
+    let now = Utc::now();
+    let store = Arc::new(InMemoryStore::default());
+    let clock = Arc::new(FixedClock::at(now));
+    World {
+        bets: BetService::new(store.clone(), clock.clone(), dec!(1000000.00)),
+        line: LineService::new(store.clone(), clock),
+        store,
+        now,
+    }
+}
+
+fn event(
+    now: DateTime<Utc>,
+    coefficient: Decimal,
+    status: LineEventStatus,
+    version: i64,
+) -> LineEvent {
+    LineEvent {
+        id: Uuid::now_v7(),
+        coefficient,
+        deadline: now + Duration::hours(1),
+        status,
+        version,
+    }
+}
+
+impl World {
+    async fn open_event(&self, coefficient: Decimal) -> LineEvent {
+        let event = event(self.now, coefficient, LineEventStatus::New, 1);
+        self.apply(&event).await;
+        event
+    }
+
+    async fn apply(&self, event: &LineEvent) -> ApplyOutcome {
+        self.line
+            .apply_message(Uuid::now_v7(), event)
+            .await
+            .unwrap_or_else(|e| panic!("applying {event:?}: {e}"))
+    }
+
+    async fn place(
+        &self,
+        event_id: Uuid,
+        amount: Decimal,
+        key: Option<&str>,
+    ) -> Result<PlacedBet, BetError> {
+        self.bets
+            .place(BetSlip {
+                event_id,
+                amount,
+                idempotency_key: key.map(str::to_owned),
+            })
+            .await
+    }
+
+    async fn placed(&self, event_id: Uuid, amount: Decimal, key: Option<&str>) -> PlacedBet {
+        self.place(event_id, amount, key)
+            .await
+            .unwrap_or_else(|e| panic!("placing a bet: {e}"))
+    }
+}
+
+fn new_bet(placed: PlacedBet) -> Bet {
+    match placed {
+        PlacedBet::New(bet) => bet,
+        PlacedBet::Replayed(bet) => panic!("expected a new bet, got a replay of {bet:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_and_body_replays_the_first_bet_as_placed() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let first = new_bet(world.placed(open.id, dec!(10.50), Some("key-1")).await);
+    world
+        .apply(&LineEvent {
+            status: LineEventStatus::FinishedWin,
+            version: 2,
+            ..open.clone()
+        })
+        .await;
+
+    let retry = world.placed(open.id, dec!(10.5), Some("key-1")).await;
+
+    assert_eq!(
+        retry,
+        PlacedBet::Replayed(first.clone()),
+        "the first response, as placed"
+    );
+    assert_eq!(world.store.bets().len(), 1, "no second bet");
+    let stored = &world.store.bets()[0];
+    assert_eq!(
+        stored.status(),
+        BetStatus::Won,
+        "the bet itself was settled meanwhile"
+    );
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_body_is_refused_and_places_nothing() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let other = world.open_event(dec!(2.00)).await;
+    world.placed(open.id, dec!(10.50), Some("key-1")).await;
+
+    let other_amount = world.place(open.id, dec!(11.00), Some("key-1")).await;
+    let other_event = world.place(other.id, dec!(10.50), Some("key-1")).await;
+
+    assert!(
+        matches!(other_amount, Err(BetError::KeyReused)),
+        "{other_amount:?}"
+    );
+    assert!(
+        matches!(other_event, Err(BetError::KeyReused)),
+        "{other_event:?}"
+    );
+    assert_eq!(world.store.bets().len(), 1);
+}
+
+#[tokio::test]
+async fn resync_applies_every_event_of_every_page_and_counts_what_it_did() {
+    let world = world();
+    let now = world.now;
+    // bet-maker already holds one event, at a newer version than
+    // line-provider's page will show, and a bet on another one.
+    let ahead = event(now, dec!(1.50), LineEventStatus::New, 3);
+    world.apply(&ahead).await;
+    let finishing = world.open_event(dec!(2.00)).await;
+    world.placed(finishing.id, dec!(10.00), None).await;
+    world.placed(finishing.id, dec!(20.00), None).await;
+    let pages = vec![
+        vec![
+            event(now, dec!(1.10), LineEventStatus::New, 1),
+            LineEvent {
+                version: 2,
+                ..ahead.clone()
+            },
+        ],
+        vec![
+            LineEvent {
+                status: LineEventStatus::FinishedLose,
+                version: 2,
+                ..finishing.clone()
+            },
+            event(now, dec!(3.00), LineEventStatus::FinishedWin, 2),
+        ],
+        vec![event(now, dec!(4.00), LineEventStatus::New, 1)],
+    ];
+    let provider = PagedLineProvider {
+        pages: pages.clone(),
+        ..Default::default()
+    };
+
+    let report = world
+        .line
+        .resync(&provider)
+        .await
+        .unwrap_or_else(|e| panic!("resync: {e}"));
+
+    assert_eq!(
+        report,
+        ResyncReport {
+            events_read: 5,
+            events_updated: 4,
+            bets_settled: 2
+        }
+    );
+    let cursors = provider
+        .cursors_seen
+        .lock()
+        .map(|c| c.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        cursors,
+        [None, Some("page-1".to_owned()), Some("page-2".to_owned())]
+    );
+    for sent in pages.iter().flatten() {
+        let held = world.store.event(sent.id);
+        let expected = if sent.id == ahead.id { &ahead } else { sent };
+        assert_eq!(held.as_ref(), Some(expected), "the copy of {}", sent.id);
+    }
+    assert!(
+        world
+            .store
+            .bets()
+            .iter()
+            .all(|bet| bet.status() == BetStatus::Lost)
+    );
+}
+
+#[tokio::test]
+async fn a_bet_keeps_the_odds_of_the_moment_it_was_placed() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let early = new_bet(world.placed(open.id, dec!(10.50), None).await);
+    let changed = LineEvent {
+        coefficient: dec!(2.50),
+        version: 2,
+        ..open.clone()
+    };
+    world.apply(&changed).await;
+    let late = new_bet(world.placed(open.id, dec!(10.50), None).await);
+
+    world
+        .apply(&LineEvent {
+            status: LineEventStatus::FinishedWin,
+            version: 3,
+            ..changed
+        })
+        .await;
+
+    let early = world
+        .bets
+        .get(early.id())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let late = world
+        .bets
+        .get(late.id())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(early.coefficient(), dec!(1.85));
+    assert_eq!(
+        early.payout(),
+        Some(dec!(19.43)),
+        "10.50 × 1.85, not × 2.50"
+    );
+    assert_eq!(late.coefficient(), dec!(2.50));
+    assert_eq!(late.payout(), Some(dec!(26.25)));
+}

@@ -1,0 +1,88 @@
+//! Between rows and domain values. The statuses' spelling in the database
+//! lives on the entities (`DeriveActiveEnum`); this only pairs the
+//! entities' enums with the domain's, so the domain knows nothing of
+//! SeaORM.
+
+use sea_orm::ActiveValue::Set;
+
+use super::entities::{bets, events};
+use crate::domain::{Bet, BetStatus, LineEvent, LineEventStatus, StoredBet};
+
+impl From<LineEventStatus> for events::Status {
+    fn from(status: LineEventStatus) -> Self {
+        match status {
+            LineEventStatus::New => Self::New,
+            LineEventStatus::FinishedWin => Self::FinishedWin,
+            LineEventStatus::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+impl From<events::Status> for LineEventStatus {
+    fn from(status: events::Status) -> Self {
+        match status {
+            events::Status::New => Self::New,
+            events::Status::FinishedWin => Self::FinishedWin,
+            events::Status::FinishedLose => Self::FinishedLose,
+        }
+    }
+}
+
+impl From<BetStatus> for bets::Status {
+    fn from(status: BetStatus) -> Self {
+        match status {
+            BetStatus::Pending => Self::Pending,
+            BetStatus::Won => Self::Won,
+            BetStatus::Lost => Self::Lost,
+        }
+    }
+}
+
+impl From<bets::Status> for BetStatus {
+    fn from(status: bets::Status) -> Self {
+        match status {
+            bets::Status::Pending => Self::Pending,
+            bets::Status::Won => Self::Won,
+            bets::Status::Lost => Self::Lost,
+        }
+    }
+}
+
+/// The copy of an event a row holds.
+pub fn event_from_row(row: events::Model) -> LineEvent {
+    LineEvent {
+        id: row.id,
+        coefficient: row.coefficient,
+        deadline: row.deadline,
+        status: row.status.into(),
+        version: row.version,
+    }
+}
+
+/// The bet a row holds.
+pub fn bet_from_row(row: bets::Model) -> Bet {
+    Bet::restore(StoredBet {
+        id: row.id,
+        event_id: row.event_id,
+        amount: row.amount,
+        coefficient: row.coefficient,
+        status: row.status.into(),
+        payout: row.payout,
+        placed_at: row.placed_at,
+        settled_at: row.settled_at,
+    })
+}
+
+/// A new bet's row.
+pub fn bet_row(bet: &Bet) -> bets::ActiveModel {
+    bets::ActiveModel {
+        id: Set(bet.id()),
+        event_id: Set(bet.event_id()),
+        amount: Set(bet.amount().value()),
+        coefficient: Set(bet.coefficient()),
+        status: Set(bet.status().into()),
+        payout: Set(bet.payout()),
+        placed_at: Set(bet.placed_at()),
+        settled_at: Set(bet.settled_at()),
+    }
+}

@@ -1,0 +1,121 @@
+//! `/bets`: placing bets and following them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use shared_kernel::http::{ApiJson, ApiPath, ApiQuery, Problem};
+use shared_kernel::pagination::into_page;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::dto::{BetDto, BetPage, BetPath, BetSlipRequest, ListBetsQuery};
+use super::examples;
+use super::idempotency_key::IdempotencyKey;
+use crate::application::BetSlip;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(place_bet, list_bets))
+        .routes(routes!(get_bet))
+}
+
+/// Place a bet at the event's current coefficient.
+#[utoipa::path(
+    post, path = "/bets", tag = "bets",
+    request_body = BetSlipRequest,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes retries safe: a retry with the same key and body returns the first bet")),
+    responses(
+        (status = 201, description = "The bet (or, for a retried key, the bet the first request placed)",
+            body = BetDto, headers(("Location" = String, description = "The bet's URL")),
+            example = json!(examples::placed_bet())),
+        (status = 400, description = "The body is not JSON, or the key is malformed", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("Malformed body" = (summary = "The body is not JSON", value = json!(examples::malformed_body()))),
+                ("Malformed key" = (summary = "The Idempotency-Key breaks a rule", value = json!(examples::malformed_key()))),
+            )),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unknown_event())),
+        (status = 409, description = "The event is closed for betting", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::event_closed())),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::not_json())),
+        (status = 422, description = "Invalid amount or event id, or the key was used for another request", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("Invalid amount" = (summary = "The amount breaks a rule", value = json!(examples::invalid_amount()))),
+                ("Key reused" = (summary = "The Idempotency-Key placed another bet", value = json!(examples::key_reused()))),
+            )),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
+    )
+)]
+async fn place_bet(
+    State(state): State<AppState>,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
+    ApiJson(request): ApiJson<BetSlipRequest>,
+) -> Result<Response, Problem> {
+    let bet = state
+        .bets
+        .place(BetSlip {
+            event_id: request.event_id,
+            amount: request.amount.value(),
+            idempotency_key,
+        })
+        .await?
+        .into_bet();
+    let location = format!("/bets/{}", bet.id());
+    let mut response = (StatusCode::CREATED, Json(BetDto::from(bet))).into_response();
+    if let Ok(location) = location.parse() {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// List bets, newest first.
+#[utoipa::path(
+    get, path = "/bets", tag = "bets",
+    params(ListBetsQuery),
+    responses(
+        (status = 200, description = "A page of bets", body = BetPage),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::bad_bets_query())),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
+    )
+)]
+async fn list_bets(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListBetsQuery>,
+) -> Result<Json<BetPage>, Problem> {
+    let (filter, page) = query.parse()?;
+    let rows = state.bets.list(filter, page).await?;
+    let (bets, next_cursor) = into_page(rows, page, |bet| bet.id());
+    Ok(Json(BetPage {
+        items: bets.into_iter().map(BetDto::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get a bet.
+#[utoipa::path(
+    get, path = "/bets/{id}", tag = "bets",
+    params(("id" = uuid::Uuid, Path, description = "The bet's id")),
+    responses(
+        (status = 200, description = "The bet", body = BetDto, example = json!(examples::settled_bet())),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::bad_bet_id())),
+        (status = 404, description = "No such bet", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unknown_bet())),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
+    )
+)]
+async fn get_bet(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<BetPath>,
+) -> Result<Json<BetDto>, Problem> {
+    Ok(Json(BetDto::from(state.bets.get(path.id).await?)))
+}

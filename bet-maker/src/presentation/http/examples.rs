@@ -1,0 +1,156 @@
+//! The examples Swagger UI shows, one per response. Each is made by the
+//! code that makes the real response (the same error mapping, the same
+//! extractors, the domain's rules), so an example cannot say something the
+//! API would not.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use chrono::{DateTime, TimeZone, Utc};
+use futures_util::FutureExt;
+use rust_decimal::Decimal;
+use shared_kernel::http::{ApiJson, FieldError, PageQuery, Problem, parse_json};
+use shared_kernel::money::WireDecimal;
+use uuid::Uuid;
+
+use super::dto::{BetDto, BetSlipRequest, BetStatusDto, ListBetsQuery};
+use super::errors::UNAVAILABLE;
+use super::idempotency_key::IdempotencyKey;
+use crate::application::BetError;
+use crate::domain::{BetRefused, BetSum, BetSumError, LineEventStatus, payout};
+
+const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
+const BET_ID: Uuid = Uuid::from_u128(0x0193_6b30_1c22_7d4f_8e52_6f70_8b9c_0d1e);
+
+fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 6, 1, hour, minute, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn stake() -> Decimal {
+    Decimal::new(1050, 2)
+}
+
+fn odds() -> Decimal {
+    Decimal::new(185, 2)
+}
+
+/// 201: a bet just placed is PENDING, with neither payout nor settled_at.
+pub fn placed_bet() -> BetDto {
+    BetDto {
+        id: BET_ID,
+        event_id: EVENT_ID,
+        amount: WireDecimal::from_decimal_exact(stake()),
+        coefficient: WireDecimal::from_decimal_exact(odds()),
+        status: BetStatusDto::Pending,
+        payout: None,
+        placed_at: at(17, 5),
+        settled_at: None,
+    }
+}
+
+/// 200: the same bet once its event finished as a win, paid by the
+/// domain's rule.
+pub fn settled_bet() -> BetDto {
+    let settled = BetSum::new(stake(), Decimal::MAX)
+        .ok()
+        .and_then(|amount| payout(amount, odds(), LineEventStatus::FinishedWin));
+    match settled {
+        Some((status, paid)) => BetDto {
+            status: status.into(),
+            payout: Some(WireDecimal::from_decimal_exact(paid)),
+            settled_at: Some(at(19, 52)),
+            ..placed_bet()
+        },
+        None => placed_bet(),
+    }
+}
+
+/// 404 on `POST /bets`.
+pub fn unknown_event() -> Problem {
+    BetError::UnknownEvent(EVENT_ID).into()
+}
+
+/// 404 on `GET /bets/{id}`.
+pub fn unknown_bet() -> Problem {
+    BetError::NotFound(BET_ID).into()
+}
+
+/// 409 on `POST /bets`.
+pub fn event_closed() -> Problem {
+    BetError::Refused(BetRefused::EventClosed).into()
+}
+
+/// 422 on `POST /bets`: a stake finer than a cent.
+pub fn invalid_amount() -> Problem {
+    BetError::InvalidAmount(BetSumError::TooPrecise).into()
+}
+
+/// 422 on `POST /bets`: an `Idempotency-Key` used for another bet.
+pub fn key_reused() -> Problem {
+    BetError::KeyReused.into()
+}
+
+/// 400 on `POST /bets`: a body cut short.
+pub fn malformed_body() -> Problem {
+    parse_json::<BetSlipRequest>(br#"{"event_id": "#)
+        .err()
+        .unwrap_or_else(Problem::internal)
+}
+
+/// 400 on `POST /bets`: a key with a space.
+pub fn malformed_key() -> Problem {
+    IdempotencyKey::parse(&HeaderValue::from_static("my key"))
+        .err()
+        .unwrap_or_else(Problem::internal)
+}
+
+/// 415 on `POST /bets`: a form sent where JSON belongs. The extractor
+/// refuses it on the header alone, before reading the body, so its future
+/// is ready at once.
+pub fn not_json() -> Problem {
+    let request = Request::builder()
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("amount=10.50"))
+        .unwrap_or_default();
+    ApiJson::<BetSlipRequest>::from_request(request, &())
+        .now_or_never()
+        .and_then(Result::err)
+        .unwrap_or_else(Problem::internal)
+}
+
+/// 400 on `GET /events`: a page size out of range.
+pub fn bad_page() -> Problem {
+    PageQuery {
+        limit: Some(0),
+        cursor: None,
+    }
+    .parse()
+    .err()
+    .unwrap_or_else(Problem::internal)
+}
+
+/// 400 on `GET /bets`: a page size out of range.
+pub fn bad_bets_query() -> Problem {
+    ListBetsQuery {
+        status: None,
+        event_id: None,
+        limit: Some(501),
+        cursor: None,
+    }
+    .parse()
+    .err()
+    .unwrap_or_else(Problem::internal)
+}
+
+/// 400 on `GET /bets/{id}`: an id that is not a UUID.
+pub fn bad_bet_id() -> Problem {
+    Problem::bad_parameters(vec![FieldError::new("id", "must be a UUID")])
+}
+
+/// 503: the database is unreachable.
+pub fn unavailable() -> Problem {
+    Problem::unavailable(UNAVAILABLE)
+}
