@@ -2,22 +2,19 @@
 //! replica behind proxies to PostgreSQL and RabbitMQ that the test can cut;
 //! and the books a fault test checks once the faults are healed.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod books;
+mod node;
 
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use shared_kernel::testing::{
-    TestBroker, TestDatabase, amqp_url, count, database_server_url, eventually,
-};
+use shared_kernel::testing::{TestBroker, TestDatabase, count, eventually};
 use uuid::Uuid;
 
 use crate::PATIENCE;
-use crate::process::{ServiceProcess, binary, free_port};
-use crate::proxy::TcpProxy;
+pub use node::Node;
 
 /// The operator token the line-provider processes are started with.
 pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
@@ -34,90 +31,6 @@ const RECORD_SETTLEMENTS: &str = "
     CREATE TRIGGER test_record_settlement AFTER UPDATE OF status ON bets
         FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING')
         EXECUTE FUNCTION test_record_settlement();";
-
-/// One replica of a service: its process (absent while killed or stopped)
-/// and its two proxies.
-#[derive(Debug)]
-pub struct Node {
-    name: String,
-    binary: PathBuf,
-    port: u16,
-    env: Vec<(String, String)>,
-    /// The running process, if any.
-    pub process: Option<ServiceProcess>,
-    /// Between this replica and RabbitMQ.
-    pub amqp: TcpProxy,
-    /// Between this replica and PostgreSQL.
-    pub database: TcpProxy,
-}
-
-impl Node {
-    async fn new(
-        name: &str,
-        binary_name: &str,
-        database_url: &str,
-        env: Vec<(String, String)>,
-        port_variable: &str,
-    ) -> Self {
-        let amqp = TcpProxy::start(&host_port(&amqp_url())).await;
-        let database = TcpProxy::start(&host_port(&database_server_url())).await;
-        let port = free_port();
-        let mut env = env;
-        env.push((port_variable.to_owned(), port.to_string()));
-        env.push(("AMQP_URL".to_owned(), via(&amqp_url(), &amqp)));
-        let database_variable = if binary_name == "line-provider" {
-            "LINE_PROVIDER_DATABASE_URL"
-        } else {
-            "BET_MAKER_DATABASE_URL"
-        };
-        env.push((database_variable.to_owned(), via(database_url, &database)));
-        let mut node = Self {
-            name: name.to_owned(),
-            binary: binary(binary_name),
-            port,
-            env,
-            process: None,
-            amqp,
-            database,
-        };
-        node.start().await;
-        node
-    }
-
-    /// Starts the process (again), and waits until it is ready.
-    pub async fn start(&mut self) {
-        self.process =
-            Some(ServiceProcess::start(&self.name, &self.binary, self.port, &self.env).await);
-    }
-
-    /// SIGKILL.
-    pub async fn kill(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            process.kill().await;
-        }
-    }
-
-    /// SIGTERM; returns whether it exited with status 0.
-    pub async fn terminate(&mut self) -> bool {
-        match self.process.take() {
-            Some(mut process) => process.terminate().await.success(),
-            None => panic!("{} is not running", self.name),
-        }
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Where its current process logs.
-    pub fn log(&self) -> String {
-        self.process
-            .as_ref()
-            .map(|p| p.log.display().to_string())
-            .unwrap_or_default()
-    }
-}
 
 /// Both services as processes on their own databases and broker names.
 #[derive(Debug)]
@@ -282,21 +195,21 @@ impl Cluster {
         response.is_ok_and(|r| r.status() == StatusCode::OK)
     }
 
-    /// Places a bet through replica `replica` of bet-maker; the bet's id
-    /// when it was accepted (201).
-    pub async fn place_bet(&self, replica: usize, event_id: Uuid, amount: &str) -> Option<Uuid> {
+    /// Places a bet through replica `replica` of bet-maker; what it
+    /// answered, or why it did not answer.
+    pub async fn place_bet(
+        &self,
+        replica: usize,
+        event_id: Uuid,
+        amount: &str,
+    ) -> Result<BetAnswer, reqwest::Error> {
         let response = self
             .client
             .post(format!("{}/bets", self.bet_makers[replica].base_url()))
             .json(&json!({ "event_id": event_id, "amount": amount }))
             .send()
-            .await
-            .ok()?;
-        if response.status() != StatusCode::CREATED {
-            return None;
-        }
-        let bet: Value = response.json().await.ok()?;
-        bet["id"].as_str().and_then(|id| id.parse().ok())
+            .await?;
+        BetAnswer::read(response).await
     }
 
     /// Waits until bet-maker's copy of `event_id` exists (it can take bets).
@@ -327,98 +240,6 @@ impl Cluster {
         }
     }
 
-    /// The books, once every fault is healed: nothing lost, nothing twice.
-    ///
-    /// - every message line-provider committed is published, and applied
-    ///   by bet-maker exactly once (its inbox holds every message id);
-    /// - bet-maker's copy of every event matches line-provider's;
-    /// - every bet in `accepted` exists; no bet on a finished event is
-    ///   pending; every settled bet pays what the rule says; no bet was
-    ///   settled twice;
-    /// - the dead-letter queue is empty.
-    pub async fn check_the_books(&self, accepted: &[Uuid]) {
-        let line_provider = &self.line_provider_db.connection;
-        let bet_maker = &self.bet_maker_db.connection;
-        eventually("every outbox message published", PATIENCE, || async {
-            (count(
-                line_provider,
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-            )
-            .await
-                == 0)
-                .then_some(())
-        })
-        .await;
-        let messages = count(line_provider, "SELECT count(*) FROM outbox").await;
-        eventually(
-            "bet-maker to apply every message once",
-            PATIENCE,
-            || async {
-                (count(bet_maker, "SELECT count(*) FROM inbox").await == messages).then_some(())
-            },
-        )
-        .await;
-
-        let line = events(line_provider).await;
-        let copy = events(bet_maker).await;
-        assert_eq!(
-            copy, line,
-            "bet-maker's copy of the line differs from line-provider's"
-        );
-
-        for bet in accepted {
-            let sql = format!("SELECT count(*) FROM bets WHERE id = '{bet}'");
-            assert_eq!(
-                count(bet_maker, &sql).await,
-                1,
-                "accepted bet {bet} was lost"
-            );
-        }
-        let pending_on_finished = count(
-            bet_maker,
-            "SELECT count(*) FROM bets b JOIN events e ON e.id = b.event_id
-             WHERE e.status <> 'NEW' AND b.status = 'PENDING'",
-        )
-        .await;
-        assert_eq!(
-            pending_on_finished, 0,
-            "bets left pending on finished events"
-        );
-        let wrong_payouts = count(
-            bet_maker,
-            "SELECT count(*) FROM bets b JOIN events e ON e.id = b.event_id
-             WHERE (e.status = 'FINISHED_WIN' AND (b.status <> 'WON' OR b.payout <> round(b.amount * b.coefficient, 2)))
-                OR (e.status = 'FINISHED_LOSE' AND (b.status <> 'LOST' OR b.payout <> 0))",
-        )
-        .await;
-        assert_eq!(
-            wrong_payouts, 0,
-            "bets settled with the wrong status or payout"
-        );
-        let settled_twice = count(
-            bet_maker,
-            "SELECT count(*) FROM (SELECT bet_id FROM test_settlements GROUP BY bet_id HAVING count(*) > 1) AS twice",
-        )
-        .await;
-        assert_eq!(settled_twice, 0, "bets settled more than once");
-        let settled = count(
-            bet_maker,
-            "SELECT count(*) FROM bets WHERE status <> 'PENDING'",
-        )
-        .await;
-        let settlements = count(bet_maker, "SELECT count(*) FROM test_settlements").await;
-        assert_eq!(
-            settlements, settled,
-            "every settled bet was settled exactly once"
-        );
-
-        assert_eq!(
-            self.depth(&self.dead_letter_queue).await,
-            0,
-            "messages in the dead-letter queue"
-        );
-    }
-
     /// Messages waiting in a queue.
     pub async fn depth(&self, queue: &str) -> u32 {
         let channel = self
@@ -439,39 +260,32 @@ impl Cluster {
     }
 }
 
-/// Every event: id → (coefficient, deadline, status, version), as text.
-async fn events(db: &sea_orm::DatabaseConnection) -> BTreeMap<String, String> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT id::text AS id, concat_ws(' ', coefficient, deadline, status, version) AS state FROM events",
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("events: {e}"));
-    rows.into_iter()
-        .map(|row| {
-            (
-                row.try_get::<String>("", "id").unwrap_or_default(),
-                row.try_get::<String>("", "state").unwrap_or_default(),
-            )
+/// What bet-maker answered to a bet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BetAnswer {
+    /// 201, with the new bet's id.
+    Accepted(Uuid),
+    /// Any other answer: its status and body, for the failure message.
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The body, as text.
+        body: String,
+    },
+}
+
+impl BetAnswer {
+    /// Reads a response to `POST /bets`. A 201 without a readable bet id is
+    /// a refusal too: the bettor has nothing to show for it.
+    pub async fn read(response: reqwest::Response) -> Result<Self, reqwest::Error> {
+        let status = response.status();
+        let body = response.text().await?;
+        let id = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|bet| bet["id"].as_str().and_then(|id| id.parse().ok()));
+        Ok(match id {
+            Some(id) if status == StatusCode::CREATED => Self::Accepted(id),
+            _ => Self::Refused { status, body },
         })
-        .collect()
-}
-
-/// `host:port` of a URL.
-fn host_port(url: &str) -> String {
-    let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or("127.0.0.1"),
-        parsed.port_or_known_default().unwrap_or_default()
-    )
-}
-
-/// The same URL, through the proxy.
-fn via(url: &str, proxy: &TcpProxy) -> String {
-    let mut parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    let _ = parsed.set_host(Some("127.0.0.1"));
-    let _ = parsed.set_port(Some(proxy.address().port()));
-    parsed.to_string()
+    }
 }
