@@ -229,7 +229,7 @@ async fn creating_an_event_from_a_body_that_is_not_json_is_400_and_writes_nothin
         Case::malformed("plain text", "coefficient=1.85"),
         Case::malformed(
             "two objects",
-            &format!("{} {}", create_body(r#""1.85""#), create_body(r#""1.85""#)),
+            format!("{} {}", create_body(r#""1.85""#), create_body(r#""1.85""#)),
         ),
     ];
 

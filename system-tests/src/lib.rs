@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod process;
 pub mod proxy;
 mod system;
+pub mod walkthrough;
 
 #[path = "../../bet-maker/tests/support/mod.rs"]
 mod bet_maker_support;

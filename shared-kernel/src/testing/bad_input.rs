@@ -32,10 +32,10 @@ pub struct Case {
 
 impl Case {
     /// A JSON body expected to get 422 naming `field`.
-    pub fn invalid(name: &'static str, body: impl AsRef<[u8]>, field: &'static str) -> Self {
+    pub fn invalid(name: &'static str, body: impl Into<Vec<u8>>, field: &'static str) -> Self {
         Self {
             name,
-            body: body.as_ref().to_vec(),
+            body: body.into(),
             content_type: Some("application/json"),
             path_id: None,
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -44,7 +44,7 @@ impl Case {
     }
 
     /// A JSON body expected to get `status`, naming no field.
-    pub fn refused(name: &'static str, body: impl AsRef<[u8]>, status: StatusCode) -> Self {
+    pub fn refused(name: &'static str, body: impl Into<Vec<u8>>, status: StatusCode) -> Self {
         Self {
             status,
             field: None,
@@ -53,14 +53,14 @@ impl Case {
     }
 
     /// A body sent as JSON that is not JSON: 400.
-    pub fn malformed(name: &'static str, body: impl AsRef<[u8]>) -> Self {
+    pub fn malformed(name: &'static str, body: impl Into<Vec<u8>>) -> Self {
         Self::refused(name, body, StatusCode::BAD_REQUEST)
     }
 
     /// A body not sent as JSON: 415.
     pub fn media_type(
         name: &'static str,
-        body: impl AsRef<[u8]>,
+        body: impl Into<Vec<u8>>,
         content_type: Option<&'static str>,
     ) -> Self {
         Self {
@@ -70,7 +70,7 @@ impl Case {
     }
 
     /// A good body on a path whose id is not a UUID: 400 naming `id`.
-    pub fn bad_path(name: &'static str, body: impl AsRef<[u8]>, path_id: &'static str) -> Self {
+    pub fn bad_path(name: &'static str, body: impl Into<Vec<u8>>, path_id: &'static str) -> Self {
         Self {
             path_id: Some(path_id),
             field: Some("id"),
