@@ -18,11 +18,11 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use shared_kernel::testing::eventually;
-use support::{
-    TestApp, assert_names_field, expect_json, expect_problem, field_names, header, hours_from_now,
-    line_event, send,
+use shared_kernel::testing::{
+    assert_names_field, eventually, expect_json, expect_problem, field_names, header,
+    hours_from_now, send,
 };
+use support::{TestApp, line_event};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers

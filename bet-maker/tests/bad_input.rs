@@ -10,8 +10,8 @@ use bet_maker::domain::LineEventStatus;
 use chrono::{Duration, Utc};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
-use shared_kernel::testing::{Case, run_cases};
-use support::{TestApp, expect_json, line_event};
+use shared_kernel::testing::{Case, expect_json, run_cases};
+use support::{TestApp, line_event};
 use uuid::Uuid;
 
 async fn bets_written(app: &TestApp) -> i64 {

@@ -10,10 +10,10 @@ use reqwest::header::{CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use shared_kernel::testing::eventually;
-use support::{
-    TestApp, assert_names_field, expect_json, expect_problem, header, hours_from_now, send,
+use shared_kernel::testing::{
+    assert_names_field, eventually, expect_json, expect_problem, header, hours_from_now, send,
 };
+use support::TestApp;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers

@@ -9,8 +9,8 @@ mod support;
 
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use shared_kernel::testing::{Case, run_cases};
-use support::{TestApp, expect_json, expect_problem};
+use shared_kernel::testing::{Case, expect_json, expect_problem, run_cases};
+use support::TestApp;
 
 /// What the requests go to.
 #[derive(Debug, Clone, Copy)]

@@ -72,10 +72,7 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
         cluster.line_providers[0].amqp.cut();
         cluster.bet_makers[0].amqp.cut();
         cluster
-            .wait_for_readiness(&cluster.line_providers, StatusCode::SERVICE_UNAVAILABLE)
-            .await;
-        cluster
-            .wait_for_readiness(&cluster.bet_makers, StatusCode::SERVICE_UNAVAILABLE)
+            .wait_for_readiness_of_all(StatusCode::SERVICE_UNAVAILABLE)
             .await;
 
         // Cut off from the broker, both services still do what needs only
@@ -96,12 +93,7 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
 
         cluster.line_providers[0].amqp.restore();
         cluster.bet_makers[0].amqp.restore();
-        cluster
-            .wait_for_readiness(&cluster.line_providers, StatusCode::OK)
-            .await;
-        cluster
-            .wait_for_readiness(&cluster.bet_makers, StatusCode::OK)
-            .await;
+        cluster.wait_for_readiness_of_all(StatusCode::OK).await;
     }
     cluster.check_the_books(&accepted).await;
     // /metrics shows the state of delivery, reconnects included.
@@ -189,12 +181,7 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
 
         cluster.line_providers[0].database.restore();
         cluster.bet_makers[0].database.restore();
-        cluster
-            .wait_for_readiness(&cluster.line_providers, StatusCode::OK)
-            .await;
-        cluster
-            .wait_for_readiness(&cluster.bet_makers, StatusCode::OK)
-            .await;
+        cluster.wait_for_readiness_of_all(StatusCode::OK).await;
     }
     cluster.check_the_books(&accepted).await;
     cluster.stop().await;

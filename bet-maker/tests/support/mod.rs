@@ -7,7 +7,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 
 use bet_maker::app;
 use bet_maker::application::ports::LineEventStore;
@@ -22,18 +22,14 @@ use serde_json::json;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::LogFormat;
-use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url};
-#[allow(unused_imports)] // not every test file uses every helper
-pub use shared_kernel::testing::{
-    assert_names_field, expect_json, expect_problem, field_names, header, hours_from_now, send,
-};
+use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker};
 use uuid::Uuid;
 
 /// The house limit in tests, as in the default configuration.
 pub const MAX_STAKE: &str = "1000000.00";
 
 /// A running bet-maker and what it runs on; derefs to the [`SpawnedApp`]
-/// for requests and stopping.
+/// for requests.
 pub struct TestApp {
     app: SpawnedApp,
     pub db: TestDatabase,
@@ -51,25 +47,13 @@ impl Deref for TestApp {
     }
 }
 
-impl DerefMut for TestApp {
-    fn deref_mut(&mut self) -> &mut SpawnedApp {
-        &mut self.app
-    }
-}
-
 impl TestApp {
     /// A fresh database, exchange and queues, and the app on them, ready:
     /// consuming, so nothing a test publishes from now on is unroutable.
     pub async fn spawn() -> Self {
-        shared_kernel::testing::init_logs();
-        let db = TestDatabase::create::<Migrator>("bet_maker", schema_fingerprint())
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        let mut broker = TestBroker::new("bet-maker")
-            .await
-            .unwrap_or_else(|e| panic!("test broker: {e}"));
-        let queue = broker.own_queue(&broker.queue_name("bet-maker"));
-        let dead_letter_queue = broker.own_queue(&format!("{queue}.dlq"));
+        let (db, mut broker) =
+            database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
+        let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
         let config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
         let app = SpawnedApp::new("bet-maker", app::start(config).await);
         app.wait_until_ready().await;
@@ -80,6 +64,11 @@ impl TestApp {
             queue,
             dead_letter_queue,
         }
+    }
+
+    /// Stops the app gracefully (the database and queues stay until drop).
+    pub async fn stop(&mut self) {
+        self.app.stop().await;
     }
 
     /// Puts an event into bet-maker's copy of the line directly, through

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::time::Duration;
 
 use line_provider::app;
@@ -16,16 +16,14 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use shared_kernel::service::RunningService;
 use shared_kernel::telemetry::LogFormat;
-use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url};
-#[allow(unused_imports)] // not every test file uses every helper
-pub use shared_kernel::testing::{
-    assert_names_field, expect_json, expect_problem, field_names, header, hours_from_now, send,
+use shared_kernel::testing::{
+    SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json,
 };
 
 pub const TOKEN: &str = "test-operator-token";
 
 /// A running line-provider and what it runs on; derefs to the
-/// [`SpawnedApp`] for requests and stopping.
+/// [`SpawnedApp`] for requests.
 pub struct TestApp {
     app: SpawnedApp,
     pub db: TestDatabase,
@@ -40,23 +38,12 @@ impl Deref for TestApp {
     }
 }
 
-impl DerefMut for TestApp {
-    fn deref_mut(&mut self) -> &mut SpawnedApp {
-        &mut self.app
-    }
-}
-
 impl TestApp {
     /// A fresh database, a fresh exchange, and the app on both (not waiting
     /// for readiness: a test of readiness polls for it).
     pub async fn spawn() -> Self {
-        shared_kernel::testing::init_logs();
-        let db = TestDatabase::create::<Migrator>("line_provider", schema_fingerprint())
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        let broker = TestBroker::new("line-provider")
-            .await
-            .unwrap_or_else(|e| panic!("test broker: {e}"));
+        let (db, broker) =
+            database_and_broker::<Migrator>("line-provider", schema_fingerprint()).await;
         let config = config(&db.url, &broker.exchange, TOKEN);
         let app = SpawnedApp::new("line-provider", app::start(config).await);
         Self { app, db, broker }
@@ -68,6 +55,11 @@ impl TestApp {
         app::start(config(&self.db.url, &self.broker.exchange, TOKEN))
             .await
             .unwrap_or_else(|e| panic!("starting a line-provider replica: {e:#}"))
+    }
+
+    /// Stops the app gracefully (the database and exchange stay until drop).
+    pub async fn stop(&mut self) {
+        self.app.stop().await;
     }
 
     /// A request with the operator's token.

@@ -50,6 +50,30 @@ impl TestBroker {
         name.to_owned()
     }
 
+    /// Names for a consumer's queue of this test and its dead-letter queue
+    /// (`<queue>.dlq`, as the consumer declares it); both are deleted when
+    /// the test ends.
+    pub fn own_consumer_queues(&mut self, label: &str) -> (String, String) {
+        let queue = self.own_queue(&self.queue_name(label));
+        let dead_letter_queue = self.own_queue(&format!("{queue}.dlq"));
+        (queue, dead_letter_queue)
+    }
+
+    /// Messages waiting in `queue` (a passive declare: it fails if nobody
+    /// declared the queue).
+    pub async fn depth(&self, queue: &str) -> Result<u32, lapin::Error> {
+        let channel = self.connection.create_channel().await?;
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .queue_declare(queue.into(), options, FieldTable::default())
+            .await?;
+        channel.close(200, "inspected".into()).await?;
+        Ok(declared.message_count())
+    }
+
     /// Publishes `body` to the exchange with `routing_key` (persistent), and
     /// waits for the broker to take it.
     pub async fn publish(&self, routing_key: &str, body: &[u8]) -> Result<(), lapin::Error> {

@@ -23,6 +23,26 @@ pub use spawned::{PATIENCE, SpawnedApp};
 
 use std::time::Duration;
 
+use sea_orm_migration::MigratorTrait;
+
+/// What a service under test runs on, made fresh for one test: a database
+/// from the migrated template of `M` and an exchange, both named after
+/// `service` (`line-provider`, `bet-maker`). Its logs go to the test output.
+pub async fn database_and_broker<M: MigratorTrait>(
+    service: &str,
+    schema_fingerprint: u64,
+) -> (TestDatabase, TestBroker) {
+    init_logs();
+    let prefix = service.replace('-', "_");
+    let db = TestDatabase::create::<M>(&prefix, schema_fingerprint)
+        .await
+        .unwrap_or_else(|e| panic!("{service}'s test database: {e}"));
+    let broker = TestBroker::new(service)
+        .await
+        .unwrap_or_else(|e| panic!("{service}'s test broker: {e}"));
+    (db, broker)
+}
+
 /// Runs async clean-up from `Drop`, which may happen inside or outside a
 /// runtime, during a panic or not: on a thread of its own with a runtime of
 /// its own. Failures are printed, not raised: a failed clean-up must not

@@ -5,8 +5,6 @@
 mod books;
 mod node;
 
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -81,8 +79,7 @@ impl Cluster {
         let mut broker = TestBroker::new("faults")
             .await
             .unwrap_or_else(|e| panic!("broker: {e}"));
-        let queue = broker.own_queue(&broker.queue_name("bet-maker"));
-        let dead_letter_queue = broker.own_queue(&format!("{queue}.dlq"));
+        let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
 
         let mut line_provider_nodes = Vec::new();
         for replica in 0..line_providers {
@@ -240,23 +237,20 @@ impl Cluster {
         }
     }
 
+    /// Waits until every replica of both services reports `/health/ready`
+    /// as `expected`.
+    pub async fn wait_for_readiness_of_all(&self, expected: StatusCode) {
+        self.wait_for_readiness(&self.line_providers, expected)
+            .await;
+        self.wait_for_readiness(&self.bet_makers, expected).await;
+    }
+
     /// Messages waiting in a queue.
     pub async fn depth(&self, queue: &str) -> u32 {
-        let channel = self
-            .broker
-            .connection
-            .create_channel()
-            .await
-            .unwrap_or_else(|e| panic!("channel: {e}"));
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        channel
-            .queue_declare(queue.into(), options, FieldTable::default())
+        self.broker
+            .depth(queue)
             .await
             .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"))
-            .message_count()
     }
 }
 

@@ -5,8 +5,6 @@
 mod bets;
 mod line;
 
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase};
 
 use crate::{bet_maker_support, line_provider_support};
@@ -69,9 +67,7 @@ impl System {
             Messaging::Isolated => Some(new_broker("system-isolated").await),
         };
         let bet_maker_broker = isolated_broker.as_mut().unwrap_or(&mut broker);
-        let queue_name = bet_maker_broker.queue_name("bet-maker");
-        let queue = bet_maker_broker.own_queue(&queue_name);
-        let dead_letter_queue = bet_maker_broker.own_queue(&format!("{queue}.dlq"));
+        let (queue, dead_letter_queue) = bet_maker_broker.own_consumer_queues("bet-maker");
         let bet_maker_exchange = bet_maker_broker.exchange.clone();
 
         let config =
@@ -122,24 +118,10 @@ impl System {
     /// it fails if the consumer never declared the queue).
     pub async fn dead_letters(&self) -> u32 {
         let broker = self.isolated_broker.as_ref().unwrap_or(&self.broker);
-        let channel = broker
-            .connection
-            .create_channel()
+        broker
+            .depth(&self.dead_letter_queue)
             .await
-            .unwrap_or_else(|e| panic!("a channel to inspect {}: {e}", self.dead_letter_queue));
-        let declared = channel
-            .queue_declare(
-                self.dead_letter_queue.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("inspecting {}: {e}", self.dead_letter_queue));
-        let _ = channel.close(200, "inspected".into()).await;
-        declared.message_count()
+            .unwrap_or_else(|e| panic!("inspecting {}: {e}", self.dead_letter_queue))
     }
 }
 

@@ -57,8 +57,7 @@ impl Platform {
             )
             .await?;
         let mut broker = TestBroker::new("bench").await?;
-        let queue = broker.own_queue(&broker.queue_name("bet-maker"));
-        broker.own_queue(&format!("{queue}.dlq"));
+        let (queue, _) = broker.own_consumer_queues("bet-maker");
         let line_provider = start_line_provider(&line_provider_db, &broker.exchange).await;
         let port = free_port();
         let bet_maker = ServiceProcess::start(
