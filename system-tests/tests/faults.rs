@@ -141,15 +141,9 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
         // After a cut healed, a connection the pool still held may fail
         // once: 503 is tolerated, as long as most bets go through.
         let phase = format!("round {round} before the database cut");
-        let placed = bets_in_phase(
-            &cluster,
-            &phase,
-            (0, event),
-            10,
-            &[StatusCode::SERVICE_UNAVAILABLE],
-            8,
-        );
-        accepted.extend(placed.await);
+        let tolerated = [StatusCode::SERVICE_UNAVAILABLE];
+        let placed = bets_in_phase(&cluster, &phase, (0, event), 10, &tolerated, 8).await;
+        accepted.extend(placed);
 
         // bet-maker loses its database: requests fail fast with a problem
         // document, and the result that arrives meanwhile waits in the queue.
