@@ -18,26 +18,14 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use shared_kernel::testing::eventually;
-use support::{TestApp, expect_json, expect_problem, line_event};
+use shared_kernel::testing::{
+    assert_names_field, eventually, expect_json, expect_problem, field_names, header,
+    hours_from_now, send,
+};
+use support::{TestApp, line_event};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers
-
-/// Sends a request, failing the test if it could not be sent at all.
-async fn send(request: RequestBuilder) -> Response {
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("sending the request: {e}"))
-}
-
-/// An instant `hours` from now (negative: ago), whole seconds, so that it
-/// reads back as written whatever precision the database keeps.
-fn hours_from_now(hours: i64) -> DateTime<Utc> {
-    let at = Utc::now() + chrono::Duration::hours(hours);
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_else(|| panic!("{at} out of range"))
-}
 
 fn timestamp(value: &Value, field: &str) -> DateTime<Utc> {
     value[field]
@@ -46,39 +34,11 @@ fn timestamp(value: &Value, field: &str) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("`{field}` is not an RFC 3339 timestamp: {value}"))
 }
 
-fn header(response: &Response, name: reqwest::header::HeaderName) -> String {
-    response
-        .headers()
-        .get(&name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_else(|| panic!("no readable `{name}` header: {:?}", response.headers()))
-        .to_owned()
-}
-
 fn id_of(value: &Value) -> String {
     value["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no `id`: {value}"))
         .to_owned()
-}
-
-fn field_names(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|error| error["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn assert_names_field(problem: &Value, field: &str) {
-    assert!(
-        field_names(problem).iter().any(|name| name == field),
-        "the problem should name `{field}` in errors[].field: {problem}"
-    );
 }
 
 fn items(page: &Value) -> &Vec<Value> {

@@ -10,132 +10,24 @@ use bet_maker::domain::LineEventStatus;
 use chrono::{Duration, Utc};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
-use support::{TestApp, expect_json, expect_problem, line_event};
+use shared_kernel::testing::{Case, expect_json, run_cases};
+use support::{TestApp, line_event};
 use uuid::Uuid;
-
-/// One bad request and what it must get.
-#[derive(Debug, Clone)]
-struct Case {
-    /// Says which case failed.
-    name: &'static str,
-    /// The body, as raw bytes (JSON numbers such as `1e2` cannot be
-    /// written with `serde_json::json!`, nor bytes that are not UTF-8).
-    body: Vec<u8>,
-    /// `None` sends no `Content-Type` at all.
-    content_type: Option<&'static str>,
-    /// The expected status.
-    status: StatusCode,
-    /// A field `errors[].field` must name, if any.
-    field: Option<&'static str>,
-}
-
-impl Case {
-    /// A JSON body expected to get 422 naming `field`.
-    fn invalid(name: &'static str, body: impl Into<Vec<u8>>, field: &'static str) -> Self {
-        Self {
-            name,
-            body: body.into(),
-            content_type: Some("application/json"),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            field: Some(field),
-        }
-    }
-
-    /// A well-formed JSON body expected to get `status`, naming no field.
-    fn refused(name: &'static str, body: impl Into<Vec<u8>>, status: StatusCode) -> Self {
-        Self {
-            status,
-            field: None,
-            ..Self::invalid(name, body, "")
-        }
-    }
-
-    /// A body sent as JSON that is not JSON: 400.
-    fn malformed(name: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self::refused(name, body, StatusCode::BAD_REQUEST)
-    }
-
-    /// A body not sent as JSON: 415.
-    fn media_type(name: &'static str, body: String, content_type: Option<&'static str>) -> Self {
-        Self {
-            content_type,
-            ..Self::refused(name, body, StatusCode::UNSUPPORTED_MEDIA_TYPE)
-        }
-    }
-
-    /// Expects 422 without insisting on the field it names.
-    fn any_field(self) -> Self {
-        Self {
-            field: None,
-            ..self
-        }
-    }
-}
 
 async fn bets_written(app: &TestApp) -> i64 {
     app.count("SELECT count(*) FROM bets").await
 }
 
-/// Runs every case and fails once, listing each that went wrong.
+/// Runs every case against `POST /bets`, and fails once, listing each
+/// that went wrong.
 async fn run(app: &TestApp, cases: Vec<Case>) {
-    let mut failures = Vec::new();
-    for case in cases {
-        if let Err(failure) = run_case(app, &case).await {
-            failures.push(format!("- {}: {failure}", case.name));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} case(s) of POST /bets failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-async fn run_case(app: &TestApp, case: &Case) -> Result<(), String> {
-    let before = bets_written(app).await;
-    let mut request = app.request(Method::POST, "/bets").body(case.body.clone());
-    if let Some(content_type) = case.content_type {
-        request = request.header(CONTENT_TYPE, content_type);
-    }
-    let (status, field) = (case.status, case.field);
-    // On a task of its own, so that expect_problem's panic becomes this
-    // case's failure and the other cases still run.
-    let checked = tokio::spawn(async move {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("sending: {e}"));
-        let problem = expect_problem(response, status).await;
-        if let Some(field) = field {
-            // `amount.value` would name a part of `amount`: that is fine.
-            let names = |error: &Value| {
-                error["field"].as_str().is_some_and(|name| {
-                    name == field || name.strip_prefix(field).is_some_and(|s| s.starts_with('.'))
-                })
-            };
-            let named = problem["errors"]
-                .as_array()
-                .is_some_and(|errors| errors.iter().any(names));
-            assert!(named, "errors[].field should name `{field}`: {problem}");
-        }
-    })
+    run_cases(
+        "POST /bets",
+        cases,
+        |_| app.request(Method::POST, "/bets"),
+        || bets_written(app),
+    )
     .await;
-    let mut failure = checked.err().map(|error| match error.try_into_panic() {
-        Ok(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "panicked".to_owned()),
-        Err(error) => error.to_string(),
-    });
-    let after = bets_written(app).await;
-    if after != before {
-        let wrote = format!("it wrote bets: {before} before, {after} after");
-        failure = Some(failure.map_or(wrote.clone(), |f| format!("{f}; {wrote}")));
-    }
-    failure.map_or(Ok(()), Err)
 }
 
 /// A bet body on `event_id` with `amount` as raw JSON text.

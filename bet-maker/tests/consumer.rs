@@ -9,14 +9,14 @@ use std::time::Duration;
 use bet_maker::domain::{LineEvent, LineEventStatus};
 use chrono::Utc;
 use futures_util::StreamExt;
-use lapin::options::{BasicGetOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::options::BasicGetOptions;
+use lapin::types::AMQPValue;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 use shared_kernel::contracts::LineEventKind;
-use shared_kernel::testing::eventually;
-use support::{TestApp, expect_json, line_event, message_for};
+use shared_kernel::testing::{eventually, expect_json};
+use support::{TestApp, line_event, message_for};
 use uuid::Uuid;
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -79,21 +79,10 @@ async fn bets_of(app: &TestApp, event: &LineEvent) -> Vec<Value> {
 
 /// Messages waiting in a queue.
 async fn depth(app: &TestApp, queue: &str) -> u32 {
-    let channel = app
-        .broker
-        .connection
-        .create_channel()
+    app.broker
+        .depth(queue)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let options = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    let queue = channel
-        .queue_declare(queue.into(), options, FieldTable::default())
-        .await
-        .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"));
-    queue.message_count()
+        .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"))
 }
 
 #[tokio::test]

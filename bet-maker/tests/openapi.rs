@@ -7,8 +7,8 @@ use bet_maker::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use shared_kernel::testing::openapi_31_violations;
-use support::{TestApp, expect_json};
+use shared_kernel::testing::{expect_json, openapi_31_violations};
+use support::TestApp;
 
 /// The operations of the SPEC's bet-maker table, and the statuses the SPEC
 /// gives each.

@@ -10,76 +10,8 @@ mod support;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use support::{TestApp, expect_json, expect_problem};
-
-/// One bad request and what it must get.
-#[derive(Debug, Clone)]
-struct Case {
-    /// Says which case failed.
-    name: &'static str,
-    /// The body, as raw text (JSON numbers such as `1e3` cannot be written
-    /// with `serde_json::json!`).
-    body: String,
-    /// `None` sends no `Content-Type` at all.
-    content_type: Option<&'static str>,
-    /// The `{id}` in the path, when it should not be the event's own.
-    path_id: Option<&'static str>,
-    /// The expected status.
-    status: StatusCode,
-    /// A field `errors[].field` must name, if any.
-    field: Option<&'static str>,
-}
-
-impl Case {
-    /// A JSON body expected to get 422 naming `field`.
-    fn invalid(name: &'static str, body: String, field: &'static str) -> Self {
-        Self {
-            name,
-            body,
-            content_type: Some("application/json"),
-            path_id: None,
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            field: Some(field),
-        }
-    }
-
-    /// A body sent as JSON that is not JSON: 400.
-    fn malformed(name: &'static str, body: &str) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            field: None,
-            ..Self::invalid(name, body.to_owned(), "")
-        }
-    }
-
-    /// A body not sent as JSON: 415.
-    fn media_type(name: &'static str, body: String, content_type: Option<&'static str>) -> Self {
-        Self {
-            content_type,
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            field: None,
-            ..Self::invalid(name, body, "")
-        }
-    }
-
-    /// A good body on a path whose id is not a UUID: 400 naming `id`.
-    fn bad_path(name: &'static str, body: String, path_id: &'static str) -> Self {
-        Self {
-            path_id: Some(path_id),
-            status: StatusCode::BAD_REQUEST,
-            field: Some("id"),
-            ..Self::invalid(name, body, "")
-        }
-    }
-
-    /// Expects 422 without insisting on the field it names.
-    fn any_field(self) -> Self {
-        Self {
-            field: None,
-            ..self
-        }
-    }
-}
+use shared_kernel::testing::{Case, expect_json, expect_problem, run_cases};
+use support::TestApp;
 
 /// What the requests go to.
 #[derive(Debug, Clone, Copy)]
@@ -128,65 +60,16 @@ async fn state(app: &TestApp, target: Target<'_>) -> ((i64, i64), Option<Value>)
     (app.rows_written().await, event)
 }
 
-/// Runs every case and fails once, listing each that went wrong.
+/// Runs every case against `target`, and fails once, listing each that
+/// went wrong.
 async fn run(app: &TestApp, target: Target<'_>, cases: Vec<Case>) {
-    let mut failures = Vec::new();
-    for case in cases {
-        if let Err(failure) = run_case(app, target, &case).await {
-            failures.push(format!("- {}: {failure}", case.name));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed against {target:?}:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-async fn run_case(app: &TestApp, target: Target<'_>, case: &Case) -> Result<(), String> {
-    let before = state(app, target).await;
-    let mut request = target.request(app, case.path_id).body(case.body.clone());
-    if let Some(content_type) = case.content_type {
-        request = request.header(CONTENT_TYPE, content_type);
-    }
-    let (status, field) = (case.status, case.field);
-    // On a task of its own, so that expect_problem's panic becomes this
-    // case's failure and the other cases still run.
-    let checked = tokio::spawn(async move {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("sending: {e}"));
-        let problem = expect_problem(response, status).await;
-        if let Some(field) = field {
-            // `coefficient.value` names a part of `coefficient`: that is fine.
-            let names = |error: &Value| {
-                error["field"].as_str().is_some_and(|name| {
-                    name == field || name.strip_prefix(field).is_some_and(|s| s.starts_with('.'))
-                })
-            };
-            let named = problem["errors"]
-                .as_array()
-                .is_some_and(|errors| errors.iter().any(names));
-            assert!(named, "errors[].field should name `{field}`: {problem}");
-        }
-    })
+    run_cases(
+        &format!("{target:?}"),
+        cases,
+        |case| target.request(app, case.path_id),
+        || state(app, target),
+    )
     .await;
-    let mut failure = checked.err().map(|error| match error.try_into_panic() {
-        Ok(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "panicked".to_owned()),
-        Err(error) => error.to_string(),
-    });
-    let after = state(app, target).await;
-    if after != before {
-        let wrote = format!("it wrote something: before {before:?}, after {after:?}");
-        failure = Some(failure.map_or(wrote.clone(), |f| format!("{f}; {wrote}")));
-    }
-    failure.map_or(Ok(()), Err)
 }
 
 fn in_an_hour() -> String {
@@ -347,7 +230,7 @@ async fn creating_an_event_from_a_body_that_is_not_json_is_400_and_writes_nothin
         Case::malformed("plain text", "coefficient=1.85"),
         Case::malformed(
             "two objects",
-            &format!("{} {}", create_body(r#""1.85""#), create_body(r#""1.85""#)),
+            format!("{} {}", create_body(r#""1.85""#), create_body(r#""1.85""#)),
         ),
     ];
 

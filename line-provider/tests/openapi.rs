@@ -5,8 +5,8 @@ mod support;
 use line_provider::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared_kernel::testing::openapi_31_violations;
-use support::{TestApp, expect_json};
+use shared_kernel::testing::{expect_json, openapi_31_violations};
+use support::TestApp;
 
 /// The operations of the SPEC's line-provider table, and whether each is
 /// for operators only.

@@ -14,8 +14,8 @@ use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use shared_kernel::contracts::LineEventMessage;
-use shared_kernel::testing::eventually;
-use support::{TestApp, expect_json};
+use shared_kernel::testing::{eventually, expect_json};
+use support::TestApp;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -319,7 +319,7 @@ async fn a_change_whose_transaction_rolls_back_publishes_nothing() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    support::expect_problem(refused, StatusCode::INTERNAL_SERVER_ERROR).await;
+    shared_kernel::testing::expect_problem(refused, StatusCode::INTERNAL_SERVER_ERROR).await;
     assert_eq!(
         app.rows_written().await,
         (0, 0),

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared_kernel::testing::eventually;
-use system_tests::{Messaging, PATIENCE, System, expect_json, expected_payout, id_of, uuid_field};
+use shared_kernel::testing::{eventually, expect_problem};
+use system_tests::{Messaging, PATIENCE, System, expected_payout, id_of, uuid_field};
 use uuid::Uuid;
 
 /// A timestamp field of a JSON object.
@@ -29,21 +29,7 @@ fn ids(items: &[Value]) -> BTreeSet<Uuid> {
 /// problem document.
 async fn assert_bet_refused_as_closed(system: &System, event_id: Uuid) {
     let response = system.try_place_bet(event_id, "10.00").await;
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let problem = expect_json(response, StatusCode::CONFLICT).await;
-    assert_eq!(
-        content_type, "application/problem+json",
-        "a bet on finished event {event_id}: {problem}"
-    );
-    assert_eq!(
-        problem["status"], 409,
-        "a bet on finished event {event_id}: {problem}"
-    );
+    expect_problem(response, StatusCode::CONFLICT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

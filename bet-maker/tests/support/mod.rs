@@ -1,7 +1,13 @@
 //! The real bet-maker on port 0, with a database, an exchange and queues of
-//! its own, and helpers to feed it line events and place bets.
+//! its own: [`SpawnedApp`] with bet-maker's configuration, and helpers to
+//! feed it line events and place bets.
+//!
+//! system-tests includes this file too (`#[path]`), for [`config`]: one
+//! place says how a test runs bet-maker.
 
 #![allow(dead_code)] // each test file uses a different part of this
+
+use std::ops::Deref;
 
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
@@ -10,100 +16,59 @@ use bet_maker::domain::{LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use chrono::{DateTime, Duration, Utc};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, Response};
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
-use shared_kernel::lifecycle::RunningService;
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::LogFormat;
-use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
-#[allow(unused_imports)] // not every test file asserts problems
-pub use shared_kernel::testing::{expect_json, expect_problem};
+use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker};
 use uuid::Uuid;
 
 /// The house limit in tests, as in the default configuration.
 pub const MAX_STAKE: &str = "1000000.00";
 
-/// A running bet-maker and what it runs on.
+/// A running bet-maker and what it runs on; derefs to the [`SpawnedApp`]
+/// for requests.
 pub struct TestApp {
-    pub base_url: String,
-    pub client: reqwest::Client,
+    app: SpawnedApp,
     pub db: TestDatabase,
     pub broker: TestBroker,
     /// The queue the consumer reads, and its dead-letter queue.
     pub queue: String,
     pub dead_letter_queue: String,
-    app: Option<RunningService>,
+}
+
+impl Deref for TestApp {
+    type Target = SpawnedApp;
+
+    fn deref(&self) -> &SpawnedApp {
+        &self.app
+    }
 }
 
 impl TestApp {
-    /// A fresh database, exchange and queues, and the app on them.
+    /// A fresh database, exchange and queues, and the app on them, ready:
+    /// consuming, so nothing a test publishes from now on is unroutable.
     pub async fn spawn() -> Self {
-        shared_kernel::testing::init_logs();
-        let db = TestDatabase::create::<Migrator>("bet_maker", schema_fingerprint())
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        let mut broker = TestBroker::new("bet-maker")
-            .await
-            .unwrap_or_else(|e| panic!("test broker: {e}"));
-        let queue = broker.own_queue(&broker.queue_name("bet-maker"));
-        let dead_letter_queue = broker.own_queue(&format!("{queue}.dlq"));
-        let config = Config {
-            database_url: db.url.clone(),
-            database_pool_size: 4,
-            host: [127, 0, 0, 1].into(),
-            port: 0,
-            line_provider_url: "http://127.0.0.1:9".to_owned(),
-            amqp_url: amqp_url(),
-            exchange: broker.exchange.clone(),
-            queue: queue.clone(),
-            prefetch: 64,
-            max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
-            log_format: LogFormat::Pretty,
-        };
-        let app = app::start(config)
-            .await
-            .unwrap_or_else(|e| panic!("starting bet-maker: {e:#}"));
-        let app = Self {
-            base_url: format!("http://{}", app.address()),
-            client: reqwest::Client::new(),
+        let (db, mut broker) =
+            database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
+        let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
+        let config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+        let app = SpawnedApp::new("bet-maker", app::start(config).await);
+        app.wait_until_ready().await;
+        Self {
+            app,
             db,
             broker,
             queue,
             dead_letter_queue,
-            app: Some(app),
-        };
-        // Ready means consuming: the queue exists and is bound, so nothing
-        // a test publishes from now on is unroutable.
-        shared_kernel::testing::eventually(
-            "bet-maker ready",
-            std::time::Duration::from_secs(20),
-            || async {
-                let response = app
-                    .request(Method::GET, "/health/ready")
-                    .send()
-                    .await
-                    .ok()?;
-                (response.status() == StatusCode::OK).then_some(())
-            },
-        )
-        .await;
-        app
+        }
     }
 
     /// Stops the app gracefully (the database and queues stay until drop).
     pub async fn stop(&mut self) {
-        if let Some(app) = self.app.take() {
-            app.stop()
-                .await
-                .unwrap_or_else(|e| panic!("stopping: {e:#}"));
-        }
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base_url))
+        self.app.stop().await;
     }
 
     /// Puts an event into bet-maker's copy of the line directly, through
@@ -136,16 +101,6 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("POST /bets: {e}"))
     }
 
-    /// `GET` a path, expecting 200, and its JSON.
-    pub async fn get_json(&self, path: &str) -> Value {
-        let response = self
-            .request(Method::GET, path)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        expect_json(response, StatusCode::OK).await
-    }
-
     /// Publishes a line event message to the exchange, as line-provider would.
     pub async fn publish(&self, message: &LineEventMessage) {
         let body = serde_json::to_vec(message).unwrap_or_else(|e| panic!("{e}"));
@@ -163,6 +118,24 @@ impl TestApp {
     /// The first number of a query's first row (`SELECT count(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
         shared_kernel::testing::count(&self.db.connection, sql).await
+    }
+}
+
+/// bet-maker's configuration for a test: port 0, a small pool, consuming
+/// `queue` bound to `exchange`, resyncing from `line_provider_url`.
+pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        database_pool_size: 4,
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        line_provider_url: line_provider_url.to_owned(),
+        amqp_url: amqp_url(),
+        exchange: exchange.to_owned(),
+        queue: queue.to_owned(),
+        prefetch: 64,
+        max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+        log_format: LogFormat::Pretty,
     }
 }
 

@@ -1,8 +1,12 @@
 //! The real line-provider on port 0, with a database and an exchange of its
-//! own, and a client that speaks to it.
+//! own: [`SpawnedApp`] with line-provider's configuration and helpers.
+//!
+//! system-tests includes this file too (`#[path]`), for [`config`] and
+//! [`create_event`]: one place says how a test runs line-provider.
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+use std::ops::Deref;
 use std::time::Duration;
 
 use line_provider::app;
@@ -12,59 +16,50 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
-use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url};
-#[allow(unused_imports)] // not every test file asserts problems
-pub use shared_kernel::testing::{expect_json, expect_problem};
+use shared_kernel::testing::{
+    SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json,
+};
 
 pub const TOKEN: &str = "test-operator-token";
 
-/// A running line-provider and what it runs on.
+/// A running line-provider and what it runs on; derefs to the
+/// [`SpawnedApp`] for requests.
 pub struct TestApp {
-    pub base_url: String,
-    pub client: reqwest::Client,
+    app: SpawnedApp,
     pub db: TestDatabase,
     pub broker: TestBroker,
-    app: Option<RunningService>,
+}
+
+impl Deref for TestApp {
+    type Target = SpawnedApp;
+
+    fn deref(&self) -> &SpawnedApp {
+        &self.app
+    }
 }
 
 impl TestApp {
-    /// A fresh database, a fresh exchange, and the app on both.
+    /// A fresh database, a fresh exchange, and the app on both (not waiting
+    /// for readiness: a test of readiness polls for it).
     pub async fn spawn() -> Self {
-        shared_kernel::testing::init_logs();
-        let db = TestDatabase::create::<Migrator>("line_provider", schema_fingerprint())
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        let broker = TestBroker::new("line-provider")
-            .await
-            .unwrap_or_else(|e| panic!("test broker: {e}"));
-        let app = start(&db, &broker).await;
-        Self {
-            base_url: format!("http://{}", app.address()),
-            client: reqwest::Client::new(),
-            db,
-            broker,
-            app: Some(app),
-        }
+        let (db, broker) =
+            database_and_broker::<Migrator>("line-provider", schema_fingerprint()).await;
+        let config = config(&db.url, &broker.exchange, TOKEN);
+        let app = SpawnedApp::new("line-provider", app::start(config).await);
+        Self { app, db, broker }
     }
 
     /// Another process of the same service on the same database and
     /// exchange: a replica.
     pub async fn start_replica(&self) -> RunningService {
-        start(&self.db, &self.broker).await
+        app::start(config(&self.db.url, &self.broker.exchange, TOKEN))
+            .await
+            .unwrap_or_else(|e| panic!("starting a line-provider replica: {e:#}"))
     }
 
     /// Stops the app gracefully (the database and exchange stay until drop).
     pub async fn stop(&mut self) {
-        if let Some(app) = self.app.take() {
-            app.stop()
-                .await
-                .unwrap_or_else(|e| panic!("stopping: {e:#}"));
-        }
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base_url))
+        self.app.stop().await;
     }
 
     /// A request with the operator's token.
@@ -74,14 +69,7 @@ impl TestApp {
 
     /// Creates an event closing in an hour and returns its JSON.
     pub async fn create_event(&self, coefficient: &str) -> Value {
-        let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
-        let response = self
-            .operator(Method::POST, "/events")
-            .json(&json!({ "coefficient": coefficient, "deadline": deadline }))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST /events: {e}"));
-        expect_json(response, StatusCode::CREATED).await
+        create_event(&self.app, TOKEN, coefficient).await
     }
 
     /// How many rows a query counts (`SELECT count(*) ...`).
@@ -98,20 +86,33 @@ impl TestApp {
     }
 }
 
-async fn start(db: &TestDatabase, broker: &TestBroker) -> RunningService {
-    let config = Config {
-        database_url: db.url.clone(),
+/// Creates an event closing in an hour on `app` with the operator `token`,
+/// expecting 201; returns its JSON.
+pub async fn create_event(app: &SpawnedApp, token: &str, coefficient: &str) -> Value {
+    let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
+    let response = app
+        .request(Method::POST, "/events")
+        .bearer_auth(token)
+        .json(&json!({ "coefficient": coefficient, "deadline": deadline }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /events: {e}"));
+    expect_json(response, StatusCode::CREATED).await
+}
+
+/// line-provider's configuration for a test: port 0, a small pool, a quick
+/// outbox sweep, publishing to `exchange`.
+pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
         database_pool_size: 3,
         host: [127, 0, 0, 1].into(),
         port: 0,
-        admin_token: TOKEN.to_owned(),
+        admin_token: operator_token.to_owned(),
         amqp_url: amqp_url(),
-        exchange: broker.exchange.clone(),
+        exchange: exchange.to_owned(),
         outbox_batch_size: 100,
         outbox_sweep_interval: Duration::from_millis(200),
         log_format: LogFormat::Pretty,
-    };
-    app::start(config)
-        .await
-        .unwrap_or_else(|e| panic!("starting line-provider: {e:#}"))
+    }
 }

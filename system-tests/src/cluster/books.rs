@@ -1,0 +1,172 @@
+//! The books a fault test checks once every fault is healed: nothing lost,
+//! nothing twice, every bet settled as the domain's rule says.
+
+use std::collections::BTreeMap;
+
+use bet_maker::domain::{BetStatus, LineEventStatus};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use shared_kernel::testing::{count, eventually};
+use uuid::Uuid;
+
+use super::Cluster;
+use crate::{PATIENCE, decimal, expected_settlement};
+
+impl Cluster {
+    /// The books, once every fault is healed: nothing lost, nothing twice.
+    ///
+    /// - every message line-provider committed is published, and applied
+    ///   by bet-maker exactly once (its inbox holds every message id);
+    /// - bet-maker's copy of every event matches line-provider's;
+    /// - every bet in `accepted` exists; every bet is in the state
+    ///   `bet_maker::domain::payout` gives for its event's result, with
+    ///   the payout it gives (pending on open events); no bet was settled
+    ///   twice;
+    /// - the dead-letter queue is empty.
+    pub async fn check_the_books(&self, accepted: &[Uuid]) {
+        self.every_message_applied_once().await;
+        let line = events(&self.line_provider_db.connection).await;
+        let copy = events(&self.bet_maker_db.connection).await;
+        assert_eq!(
+            copy, line,
+            "bet-maker's copy of the line differs from line-provider's"
+        );
+        let bet_maker = &self.bet_maker_db.connection;
+        for bet in accepted {
+            let sql = format!("SELECT count(*) FROM bets WHERE id = '{bet}'");
+            assert_eq!(
+                count(bet_maker, &sql).await,
+                1,
+                "accepted bet {bet} was lost"
+            );
+        }
+        every_bet_settled_by_the_rule(bet_maker).await;
+        every_bet_settled_once(bet_maker).await;
+        assert_eq!(
+            self.depth(&self.dead_letter_queue).await,
+            0,
+            "messages in the dead-letter queue"
+        );
+    }
+
+    /// Waits until line-provider has published every message and bet-maker
+    /// has applied each (its inbox holds as many ids as the outbox rows).
+    async fn every_message_applied_once(&self) {
+        let line_provider = &self.line_provider_db.connection;
+        let bet_maker = &self.bet_maker_db.connection;
+        let unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+        eventually("every outbox message published", PATIENCE, || async {
+            (count(line_provider, unpublished).await == 0).then_some(())
+        })
+        .await;
+        let messages = count(line_provider, "SELECT count(*) FROM outbox").await;
+        eventually(
+            "bet-maker to apply every message once",
+            PATIENCE,
+            || async {
+                (count(bet_maker, "SELECT count(*) FROM inbox").await == messages).then_some(())
+            },
+        )
+        .await;
+    }
+}
+
+/// Every bet as stored, beside its event's result, compared with what the
+/// domain's rule says it must be: the expectation is computed here, in
+/// Rust, not by the SQL formula the settlement itself runs.
+async fn every_bet_settled_by_the_rule(db: &DatabaseConnection) {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT b.id::text AS id, b.amount::text AS amount, b.coefficient::text AS coefficient,
+                    b.status AS status, b.payout::text AS payout, e.status AS result
+             FROM bets b JOIN events e ON e.id = b.event_id",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("reading the bets: {e}"));
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let text = |column: &str| -> Option<String> {
+            row.try_get::<Option<String>>("", column)
+                .unwrap_or_else(|e| panic!("bets.{column}: {e}"))
+        };
+        let field = |column: &str| text(column).unwrap_or_else(|| panic!("bets.{column} is null"));
+        let stored = (field("status"), text("payout").as_deref().map(decimal));
+        let expected = match result(&field("result")) {
+            LineEventStatus::New => ("PENDING".to_owned(), None),
+            finished => {
+                let amount = decimal(&field("amount"));
+                let coefficient = decimal(&field("coefficient"));
+                let (status, paid) = expected_settlement(amount, coefficient, finished);
+                (status_text(status).to_owned(), Some(paid))
+            }
+        };
+        if stored != expected {
+            wrong.push(format!(
+                "{}: {stored:?}, expected {expected:?}",
+                field("id")
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} bets settled with the wrong status or payout, e.g. {:?}",
+        wrong.len(),
+        rows.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}
+
+/// Every settled bet was settled exactly once (the trigger of
+/// `RECORD_SETTLEMENTS` logs each PENDING → WON/LOST).
+async fn every_bet_settled_once(db: &DatabaseConnection) {
+    let settled_twice = count(
+        db,
+        "SELECT count(*) FROM (SELECT bet_id FROM test_settlements GROUP BY bet_id HAVING count(*) > 1) AS twice",
+    )
+    .await;
+    assert_eq!(settled_twice, 0, "bets settled more than once");
+    let settled = count(db, "SELECT count(*) FROM bets WHERE status <> 'PENDING'").await;
+    let settlements = count(db, "SELECT count(*) FROM test_settlements").await;
+    assert_eq!(
+        settlements, settled,
+        "every settled bet was settled exactly once"
+    );
+}
+
+/// An event's status as bet-maker's `events.status` spells it.
+fn result(status: &str) -> LineEventStatus {
+    match status {
+        "NEW" => LineEventStatus::New,
+        "FINISHED_WIN" => LineEventStatus::FinishedWin,
+        "FINISHED_LOSE" => LineEventStatus::FinishedLose,
+        other => panic!("an event status bet-maker does not write: {other}"),
+    }
+}
+
+/// A bet's status as `bets.status` spells it.
+fn status_text(status: BetStatus) -> &'static str {
+    match status {
+        BetStatus::Pending => "PENDING",
+        BetStatus::Won => "WON",
+        BetStatus::Lost => "LOST",
+    }
+}
+
+/// Every event: id → (coefficient, deadline, status, version), as text.
+async fn events(db: &DatabaseConnection) -> BTreeMap<String, String> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id::text AS id, concat_ws(' ', coefficient, deadline, status, version) AS state FROM events",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("events: {e}"));
+    rows.into_iter()
+        .map(|row| {
+            (
+                row.try_get::<String>("", "id").unwrap_or_default(),
+                row.try_get::<String>("", "state").unwrap_or_default(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,285 @@
+//! Both services as real processes, any number of replicas of each, every
+//! replica behind proxies to PostgreSQL and RabbitMQ that the test can cut;
+//! and the books a fault test checks once the faults are healed.
+
+mod books;
+mod node;
+
+use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use shared_kernel::testing::{TestBroker, TestDatabase, count, eventually};
+use uuid::Uuid;
+
+use crate::PATIENCE;
+pub use node::Node;
+
+/// The operator token the line-provider processes are started with.
+pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
+
+/// Records every settlement of a bet (PENDING to WON or LOST), so a test
+/// can show that no bet was settled twice.
+const RECORD_SETTLEMENTS: &str = "
+    CREATE TABLE test_settlements (bet_id UUID NOT NULL, settled_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
+    CREATE FUNCTION test_record_settlement() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO test_settlements (bet_id) VALUES (NEW.id);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER test_record_settlement AFTER UPDATE OF status ON bets
+        FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING')
+        EXECUTE FUNCTION test_record_settlement();";
+
+/// Both services as processes on their own databases and broker names.
+#[derive(Debug)]
+pub struct Cluster {
+    /// line-provider replicas.
+    pub line_providers: Vec<Node>,
+    /// bet-maker replicas.
+    pub bet_makers: Vec<Node>,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// bet-maker's queue and its dead-letter queue.
+    pub queue: String,
+    /// Where unreadable messages go.
+    pub dead_letter_queue: String,
+    /// line-provider's database.
+    pub line_provider_db: TestDatabase,
+    /// bet-maker's database.
+    pub bet_maker_db: TestDatabase,
+    /// The exchange and queues of this test.
+    pub broker: TestBroker,
+}
+
+impl Cluster {
+    /// `line_providers` replicas of line-provider and `bet_makers` of
+    /// bet-maker, all ready.
+    pub async fn start(line_providers: usize, bet_makers: usize) -> Self {
+        shared_kernel::testing::init_logs();
+        let line_provider_db = TestDatabase::create::<
+            line_provider::infrastructure::persistence::migrations::Migrator,
+        >(
+            "fault_line_provider",
+            line_provider::infrastructure::persistence::migrations::schema_fingerprint(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("line-provider database: {e}"));
+        let bet_maker_db =
+            TestDatabase::create::<bet_maker::infrastructure::persistence::migrations::Migrator>(
+                "fault_bet_maker",
+                bet_maker::infrastructure::persistence::migrations::schema_fingerprint(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("bet-maker database: {e}"));
+        bet_maker_db
+            .connection
+            .execute_unprepared(RECORD_SETTLEMENTS)
+            .await
+            .unwrap_or_else(|e| panic!("settlement log: {e}"));
+        let mut broker = TestBroker::new("faults")
+            .await
+            .unwrap_or_else(|e| panic!("broker: {e}"));
+        let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
+
+        let mut line_provider_nodes = Vec::new();
+        for replica in 0..line_providers {
+            let env = vec![
+                (
+                    "LINE_PROVIDER_ADMIN_TOKEN".to_owned(),
+                    OPERATOR_TOKEN.to_owned(),
+                ),
+                ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
+                ("LINE_PROVIDER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
+                ("OUTBOX_SWEEP_INTERVAL_MS".to_owned(), "200".to_owned()),
+            ];
+            let name = format!("line-provider-{replica}");
+            line_provider_nodes.push(
+                Node::new(
+                    &name,
+                    "line-provider",
+                    &line_provider_db.url,
+                    env,
+                    "LINE_PROVIDER_PORT",
+                )
+                .await,
+            );
+        }
+        let line_provider_url = line_provider_nodes
+            .first()
+            .map(Node::base_url)
+            .unwrap_or_default();
+        let mut bet_maker_nodes = Vec::new();
+        for replica in 0..bet_makers {
+            let env = vec![
+                ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
+                ("BET_MAKER_QUEUE".to_owned(), queue.clone()),
+                ("BET_MAKER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
+                ("LINE_PROVIDER_URL".to_owned(), line_provider_url.clone()),
+            ];
+            let name = format!("bet-maker-{replica}");
+            bet_maker_nodes.push(
+                Node::new(&name, "bet-maker", &bet_maker_db.url, env, "BET_MAKER_PORT").await,
+            );
+        }
+        Self {
+            line_providers: line_provider_nodes,
+            bet_makers: bet_maker_nodes,
+            client: reqwest::Client::new(),
+            queue,
+            dead_letter_queue,
+            line_provider_db,
+            bet_maker_db,
+            broker,
+        }
+    }
+
+    /// Stops every process with SIGTERM and asserts each exited with 0.
+    pub async fn stop(mut self) {
+        for node in self
+            .bet_makers
+            .iter_mut()
+            .chain(self.line_providers.iter_mut())
+        {
+            if node.process.is_some() {
+                let log = node.log();
+                assert!(
+                    node.terminate().await,
+                    "{} did not exit with 0 on SIGTERM; log: {log}",
+                    node.name
+                );
+            }
+        }
+    }
+
+    /// Creates an event (deadline in an hour) through replica `replica` of
+    /// line-provider; its id.
+    pub async fn create_event(&self, replica: usize, coefficient: &str) -> Option<Uuid> {
+        let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
+        let response = self
+            .client
+            .post(format!(
+                "{}/events",
+                self.line_providers[replica].base_url()
+            ))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&json!({ "coefficient": coefficient, "deadline": deadline }))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != StatusCode::CREATED {
+            return None;
+        }
+        let event: Value = response.json().await.ok()?;
+        event["id"].as_str().and_then(|id| id.parse().ok())
+    }
+
+    /// Sets an event's result through replica `replica`; whether it was
+    /// accepted.
+    pub async fn finish_event(&self, replica: usize, event_id: Uuid, status: &str) -> bool {
+        let response = self
+            .client
+            .request(
+                Method::PUT,
+                format!(
+                    "{}/events/{event_id}/status",
+                    self.line_providers[replica].base_url()
+                ),
+            )
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&json!({ "status": status }))
+            .send()
+            .await;
+        response.is_ok_and(|r| r.status() == StatusCode::OK)
+    }
+
+    /// Places a bet through replica `replica` of bet-maker; what it
+    /// answered, or why it did not answer.
+    pub async fn place_bet(
+        &self,
+        replica: usize,
+        event_id: Uuid,
+        amount: &str,
+    ) -> Result<BetAnswer, reqwest::Error> {
+        let response = self
+            .client
+            .post(format!("{}/bets", self.bet_makers[replica].base_url()))
+            .json(&json!({ "event_id": event_id, "amount": amount }))
+            .send()
+            .await?;
+        BetAnswer::read(response).await
+    }
+
+    /// Waits until bet-maker's copy of `event_id` exists (it can take bets).
+    pub async fn wait_until_known(&self, event_id: Uuid) {
+        let sql = format!("SELECT count(*) FROM events WHERE id = '{event_id}'");
+        eventually(
+            &format!("bet-maker to hear of event {event_id}"),
+            PATIENCE,
+            || async { (count(&self.bet_maker_db.connection, &sql).await == 1).then_some(()) },
+        )
+        .await;
+    }
+
+    /// Waits until every replica of `service` reports `/health/ready` as
+    /// `expected` (200 or 503).
+    pub async fn wait_for_readiness(&self, nodes: &[Node], expected: StatusCode) {
+        for node in nodes.iter().filter(|n| n.process.is_some()) {
+            let url = format!("{}/health/ready", node.base_url());
+            eventually(
+                &format!("{} readiness {expected}", node.name),
+                PATIENCE,
+                || async {
+                    let status = self.client.get(&url).send().await.ok()?.status();
+                    (status == expected).then_some(())
+                },
+            )
+            .await;
+        }
+    }
+
+    /// Waits until every replica of both services reports `/health/ready`
+    /// as `expected`.
+    pub async fn wait_for_readiness_of_all(&self, expected: StatusCode) {
+        self.wait_for_readiness(&self.line_providers, expected)
+            .await;
+        self.wait_for_readiness(&self.bet_makers, expected).await;
+    }
+
+    /// Messages waiting in a queue.
+    pub async fn depth(&self, queue: &str) -> u32 {
+        self.broker
+            .depth(queue)
+            .await
+            .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"))
+    }
+}
+
+/// What bet-maker answered to a bet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BetAnswer {
+    /// 201, with the new bet's id.
+    Accepted(Uuid),
+    /// Any other answer: its status and body, for the failure message.
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The body, as text.
+        body: String,
+    },
+}
+
+impl BetAnswer {
+    /// Reads a response to `POST /bets`. A 201 without a readable bet id is
+    /// a refusal too: the bettor has nothing to show for it.
+    pub async fn read(response: reqwest::Response) -> Result<Self, reqwest::Error> {
+        let status = response.status();
+        let body = response.text().await?;
+        let id = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|bet| bet["id"].as_str().and_then(|id| id.parse().ok()));
+        Ok(match id {
+            Some(id) if status == StatusCode::CREATED => Self::Accepted(id),
+            _ => Self::Refused { status, body },
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! README's walkthrough, run from README.md itself against both services:
+//! create an event, see it in bet-maker, bet, finish it, see the bet
+//! settled. A renamed field, a wrong path or a missing variable in the
+//! README fails this test.
+
+use system_tests::walkthrough::Walkthrough;
+use system_tests::{OPERATOR_TOKEN, System, expected_payout, uuid_field};
+use uuid::Uuid;
+
+/// The addresses and the token the README is written for.
+const README_LINE_PROVIDER: &str = "127.0.0.1:8100";
+const README_BET_MAKER: &str = "127.0.0.1:8080";
+const README_TOKEN: &str = "dev-operator-token";
+
+/// Printed after the walkthrough: the ids it captured (and, with `set -u`,
+/// proof that it set them).
+const EPILOGUE: &str = "printf 'walkthrough: %s %s\\n' \"$ID\" \"$BET_ID\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
+    for tool in ["bash", "curl", "jq"] {
+        let found = std::process::Command::new(tool).arg("--version").output();
+        assert!(
+            found.is_ok_and(|o| o.status.success()),
+            "the README walkthrough needs `{tool}` on PATH"
+        );
+    }
+    let system = System::start().await;
+    let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(readme_path)
+        .unwrap_or_else(|e| panic!("reading {readme_path}: {e}"));
+    let line_provider = address(&system.line_provider.base_url);
+    let bet_maker = address(&system.bet_maker.base_url);
+    let walkthrough = Walkthrough::from_readme(
+        &readme,
+        &[
+            (README_LINE_PROVIDER, line_provider),
+            (README_BET_MAKER, bet_maker),
+            (README_TOKEN, OPERATOR_TOKEN),
+        ],
+        EPILOGUE,
+    );
+    let dir = std::env::temp_dir().join(format!("walkthrough-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+
+    let transcript = walkthrough.run(&dir, system_tests::PATIENCE * 3).await;
+
+    let failures = walkthrough.failures(&transcript);
+    assert!(
+        transcript.succeeded && failures.is_empty(),
+        "the README walkthrough went wrong:\n{}\n--- stdout\n{}\n--- stderr\n{}",
+        failures.join("\n"),
+        transcript.stdout,
+        transcript.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let (event_id, bet_id) = captured_ids(&transcript.stdout);
+    let event = system
+        .line_provider
+        .get_json(&format!("/events/{event_id}"))
+        .await;
+    assert_eq!(event["status"], "FINISHED_WIN", "the event: {event}");
+    let bet = system.bet(bet_id).await;
+    assert_eq!(uuid_field(&bet, "event_id"), event_id, "the bet: {bet}");
+    assert_eq!(bet["status"], "WON", "the bet: {bet}");
+    let text = |field: &str| bet[field].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        text("payout"),
+        expected_payout(&text("amount"), &text("coefficient")),
+        "the bet pays what the domain's rule says: {bet}"
+    );
+    system.stop().await;
+}
+
+/// `127.0.0.1:<port>` of a base URL.
+fn address(base_url: &str) -> &str {
+    base_url.trim_start_matches("http://")
+}
+
+/// The event and bet ids the epilogue printed.
+fn captured_ids(stdout: &str) -> (Uuid, Uuid) {
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("walkthrough: "))
+        .unwrap_or_else(|| panic!("the walkthrough printed no ids:\n{stdout}"));
+    let mut ids = line
+        .split(' ')
+        .map(|id| id.parse::<Uuid>().unwrap_or_else(|e| panic!("`{id}`: {e}")));
+    match (ids.next(), ids.next()) {
+        (Some(event), Some(bet)) => (event, bet),
+        _ => panic!("the walkthrough printed `{line}`, not two ids"),
+    }
+}
