@@ -13,7 +13,7 @@ help:
 	@echo "make resync   rebuild bet-maker's copy of the line from line-provider"
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
 	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
-	@echo "make lint     rustfmt check and clippy with warnings as errors"
+	@echo "make lint     rustfmt check, clippy with warnings as errors, cargo machete"
 
 build:
 	$(CARGO) build --workspace --bins
@@ -55,9 +55,13 @@ bench-smoke:
 	$(CARGO) build --workspace --bins
 	$(BIN)/bench --smoke
 
+# cargo machete (unused dependencies) runs when installed:
+# `cargo install cargo-machete`.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@if command -v cargo-machete >/dev/null; then $(CARGO) machete; \
+	  else echo "cargo-machete not installed: skipping the unused-dependency check"; fi
 
 fmt:
 	$(CARGO) fmt --all
