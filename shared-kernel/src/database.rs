@@ -73,3 +73,38 @@ mod tests {
         assert!(message.contains("BET_MAKER_DATABASE_URL"), "{message}");
     }
 }
+
+/// Which way a keyset page runs over ids (UUID v7: id order is time order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageOrder {
+    /// Ascending ids; the cursor names the last id seen, the page continues after it.
+    OldestFirst,
+    /// Descending ids; the page continues before the cursor's id.
+    NewestFirst,
+}
+
+/// Orders `query` by `id` and narrows it to the page `page` asks for: the
+/// rows beyond the cursor, `limit + 1` of them (the extra row tells
+/// [`into_page`](crate::pagination::into_page) there is a next page).
+pub fn select_page<E, C>(
+    query: sea_orm::Select<E>,
+    id: C,
+    order: PageOrder,
+    page: crate::pagination::PageRequest,
+) -> sea_orm::Select<E>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait + Copy,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let query = match order {
+        PageOrder::OldestFirst => query.order_by_asc(id),
+        PageOrder::NewestFirst => query.order_by_desc(id),
+    };
+    let query = match (page.after, order) {
+        (Some(after), PageOrder::OldestFirst) => query.filter(id.gt(after)),
+        (Some(before), PageOrder::NewestFirst) => query.filter(id.lt(before)),
+        (None, _) => query,
+    };
+    query.limit(u64::from(page.limit) + 1)
+}

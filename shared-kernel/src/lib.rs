@@ -3,6 +3,7 @@
 
 pub mod amqp;
 pub mod cli;
+pub mod clock;
 pub mod contracts;
 pub mod database;
 pub mod http;

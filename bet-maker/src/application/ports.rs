@@ -213,18 +213,5 @@ pub trait LineProvider: Send + Sync {
     async fn events_page(&self, cursor: Option<String>) -> Result<LinePage, LineProviderError>;
 }
 
-/// The current time, replaceable in tests.
-pub trait Clock: Send + Sync {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+/// The current time: the same port in both services.
+pub use shared_kernel::clock::{Clock, SystemClock};

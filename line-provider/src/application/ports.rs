@@ -1,7 +1,6 @@
 //! What the use cases need from the outside world.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::StorageError;
 use uuid::Uuid;
@@ -52,18 +51,5 @@ pub trait EventRepository: Send + Sync {
     async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError>;
 }
 
-/// The current time, replaceable in tests.
-pub trait Clock: Send + Sync {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+/// The current time: the same port in both services.
+pub use shared_kernel::clock::{Clock, SystemClock};

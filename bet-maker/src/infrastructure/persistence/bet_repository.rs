@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
 };
+use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, storage};
 use uuid::Uuid;
@@ -160,18 +161,14 @@ impl BetRepository for SeaOrmBetRepository {
         filter: BetFilter,
         page: PageRequest,
     ) -> Result<Vec<Bet>, RepositoryError> {
-        let mut query = bets::Entity::find().order_by_desc(bets::Column::Id);
+        let mut query = bets::Entity::find();
         if let Some(status) = filter.status {
             query = query.filter(bets::Column::Status.eq(bets::Status::from(status)));
         }
         if let Some(event_id) = filter.event_id {
             query = query.filter(bets::Column::EventId.eq(event_id));
         }
-        if let Some(before) = page.after {
-            query = query.filter(bets::Column::Id.lt(before));
-        }
-        let rows = query
-            .limit(u64::from(page.limit) + 1)
+        let rows = select_page(query, bets::Column::Id, PageOrder::NewestFirst, page)
             .all(&self.db)
             .await
             .map_err(storage("listing bets"))?;

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
-    TryInsertResult,
+    EntityTrait, QueryFilter, Statement, TransactionTrait, TryInsertResult,
 };
+use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, storage};
 use uuid::Uuid;
@@ -95,15 +95,10 @@ impl LineRepository for SeaOrmLineRepository {
         now: DateTime<Utc>,
         page: PageRequest,
     ) -> Result<Vec<LineEvent>, RepositoryError> {
-        let mut query = events::Entity::find()
+        let open = events::Entity::find()
             .filter(events::Column::Status.eq(events::Status::from(LineEventStatus::New)))
-            .filter(events::Column::Deadline.gt(now))
-            .order_by_asc(events::Column::Id);
-        if let Some(after) = page.after {
-            query = query.filter(events::Column::Id.gt(after));
-        }
-        let rows = query
-            .limit(u64::from(page.limit) + 1)
+            .filter(events::Column::Deadline.gt(now));
+        let rows = select_page(open, events::Column::Id, PageOrder::OldestFirst, page)
             .all(&self.db)
             .await
             .map_err(storage("listing open events"))?;

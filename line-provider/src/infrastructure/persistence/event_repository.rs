@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, TransactionTrait,
 };
+use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::storage;
 use uuid::Uuid;
@@ -48,15 +49,11 @@ impl EventRepository for SeaOrmEventRepository {
         status: Option<EventStatus>,
         page: PageRequest,
     ) -> Result<Vec<Event>, RepositoryError> {
-        let mut query = events::Entity::find().order_by_asc(events::Column::Id);
+        let mut query = events::Entity::find();
         if let Some(status) = status {
             query = query.filter(events::Column::Status.eq(events::Status::from(status)));
         }
-        if let Some(after) = page.after {
-            query = query.filter(events::Column::Id.gt(after));
-        }
-        let rows = query
-            .limit(u64::from(page.limit) + 1)
+        let rows = select_page(query, events::Column::Id, PageOrder::OldestFirst, page)
             .all(&self.db)
             .await
             .map_err(storage("listing events"))?;
