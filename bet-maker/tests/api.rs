@@ -18,6 +18,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
+use shared_kernel::http::NOT_A_UUID;
 use shared_kernel::testing::{
     assert_names_field, eventually, expect_json, expect_problem, field_names, header,
     hours_from_now, send,
@@ -200,6 +201,16 @@ async fn assert_bad_parameter(path: &str, field: &str) {
 
     let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
     assert_names_field(&problem, field);
+}
+
+/// The parameter named, with exactly what a client should send instead.
+fn assert_says(problem: &Value, field: &str, message: &str) {
+    let said = problem["errors"].as_array().is_some_and(|errors| {
+        errors
+            .iter()
+            .any(|error| error["field"] == field && error["message"] == message)
+    });
+    assert!(said, "`{field}` should be said to {message:?}: {problem}");
 }
 
 #[tokio::test]
@@ -703,7 +714,13 @@ async fn listing_bets_with_a_lower_case_status_is_400_naming_status() {
 
 #[tokio::test]
 async fn listing_bets_with_an_event_id_that_is_not_a_uuid_is_400_naming_event_id() {
-    assert_bad_parameter("/bets?event_id=not-a-uuid", "event_id").await;
+    let app = TestApp::spawn().await;
+
+    let response = get(&app, "/bets?event_id=not-a-uuid").await;
+
+    let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
+    assert_names_field(&problem, "event_id");
+    assert_says(&problem, "event_id", NOT_A_UUID);
 }
 
 #[tokio::test]
@@ -973,6 +990,7 @@ async fn getting_a_bet_by_a_malformed_id_is_400_naming_id() {
 
     let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
     assert_names_field(&problem, "id");
+    assert_says(&problem, "id", NOT_A_UUID);
 }
 
 // ------------------------------------------------- health, metrics, docs

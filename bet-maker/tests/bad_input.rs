@@ -10,6 +10,7 @@ use bet_maker::domain::LineEventStatus;
 use chrono::{Duration, Utc};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
+use shared_kernel::http::NOT_A_UUID;
 use shared_kernel::testing::{Case, expect_json, run_cases};
 use support::{TestApp, line_event};
 use uuid::Uuid;
@@ -137,13 +138,15 @@ async fn a_body_of_the_wrong_shape_is_422_naming_the_field_and_writes_nothing() 
             "event_id not a UUID",
             with_event(r#""not-a-uuid""#),
             "event_id",
-        ),
+        )
+        .saying(NOT_A_UUID),
         Case::invalid(
             "event_id a UUID with a bad digit",
             with_event(r#""0192f0c1-0000-7000-8000-00000000000g""#),
             "event_id",
-        ),
-        Case::invalid("event_id empty", with_event(r#""""#), "event_id"),
+        )
+        .saying(NOT_A_UUID),
+        Case::invalid("event_id empty", with_event(r#""""#), "event_id").saying(NOT_A_UUID),
         Case::invalid("event_id null", with_event("null"), "event_id"),
         Case::invalid("event_id a number", with_event("42"), "event_id"),
         Case::invalid(

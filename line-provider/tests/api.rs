@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use shared_kernel::http::NOT_A_UUID;
 use shared_kernel::testing::{
     assert_names_field, eventually, expect_json, expect_problem, header, hours_from_now, send,
 };
@@ -402,6 +403,7 @@ async fn getting_an_event_by_a_malformed_id_is_400_naming_id() {
 
     let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
     assert_eq!(problem["errors"][0]["field"], "id", "{problem}");
+    assert_eq!(problem["errors"][0]["message"], NOT_A_UUID, "{problem}");
 }
 
 // ------------------------------------------------------ PATCH /events/{id}

@@ -10,6 +10,7 @@ mod support;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
+use shared_kernel::http::{NOT_A_DATE_TIME, NOT_A_UUID};
 use shared_kernel::testing::{Case, expect_json, expect_problem, run_cases};
 use support::TestApp;
 
@@ -158,22 +159,26 @@ async fn creating_an_event_with_a_bad_deadline_is_422_naming_it_and_writes_nothi
             "not a timestamp",
             create_body_with_deadline(r#""tomorrow""#),
             "deadline",
-        ),
+        )
+        .saying(NOT_A_DATE_TIME),
         Case::invalid(
             "a date without a time",
             create_body_with_deadline(r#""2099-01-01""#),
             "deadline",
-        ),
+        )
+        .saying(NOT_A_DATE_TIME),
         Case::invalid(
             "a time without an offset",
             create_body_with_deadline(r#""2099-01-01T12:00:00""#),
             "deadline",
-        ),
+        )
+        .saying(NOT_A_DATE_TIME),
         Case::invalid(
             "an impossible date",
             create_body_with_deadline(r#""2099-02-30T12:00:00Z""#),
             "deadline",
-        ),
+        )
+        .saying(NOT_A_DATE_TIME),
         Case::invalid(
             "a Unix timestamp number",
             create_body_with_deadline("4102444800"),
@@ -317,7 +322,14 @@ async fn changing_an_event_with_bad_input_is_4xx_and_changes_nothing() {
             "deadline not a timestamp",
             r#"{"deadline": "next week"}"#.to_owned(),
             "deadline",
-        ),
+        )
+        .saying(NOT_A_DATE_TIME),
+        Case::invalid(
+            "deadline without a time zone",
+            r#"{"deadline": "2030-06-01T18:00:00"}"#.to_owned(),
+            "deadline",
+        )
+        .saying(NOT_A_DATE_TIME),
         Case::invalid("an empty object", "{}".to_owned(), "body").any_field(),
         Case::invalid(
             "an unknown extra field",
@@ -414,12 +426,13 @@ async fn changing_an_event_with_a_malformed_uuid_in_the_path_is_400_naming_id() 
     let id = event["id"].as_str().unwrap_or_default().to_owned();
     let good = r#"{"coefficient": "2.10"}"#.to_owned();
     let cases = vec![
-        Case::bad_path("not a UUID at all", good.clone(), "not-a-uuid"),
+        Case::bad_path("not a UUID at all", good.clone(), "not-a-uuid").saying(NOT_A_UUID),
         Case::bad_path(
             "a UUID with a bad digit",
             good,
             "0192f0c1-0000-7000-8000-00000000000g",
-        ),
+        )
+        .saying(NOT_A_UUID),
     ];
 
     run(&app, Target::Update(&id), cases).await;
@@ -430,11 +443,14 @@ async fn setting_the_status_with_a_malformed_uuid_in_the_path_is_400_naming_id()
     let app = TestApp::spawn().await;
     let event = app.create_event("1.85").await;
     let id = event["id"].as_str().unwrap_or_default().to_owned();
-    let cases = vec![Case::bad_path(
-        "not a UUID at all",
-        r#"{"status": "FINISHED_WIN"}"#.to_owned(),
-        "not-a-uuid",
-    )];
+    let cases = vec![
+        Case::bad_path(
+            "not a UUID at all",
+            r#"{"status": "FINISHED_WIN"}"#.to_owned(),
+            "not-a-uuid",
+        )
+        .saying(NOT_A_UUID),
+    ];
 
     run(&app, Target::SetStatus(&id), cases).await;
 }

@@ -2,9 +2,15 @@
 //! document naming the parameter (axum's own `Path` and `Query` reject
 //! with `text/plain`).
 
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use axum::routing::get;
+use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 
 use super::problem::{FieldError, Problem};
@@ -47,6 +53,32 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
                 other.body_text(),
             )),
         }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> ApiPath<T> {
+    /// What this extractor answers to `uri` on a route `template`, or
+    /// `None` when it reads the path: the examples of the OpenAPI document
+    /// use it to show a client what the API really says. It runs axum's
+    /// router and this extractor, which wait on nothing, so it needs no
+    /// runtime.
+    pub fn rejection(template: &str, uri: &str) -> Option<Problem> {
+        let seen = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&seen);
+        let handler = move |path: Result<ApiPath<T>, Problem>| {
+            let slot = Arc::clone(&slot);
+            async move {
+                if let (Err(problem), Ok(mut slot)) = (path, slot.lock()) {
+                    *slot = Some(problem);
+                }
+            }
+        };
+        let mut router = Router::new().route(template, get(handler));
+        let request = Request::builder().uri(uri).body(Body::empty()).ok()?;
+        tower::Service::call(&mut router, request)
+            .now_or_never()?
+            .ok()?;
+        seen.lock().ok()?.take()
     }
 }
 
@@ -139,6 +171,21 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(problem["errors"][0]["field"], "id");
         assert_eq!(problem["errors"][0]["message"], NOT_A_UUID);
+    }
+
+    #[test]
+    fn the_rejection_is_the_one_a_request_gets() {
+        let problem = ApiPath::<ById>::rejection("/things/{id}", "/things/not-a-uuid");
+        assert_eq!(
+            problem.map(|p| (p.status, p.errors)),
+            Some((
+                StatusCode::BAD_REQUEST,
+                vec![FieldError::new("id", NOT_A_UUID)]
+            ))
+        );
+        let id = uuid::Uuid::nil();
+        let accepted = ApiPath::<ById>::rejection("/things/{id}", &format!("/things/{id}"));
+        assert!(accepted.is_none(), "{accepted:?}");
     }
 
     #[tokio::test]

@@ -28,6 +28,8 @@ pub struct Case {
     pub status: StatusCode,
     /// A field `errors[].field` must name, if any.
     pub field: Option<&'static str>,
+    /// The exact `errors[].message` given for `field`, if it matters.
+    pub message: Option<&'static str>,
 }
 
 impl Case {
@@ -40,6 +42,7 @@ impl Case {
             path_id: None,
             status: StatusCode::UNPROCESSABLE_ENTITY,
             field: Some(field),
+            message: None,
         }
     }
 
@@ -82,6 +85,17 @@ impl Case {
     pub fn any_field(self) -> Self {
         Self {
             field: None,
+            message: None,
+            ..self
+        }
+    }
+
+    /// Also expects an entry naming exactly the field to say exactly `message`:
+    /// for the cases whose words are part of the contract (what a client
+    /// should send instead).
+    pub fn saying(self, message: &'static str) -> Self {
+        Self {
+            message: Some(message),
             ..self
         }
     }
@@ -128,7 +142,7 @@ async fn answer_failure(request: RequestBuilder, case: &Case) -> Option<String> 
     if let Some(content_type) = case.content_type {
         request = request.header(CONTENT_TYPE, content_type);
     }
-    let (status, field) = (case.status, case.field);
+    let (status, field, message) = (case.status, case.field, case.message);
     // On a task of its own, so that expect_problem's panic becomes this
     // case's failure and the other cases still run.
     let checked = tokio::spawn(async move {
@@ -142,6 +156,14 @@ async fn answer_failure(request: RequestBuilder, case: &Case) -> Option<String> 
                 .as_array()
                 .is_some_and(|errors| errors.iter().any(|error| names(error, field)));
             assert!(named, "errors[].field should name `{field}`: {problem}");
+            if let Some(message) = message {
+                let said = problem["errors"].as_array().is_some_and(|errors| {
+                    errors
+                        .iter()
+                        .any(|error| error["field"] == field && error["message"] == message)
+                });
+                assert!(said, "`{field}` should be said to {message:?}: {problem}");
+            }
         }
     })
     .await;

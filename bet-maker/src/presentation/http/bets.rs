@@ -60,7 +60,7 @@ async fn place_bet(
     let bet = state
         .bets
         .place(BetSlip {
-            event_id: request.event_id,
+            event_id: request.event_id.into(),
             amount: request.amount.value(),
             idempotency_key,
         })
@@ -117,5 +117,5 @@ async fn get_bet(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<BetPath>,
 ) -> Result<Json<BetDto>, Problem> {
-    Ok(Json(BetDto::from(state.bets.get(path.id).await?)))
+    Ok(Json(BetDto::from(state.bets.get(path.id()).await?)))
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::http::{PageQuery, Problem};
+use shared_kernel::http::{PageQuery, Problem, WireUuid};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::pagination::PageRequest;
 use utoipa::{IntoParams, ToSchema};
@@ -134,7 +134,8 @@ pub struct BetPage {
 #[serde(deny_unknown_fields)]
 pub struct BetSlipRequest {
     /// An event open for betting.
-    pub event_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub event_id: WireUuid,
     /// The stake: more than 0, at most two decimals, at most the house
     /// limit; a string (preferred) or a JSON number, read exactly.
     #[schema(value_type = String, example = "10.50")]
@@ -145,7 +146,14 @@ pub struct BetSlipRequest {
 #[derive(Debug, Deserialize)]
 pub struct BetPath {
     /// The bet's id.
-    pub id: Uuid,
+    pub id: WireUuid,
+}
+
+impl BetPath {
+    /// The id, once read.
+    pub fn id(&self) -> Uuid {
+        self.id.into()
+    }
 }
 
 /// `GET /bets` parameters.
@@ -155,7 +163,8 @@ pub struct ListBetsQuery {
     /// Only bets with this status.
     pub status: Option<BetStatusDto>,
     /// Only bets on this event.
-    pub event_id: Option<Uuid>,
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub event_id: Option<WireUuid>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
@@ -174,7 +183,7 @@ impl ListBetsQuery {
         .parse()?;
         let filter = BetFilter {
             status: self.status.map(Into::into),
-            event_id: self.event_id,
+            event_id: self.event_id.map(Uuid::from),
         };
         Ok((filter, page))
     }

@@ -10,11 +10,11 @@ use axum::http::header::CONTENT_TYPE;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::FutureExt;
 use rust_decimal::Decimal;
-use shared_kernel::http::{ApiJson, FieldError, PageQuery, Problem, parse_json};
+use shared_kernel::http::{ApiJson, ApiPath, PageQuery, Problem, parse_json};
 use shared_kernel::money::WireDecimal;
 use uuid::Uuid;
 
-use super::dto::{BetDto, BetSlipRequest, BetStatusDto, ListBetsQuery};
+use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery};
 use super::errors::UNAVAILABLE;
 use super::idempotency_key::IdempotencyKey;
 use crate::application::BetError;
@@ -145,9 +145,11 @@ pub fn bad_bets_query() -> Problem {
     .unwrap_or_else(Problem::internal)
 }
 
-/// 400 on `GET /bets/{id}`: an id that is not a UUID.
+/// 400 on `GET /bets/{id}`: an id that is not a UUID, as the path
+/// extractor answers it.
 pub fn bad_bet_id() -> Problem {
-    Problem::bad_parameters(vec![FieldError::new("id", "must be a UUID")])
+    ApiPath::<BetPath>::rejection("/bets/{id}", "/bets/not-a-uuid")
+        .unwrap_or_else(Problem::internal)
 }
 
 /// 503: the database is unreachable.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::http::{FieldError, PageQuery, Problem, field_errors};
+use shared_kernel::http::{FieldError, PageQuery, Problem, WireDateTime, WireUuid, field_errors};
 use shared_kernel::money::WireDecimal;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -92,8 +92,15 @@ pub struct CreateEventRequest {
     #[schema(value_type = String, example = "1.85")]
     pub coefficient: WireDecimal,
     /// In the future (RFC 3339).
-    #[schema(example = "2030-06-01T18:00:00Z")]
-    pub deadline: DateTime<Utc>,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>, example = "2030-06-01T18:00:00Z")]
+    pub deadline: WireDateTime,
+}
+
+impl CreateEventRequest {
+    /// The deadline asked for, as the use case takes it.
+    pub fn deadline(&self) -> DateTime<Utc> {
+        self.deadline.into()
+    }
 }
 
 /// `PATCH /events/{id}`: the fields to change; at least one.
@@ -106,9 +113,9 @@ pub struct UpdateEventRequest {
     #[serde(default)]
     pub coefficient: Option<WireDecimal>,
     /// New deadline, in the future.
-    #[schema(example = "2030-06-01T19:00:00Z")]
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>, example = "2030-06-01T19:00:00Z")]
     #[serde(default)]
-    pub deadline: Option<DateTime<Utc>>,
+    pub deadline: Option<WireDateTime>,
 }
 
 /// `PUT /events/{id}/status`: the result.
@@ -125,7 +132,14 @@ pub struct SetStatusRequest {
 #[derive(Debug, Deserialize)]
 pub struct EventPath {
     /// The event's id.
-    pub id: Uuid,
+    pub id: WireUuid,
+}
+
+impl EventPath {
+    /// The id, once read.
+    pub fn id(&self) -> Uuid {
+        self.id.into()
+    }
 }
 
 /// `GET /events` parameters.
@@ -168,7 +182,7 @@ impl UpdateEventRequest {
         check(&self)?;
         Ok(RequestedChanges {
             coefficient: self.coefficient.map(WireDecimal::value),
-            deadline: self.deadline,
+            deadline: self.deadline.map(DateTime::from),
         })
     }
 }

@@ -58,7 +58,7 @@ async fn create_event(
 ) -> Result<Response, Problem> {
     let event = state
         .events
-        .create(request.coefficient.value(), request.deadline)
+        .create(request.coefficient.value(), request.deadline())
         .await?;
     let location = format!("/events/{}", event.id());
     let mut response = event_response(StatusCode::CREATED, event);
@@ -108,7 +108,7 @@ async fn get_event(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<EventPath>,
 ) -> Result<Response, Problem> {
-    let event = state.events.get(path.id).await?;
+    let event = state.events.get(path.id()).await?;
     Ok(event_response(StatusCode::OK, event))
 }
 
@@ -141,7 +141,10 @@ async fn update_event(
     ApiJson(request): ApiJson<UpdateEventRequest>,
 ) -> Result<Response, Problem> {
     let changes = request.into_changes()?;
-    let event = state.events.update(path.id, changes, precondition).await?;
+    let event = state
+        .events
+        .update(path.id(), changes, precondition)
+        .await?;
     Ok(event_response(StatusCode::OK, event))
 }
 
@@ -174,6 +177,6 @@ async fn set_status(
     ApiJson(request): ApiJson<SetStatusRequest>,
 ) -> Result<Response, Problem> {
     let result = request.into_result()?;
-    let event = state.events.finish(path.id, result, precondition).await?;
+    let event = state.events.finish(path.id(), result, precondition).await?;
     Ok(event_response(StatusCode::OK, event))
 }

@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use futures_util::FutureExt;
 use shared_kernel::http::PageQuery;
-use shared_kernel::http::{ApiJson, FieldError, Problem, parse_json};
+use shared_kernel::http::{ApiJson, ApiPath, Problem, parse_json};
 use uuid::Uuid;
 
 use super::auth::MISSING_TOKEN;
-use super::dto::{CreateEventRequest, EventStatusDto, SetStatusRequest};
+use super::dto::{CreateEventRequest, EventPath, EventStatusDto, SetStatusRequest};
 use crate::application::EventError;
 use crate::domain::{CoefficientError, DeadlineError, DomainError, EventStatus, InvalidFields};
 
@@ -27,9 +27,11 @@ pub(super) fn malformed_body() -> Problem {
     }
 }
 
-/// 400: an id in the path that is not a UUID.
+/// 400: an id in the path that is not a UUID, as the path extractor
+/// answers it.
 pub(super) fn malformed_id() -> Problem {
-    Problem::bad_parameters(vec![FieldError::new("id", "must be a UUID")])
+    ApiPath::<EventPath>::rejection("/events/{id}", "/events/not-a-uuid")
+        .unwrap_or_else(Problem::internal)
 }
 
 /// 400: a query parameter out of range.
