@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for WireUuid {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_str(TextVisitor {
             expecting: "a UUID",
-            parse: |text| WireUuid::parse(text).map_err(|e| e.to_string()),
+            parse: WireUuid::parse,
         })
     }
 }
@@ -97,19 +97,19 @@ impl<'de> Deserialize<'de> for WireDateTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_str(TextVisitor {
             expecting: "an RFC 3339 date-time with a time zone",
-            parse: |text| WireDateTime::parse(text).map_err(|e| e.to_string()),
+            parse: WireDateTime::parse,
         })
     }
 }
 
 /// Reads a string with `parse`; anything but a string is refused as
 /// "invalid type: ..., expected <expecting>".
-struct TextVisitor<T> {
+struct TextVisitor<T, E> {
     expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
+    parse: fn(&str) -> Result<T, E>,
 }
 
-impl<T> Visitor<'_> for TextVisitor<T> {
+impl<T, Problem: fmt::Display> Visitor<'_> for TextVisitor<T, Problem> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
