@@ -21,5 +21,6 @@ pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use router::{MAX_BODY_BYTES, service_router};
 pub use validation::field_errors;
 pub use wire::{
-    NOT_A_DATE_TIME, NOT_A_UUID, WireDateTime, WireDateTimeError, WireUuid, WireUuidError,
+    A_LEAP_SECOND, NOT_A_DATE_TIME, NOT_A_UUID, WireDateTime, WireDateTimeError, WireUuid,
+    WireUuidError, YEAR_OUT_OF_RANGE,
 };

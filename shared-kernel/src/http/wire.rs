@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
@@ -24,12 +24,23 @@ pub const NOT_A_UUID: &str = "must be a UUID";
 pub const NOT_A_DATE_TIME: &str =
     "must be an RFC 3339 date-time with a time zone, like 2030-06-01T18:00:00Z";
 
+/// What a client hears when an instant names a leap second (`:60`), which
+/// the platform cannot store, compare or announce as written.
+pub const A_LEAP_SECOND: &str =
+    "must not be a leap second: seconds run from 00 to 59, like 2030-06-01T18:00:00Z";
+
+/// What a client hears when an instant falls outside the years RFC 3339
+/// can write with four digits (checked in UTC, the form it is kept in).
+pub const YEAR_OUT_OF_RANGE: &str = "must fall in the years 0001 to 9999 (UTC)";
+
 /// A UUID in a path, query or body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WireUuid(pub Uuid);
 
 /// An instant in a query or body: RFC 3339 with a time zone (`Z` or an
-/// offset), kept in UTC.
+/// offset), kept in UTC, in the years 0001 to 9999 and without a leap
+/// second, so that it is written back, stored and announced exactly as
+/// it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WireDateTime(pub DateTime<Utc>);
 
@@ -43,10 +54,24 @@ impl WireUuid {
 impl WireDateTime {
     /// Reads an RFC 3339 date-time; one without a time zone is refused,
     /// since which instant it means would be a guess.
+    ///
+    /// chrono accepts `:60` at any minute and keeps it as a second that
+    /// PostgreSQL turns into the next minute, and an offset can carry
+    /// `9999-12-31T23:00:00-02:00` into year 10000, which is written back
+    /// as `+10000-...`, not RFC 3339. Both are refused, so there is one
+    /// instant from the request to the message.
     pub fn parse(text: &str) -> Result<Self, WireDateTimeError> {
-        DateTime::parse_from_rfc3339(text)
-            .map(|instant| Self(instant.with_timezone(&Utc)))
-            .map_err(|_| WireDateTimeError)
+        let instant =
+            DateTime::parse_from_rfc3339(text).map_err(|_| WireDateTimeError::Malformed)?;
+        // chrono keeps a leap second as a nanosecond count of a second or more.
+        if instant.nanosecond() >= 1_000_000_000 {
+            return Err(WireDateTimeError::LeapSecond);
+        }
+        let instant = instant.with_timezone(&Utc);
+        if !(1..=9999).contains(&instant.year()) {
+            return Err(WireDateTimeError::YearOutOfRange);
+        }
+        Ok(Self(instant))
     }
 }
 
@@ -55,10 +80,19 @@ impl WireDateTime {
 #[error("{}", NOT_A_UUID)]
 pub struct WireUuidError;
 
-/// The text is not an RFC 3339 date-time with a time zone.
+/// Why a text is not an instant the platform accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{}", NOT_A_DATE_TIME)]
-pub struct WireDateTimeError;
+pub enum WireDateTimeError {
+    /// Not an RFC 3339 date-time with a time zone.
+    #[error("{}", NOT_A_DATE_TIME)]
+    Malformed,
+    /// A leap second (`:60`).
+    #[error("{}", A_LEAP_SECOND)]
+    LeapSecond,
+    /// Before year 0001 or after year 9999 once in UTC.
+    #[error("{}", YEAR_OUT_OF_RANGE)]
+    YearOutOfRange,
+}
 
 impl From<WireUuid> for Uuid {
     fn from(value: WireUuid) -> Self {
@@ -163,6 +197,62 @@ mod tests {
         assert_eq!(instant.clone().map(DateTime::from), expected);
         let written = instant.map(|i| serde_json::to_string(&i).unwrap_or_default());
         assert_eq!(written, Ok(r#""2030-06-01T18:00:00Z""#.to_owned()));
+    }
+
+    #[test]
+    fn a_leap_second_is_refused_at_any_minute() {
+        for text in [
+            "2030-06-01T12:00:60Z",
+            "2030-06-30T23:59:60Z",
+            "2030-06-01T12:00:60.5Z",
+            "2030-06-01T14:00:60+02:00",
+        ] {
+            assert_eq!(
+                WireDateTime::parse(text),
+                Err(WireDateTimeError::LeapSecond),
+                "{text}"
+            );
+        }
+        let error = read::<WireDateTime>(r#""2030-06-01T12:00:60Z""#)
+            .err()
+            .unwrap_or_default();
+        assert!(error.starts_with(A_LEAP_SECOND), "{error}");
+        assert!(WireDateTime::parse("2030-06-01T12:00:59.999999999Z").is_ok());
+    }
+
+    #[test]
+    fn years_outside_0001_to_9999_in_utc_are_refused() {
+        for text in [
+            "9999-12-31T23:00:00-02:00",
+            "0001-01-01T00:30:00+01:00",
+            "0000-06-01T12:00:00Z",
+        ] {
+            assert_eq!(
+                WireDateTime::parse(text),
+                Err(WireDateTimeError::YearOutOfRange),
+                "{text}"
+            );
+        }
+        // Five-digit or signed years are not RFC 3339 at all.
+        for text in ["10000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"] {
+            assert_eq!(
+                WireDateTime::parse(text),
+                Err(WireDateTimeError::Malformed),
+                "{text}"
+            );
+        }
+        let error = read::<WireDateTime>(r#""9999-12-31T23:59:59-00:01""#)
+            .err()
+            .unwrap_or_default();
+        assert!(error.starts_with(YEAR_OUT_OF_RANGE), "{error}");
+    }
+
+    #[test]
+    fn the_first_and_last_instants_of_the_range_round_trip() {
+        for text in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"] {
+            let instant = WireDateTime::parse(text).map(|i| serde_json::to_string(&i).ok());
+            assert_eq!(instant, Ok(Some(format!(r#""{text}""#))), "{text}");
+        }
     }
 
     #[test]
