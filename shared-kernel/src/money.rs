@@ -144,13 +144,91 @@ impl<'de> Visitor<'de> for WireDecimalVisitor {
     }
 
     /// serde_json with `arbitrary_precision` presents a number as a one-entry
-    /// map; `serde_json::Number` knows how to read it back as the exact text.
-    /// Any other map (a JSON object where a decimal belongs) is refused in
-    /// the same words as any other wrong type.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WireDecimal, A::Error> {
-        let number = serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map_err(|_| de::Error::invalid_type(de::Unexpected::Map, &self))?;
-        self.visit_str(&number.to_string())
+    /// map `{"$serde_json::private::Number": <its text>}`. A client can send
+    /// that very object, and `serde_json::Number` would take it for a
+    /// number; what tells them apart is how the text arrives: a real number
+    /// hands over an owned `String` (`visit_string`), while serde_json reads
+    /// a JSON string as borrowed or copied text (`visit_borrowed_str`,
+    /// `visit_str`), never as `visit_string`. Any other map, and that
+    /// object, are refused in the same words as any other wrong type.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireDecimal, A::Error> {
+        let not_a_decimal =
+            |expected: &Self| de::Error::invalid_type(de::Unexpected::Map, expected);
+        if map.next_key::<String>()?.as_deref() != Some(NUMBER_TOKEN) {
+            return Err(not_a_decimal(&self));
+        }
+        let NumberText(text) = map.next_value()?;
+        let only_entry = map.next_key::<de::IgnoredAny>()?.is_none();
+        match text {
+            Some(text) if only_entry => self.visit_str(&text),
+            _ => Err(not_a_decimal(&self)),
+        }
+    }
+}
+
+/// The key under which serde_json's `arbitrary_precision` hands over a
+/// number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// The value under [`NUMBER_TOKEN`]: `Some(text)` when it came from a real
+/// JSON number, `None` for anything a client wrote (read and dropped, so
+/// the refusal names the decimal's field, not a path inside the object).
+struct NumberText(Option<String>);
+
+impl<'de> Deserialize<'de> for NumberText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NumberTextVisitor)
+    }
+}
+
+struct NumberTextVisitor;
+
+impl<'de> Visitor<'de> for NumberTextVisitor {
+    type Value = NumberText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the text of a JSON number")
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<NumberText, E> {
+        Ok(NumberText(Some(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<NumberText, E> {
+        Ok(NumberText(None))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<NumberText, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(NumberText(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NumberText, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(NumberText(None))
     }
 }
 
@@ -210,6 +288,46 @@ mod tests {
             error.starts_with("invalid type: map, expected a decimal"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_object_serde_json_uses_for_numbers_is_not_a_number() {
+        for forged in [
+            r#"{"$serde_json::private::Number": "100"}"#,
+            r#"{"$serde_json::private::Number": "1.85"}"#,
+            // Escapes make serde_json copy the text rather than borrow it.
+            r#"{"$serde_json::private::Number": "\u0031\u0030\u0030"}"#,
+            r#"{"$serde_json::private::Numbe\u0072": "100"}"#,
+            r#"{"$serde_json::private::Number": 100}"#,
+            r#"{"$serde_json::private::Number": {"$serde_json::private::Number": "1"}}"#,
+            r#"{"$serde_json::private::Number": ["100"]}"#,
+            r#"{"$serde_json::private::Number": null}"#,
+            r#"{"$serde_json::private::Number": "100", "x": 1}"#,
+            r#"{"$serde_json::private::Number": "100", "$serde_json::private::Number": "2"}"#,
+            r#"{}"#,
+        ] {
+            let error = from_json(forged).err().unwrap_or_default();
+            assert!(
+                error.starts_with("invalid type: map, expected a decimal"),
+                "{forged}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_forged_number_is_refused_at_the_field_it_was_sent_in() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Stake {
+            amount: WireDecimal,
+        }
+        let body = br#"{"amount": {"$serde_json::private::Number": "100"}}"#;
+        let problem = crate::http::parse_json::<Stake>(body).err();
+        let fields: Option<Vec<String>> =
+            problem.map(|p| p.errors.into_iter().map(|e| e.field).collect());
+        assert_eq!(fields, Some(vec!["amount".to_owned()]));
+        let read = crate::http::parse_json::<Stake>(br#"{"amount": 100.5}"#).map(|s| s.amount);
+        assert_eq!(read.ok().map(WireDecimal::value), Some(dec!(100.5)));
     }
 
     #[test]
