@@ -5,7 +5,7 @@
 //! finished event never changes again. The fields are private so that
 //! these methods are the only way to get a changed event.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -105,9 +105,7 @@ impl Event {
             return Err(DomainError::AlreadyFinished(self.status));
         }
         let coefficient = patch.coefficient.filter(|c| *c != self.coefficient);
-        let deadline = patch
-            .deadline
-            .filter(|d| d.trunc_subsecs(6) != self.deadline.at());
+        let deadline = patch.deadline.filter(|d| !self.deadline.is_stored_as(*d));
         if coefficient.is_none() && deadline.is_none() {
             return Ok(Decision::Unchanged(self));
         }

@@ -1,4 +1,4 @@
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -104,6 +104,45 @@ fn an_update_to_the_current_values_changes_nothing() {
         event.clone().update(patch, now),
         Ok(Decision::Unchanged(event))
     );
+}
+
+#[test]
+fn the_same_deadline_in_finer_digits_or_as_a_leap_second_changes_nothing() {
+    let now = Utc::now();
+    let year = now.year() + 1;
+    let instant = |month, day, h, m, s, nanos| {
+        chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .and_then(|date| date.and_hms_nano_opt(h, m, s, nanos))
+            .map(|at| at.and_utc())
+            .unwrap_or_else(|| panic!("an instant chrono can represent"))
+    };
+    // 23:59:60.5 on the last day of the year: chrono keeps it as :59 with
+    // 1.5 s of nanoseconds; PostgreSQL keeps it as 00:00:00.5 the next day,
+    // and that is what the event is read back with.
+    let leap = instant(12, 31, 23, 59, 59, 1_500_000_000);
+    let next_year = chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .and_then(|date| date.and_hms_milli_opt(0, 0, 0, 500))
+        .map(|at| at.and_utc())
+        .unwrap_or_else(|| panic!("an instant chrono can represent"));
+    let stored = Event::restore(
+        Uuid::now_v7(),
+        coefficient(185),
+        Deadline::restore(next_year),
+        EventStatus::New,
+        2,
+    );
+    let finer = next_year + Duration::nanoseconds(321);
+    for echo in [leap, finer, instant(12, 31, 23, 59, 59, 1_500_000_999)] {
+        let patch = EventPatch {
+            coefficient: Some(stored.coefficient()),
+            deadline: Some(echo),
+        };
+        assert_eq!(
+            stored.clone().update(patch, now),
+            Ok(Decision::Unchanged(stored.clone())),
+            "{echo:?}"
+        );
+    }
 }
 
 #[test]
