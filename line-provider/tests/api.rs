@@ -555,6 +555,41 @@ async fn patching_the_values_the_create_response_showed_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_same_patch_twice_changes_the_event_once() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+    // Finer digits than storage keeps, another offset, a number with one
+    // decimal: the second request asks for what the first one stored.
+    let local =
+        (Utc::now() + Duration::from_secs(3 * 3600)).naive_utc() + chrono::Duration::hours(2);
+    let local = chrono::Timelike::with_nanosecond(&local, 123_456_789)
+        .unwrap_or_else(|| panic!("nanoseconds within a second"));
+    let deadline = format!("{}+02:00", local.format("%Y-%m-%dT%H:%M:%S%.9f"));
+    let body = json!({ "coefficient": 2.5, "deadline": deadline });
+    let rows_before = outbox_rows(&app).await;
+
+    let first = expect_json(patch_event(&app, &id, body.clone()).await, StatusCode::OK).await;
+    let rows_after_first = outbox_rows(&app).await;
+    let second = patch_event(&app, &id, body).await;
+
+    assert_eq!(first["version"], 2, "{first}");
+    assert_eq!(
+        rows_after_first,
+        rows_before + 1,
+        "the first PATCH is announced"
+    );
+    assert_eq!(header(&second, ETAG), "\"2\"");
+    let second = expect_json(second, StatusCode::OK).await;
+    assert_eq!(second, first, "the second PATCH changes nothing");
+    assert_eq!(
+        outbox_rows(&app).await,
+        rows_after_first,
+        "nothing new to announce"
+    );
+    assert_eq!(get_event(&app, &id).await, first, "stored as answered");
+}
+
+#[tokio::test]
 async fn an_empty_patch_is_422() {
     let app = TestApp::spawn().await;
     let id = id_of(&app.create_event("1.85").await);

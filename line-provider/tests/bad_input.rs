@@ -10,7 +10,7 @@ mod support;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use shared_kernel::http::{NOT_A_DATE_TIME, NOT_A_UUID};
+use shared_kernel::http::{A_LEAP_SECOND, NOT_A_DATE_TIME, NOT_A_UUID, YEAR_OUT_OF_RANGE};
 use shared_kernel::testing::{Case, expect_json, expect_problem, run_cases};
 use support::TestApp;
 
@@ -131,6 +131,14 @@ const BAD_COEFFICIENTS: &[(&str, &str)] = &[
     ("a huge number", "99999999999999999999999999999999.00"),
     ("an array", "[1.85]"),
     ("an object", r#"{"value": "1.85"}"#),
+    (
+        "the object serde_json carries numbers in",
+        r#"{"$serde_json::private::Number": "1.85"}"#,
+    ),
+    (
+        "that object with an escaped value",
+        r#"{"$serde_json::private::Number": "\u0031.85"}"#,
+    ),
 ];
 
 fn coefficient_cases(body: impl Fn(&str) -> String) -> Vec<Case> {
@@ -138,6 +146,37 @@ fn coefficient_cases(body: impl Fn(&str) -> String) -> Vec<Case> {
         .iter()
         .map(|(name, coefficient)| Case::invalid(name, body(coefficient), "coefficient"))
         .collect()
+}
+
+/// Deadlines that cannot be stored and announced as written: a leap second
+/// (at any minute, in the future) and years outside 0001-9999 in UTC.
+fn unstorable_deadlines(body: impl Fn(&str) -> String) -> Vec<Case> {
+    vec![
+        Case::invalid(
+            "a leap second",
+            body(r#""2099-06-01T12:00:60Z""#),
+            "deadline",
+        )
+        .saying(A_LEAP_SECOND),
+        Case::invalid(
+            "a leap second at the end of June",
+            body(r#""2099-06-30T23:59:60.5Z""#),
+            "deadline",
+        )
+        .saying(A_LEAP_SECOND),
+        Case::invalid(
+            "year 10000 once in UTC",
+            body(r#""9999-12-31T23:00:00-02:00""#),
+            "deadline",
+        )
+        .saying(YEAR_OUT_OF_RANGE),
+        Case::invalid(
+            "a five-digit year",
+            body(r#""10000-01-01T00:00:00Z""#),
+            "deadline",
+        )
+        .saying(NOT_A_DATE_TIME),
+    ]
 }
 
 // ------------------------------------------------------------ POST /events
@@ -186,8 +225,11 @@ async fn creating_an_event_with_a_bad_deadline_is_422_naming_it_and_writes_nothi
         ),
         Case::invalid("null", create_body_with_deadline("null"), "deadline"),
     ];
+    let cases = cases
+        .into_iter()
+        .chain(unstorable_deadlines(create_body_with_deadline));
 
-    run(&app, Target::Create, cases).await;
+    run(&app, Target::Create, cases.collect()).await;
 }
 
 #[tokio::test]
@@ -351,8 +393,11 @@ async fn changing_an_event_with_bad_input_is_4xx_and_changes_nothing() {
         Case::media_type("text/plain", good.clone(), Some("text/plain")),
         Case::media_type("no content type", good, None),
     ];
+    let cases = cases.into_iter().chain(unstorable_deadlines(|deadline| {
+        format!(r#"{{"deadline": {deadline}}}"#)
+    }));
 
-    run(&app, Target::Update(&id), cases).await;
+    run(&app, Target::Update(&id), cases.collect()).await;
 }
 
 // ------------------------------------------------- PUT /events/{id}/status
