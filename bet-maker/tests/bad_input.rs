@@ -79,6 +79,14 @@ const BAD_AMOUNTS: &[(&str, &str)] = &[
     ("a huge number", "99999999999999999999999999999999.00"),
     ("an array", "[10.50]"),
     ("an object", r#"{"value": "10.50"}"#),
+    (
+        "the object serde_json carries numbers in",
+        r#"{"$serde_json::private::Number": "100"}"#,
+    ),
+    (
+        "that object with an escaped value",
+        r#"{"$serde_json::private::Number": "\u0031\u0030\u0030"}"#,
+    ),
 ];
 
 // ---------------------------------------------------------------- amount
