@@ -354,3 +354,144 @@ async fn a_message_that_keeps_failing_is_dead_lettered_with_its_error() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_dead_letter_queue_is_bounded_and_a_changed_bound_is_refused_by_name() {
+    use bet_maker::presentation::messaging::{Topology, declare};
+    use lapin::BasicProperties;
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    use shared_kernel::testing::TestBroker;
+
+    let mut broker = TestBroker::new("bet-maker-dlq")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (queue, dead_letter_queue) = broker.own_consumer_queues("bounded");
+    let topology = Topology::new(&broker.exchange, &queue).with_dead_letter_max_length(2);
+    let channel = broker
+        .connection
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    declare(&channel, &topology)
+        .await
+        .unwrap_or_else(|e| panic!("declaring: {e}"));
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    for n in 0..3u8 {
+        channel
+            .basic_publish(
+                "".into(),
+                dead_letter_queue.as_str().into(),
+                BasicPublishOptions::default(),
+                &[n],
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(
+        broker
+            .depth(&dead_letter_queue)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        2,
+        "the oldest dead letter made room"
+    );
+
+    let other_bound = topology.with_dead_letter_max_length(5);
+    let again = broker
+        .connection
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = declare(&again, &other_bound).await;
+    let error = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.contains("PRECONDITION") && error.contains(&dead_letter_queue),
+        "a changed bound fails the declare, naming the queue: {error}"
+    );
+}
+
+/// line-provider's events as a resync reads them: one page.
+struct OnePage(Vec<LineEvent>);
+
+#[async_trait::async_trait]
+impl bet_maker::application::ports::LineProvider for OnePage {
+    async fn events_page(
+        &self,
+        _cursor: Option<String>,
+    ) -> Result<
+        bet_maker::application::ports::LinePage,
+        bet_maker::application::ports::LineProviderError,
+    > {
+        Ok(bet_maker::application::ports::LinePage {
+            events: self.0.clone(),
+            next_cursor: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn resync_reports_where_the_copy_disagrees_with_line_provider_and_keeps_it() {
+    use std::sync::Arc;
+
+    use bet_maker::application::LineService;
+    use bet_maker::application::ports::SystemClock;
+    use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
+
+    let mut app = TestApp::spawn().await;
+    // A forged result, and a forged version far ahead, took hold before
+    // messages were checked.
+    let finished = finished_with_bets(&app).await;
+    let bets = bets_of(&app, finished.id).await;
+    let ahead = LineEvent {
+        version: 900,
+        ..app.open_event("1.50").await
+    };
+    app.seed_event(&ahead).await;
+    let agreeing = app.open_event("2.00").await;
+    let line_provider = OnePage(vec![
+        LineEvent {
+            status: LineEventStatus::New,
+            version: 2,
+            coefficient: "1.90".parse().unwrap_or_default(),
+            ..finished.clone()
+        },
+        LineEvent {
+            version: 3,
+            ..ahead.clone()
+        },
+        agreeing.clone(),
+    ]);
+    let line = LineService::new(
+        Arc::new(SeaOrmLineRepository::new(app.db.connection.clone())),
+        Arc::new(SystemClock),
+    );
+
+    let report = line
+        .resync(&line_provider)
+        .await
+        .unwrap_or_else(|e| panic!("resync: {e}"));
+
+    assert_eq!(
+        (
+            report.events_read,
+            report.events_updated,
+            report.disagreements
+        ),
+        (3, 0, 2),
+        "{report:?}"
+    );
+    assert_eq!(
+        copy_of(&app, finished.id).await,
+        Some(("FINISHED_WIN".to_owned(), 2, "1.85".to_owned()))
+    );
+    assert_eq!(copy_of(&app, ahead.id).await.map(|c| c.1), Some(900));
+    assert_eq!(bets_of(&app, finished.id).await, bets);
+    app.stop().await;
+}
