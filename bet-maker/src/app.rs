@@ -69,7 +69,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
             amqp_url: config.amqp_url,
-            topology: Topology::new(&config.exchange, &config.queue),
+            topology: Topology::new(&config.exchange, &config.queue)
+                .with_dead_letter_max_length(config.dead_letter_max_length),
             prefetch: config.prefetch,
         },
         line,

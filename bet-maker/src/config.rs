@@ -89,6 +89,17 @@ pub struct Config {
         default_value_t = 64
     )]
     pub prefetch: u16,
+    /// The most messages the dead-letter queue keeps (`x-max-length`; the
+    /// oldest are dropped beyond it). Fixed when the queue is created:
+    /// changing it for an existing queue needs the queue re-created.
+    #[arg(
+        long,
+        env = "BET_MAKER_DLQ_MAX_LENGTH",
+        value_name = "BET_MAKER_DLQ_MAX_LENGTH",
+        default_value_t = 100_000,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub dead_letter_max_length: u32,
     /// The largest stake a bet may have: above 0, at most 9999999999.99,
     /// with at most 2 decimals.
     #[arg(

@@ -6,9 +6,9 @@
 //! Both turn it into the domain's [`LineEvent`] here, so neither adapter
 //! depends on the other and the translation has one home.
 
-use shared_kernel::contracts::{EventSnapshot, EventStatusWire};
+use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind};
 
-use crate::domain::{LineEvent, LineEventStatus};
+use crate::domain::{ChangeKind, LineEvent, LineEventStatus};
 
 /// The event a snapshot describes, as bet-maker's copy of it.
 pub fn to_line_event(snapshot: &EventSnapshot) -> LineEvent {
@@ -22,5 +22,14 @@ pub fn to_line_event(snapshot: &EventSnapshot) -> LineEvent {
             EventStatusWire::FinishedLose => LineEventStatus::FinishedLose,
         },
         version: snapshot.version,
+    }
+}
+
+/// The kind of change a message kind announces.
+pub fn to_change_kind(kind: LineEventKind) -> ChangeKind {
+    match kind {
+        LineEventKind::Created => ChangeKind::Created,
+        LineEventKind::Updated => ChangeKind::Updated,
+        LineEventKind::Finished => ChangeKind::Finished,
     }
 }

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
                     events_read = report.events_read,
                     events_updated = report.events_updated,
                     bets_settled = report.bets_settled,
+                    disagreements = report.disagreements,
                     "resync done"
                 );
                 Ok(())

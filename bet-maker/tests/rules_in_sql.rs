@@ -3,7 +3,7 @@
 //! Settlement pays every pending bet of an event in one `UPDATE`, and the
 //! copy of the line keeps the newest version with one `INSERT ... ON
 //! CONFLICT`: both for speed. `domain::payout` and
-//! `LineEvent::is_superseded_by` stay the definitions, and these property
+//! `LineEvent::accepts` stay the definitions, and these property
 //! tests run the statements on the real database (through the line
 //! repository, as the consumer does) over generated cases, comparing each
 //! row with what the domain function says.
@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use bet_maker::application::ports::{ApplyOutcome, LineRepository};
-use bet_maker::domain::{BetStatus, BetSum, LineEvent, LineEventStatus, payout};
+use bet_maker::domain::{Acceptance, BetStatus, BetSum, LineEvent, LineEventStatus, payout};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -250,7 +250,8 @@ fn spelled_event(status: LineEventStatus) -> &'static str {
 }
 
 /// Applies each version as a message, in the generated order, and after
-/// each compares the stored copy with the one `is_superseded_by` keeps.
+/// each compares the outcome with what `accepts` says and the stored copy
+/// with the one it keeps.
 async fn the_copy_is_what_the_domain_keeps(
     db: DatabaseConnection,
     versions: Vec<(i64, LineEventStatus, i64)>,
@@ -267,19 +268,26 @@ async fn the_copy_is_what_the_domain_keeps(
             status,
             version,
         };
-        let replaces = kept
-            .as_ref()
-            .is_none_or(|held| held.is_superseded_by(&incoming));
+        let verdict = kept.as_ref().map(|held| held.accepts(&incoming));
+        let replaces = matches!(verdict, None | Some(Ok(Acceptance::Replace)));
 
         let outcome = database(line.apply_message(Uuid::now_v7(), &incoming).await)?;
 
+        let expected = match (&verdict, &kept) {
+            (Some(Ok(Acceptance::Duplicate)), _) => ApplyOutcome::Unchanged,
+            (Some(Ok(Acceptance::Stale)), Some(held)) => ApplyOutcome::Outdated {
+                held_version: held.version,
+            },
+            (Some(Err(conflict)), _) => ApplyOutcome::Refused(conflict.clone().into()),
+            _ => ApplyOutcome::Applied { bets_settled: 0 },
+        };
         prop_assert_eq!(
-            matches!(outcome, ApplyOutcome::Applied { .. }),
-            replaces,
-            "version {} over {:?}: {:?}",
+            &outcome,
+            &expected,
+            "version {} {:?} over {:?}",
             version,
-            kept.as_ref().map(|held| held.version),
-            outcome
+            status,
+            kept.as_ref().map(|held| (held.version, held.status))
         );
         if replaces {
             kept = Some(incoming);
@@ -298,6 +306,6 @@ async fn the_copy_is_what_the_domain_keeps(
 }
 
 #[test]
-fn the_upsert_keeps_the_version_is_superseded_by_says_wins() {
+fn the_upsert_keeps_what_accepts_says_and_refuses_what_it_refuses() {
     check(48, versions(), the_copy_is_what_the_domain_keeps);
 }

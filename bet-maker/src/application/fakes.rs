@@ -1,9 +1,9 @@
 //! In-memory fakes of the ports, for the use cases' unit tests. They keep
-//! the ports' contracts with the domain's own rules (a newer version wins,
+//! the ports' contracts with the domain's own rules (the copy's `accepts`,
 //! settlement pays by `payout`), so a use case tested against them behaves
 //! as against PostgreSQL.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use super::ports::{
     ApplyOutcome, BetFilter, BetNotPlaced, BetRepository, Clock, DecideBet, IdempotencyClaim,
     LinePage, LineProvider, LineProviderError, LineRepository, PlacedBet, RepositoryError,
 };
-use crate::domain::{Bet, BetStatus, LineEvent, StoredBet, payout};
+use crate::domain::{Acceptance, Bet, BetStatus, LineEvent, Refusal, StoredBet, payout};
 
 /// A clock that says what it is told.
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Clock for FixedClock {
 struct Tables {
     events: BTreeMap<Uuid, LineEvent>,
     bets: BTreeMap<Uuid, Bet>,
-    inbox: HashSet<Uuid>,
+    inbox: HashMap<Uuid, String>,
     keys: HashMap<String, (String, Uuid)>,
 }
 
@@ -64,12 +64,17 @@ impl InMemoryStore {
 
 impl Tables {
     fn upsert_and_settle(&mut self, event: &LineEvent) -> ApplyOutcome {
-        let newer = self
-            .events
-            .get(&event.id)
-            .is_none_or(|held| held.is_superseded_by(event));
-        if !newer {
-            return ApplyOutcome::Outdated;
+        if let Some(held) = self.events.get(&event.id) {
+            match held.accepts(event) {
+                Ok(Acceptance::Replace) => {}
+                Ok(Acceptance::Duplicate) => return ApplyOutcome::Unchanged,
+                Ok(Acceptance::Stale) => {
+                    return ApplyOutcome::Outdated {
+                        held_version: held.version,
+                    };
+                }
+                Err(conflict) => return ApplyOutcome::Refused(conflict.into()),
+            }
         }
         self.events.insert(event.id, event.clone());
         let mut bets_settled = 0;
@@ -103,10 +108,19 @@ impl LineRepository for InMemoryStore {
         event: &LineEvent,
     ) -> Result<ApplyOutcome, RepositoryError> {
         let mut tables = self.tables();
-        if !tables.inbox.insert(message_id) {
-            return Ok(ApplyOutcome::AlreadyApplied);
+        let content = event.canonical_content();
+        if let Some(recorded) = tables.inbox.get(&message_id) {
+            return Ok(if *recorded == content {
+                ApplyOutcome::AlreadyApplied
+            } else {
+                ApplyOutcome::Refused(Refusal::MessageIdReused(message_id))
+            });
         }
-        Ok(tables.upsert_and_settle(event))
+        let outcome = tables.upsert_and_settle(event);
+        if !matches!(outcome, ApplyOutcome::Refused(_)) {
+            tables.inbox.insert(message_id, content);
+        }
+        Ok(outcome)
     }
 
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {

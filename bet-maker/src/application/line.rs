@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::ports::{
     ApplyOutcome, Clock, LineProvider, LineProviderError, LineRepository, RepositoryError,
 };
-use crate::domain::LineEvent;
+use crate::domain::{ChangeKind, LineEvent};
 
 /// Why a use case on the line failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,10 @@ impl LineError {
 /// What a resync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResyncReport {
+    /// Events where the copy disagrees with line-provider at the same or a
+    /// higher version (each logged at ERROR, none changed): the copy took
+    /// something line-provider never said, and needs an operator.
+    pub disagreements: u64,
     /// Events read from line-provider.
     pub events_read: u64,
     /// Copies created or replaced by a newer version.
@@ -65,30 +69,41 @@ impl LineService {
         Ok(self.line.list_open(self.clock.now(), page).await?)
     }
 
-    /// Applies one message from line-provider, exactly once.
+    /// Applies one message from line-provider, exactly once, if it is a
+    /// `kind` of change line-provider could have made and the copy accepts
+    /// it; a refusal comes back as [`ApplyOutcome::Refused`] with nothing
+    /// changed.
     pub async fn apply_message(
         &self,
         message_id: Uuid,
+        kind: ChangeKind,
         event: &LineEvent,
     ) -> Result<ApplyOutcome, LineError> {
+        if let Err(impossible) = kind.check(event) {
+            return Ok(ApplyOutcome::Refused(impossible.into()));
+        }
         let outcome = self.line.apply_message(message_id, event).await?;
-        match outcome {
+        match &outcome {
             ApplyOutcome::Applied { bets_settled } => {
-                metrics::counter!("bets_settled_total").increment(bets_settled);
+                metrics::counter!("bets_settled_total").increment(*bets_settled);
                 tracing::info!(%message_id, event_id = %event.id, version = event.version, bets_settled, "event applied");
             }
             ApplyOutcome::AlreadyApplied => {
                 tracing::debug!(%message_id, event_id = %event.id, "message applied before; nothing changed");
             }
-            ApplyOutcome::Outdated => {
-                tracing::debug!(%message_id, event_id = %event.id, version = event.version, "a newer version is held; nothing changed");
+            ApplyOutcome::Unchanged | ApplyOutcome::Outdated { .. } => {
+                tracing::debug!(%message_id, event_id = %event.id, version = event.version, "this or a newer version is held; nothing changed");
             }
+            ApplyOutcome::Refused(_) => {}
         }
         Ok(outcome)
     }
 
-    /// Pages through line-provider's events and applies each by version, so
-    /// an empty or stale bet-maker catches up with the line.
+    /// Pages through line-provider's events and applies each the copy
+    /// accepts, so an empty or stale bet-maker catches up with the line.
+    /// Where the copy disagrees with line-provider at the same or a higher
+    /// version, the copy is kept (bets may have been settled on it) and the
+    /// event is logged at ERROR and counted in the report.
     pub async fn resync(
         &self,
         line_provider: &dyn LineProvider,
@@ -99,11 +114,22 @@ impl LineService {
             let page = line_provider.events_page(cursor).await?;
             for event in &page.events {
                 report.events_read += 1;
-                if let ApplyOutcome::Applied { bets_settled } =
-                    self.line.apply_snapshot(event).await?
-                {
-                    report.events_updated += 1;
-                    report.bets_settled += bets_settled;
+                match self.line.apply_snapshot(event).await? {
+                    ApplyOutcome::Applied { bets_settled } => {
+                        report.events_updated += 1;
+                        report.bets_settled += bets_settled;
+                    }
+                    ApplyOutcome::Outdated { held_version } => {
+                        report.disagreements += 1;
+                        tracing::error!(event_id = %event.id, held_version, line_provider_version = event.version,
+                            "the copy is ahead of line-provider: it holds a version line-provider never published");
+                    }
+                    ApplyOutcome::Refused(refusal) => {
+                        report.disagreements += 1;
+                        tracing::error!(event_id = %event.id, line_provider_version = event.version, reason = refusal.label(),
+                            error = %refusal, "the copy disagrees with line-provider; kept for an operator to decide");
+                    }
+                    ApplyOutcome::AlreadyApplied | ApplyOutcome::Unchanged => {}
                 }
             }
             match page.next_cursor {

@@ -13,7 +13,7 @@ use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
-use crate::domain::{Bet, BetRefused, BetStatus, LineEvent};
+use crate::domain::{Bet, BetRefused, BetStatus, LineEvent, Refusal};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -126,35 +126,49 @@ pub trait BetRepository: Send + Sync {
 }
 
 /// What applying news of an event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyOutcome {
     /// This message was applied before (a redelivery): nothing changed.
     AlreadyApplied,
-    /// The copy already held this version or a newer one: nothing changed.
-    Outdated,
+    /// The copy holds this very version already: nothing changed.
+    Unchanged,
+    /// The copy holds a newer version, consistent with this one: nothing
+    /// changed.
+    Outdated {
+        /// The version the copy holds.
+        held_version: i64,
+    },
     /// The copy now holds this version.
     Applied {
         /// Pending bets settled (moved to WON or LOST) because of it.
         bets_settled: u64,
     },
+    /// Refused by the rules of the line ([`LineEvent::accepts`]) or
+    /// because its `message_id` came before with other content: nothing
+    /// changed, nothing recorded.
+    Refused(Refusal),
 }
 
 /// bet-maker's copy of the line: the newest version heard of each event,
 /// and the settlement of its bets when it finishes.
 #[async_trait]
 pub trait LineRepository: Send + Sync {
-    /// In one transaction: records `message_id` (a second time is
-    /// [`ApplyOutcome::AlreadyApplied`]), replaces the copy if `event` is
-    /// newer ([`LineEvent::is_superseded_by`]), and, if the event is then
-    /// finished, settles all its pending bets ([`crate::domain::payout`]).
+    /// In one transaction: records `message_id` with a digest of the
+    /// event's content (a second time with the same content is
+    /// [`ApplyOutcome::AlreadyApplied`], with other content
+    /// [`Refusal::MessageIdReused`]), replaces the copy if the copy
+    /// accepts it ([`LineEvent::accepts`]; a conflict is
+    /// [`ApplyOutcome::Refused`] and rolls everything back), and, if the
+    /// event is then finished, settles all its pending bets
+    /// ([`crate::domain::payout`]).
     async fn apply_message(
         &self,
         message_id: Uuid,
         event: &LineEvent,
     ) -> Result<ApplyOutcome, RepositoryError>;
 
-    /// The same without a message (resync, or seeding): replace if newer,
-    /// settle if finished.
+    /// The same without a message (resync, or seeding): replace if the copy
+    /// accepts it, settle if finished.
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError>;
 
     /// Up to `page.limit + 1` events open at `now`, after `page.after`, in

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
 use super::ports::{ApplyOutcome, PlacedBet};
 use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
-use crate::domain::{Bet, BetStatus, LineEvent, LineEventStatus};
+use crate::domain::{Bet, BetStatus, ChangeKind, LineEvent, LineEventStatus};
 
 struct World {
     store: Arc<InMemoryStore>,
@@ -55,8 +55,13 @@ impl World {
     }
 
     async fn apply(&self, event: &LineEvent) -> ApplyOutcome {
+        let kind = match (event.version, event.status) {
+            (1, _) => ChangeKind::Created,
+            (_, LineEventStatus::New) => ChangeKind::Updated,
+            _ => ChangeKind::Finished,
+        };
         self.line
-            .apply_message(Uuid::now_v7(), event)
+            .apply_message(Uuid::now_v7(), kind, event)
             .await
             .unwrap_or_else(|e| panic!("applying {event:?}: {e}"))
     }
@@ -145,7 +150,8 @@ async fn resync_applies_every_event_of_every_page_and_counts_what_it_did() {
     let world = world();
     let now = world.now;
     // bet-maker already holds one event, at a newer version than
-    // line-provider's page will show, and a bet on another one.
+    // line-provider's page will show (a disagreement: kept and reported),
+    // and a bet on another one.
     let ahead = event(now, dec!(1.50), LineEventStatus::New, 3);
     world.apply(&ahead).await;
     let finishing = world.open_event(dec!(2.00)).await;
@@ -185,7 +191,8 @@ async fn resync_applies_every_event_of_every_page_and_counts_what_it_did() {
         ResyncReport {
             events_read: 5,
             events_updated: 4,
-            bets_settled: 2
+            bets_settled: 2,
+            disagreements: 1,
         }
     );
     let cursors = provider
@@ -250,4 +257,43 @@ async fn a_bet_keeps_the_odds_of_the_moment_it_was_placed() {
     );
     assert_eq!(late.coefficient(), dec!(2.50));
     assert_eq!(late.payout(), Some(dec!(26.25)));
+}
+
+#[tokio::test]
+async fn resync_reports_a_copy_that_contradicts_line_provider_and_keeps_it() {
+    let world = world();
+    let forged = world.open_event(dec!(2.00)).await;
+    let forged_result = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        version: 2,
+        ..forged.clone()
+    };
+    world.apply(&forged_result).await;
+    let agreeing = world.open_event(dec!(3.00)).await;
+    let line_provider_says = LineEvent {
+        coefficient: dec!(2.50),
+        version: 2,
+        ..forged.clone()
+    };
+    let provider = PagedLineProvider {
+        pages: vec![vec![line_provider_says, agreeing.clone()]],
+        ..Default::default()
+    };
+
+    let report = world
+        .line
+        .resync(&provider)
+        .await
+        .unwrap_or_else(|e| panic!("resync: {e}"));
+
+    assert_eq!(
+        report,
+        ResyncReport {
+            events_read: 2,
+            events_updated: 0,
+            bets_settled: 0,
+            disagreements: 1,
+        }
+    );
+    assert_eq!(world.store.event(forged.id), Some(forged_result));
 }

@@ -1,4 +1,4 @@
-//! bet-maker's copy of an event on the line.
+//! bet-maker's copy of an event on the line, and what may replace it.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -15,8 +15,16 @@ pub enum LineEventStatus {
     FinishedLose,
 }
 
+impl LineEventStatus {
+    /// Whether the status is a result, which never changes again.
+    pub fn is_final(self) -> bool {
+        self != Self::New
+    }
+}
+
 /// The event as bet-maker last heard of it. Copies are replaced only by a
-/// newer `version`, so the order messages arrive in does not matter.
+/// newer `version` of an event not yet finished, so the order messages
+/// arrive in does not matter and a result, once in, stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineEvent {
     /// The event's id.
@@ -31,20 +39,125 @@ pub struct LineEvent {
     pub version: i64,
 }
 
+/// What a copy makes of a version of its event it is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Newer, and the copy is not finished: it replaces the copy.
+    Replace,
+    /// The very version the copy holds: nothing to do.
+    Duplicate,
+    /// Older than the copy and consistent with it (a late arrival):
+    /// nothing to do.
+    Stale,
+}
+
+/// A version of an event that cannot be true given the copy held: someone
+/// other than line-provider wrote it, or the copy itself is wrong. Never
+/// applied; raised as an alert.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CopyConflict {
+    /// The copy is finished, and this version would change it (reopen it,
+    /// change the result, or change anything else after the result).
+    #[error(
+        "event {id} is finished ({held:?} at version {held_version}); version {offered_version} ({offered:?}) would change it"
+    )]
+    FinalStatusChanged {
+        /// The event.
+        id: Uuid,
+        /// The result held.
+        held: LineEventStatus,
+        /// Its version.
+        held_version: i64,
+        /// The status offered.
+        offered: LineEventStatus,
+        /// Its version.
+        offered_version: i64,
+    },
+    /// The same version as the copy, with other content.
+    #[error("event {id} version {version} is held with other content")]
+    SameVersionDiffers {
+        /// The event.
+        id: Uuid,
+        /// The version both claim.
+        version: i64,
+    },
+    /// A result older than a version of the copy that is still open: the
+    /// event cannot have been open after it finished.
+    #[error(
+        "event {id} is open at version {held_version}, yet finished at the older version {offered_version}"
+    )]
+    ResultBeforeOpenVersion {
+        /// The event.
+        id: Uuid,
+        /// The open version held.
+        held_version: i64,
+        /// The finished version offered.
+        offered_version: i64,
+    },
+}
+
 impl LineEvent {
     /// Open for betting: not finished, and the deadline not reached.
     pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
         self.status == LineEventStatus::New && now < self.deadline
     }
 
-    /// Whether `other` should replace this copy: only a newer version does.
+    /// What this copy makes of `next`, a version of the same event.
     ///
-    /// This is the definition. The upsert that stores copies applies it in
-    /// SQL (`WHERE events.version < EXCLUDED.version`), and
+    /// This is the definition. The upsert that stores copies applies its
+    /// [`Acceptance::Replace`] case in SQL (`WHERE events.version <
+    /// EXCLUDED.version AND events.status = 'NEW'`), and
     /// `tests/rules_in_sql.rs` runs that statement on a real database
     /// against this function.
-    pub fn is_superseded_by(&self, other: &LineEvent) -> bool {
-        other.version > self.version
+    pub fn accepts(&self, next: &LineEvent) -> Result<Acceptance, CopyConflict> {
+        let final_changed = || CopyConflict::FinalStatusChanged {
+            id: self.id,
+            held: self.status,
+            held_version: self.version,
+            offered: next.status,
+            offered_version: next.version,
+        };
+        if next.version > self.version {
+            return if self.status.is_final() {
+                Err(final_changed())
+            } else {
+                Ok(Acceptance::Replace)
+            };
+        }
+        if next.version == self.version {
+            return if next.canonical_content() == self.canonical_content() {
+                Ok(Acceptance::Duplicate)
+            } else {
+                Err(CopyConflict::SameVersionDiffers {
+                    id: self.id,
+                    version: self.version,
+                })
+            };
+        }
+        match (self.status.is_final(), next.status.is_final()) {
+            (true, true) if next.status != self.status => Err(final_changed()),
+            (false, true) => Err(CopyConflict::ResultBeforeOpenVersion {
+                id: self.id,
+                held_version: self.version,
+                offered_version: next.version,
+            }),
+            _ => Ok(Acceptance::Stale),
+        }
+    }
+
+    /// The content a message about this version carries, written
+    /// canonically: two messages describe the same thing exactly when
+    /// these are equal (the inbox stores a digest of it).
+    pub fn canonical_content(&self) -> String {
+        format!(
+            "{}|{}|{}|{:?}|{}",
+            self.id,
+            self.coefficient.normalize(),
+            self.deadline
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            self.status,
+            self.version
+        )
     }
 }
 
@@ -74,11 +187,73 @@ mod tests {
     }
 
     #[test]
-    fn only_a_newer_version_replaces_a_copy() {
+    fn only_a_newer_version_of_an_open_event_replaces_a_copy() {
         let now = Utc::now();
         let current = event(LineEventStatus::New, now, 2);
-        assert!(current.is_superseded_by(&event(LineEventStatus::FinishedWin, now, 3)));
-        assert!(!current.is_superseded_by(&event(LineEventStatus::New, now, 2)));
-        assert!(!current.is_superseded_by(&event(LineEventStatus::New, now, 1)));
+        assert_eq!(
+            current.accepts(&event(LineEventStatus::FinishedWin, now, 3)),
+            Ok(Acceptance::Replace)
+        );
+        assert_eq!(
+            current.accepts(&event(LineEventStatus::New, now, 2)),
+            Ok(Acceptance::Duplicate)
+        );
+        assert_eq!(
+            current.accepts(&event(LineEventStatus::New, now, 1)),
+            Ok(Acceptance::Stale)
+        );
+    }
+
+    #[test]
+    fn a_result_never_changes() {
+        let now = Utc::now();
+        let finished = event(LineEventStatus::FinishedWin, now, 3);
+        for next in [
+            event(LineEventStatus::New, now, 4),
+            event(LineEventStatus::FinishedLose, now, 4),
+            event(LineEventStatus::FinishedWin, now, 4),
+            event(LineEventStatus::FinishedLose, now, 2),
+        ] {
+            assert!(
+                matches!(
+                    finished.accepts(&next),
+                    Err(CopyConflict::FinalStatusChanged { .. })
+                ),
+                "{next:?}"
+            );
+        }
+        assert_eq!(
+            finished.accepts(&event(LineEventStatus::New, now, 1)),
+            Ok(Acceptance::Stale)
+        );
+    }
+
+    #[test]
+    fn the_same_version_with_other_content_conflicts() {
+        let now = Utc::now();
+        let held = event(LineEventStatus::FinishedWin, now, 3);
+        let other = LineEvent {
+            status: LineEventStatus::FinishedLose,
+            ..held.clone()
+        };
+        assert!(matches!(
+            held.accepts(&other),
+            Err(CopyConflict::SameVersionDiffers { version: 3, .. })
+        ));
+        let other_odds = LineEvent {
+            coefficient: dec!(2.00),
+            ..held.clone()
+        };
+        assert!(held.accepts(&other_odds).is_err());
+    }
+
+    #[test]
+    fn a_result_older_than_an_open_copy_conflicts() {
+        let now = Utc::now();
+        let open = event(LineEventStatus::New, now, 5);
+        assert!(matches!(
+            open.accepts(&event(LineEventStatus::FinishedLose, now, 3)),
+            Err(CopyConflict::ResultBeforeOpenVersion { .. })
+        ));
     }
 }

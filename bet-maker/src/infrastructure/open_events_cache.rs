@@ -73,7 +73,7 @@ impl OpenEventsCache {
     }
 
     /// This replica's own change need not wait for the notification.
-    fn invalidate_after(&self, outcome: ApplyOutcome) {
+    fn invalidate_after(&self, outcome: &ApplyOutcome) {
         if matches!(outcome, ApplyOutcome::Applied { .. }) {
             self.invalidate();
         }
@@ -125,13 +125,13 @@ impl LineRepository for OpenEventsCache {
         event: &LineEvent,
     ) -> Result<ApplyOutcome, RepositoryError> {
         let outcome = self.inner.apply_message(message_id, event).await?;
-        self.invalidate_after(outcome);
+        self.invalidate_after(&outcome);
         Ok(outcome)
     }
 
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
         let outcome = self.inner.apply_snapshot(event).await?;
-        self.invalidate_after(outcome);
+        self.invalidate_after(&outcome);
         Ok(outcome)
     }
 

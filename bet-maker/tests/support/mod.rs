@@ -134,6 +134,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         exchange: exchange.to_owned(),
         queue: queue.to_owned(),
         prefetch: 64,
+        dead_letter_max_length: 1_000,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         log_format: LogFormat::Pretty,
     }

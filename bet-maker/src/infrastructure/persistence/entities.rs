@@ -82,24 +82,6 @@ pub mod bets {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod inbox {
-    use sea_orm::entity::prelude::*;
-
-    /// A row of `inbox`: a message from line-provider, applied.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "inbox")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub message_id: Uuid,
-        pub received_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub mod idempotency_keys {
     use sea_orm::entity::prelude::*;
 

@@ -6,32 +6,34 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Statement, TransactionTrait, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Statement, TransactionTrait,
 };
 use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, storage};
 use uuid::Uuid;
 
-use super::entities::{events, inbox};
+use super::entities::events;
 use super::mapping::event_from_row;
 use super::settlement::settle_pending_bets;
 use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
-use crate::domain::{LineEvent, LineEventStatus};
+use crate::domain::{Acceptance, LineEvent, LineEventStatus, Refusal};
 
-/// Replaces the copy only with a newer version, by the rule of
-/// `LineEvent::is_superseded_by`.
+/// Replaces the copy only when the copy accepts the new version as a
+/// replacement, by the rule of `LineEvent::accepts`: newer, and the copy
+/// not finished.
 ///
 /// Raw SQL: the rule must hold under concurrency (two replicas applying two
 /// versions of one event at once end with the newer, whatever order they
 /// commit in), so one `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE`
-/// decides it in the database, with no read-compare-write round trip and
-/// no lock held across it. Its conditional `WHERE` on `EXCLUDED` reads
-/// plainly as SQL, where SeaORM's builder would spell it as nested
-/// expressions. `tests/rules_in_sql.rs` runs this statement against
-/// `is_superseded_by` on a real database.
-const UPSERT_IF_NEWER: &str = "
+/// decides it in the database, with no read-compare-write round trip. When
+/// the `WHERE` fails, PostgreSQL still locks the row, so the copy read next
+/// to classify the refusal is the one that refused. Its conditional
+/// `WHERE` on `EXCLUDED` reads plainly as SQL, where SeaORM's builder would
+/// spell it as nested expressions. `tests/rules_in_sql.rs` runs this
+/// statement against `accepts` on a real database.
+const UPSERT_IF_ACCEPTED: &str = "
     INSERT INTO events (id, coefficient, deadline, status, version)
     VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (id) DO UPDATE SET
@@ -40,7 +42,17 @@ const UPSERT_IF_NEWER: &str = "
         status = EXCLUDED.status,
         version = EXCLUDED.version,
         updated_at = now()
-    WHERE events.version < EXCLUDED.version";
+    WHERE events.version < EXCLUDED.version AND events.status = 'NEW'";
+
+/// Records a message in the inbox with the digest of what it said.
+const RECORD_IN_INBOX: &str = "
+    INSERT INTO inbox (message_id, digest) VALUES ($1, md5($2))
+    ON CONFLICT (message_id) DO NOTHING";
+
+/// Whether a message recorded before said the same (rows from before
+/// digests were kept count as the same).
+const SAME_AS_RECORDED: &str = "
+    SELECT (digest IS NULL OR digest = md5($2)) AS same FROM inbox WHERE message_id = $1";
 
 /// [`LineRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -70,23 +82,21 @@ impl LineRepository for SeaOrmLineRepository {
         event: &LineEvent,
     ) -> Result<ApplyOutcome, RepositoryError> {
         let txn = self.begin(event).await?;
-        let outcome = if record_in_inbox(&txn, message_id).await? {
-            upsert_and_settle(&txn, event).await?
-        } else {
-            ApplyOutcome::AlreadyApplied
+        let outcome = match record_in_inbox(&txn, message_id, event).await? {
+            Recorded::New => upsert_and_settle(&txn, event).await?,
+            Recorded::Before => ApplyOutcome::AlreadyApplied,
+            Recorded::BeforeWithOtherContent => {
+                ApplyOutcome::Refused(Refusal::MessageIdReused(message_id))
+            }
         };
-        txn.commit()
-            .await
-            .map_err(storage(format!("committing message {message_id}")))?;
+        finish(txn, &outcome, &format!("message {message_id}")).await?;
         Ok(outcome)
     }
 
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
         let txn = self.begin(event).await?;
         let outcome = upsert_and_settle(&txn, event).await?;
-        txn.commit()
-            .await
-            .map_err(storage(format!("committing event {}", event.id)))?;
+        finish(txn, &outcome, &format!("event {}", event.id)).await?;
         Ok(outcome)
     }
 
@@ -106,37 +116,91 @@ impl LineRepository for SeaOrmLineRepository {
     }
 }
 
-/// Records `message_id` as applied; `false` if it was before.
+/// Commits, or rolls back a refusal so nothing of it stays (not even the
+/// inbox row: the message is dead-lettered, not applied).
+async fn finish(
+    txn: DatabaseTransaction,
+    outcome: &ApplyOutcome,
+    what: &str,
+) -> Result<(), StorageError> {
+    if matches!(outcome, ApplyOutcome::Refused(_)) {
+        txn.rollback()
+            .await
+            .map_err(storage(format!("rolling back refused {what}")))
+    } else {
+        txn.commit()
+            .await
+            .map_err(storage(format!("committing {what}")))
+    }
+}
+
+/// What the inbox knew of a message.
+enum Recorded {
+    /// Nothing: recorded now.
+    New,
+    /// Applied before, with the same content.
+    Before,
+    /// Applied before, with other content.
+    BeforeWithOtherContent,
+}
+
+/// Records `message_id` as applied, with a digest of `event`'s content.
 async fn record_in_inbox(
     txn: &DatabaseTransaction,
     message_id: Uuid,
-) -> Result<bool, StorageError> {
-    let row = inbox::ActiveModel {
-        message_id: Set(message_id),
-        ..Default::default()
-    };
-    let inserted = inbox::Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(txn)
+    event: &LineEvent,
+) -> Result<Recorded, StorageError> {
+    let backend = txn.get_database_backend();
+    let content = event.canonical_content();
+    let values = [message_id.into(), content.into()];
+    let what = || format!("recording message {message_id} in the inbox");
+    let inserted = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            RECORD_IN_INBOX,
+            values.clone(),
+        ))
         .await
-        .map_err(storage(format!(
-            "recording message {message_id} in the inbox"
-        )))?;
-    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
+        .map_err(storage(what()))?
+        .rows_affected()
+        == 1;
+    if inserted {
+        return Ok(Recorded::New);
+    }
+    let same = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            SAME_AS_RECORDED,
+            values,
+        ))
+        .await
+        .map_err(storage(what()))?
+        .map(|row| row.try_get::<bool>("", "same"))
+        .transpose()
+        .map_err(storage(what()))?
+        .unwrap_or(true);
+    Ok(if same {
+        Recorded::Before
+    } else {
+        Recorded::BeforeWithOtherContent
+    })
 }
 
-/// Replaces the copy if `event` is newer; if it is then finished, settles
-/// its pending bets. The event row is updated first, so bets being placed
-/// on it (which hold `FOR SHARE` on that row) commit before the settlement
-/// reads the pending bets, or wait and then see the event finished.
+/// Replaces the copy if it accepts `event`; if it is then finished,
+/// settles its pending bets. The event row is updated first, so bets being
+/// placed on it (which hold `FOR SHARE` on that row) commit before the
+/// settlement reads the pending bets, or wait and then see the event
+/// finished. When the copy does not take it, the copy (locked by the
+/// upsert) says why: a duplicate, a late arrival, or a conflict.
 async fn upsert_and_settle(
     txn: &DatabaseTransaction,
     event: &LineEvent,
 ) -> Result<ApplyOutcome, StorageError> {
+    let what = || format!("storing version {} of event {}", event.version, event.id);
     let replaced = txn
         .execute_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
-            UPSERT_IF_NEWER,
+            UPSERT_IF_ACCEPTED,
             [
                 event.id.into(),
                 event.coefficient.into(),
@@ -146,14 +210,23 @@ async fn upsert_and_settle(
             ],
         ))
         .await
-        .map_err(storage(format!(
-            "storing version {} of event {}",
-            event.version, event.id
-        )))?
+        .map_err(storage(what()))?
         .rows_affected()
         == 1;
     if !replaced {
-        return Ok(ApplyOutcome::Outdated);
+        let held = events::Entity::find_by_id(event.id)
+            .one(txn)
+            .await
+            .map_err(storage(what()))?
+            .map(event_from_row);
+        return Ok(match held.map(|held| (held.accepts(event), held.version)) {
+            Some((Ok(Acceptance::Duplicate), _)) => ApplyOutcome::Unchanged,
+            Some((Err(conflict), _)) => ApplyOutcome::Refused(conflict.into()),
+            // Stale, or (were the SQL ever to drift from the rule) anything
+            // else the statement did not write: the copy is kept.
+            Some((Ok(_), held_version)) => ApplyOutcome::Outdated { held_version },
+            None => ApplyOutcome::Outdated { held_version: 0 },
+        });
     }
     let bets_settled = if event.status == LineEventStatus::New {
         0

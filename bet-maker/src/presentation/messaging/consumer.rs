@@ -5,11 +5,19 @@
 //! redelivery therefore finds its `message_id` in the inbox and changes
 //! nothing: the effect is exactly once.
 //!
+//! Nothing is applied on trust: the routing key, the AMQP `type` and the
+//! envelope's `type` must agree, the snapshot must keep line-provider's
+//! value rules and fit its kind, and the copy must accept it (a result
+//! never changes; one version has one content; one `message_id` one
+//! content).
+//!
 //! What cannot be applied never blocks the queue:
-//! - a message that cannot be read is published to the dead-letter queue
-//!   with the reason (confirmed by the broker), then acked;
-//! - a message whose application fails is rejected back to the queue; after
-//!   `delivery_limit` deliveries the broker dead-letters it;
+//! - a message that cannot be read, or is refused, is published to the
+//!   dead-letter queue with the reason (confirmed by the broker), then
+//!   acked, and raised as an alert (ERROR log and
+//!   `consumer_messages_rejected_total{reason}`): see [`super::dead_letter`];
+//! - a message whose application fails is rejected back to the queue; on
+//!   its last allowed delivery it is dead-lettered with the error;
 //! - while the database is unreachable the message in hand is retried in
 //!   place with backoff (not rejected, which would dead-letter good messages
 //!   during an outage), and the rest wait in the queue.
@@ -17,19 +25,21 @@
 use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, ConfirmSelectOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Connection};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection};
 use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, close_channel, supervise};
-use shared_kernel::contracts::LineEventMessage;
+use shared_kernel::contracts::{LineEventKind, LineEventMessage};
 use shared_kernel::storage::chain;
 use tokio_util::sync::CancellationToken;
 
-use super::topology::{Topology, declare};
+use super::dead_letter::{Rejection, dead_letter, is_last_delivery};
+use super::topology::{DELIVERY_LIMIT, Topology, declare};
 use crate::application::LineService;
-use crate::line_contract::to_line_event;
+use crate::application::ports::ApplyOutcome;
+use crate::domain::{ImpossibleChange, Refusal};
+use crate::line_contract::{to_change_kind, to_line_event};
 
 /// How the consumer runs.
 #[derive(Debug, Clone)]
@@ -54,8 +64,9 @@ pub struct LineEventConsumer {
 enum DeliveryAction {
     /// Applied (or applied before): ack.
     Ack,
-    /// Unreadable: dead-letter with this reason, then ack.
-    DeadLetter(String),
+    /// Unreadable or refused: dead-letter with this reason, raise the
+    /// alert, then ack.
+    DeadLetter(Rejection),
     /// Failed to apply: reject to the queue (the broker counts deliveries).
     Requeue(String),
     /// Asked to stop while waiting for the database: leave unacked, so the
@@ -136,8 +147,10 @@ impl LineEventConsumer {
                     delivery.ack(BasicAckOptions::default()).await?;
                     metrics::counter!("consumer_messages_processed_total").increment(1);
                 }
-                DeliveryAction::DeadLetter(reason) => {
-                    dead_letter(&dead_letters, &self.config.topology, &delivery, &reason).await?;
+                DeliveryAction::DeadLetter(rejection) => {
+                    rejection.raise(&delivery);
+                    dead_letter(&dead_letters, &self.config.topology, &delivery, &rejection)
+                        .await?;
                     delivery.ack(BasicAckOptions::default()).await?;
                     metrics::counter!("consumer_messages_dead_lettered_total").increment(1);
                 }
@@ -159,14 +172,24 @@ impl LineEventConsumer {
         let message = match LineEventMessage::from_slice(&delivery.data) {
             Ok(message) => message,
             Err(error) => {
-                tracing::warn!(%error, routing_key = %delivery.routing_key, "unreadable message; dead-lettering");
-                return DeliveryAction::DeadLetter(error.to_string());
+                return DeliveryAction::DeadLetter(Rejection::new("malformed", error.to_string()));
             }
         };
+        if let Err(disagree) = kinds_agree(delivery, message.kind) {
+            return DeliveryAction::DeadLetter(refused(&disagree.into()));
+        }
         let event = to_line_event(&message.data);
+        let kind = to_change_kind(message.kind);
         let mut backoff = Backoff::default();
         loop {
-            match self.line.apply_message(message.message_id, &event).await {
+            match self
+                .line
+                .apply_message(message.message_id, kind, &event)
+                .await
+            {
+                Ok(ApplyOutcome::Refused(refusal)) => {
+                    return DeliveryAction::DeadLetter(refused(&refusal));
+                }
                 Ok(_) => return DeliveryAction::Ack,
                 Err(error) if error.is_unavailable() => {
                     let pause = backoff.next_delay();
@@ -177,9 +200,45 @@ impl LineEventConsumer {
                         () = tokio::time::sleep(pause) => {}
                     }
                 }
+                Err(error) if is_last_delivery(delivery) => {
+                    return DeliveryAction::DeadLetter(Rejection::new(
+                        "failed_repeatedly",
+                        format!(
+                            "failed on each of {DELIVERY_LIMIT} deliveries; last error: {}",
+                            chain(&error)
+                        ),
+                    ));
+                }
                 Err(error) => return DeliveryAction::Requeue(chain(&error)),
             }
         }
+    }
+}
+
+/// A refusal by the rules of the line, as a dead letter's reason.
+fn refused(refusal: &Refusal) -> Rejection {
+    Rejection::new(refusal.label(), refusal.to_string())
+}
+
+/// The routing key, the AMQP `type` property (when set) and the envelope's
+/// `type` must name the same kind.
+fn kinds_agree(delivery: &Delivery, envelope: LineEventKind) -> Result<(), ImpossibleChange> {
+    let property = delivery
+        .properties
+        .kind()
+        .as_ref()
+        .map(|kind| kind.as_str());
+    let routing_key = delivery.routing_key.as_str();
+    if routing_key == envelope.routing_key()
+        && property.is_none_or(|kind| kind == envelope.routing_key())
+    {
+        Ok(())
+    } else {
+        Err(ImpossibleChange::KindsDisagree {
+            routing_key: routing_key.to_owned(),
+            property: property.map(str::to_owned),
+            envelope: envelope.routing_key().to_owned(),
+        })
     }
 }
 
@@ -198,54 +257,5 @@ struct ConsumerSession<'a> {
 impl AmqpSession for ConsumerSession<'_> {
     async fn run(&mut self, connection: &Connection) -> Result<(), lapin::Error> {
         self.consumer.consume_on(connection, self.stop).await
-    }
-}
-
-/// Publishes the delivery, as it came, to the dead-letter queue with the
-/// reason and its original routing key in headers, and waits for the
-/// broker's confirm.
-async fn dead_letter(
-    channel: &Channel,
-    topology: &Topology,
-    delivery: &Delivery,
-    reason: &str,
-) -> Result<(), lapin::Error> {
-    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(
-        "x-dead-letter-reason".into(),
-        AMQPValue::LongString(LongString::from(reason)),
-    );
-    headers.insert(
-        "x-original-routing-key".into(),
-        AMQPValue::LongString(LongString::from(delivery.routing_key.as_str())),
-    );
-    let properties = BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_headers(headers);
-    let properties = match delivery.properties.message_id() {
-        Some(id) => properties.with_message_id(id.clone()),
-        None => properties,
-    };
-    let confirm = channel
-        .basic_publish(
-            "".into(),
-            topology.dead_letter_queue.as_str().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            },
-            &delivery.data,
-            properties,
-        )
-        .await?
-        .await?;
-    if confirm.is_ack() && confirm.take_message().is_none() {
-        Ok(())
-    } else {
-        Err(lapin::ErrorKind::InvalidChannelState(
-            lapin::ChannelState::Error,
-            "the dead-letter queue did not take the message",
-        )
-        .into())
     }
 }

@@ -1,5 +1,10 @@
 //! bet-maker's queues: a durable quorum queue bound to every event message,
-//! and its dead-letter queue.
+//! and its dead-letter queue, bounded in length.
+//!
+//! Queue arguments are fixed at a queue's creation: declaring an existing
+//! queue with other arguments (say, a new dead-letter bound) is refused by
+//! the broker with PRECONDITION_FAILED. That is reported at ERROR naming
+//! the queue and what to do, and the declare fails (the supervisor retries).
 
 use lapin::Channel;
 use lapin::options::{QueueBindOptions, QueueDeclareOptions};
@@ -10,6 +15,12 @@ use shared_kernel::amqp::declare_line_exchange;
 /// and dead-letters it.
 pub const DELIVERY_LIMIT: i32 = 5;
 
+/// The dead-letter queue's bound by default: room for a long incident's
+/// refusals, while a flood of forged messages cannot fill the broker's disk.
+/// When full, the oldest dead letters are dropped (`drop-head`, the quorum
+/// queue's default).
+pub const DEAD_LETTER_MAX_LENGTH: u32 = 100_000;
+
 /// The names bet-maker consumes with.
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -19,6 +30,8 @@ pub struct Topology {
     pub queue: String,
     /// Where messages go that cannot be applied (`<queue>.dlq`).
     pub dead_letter_queue: String,
+    /// The most messages the dead-letter queue holds (`x-max-length`).
+    pub dead_letter_max_length: u32,
 }
 
 impl Topology {
@@ -28,6 +41,15 @@ impl Topology {
             exchange: exchange.to_owned(),
             queue: queue.to_owned(),
             dead_letter_queue: format!("{queue}.dlq"),
+            dead_letter_max_length: DEAD_LETTER_MAX_LENGTH,
+        }
+    }
+
+    /// The same, with the dead-letter queue bounded at `max_length`.
+    pub fn with_dead_letter_max_length(self, max_length: u32) -> Self {
+        Self {
+            dead_letter_max_length: max_length,
+            ..self
         }
     }
 }
@@ -41,13 +63,19 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
         durable: true,
         ..QueueDeclareOptions::default()
     };
+    let mut dead_letter_arguments = quorum();
+    dead_letter_arguments.insert(
+        "x-max-length".into(),
+        AMQPValue::LongLongInt(i64::from(topology.dead_letter_max_length)),
+    );
     channel
         .queue_declare(
             topology.dead_letter_queue.as_str().into(),
             durable,
-            quorum(),
+            dead_letter_arguments,
         )
-        .await?;
+        .await
+        .inspect_err(|error| explain_precondition(error, &topology.dead_letter_queue))?;
     let mut arguments = quorum();
     arguments.insert(
         "x-dead-letter-exchange".into(),
@@ -63,7 +91,8 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
     );
     channel
         .queue_declare(topology.queue.as_str().into(), durable, arguments)
-        .await?;
+        .await
+        .inspect_err(|error| explain_precondition(error, &topology.queue))?;
     channel
         .queue_bind(
             topology.queue.as_str().into(),
@@ -75,6 +104,22 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin
         .await?;
     Ok(())
 }
+
+/// When the broker refused a declare because the queue exists with other
+/// arguments, says so plainly: which queue, and how to resolve it.
+fn explain_precondition(error: &lapin::Error, queue: &str) {
+    if let lapin::ErrorKind::ProtocolError(amqp) = error.kind()
+        && amqp.get_id() == PRECONDITION_FAILED
+    {
+        tracing::error!(queue, error = %error,
+            "queue {queue} exists with other arguments than this bet-maker declares (x-max-length, x-delivery-limit, dead-lettering); \
+             move its messages elsewhere (shovel) and delete it so bet-maker can declare it anew, \
+             or set BET_MAKER_DLQ_MAX_LENGTH to the bound it was declared with");
+    }
+}
+
+/// AMQP's reply code for PRECONDITION_FAILED.
+const PRECONDITION_FAILED: u16 = 406;
 
 fn quorum() -> FieldTable {
     let mut arguments = FieldTable::default();

@@ -1,0 +1,133 @@
+//! Dead-lettering: every message that is not applied goes to the
+//! dead-letter queue with the reason, and raises an alert.
+//!
+//! The consumer dead-letters what it refuses itself, with the reason in
+//! the `x-dead-letter-reason` header and a label from a fixed set in
+//! `x-dead-letter-label`. A message whose application keeps failing is
+//! dead-lettered by the consumer on its last allowed delivery, with the
+//! error, rather than left for the broker to drop there without one. A
+//! message the broker dead-letters anyway (the consumer died while holding
+//! it, [`super::DELIVERY_LIMIT`] times) carries the broker's `x-death`
+//! header: reason `delivery_limit`, the queue, and the count.
+
+use lapin::message::Delivery;
+use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, LongString};
+use lapin::{BasicProperties, Channel};
+
+use super::topology::{DELIVERY_LIMIT, Topology};
+
+/// Why a message is dead-lettered: a label from a fixed set (for the
+/// `consumer_messages_rejected_total{reason}` metric) and the details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// One of `malformed`, `invalid_value`, `kind_mismatch`,
+    /// `final_status_changed`, `same_version_differs`,
+    /// `message_id_reused`, `failed_repeatedly`.
+    pub label: &'static str,
+    /// What was wrong, for the dead letter's header and the log.
+    pub reason: String,
+}
+
+impl Rejection {
+    /// A rejection with this label and reason.
+    pub fn new(label: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            label,
+            reason: reason.into(),
+        }
+    }
+
+    /// Logs the alert and counts it.
+    pub fn raise(&self, delivery: &Delivery) {
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(ToString::to_string);
+        tracing::error!(
+            alert = true,
+            reason = self.label,
+            detail = %self.reason,
+            routing_key = %delivery.routing_key,
+            message_id,
+            "line message refused; dead-lettered"
+        );
+        metrics::counter!("consumer_messages_rejected_total", "reason" => self.label).increment(1);
+    }
+}
+
+/// Whether this delivery is the last the broker allows (quorum queues
+/// count earlier deliveries in `x-delivery-count`): a failure now must be
+/// dead-lettered by the consumer, with its error, or the broker would
+/// drop it there without one.
+pub fn is_last_delivery(delivery: &Delivery) -> bool {
+    let earlier = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| match headers.inner().get("x-delivery-count")? {
+            AMQPValue::LongLongInt(n) => Some(*n),
+            AMQPValue::LongInt(n) => Some(i64::from(*n)),
+            AMQPValue::LongUInt(n) => Some(i64::from(*n)),
+            AMQPValue::ShortInt(n) => Some(i64::from(*n)),
+            _ => None,
+        })
+        .unwrap_or(0);
+    earlier + 1 >= i64::from(DELIVERY_LIMIT)
+}
+
+/// Publishes the delivery, as it came, to the dead-letter queue with the
+/// reason and its original routing key in headers, and waits for the
+/// broker's confirm.
+pub async fn dead_letter(
+    channel: &Channel,
+    topology: &Topology,
+    delivery: &Delivery,
+    rejection: &Rejection,
+) -> Result<(), lapin::Error> {
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    headers.insert(
+        "x-dead-letter-reason".into(),
+        AMQPValue::LongString(LongString::from(rejection.reason.as_str())),
+    );
+    headers.insert(
+        "x-dead-letter-label".into(),
+        AMQPValue::LongString(LongString::from(rejection.label)),
+    );
+    headers.insert(
+        "x-original-routing-key".into(),
+        AMQPValue::LongString(LongString::from(delivery.routing_key.as_str())),
+    );
+    let mut properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_headers(headers);
+    if let Some(id) = delivery.properties.message_id() {
+        properties = properties.with_message_id(id.clone());
+    }
+    if let Some(kind) = delivery.properties.kind() {
+        properties = properties.with_type(kind.clone());
+    }
+    let confirm = channel
+        .basic_publish(
+            "".into(),
+            topology.dead_letter_queue.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            &delivery.data,
+            properties,
+        )
+        .await?
+        .await?;
+    if confirm.is_ack() && confirm.take_message().is_none() {
+        Ok(())
+    } else {
+        Err(lapin::ErrorKind::InvalidChannelState(
+            lapin::ChannelState::Error,
+            "the dead-letter queue did not take the message",
+        )
+        .into())
+    }
+}
