@@ -186,3 +186,37 @@ async fn concurrent_results_and_patches_settle_on_one_result_without_a_5xx() {
         "creation, each applied patch, and one result"
     );
 }
+
+#[tokio::test]
+async fn concurrent_patches_through_two_replicas_take_turns_at_the_row_lock() {
+    let app = TestApp::spawn().await;
+    let replica = app.start_replica().await;
+    let replica_url = format!("http://{}", replica.address());
+    let event = app.create_event("1.50").await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    // Each replica queues only its own requests in memory: between the
+    // two, only the row lock keeps the changes in turn.
+    let requests = (0..CONCURRENT).map(|i| {
+        let base = if i % 2 == 0 {
+            &app.base_url
+        } else {
+            &replica_url
+        };
+        app.client
+            .patch(format!("{base}/events/{id}"))
+            .bearer_auth(support::TOKEN)
+            .json(&json!({ "coefficient": format!("{}.{:02}", 2 + i / 100, i % 100) }))
+    });
+
+    let responses = send_all(requests).await;
+
+    assert_eq!(
+        tally(&responses),
+        BTreeMap::from([(200, CONCURRENT)]),
+        "every change should apply (status: count)"
+    );
+    let answered = versions_of(&responses);
+    let last = assert_one_version_per_change(&app, &id, &answered).await;
+    assert_eq!(last, 1 + CONCURRENT as i64, "one version per change");
+    replica.stop().await.unwrap_or_else(|e| panic!("{e:#}"));
+}
