@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::infrastructure::outbox::{OutboxRelay, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::presentation::http::{AppState, OperatorToken, router};
+use crate::presentation::http::{AppState, OperatorAuth, OperatorToken, ThrottleSettings, router};
 
 const SERVICE: &str = "line-provider";
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";
@@ -39,9 +39,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SeaOrmEventRepository::new(db.clone())),
         Arc::new(SystemClock),
     );
+    let operator_auth = OperatorAuth::new(
+        OperatorToken::new(&config.admin_token),
+        ThrottleSettings {
+            max_failures: config.operator_auth_max_failures,
+            window: config.operator_auth_window,
+            max_clients: config.operator_auth_max_clients as usize,
+        },
+    );
     let state = AppState {
         events,
-        operator_token: OperatorToken::new(&config.admin_token),
+        operator_auth,
     };
     let readiness = Readiness {
         database: db.clone(),

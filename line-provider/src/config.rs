@@ -55,6 +55,37 @@ pub struct Config {
         hide_env_values = true
     )]
     pub admin_token: String,
+    /// Failed operator calls (no, malformed or wrong token) a client
+    /// address may make in one window; further calls from it get 429 until
+    /// the window passes. Successful calls are never counted.
+    #[arg(
+        long,
+        env = "OPERATOR_AUTH_MAX_FAILURES",
+        value_name = "OPERATOR_AUTH_MAX_FAILURES",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub operator_auth_max_failures: u32,
+    /// How long the window of failed operator calls lasts, from a client's
+    /// first failure, in seconds.
+    #[arg(
+        long = "operator-auth-window-secs",
+        env = "OPERATOR_AUTH_WINDOW_SECS",
+        value_name = "OPERATOR_AUTH_WINDOW_SECS",
+        default_value = "60",
+        value_parser = positive_seconds
+    )]
+    pub operator_auth_window: Duration,
+    /// How many client addresses with failed operator calls are tracked at
+    /// most (memory stays bounded; the oldest window makes room).
+    #[arg(
+        long,
+        env = "OPERATOR_AUTH_MAX_CLIENTS",
+        value_name = "OPERATOR_AUTH_MAX_CLIENTS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub operator_auth_max_clients: u32,
     /// The RabbitMQ broker.
     #[arg(
         long,
@@ -105,6 +136,25 @@ impl ServiceConfig for Config {
     fn log_format(&self) -> LogFormat {
         self.log_format
     }
+}
+
+/// Whole seconds, at least one.
+fn positive_seconds(text: &str) -> Result<Duration, PositiveSecondsError> {
+    match text.parse::<u64>()? {
+        0 => Err(PositiveSecondsError::Zero),
+        seconds => Ok(Duration::from_secs(seconds)),
+    }
+}
+
+/// Why a number of seconds was refused.
+#[derive(Debug, thiserror::Error)]
+enum PositiveSecondsError {
+    /// Not a whole number.
+    #[error(transparent)]
+    NotANumber(#[from] std::num::ParseIntError),
+    /// Zero: the setting needs at least one second.
+    #[error("must be at least 1")]
+    Zero,
 }
 
 fn milliseconds(text: &str) -> Result<Duration, std::num::ParseIntError> {

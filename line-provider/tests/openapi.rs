@@ -118,6 +118,22 @@ fn operator_operations_require_the_token_and_reads_do_not() {
     }
 }
 
+#[test]
+fn operator_operations_document_the_throttle_429_with_retry_after() {
+    let document = generated();
+
+    for (path, method, operator_only) in OPERATIONS {
+        let response = &document["paths"][path][method]["responses"]["429"];
+        let documented = response["headers"]["Retry-After"].is_object();
+        assert_eq!(
+            documented,
+            *operator_only,
+            "{} {path}: 429 is {response}",
+            method.to_uppercase()
+        );
+    }
+}
+
 /// The problem example of a response, whether given as `example` or as
 /// the first of `examples`.
 fn problem_example(response: &Value) -> Option<&Value> {

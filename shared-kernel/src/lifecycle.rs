@@ -71,10 +71,15 @@ impl RunningService {
         let stop = CancellationToken::new();
         let span = label.span();
         let server = tokio::spawn(
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop.child_token().cancelled_owned())
-                .into_future()
-                .instrument(span.clone()),
+            // ConnectInfo: handlers see the peer's address (the operator
+            // auth throttles by it).
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.child_token().cancelled_owned())
+            .into_future()
+            .instrument(span.clone()),
         );
         Ok(Self {
             label,

@@ -1,5 +1,6 @@
 //! Why a use case on events failed.
 
+use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
 use super::ports::RepositoryError;
@@ -21,19 +22,16 @@ pub enum EventError {
         /// The version the event is at.
         current: i64,
     },
-    /// Other writers changed the event between each of our reads and
-    /// writes, as many times as we retry (500).
-    #[error("event {id} kept changing concurrently; gave up after {attempts} attempts")]
-    KeptChanging {
-        /// The event.
-        id: Uuid,
-        /// How many times it was read, decided and written.
-        attempts: usize,
-    },
     /// Storage failed: 503 when the database is unavailable, 500 otherwise.
     /// The cause names the operation and keeps the driver's error.
     #[error(transparent)]
     Storage(#[from] RepositoryError),
+}
+
+impl From<StorageError> for EventError {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error.into())
+    }
 }
 
 impl EventError {

@@ -7,16 +7,12 @@ use rust_decimal::Decimal;
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
-use super::ports::{Clock, EventRepository, RepositoryError};
+use super::ports::{Clock, EventRepository};
 use super::{EventError, Precondition};
 use crate::domain::{
     Coefficient, CoefficientError, Decision, DomainError, Event, EventChanged, EventPatch,
     EventResult, EventStatus, InvalidFields,
 };
-
-/// How many times a change is retried when another request changed the
-/// same event between our read and our write.
-const CONCURRENCY_RETRIES: usize = 3;
 
 /// Filters for listing events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -147,40 +143,35 @@ impl EventService {
         DomainError::Invalid(invalid).into()
     }
 
-    /// Read, decide, write; if another writer got in between, read again,
-    /// unless the client pinned the version it expected.
+    /// Decides on the event as it is when locked, and stores what was
+    /// decided: changes to one event take turns, so none is decided on a
+    /// stale version and none fails for having had to wait.
     async fn change(
         &self,
         id: Uuid,
         precondition: &Precondition,
-        decide: impl Fn(Event, DateTime<Utc>) -> Result<Decision, DomainError>,
+        decide: impl FnOnce(Event, DateTime<Utc>) -> Result<Decision, DomainError> + Send,
     ) -> Result<Event, EventError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let event = self.get(id).await?;
-            if !precondition.holds_for(event.version()) {
-                return Err(EventError::VersionMismatch {
-                    current: event.version(),
-                });
-            }
-            let change = match decide(event, self.clock.now())? {
-                Decision::Unchanged(event) => return Ok(event),
-                Decision::Changed(change) => change,
-            };
-            match self.events.update(&change).await {
-                Ok(()) => {
-                    log_change(&change);
-                    return Ok(change.into_event());
-                }
-                Err(RepositoryError::VersionConflict) if attempt < CONCURRENCY_RETRIES => continue,
-                Err(RepositoryError::VersionConflict) => {
-                    return Err(EventError::KeptChanging {
-                        id,
-                        attempts: attempt,
-                    });
-                }
-                Err(other) => return Err(other.into()),
+        let clock = &self.clock;
+        let decision = self
+            .events
+            .change(
+                id,
+                Box::new(move |event| {
+                    if !precondition.holds_for(event.version()) {
+                        return Err(EventError::VersionMismatch {
+                            current: event.version(),
+                        });
+                    }
+                    Ok(decide(event, clock.now())?)
+                }),
+            )
+            .await?;
+        match decision {
+            Decision::Unchanged(event) => Ok(event),
+            Decision::Changed(change) => {
+                log_change(&change);
+                Ok(change.into_event())
             }
         }
     }

@@ -5,15 +5,12 @@ use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
-use crate::domain::{Event, EventChanged, EventStatus};
+use super::EventError;
+use crate::domain::{Decision, Event, EventChanged, EventStatus};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
-    /// Someone else changed the event since it was read (optimistic lock):
-    /// read it again and decide again.
-    #[error("the event changed concurrently")]
-    VersionConflict,
     /// The database failed; the error names the operation, says whether
     /// it was unreachable, and keeps the driver's error as its cause.
     #[error(transparent)]
@@ -45,11 +42,22 @@ pub trait EventRepository: Send + Sync {
     /// Stores a created event and its announcement.
     async fn insert(&self, change: &EventChanged) -> Result<(), RepositoryError>;
 
-    /// Stores a change and its announcement, provided the stored event is
-    /// still at the version before the change; `VersionConflict` otherwise,
-    /// and then nothing is written.
-    async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError>;
+    /// Changes one event: locks it, hands it to `decide` at its current
+    /// version, and stores the change `decide` returns together with its
+    /// announcement, all in one transaction. Changes to one event take
+    /// turns (the lock is held from the read to the commit), so a decision
+    /// is never made on a version another writer is replacing, and
+    /// concurrent changes wait for each other instead of failing.
+    ///
+    /// Errors: [`EventError::NotFound`] when there is no such event, the
+    /// error `decide` returned as it is (nothing is written then), and
+    /// [`EventError::Storage`] when the database fails.
+    async fn change(&self, id: Uuid, decide: Decide<'_>) -> Result<Decision, EventError>;
 }
+
+/// What [`EventRepository::change`] asks of the caller: given the locked
+/// event, the change to make (or that none is needed), or why not.
+pub type Decide<'a> = Box<dyn FnOnce(Event) -> Result<Decision, EventError> + Send + 'a>;
 
 /// The current time: the same port in both services.
 pub use shared_kernel::clock::{Clock, SystemClock};

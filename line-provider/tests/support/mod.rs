@@ -42,9 +42,16 @@ impl TestApp {
     /// A fresh database, a fresh exchange, and the app on both (not waiting
     /// for readiness: a test of readiness polls for it).
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// [`spawn`](Self::spawn), with the test's changes to the
+    /// configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let (db, broker) =
             database_and_broker::<Migrator>("line-provider", schema_fingerprint()).await;
-        let config = config(&db.url, &broker.exchange, TOKEN);
+        let mut config = config(&db.url, &broker.exchange, TOKEN);
+        adjust(&mut config);
         let app = SpawnedApp::new("line-provider", app::start(config).await);
         Self { app, db, broker }
     }
@@ -109,6 +116,9 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         host: [127, 0, 0, 1].into(),
         port: 0,
         admin_token: operator_token.to_owned(),
+        operator_auth_max_failures: 10,
+        operator_auth_window: Duration::from_secs(60),
+        operator_auth_max_clients: 10_000,
         amqp_url: amqp_url(),
         exchange: exchange.to_owned(),
         outbox_batch_size: 100,

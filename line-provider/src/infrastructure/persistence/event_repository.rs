@@ -1,31 +1,40 @@
-//! Events in PostgreSQL, each write together with its outbox message.
+//! Events in PostgreSQL, each write together with its outbox message;
+//! changes to one event take turns under its row lock.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
-use shared_kernel::storage::storage;
+use shared_kernel::storage::{StorageError, storage};
 use uuid::Uuid;
 
 use super::entities::{events, outbox};
 use super::mapping::{event_from_row, outbox_row};
-use crate::application::ports::{EventRepository, RepositoryError};
-use crate::domain::{Event, EventChanged, EventStatus};
+use super::turns::Turns;
+use crate::application::EventError;
+use crate::application::ports::{Decide, EventRepository, RepositoryError};
+use crate::domain::{Decision, Event, EventChanged, EventStatus};
 
 /// [`EventRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SeaOrmEventRepository {
     db: DatabaseConnection,
+    turns: Arc<Turns>,
 }
 
 impl SeaOrmEventRepository {
     /// A repository on this pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            turns: Arc::default(),
+        }
     }
 
     async fn begin(&self, event: &Event) -> Result<DatabaseTransaction, RepositoryError> {
@@ -81,34 +90,83 @@ impl EventRepository for SeaOrmEventRepository {
         commit(txn, event).await
     }
 
-    async fn update(&self, change: &EventChanged) -> Result<(), RepositoryError> {
-        let event = change.event();
-        let txn = self.begin(event).await?;
-        let previous = event.version() - 1;
-        let status: events::Status = event.status().into();
-        let updated = events::Entity::update_many()
-            .col_expr(
-                events::Column::Coefficient,
-                Expr::value(event.coefficient().value()),
-            )
-            .col_expr(events::Column::Deadline, Expr::value(event.deadline().at()))
-            .col_expr(events::Column::Status, Expr::value(status))
-            .col_expr(events::Column::Version, Expr::value(event.version()))
-            .col_expr(events::Column::UpdatedAt, Expr::value(change.occurred_at()))
-            .filter(events::Column::Id.eq(event.id()))
-            .filter(events::Column::Version.eq(previous))
-            .exec(&txn)
+    async fn change(&self, id: Uuid, decide: Decide<'_>) -> Result<Decision, EventError> {
+        let ticket = self.turns.ticket(id);
+        let _turn = ticket.wait().await;
+        let txn = self.db.begin().await.map_err(storage(format!(
+            "starting the transaction to change event {id}"
+        )))?;
+        // FOR UPDATE: a concurrent change of this event waits here until we
+        // commit, then reads what we wrote.
+        let row = events::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&txn)
             .await
-            .map_err(storage(format!(
-                "updating event {} at version {previous}",
-                event.id()
-            )))?;
-        if updated.rows_affected == 0 {
-            return Err(RepositoryError::VersionConflict);
+            .map_err(storage(format!("locking event {id}")));
+        let decision = match row {
+            Ok(Some(row)) => event_from_row(row)
+                .map_err(EventError::from)
+                .and_then(decide),
+            Ok(None) => Err(EventError::NotFound(id)),
+            Err(error) => Err(error.into()),
+        };
+        match decision {
+            Ok(Decision::Changed(change)) => {
+                write_change(&txn, &change).await?;
+                enqueue(&txn, &change).await?;
+                commit(txn, change.event()).await?;
+                Ok(Decision::Changed(change))
+            }
+            Ok(unchanged @ Decision::Unchanged(_)) => {
+                release(txn, id).await?;
+                Ok(unchanged)
+            }
+            Err(refused) => {
+                release(txn, id).await?;
+                Err(refused)
+            }
         }
-        enqueue(&txn, change).await?;
-        commit(txn, event).await
     }
+}
+
+/// Writes the changed event over the locked row.
+async fn write_change(
+    txn: &DatabaseTransaction,
+    change: &EventChanged,
+) -> Result<(), RepositoryError> {
+    let event = change.event();
+    let previous = event.version() - 1;
+    let operation = || format!("updating event {} at version {previous}", event.id());
+    let status: events::Status = event.status().into();
+    let updated = events::Entity::update_many()
+        .col_expr(
+            events::Column::Coefficient,
+            Expr::value(event.coefficient().value()),
+        )
+        .col_expr(events::Column::Deadline, Expr::value(event.deadline().at()))
+        .col_expr(events::Column::Status, Expr::value(status))
+        .col_expr(events::Column::Version, Expr::value(event.version()))
+        .col_expr(events::Column::UpdatedAt, Expr::value(change.occurred_at()))
+        .filter(events::Column::Id.eq(event.id()))
+        .filter(events::Column::Version.eq(previous))
+        .exec(txn)
+        .await
+        .map_err(storage(operation()))?;
+    if updated.rows_affected == 0 {
+        // The row is locked: only a writer that bypasses the lock (a bug,
+        // or a hand-made UPDATE) gets here.
+        return Err(
+            StorageError::corrupt(operation(), "the locked row changed under its lock").into(),
+        );
+    }
+    Ok(())
+}
+
+/// Ends a transaction that wrote nothing, releasing the lock at once
+/// rather than when the connection is next used.
+async fn release(txn: DatabaseTransaction, id: Uuid) -> Result<(), RepositoryError> {
+    let operation = format!("ending the unchanged transaction of event {id}");
+    Ok(txn.rollback().await.map_err(storage(operation))?)
 }
 
 /// Writes the message announcing `change` into the outbox, in the caller's

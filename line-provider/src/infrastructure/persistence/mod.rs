@@ -4,5 +4,6 @@ mod entities;
 mod event_repository;
 mod mapping;
 pub mod migrations;
+mod turns;
 
 pub use event_repository::SeaOrmEventRepository;

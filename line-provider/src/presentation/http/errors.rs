@@ -25,7 +25,7 @@ impl From<EventError> for Problem {
                 tracing::warn!(error = %chain(&error), "request failed: database unavailable");
                 Problem::unavailable("the database is unavailable; try again shortly")
             }
-            error @ (EventError::Storage(_) | EventError::KeptChanging { .. }) => {
+            error @ EventError::Storage(_) => {
                 tracing::error!(error = %chain(&error), "request failed");
                 Problem::internal()
             }

@@ -49,6 +49,8 @@ fn event_response(status: StatusCode, event: Event) -> Response {
         (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
         (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_event),
+        (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
     )
 )]
 async fn create_event(
@@ -131,6 +133,8 @@ async fn get_event(
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
         (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_change),
+        (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
     )
 )]
 async fn update_event(
@@ -167,6 +171,8 @@ async fn update_event(
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
         (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
+        (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
     )
 )]
 async fn set_status(

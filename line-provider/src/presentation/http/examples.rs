@@ -11,7 +11,7 @@ use shared_kernel::http::PageQuery;
 use shared_kernel::http::{ApiJson, ApiPath, Problem, parse_json};
 use uuid::Uuid;
 
-use super::auth::MISSING_TOKEN;
+use super::auth::{MISSING_TOKEN, too_many_failures};
 use super::dto::{CreateEventRequest, EventPath, EventStatusDto, SetStatusRequest};
 use crate::application::EventError;
 use crate::domain::{CoefficientError, DeadlineError, DomainError, EventStatus, InvalidFields};
@@ -46,6 +46,11 @@ pub(super) fn bad_page() -> Problem {
 /// 401: no operator token.
 pub(super) fn unauthorized() -> Problem {
     Problem::unauthorized(MISSING_TOKEN)
+}
+
+/// 429: too many failed operator calls from the client's address.
+pub(super) fn too_many_failed_calls() -> Problem {
+    too_many_failures(std::time::Duration::from_secs(42))
 }
 
 /// 404: no event with this id.

@@ -1,6 +1,6 @@
 //! The HTTP adapter: routes, DTOs, the OpenAPI document, operator
-//! authentication, `ETag`/`If-Match`, and the mapping from use-case errors
-//! to problem documents.
+//! authentication and its throttle, `ETag`/`If-Match`, and the mapping
+//! from use-case errors to problem documents.
 
 mod auth;
 mod dto;
@@ -9,12 +9,14 @@ mod events;
 mod examples;
 mod openapi;
 mod preconditions;
+mod throttle;
 
 use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 
-pub use auth::OperatorToken;
+pub use auth::{OperatorAuth, OperatorToken};
 pub use openapi::openapi_document;
+pub use throttle::ThrottleSettings;
 
 use crate::application::EventService;
 
@@ -23,8 +25,8 @@ use crate::application::EventService;
 pub struct AppState {
     /// The use cases.
     pub events: EventService,
-    /// The token operator calls must present.
-    pub operator_token: OperatorToken,
+    /// Checks operator calls: the token, and the throttle on failures.
+    pub operator_auth: OperatorAuth,
 }
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and
