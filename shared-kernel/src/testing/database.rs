@@ -39,16 +39,27 @@ impl TestDatabase {
             .map_err(|error| DbErr::Custom(error.to_string()))?;
         let admin = connect(&admin_url, 1).await?;
         let template = format!("{prefix}_template_{schema_fingerprint:016x}");
-        ensure_template::<M>(&admin, &admin_url, prefix, &template).await?;
-
         let name = format!("{prefix}_test_{}", Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_identifier(&name),
-                quote_identifier(&template)
-            ))
-            .await?;
+        // Another checkout on this machine, with another schema, drops the
+        // templates it finds stale, ours included: when the template vanished
+        // between making sure of it and cloning it, make it again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            ensure_template::<M>(&admin, &admin_url, prefix, &template).await?;
+            let cloned = admin
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE {} TEMPLATE {}",
+                    quote_identifier(&name),
+                    quote_identifier(&template)
+                ))
+                .await;
+            match cloned {
+                Ok(_) => break,
+                Err(_) if attempt < 3 && !database_exists(&admin, &template).await? => continue,
+                Err(error) => return Err(error),
+            }
+        }
         admin.close().await?;
         let url = with_database(&admin_url, &name)?;
         let connection = connect(&url, 3).await?;
