@@ -23,8 +23,8 @@ async fn series(app: &TestApp) -> usize {
 }
 
 async fn made_up_request(app: &TestApp, n: usize) -> StatusCode {
-    let method = Method::from_bytes(format!("MADEUP{n}").as_bytes())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let method =
+        Method::from_bytes(format!("MADEUP{n}").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     app.request(method, &format!("/no/such/path/{n}"))
         .send()
         .await
@@ -46,6 +46,10 @@ async fn ten_thousand_made_up_methods_and_paths_add_no_series() {
         .collect()
         .await;
 
-    assert!(statuses.iter().all(|status| *status == StatusCode::NOT_FOUND));
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == StatusCode::NOT_FOUND)
+    );
     assert_eq!(series(&app).await, before);
 }

@@ -212,7 +212,10 @@ async fn a_preflight_from_an_allowed_origin_is_allowed_and_from_another_is_not()
             .request(Method::OPTIONS, edge.url("/events"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .send()
     };
 

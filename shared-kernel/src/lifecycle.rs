@@ -214,3 +214,7 @@ async fn shutdown_signal() -> &'static str {
         () = terminate => "SIGTERM",
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
