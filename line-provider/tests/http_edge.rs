@@ -10,7 +10,7 @@ use line_provider::app;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
-use shared_kernel::http::{HttpSettings, MAX_HEAD_BYTES, MAX_HEADERS};
+use shared_kernel::http::{AllowedOrigins, HttpSettings, MAX_HEAD_BYTES, MAX_HEADERS};
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::testing::{
     PATIENCE, TestBroker, TestDatabase, database_and_broker, eventually, expect_problem,
@@ -203,7 +203,7 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
 async fn a_preflight_from_an_allowed_origin_is_allowed_and_from_another_is_not() {
     let allowed = "https://operator.example.com";
     let edge = Edge::start(settings(|http| {
-        http.cors_allowed_origins = vec![HeaderValue::from_static(allowed)];
+        http.cors_allowed_origins = AllowedOrigins(vec![HeaderValue::from_static(allowed)]);
     }))
     .await;
     let client = reqwest::Client::new();

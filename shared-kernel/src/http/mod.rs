@@ -27,7 +27,7 @@ pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use router::{MAX_BODY_BYTES, service_router};
 pub use server::Connections;
 pub(crate) use server::serve;
-pub use settings::{HttpSettings, MillisecondsError, OriginError};
+pub use settings::{AllowedOrigins, HttpSettings, MillisecondsError, OriginError};
 pub use validation::field_errors;
 pub use wire::{
     NOT_A_DATE_TIME, NOT_A_UUID, WireDateTime, WireDateTimeError, WireUuid, WireUuidError,

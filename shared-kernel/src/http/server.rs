@@ -76,7 +76,7 @@ pub(crate) async fn serve(
     connections: Connections,
     stop: CancellationToken,
 ) {
-    let router = with_cors(router, &settings.cors_allowed_origins);
+    let router = with_cors(router, &settings.cors_allowed_origins.0);
     let mut open = JoinSet::new();
     loop {
         let accepted = tokio::select! {

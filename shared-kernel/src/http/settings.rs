@@ -55,10 +55,11 @@ pub struct HttpSettings {
         long = "cors-allowed-origins",
         env = "CORS_ALLOWED_ORIGINS",
         value_name = "CORS_ALLOWED_ORIGINS",
-        value_delimiter = ',',
-        value_parser = parse_origin
+        default_value = "",
+        hide_default_value = true,
+        value_parser = parse_origins
     )]
-    pub cors_allowed_origins: Vec<HeaderValue>,
+    pub cors_allowed_origins: AllowedOrigins,
 }
 
 impl Default for HttpSettings {
@@ -68,7 +69,7 @@ impl Default for HttpSettings {
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(15),
-            cors_allowed_origins: Vec::new(),
+            cors_allowed_origins: AllowedOrigins::default(),
         }
     }
 }
@@ -83,6 +84,21 @@ fn positive_milliseconds(text: &str) -> Result<Duration, MillisecondsError> {
         Ok(0) | Err(_) => Err(MillisecondsError),
         Ok(milliseconds) => Ok(Duration::from_millis(milliseconds)),
     }
+}
+
+/// The origins `CORS_ALLOWED_ORIGINS` names, as browsers send them in
+/// `Origin`; empty (the default) when no browser origin is allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(pub Vec<HeaderValue>);
+
+/// Comma-separated origins; blank entries (an empty variable) are none.
+fn parse_origins(text: &str) -> Result<AllowedOrigins, OriginError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(parse_origin)
+        .collect::<Result<_, _>>()
+        .map(AllowedOrigins)
 }
 
 /// An entry of `CORS_ALLOWED_ORIGINS` is not an origin.
@@ -128,6 +144,19 @@ mod tests {
         ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_empty_list_allows_no_origin_and_entries_are_trimmed() {
+        assert_eq!(parse_origins("").ok(), Some(AllowedOrigins::default()));
+        assert_eq!(
+            parse_origins(" https://a.example , http://b.example:8080 ").ok(),
+            Some(AllowedOrigins(vec![
+                HeaderValue::from_static("https://a.example"),
+                HeaderValue::from_static("http://b.example:8080"),
+            ]))
+        );
+        assert!(parse_origins("https://a.example,nope").is_err());
     }
 
     #[test]
