@@ -139,6 +139,18 @@ async fn a_client_slow_to_send_its_head_is_disconnected_after_the_header_read_ti
 }
 
 #[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let edge = Edge::start(settings(|http| {
+        http.header_read_timeout = Duration::from_millis(300);
+        http.idle_timeout = Duration::from_secs(60);
+    }))
+    .await;
+    let mut stream = edge.connect().await;
+
+    closed_by_the_server(&mut stream, "a silent connection").await;
+}
+
+#[tokio::test]
 async fn a_half_sent_request_does_not_keep_the_service_from_stopping() {
     let grace = Duration::from_millis(500);
     let edge = Edge::start(settings(|http| {

@@ -52,10 +52,13 @@ pub(super) struct Activity {
 }
 
 impl Activity {
+    /// A new connection: its first request head is due within the
+    /// header-read timeout (an opened, silent connection is not idle).
     pub(super) fn new() -> Arc<Self> {
         Arc::new(Self {
-            phase: Mutex::new(Phase::Idle {
+            phase: Mutex::new(Phase::Head {
                 since: Instant::now(),
+                scan: HeadScan::default(),
             }),
             changed: Notify::new(),
         })
