@@ -5,6 +5,7 @@
 //! CORS, a bounded shutdown).
 
 mod connection;
+mod head;
 mod health;
 mod json;
 mod observe;
@@ -17,7 +18,7 @@ mod settings;
 mod validation;
 mod wire;
 
-pub use connection::{MAX_HEAD_BYTES, MAX_HEADERS};
+pub use head::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use health::{Readiness, health_router};
 pub use json::{ApiJson, parse_json};
 pub use observe::{metrics_router, observe_requests};

@@ -28,7 +28,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use super::HttpSettings;
-use super::connection::{Activity, HYPER_MAX_HEADERS, TrackedBody, WatchedStream};
+use super::connection::{Activity, TrackedBody, WatchedStream};
+use super::head::HYPER_MAX_HEADERS;
 
 /// How long the loop waits after a failed `accept` (out of file
 /// descriptors, say) before trying again.
