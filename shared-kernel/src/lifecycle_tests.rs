@@ -71,3 +71,42 @@ async fn a_stop_refuses_new_connections_and_lets_a_request_in_flight_finish() {
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e:#}"));
 }
+
+#[tokio::test]
+async fn handlers_see_the_client_address() {
+    let router = Router::new().route(
+        "/peer",
+        get(
+            |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+                peer.to_string()
+            },
+        ),
+    );
+    let label = ServiceLabel::new("test", "postgres://127.0.0.1/test");
+    let service = RunningService::serve(
+        label,
+        [127, 0, 0, 1].into(),
+        0,
+        "PORT",
+        router,
+        &HttpSettings::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let mut client = TcpStream::connect(service.address())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let local = client.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    client
+        .write_all(b"GET /peer HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut response = String::new();
+    tokio::time::timeout(PATIENCE, client.read_to_string(&mut response))
+        .await
+        .unwrap_or_else(|_| panic!("no response"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(response.ends_with(&local.to_string()), "{response}");
+    service.stop().await.unwrap_or_else(|e| panic!("{e:#}"));
+}

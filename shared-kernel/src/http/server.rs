@@ -83,7 +83,12 @@ pub(crate) async fn serve(
         let accepted = tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            Some(_) = open.join_next() => continue,
+            Some(joined) = open.join_next() => {
+                if let Err(error) = joined {
+                    tracing::error!(%error, "a connection's task failed");
+                }
+                continue;
+            }
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
