@@ -64,6 +64,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         config.port,
         "BET_MAKER_PORT",
         router(state, readiness),
+        &config.http,
     )
     .await?;
     let consumer = LineEventConsumer::new(

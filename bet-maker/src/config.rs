@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use rust_decimal::Decimal;
 use shared_kernel::cli::ServiceConfig;
+use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
@@ -110,6 +111,9 @@ pub struct Config {
         value_parser = parse_max_stake
     )]
     pub max_stake: Decimal,
+    /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
+    #[command(flatten)]
+    pub http: HttpSettings,
     /// How log lines are written.
     #[arg(
         long,

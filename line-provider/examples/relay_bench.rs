@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         exchange: broker.exchange.clone(),
         outbox_batch_size: 500,
         outbox_sweep_interval: Duration::from_secs(1),
+        http: shared_kernel::http::HttpSettings::default(),
         log_format: LogFormat::Pretty,
     };
 

@@ -61,6 +61,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         config.port,
         "LINE_PROVIDER_PORT",
         router(state, readiness),
+        &config.http,
     )
     .await?;
     let relay = OutboxRelay::new(

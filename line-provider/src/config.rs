@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
 use shared_kernel::cli::ServiceConfig;
+use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
 
 /// Everything line-provider reads from its environment. A plain struct:
@@ -121,6 +122,9 @@ pub struct Config {
         value_parser = milliseconds
     )]
     pub outbox_sweep_interval: Duration,
+    /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
+    #[command(flatten)]
+    pub http: HttpSettings,
     /// How log lines are written.
     #[arg(
         long,

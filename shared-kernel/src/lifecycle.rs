@@ -11,9 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// How long a stop waits for in-flight requests and work in hand before
-/// giving up on them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+use crate::http::{Connections, HttpSettings};
 
 /// Which service a process runs and which database it owns. Lifecycle log
 /// lines carry both as fields, and the workers log inside a span holding
@@ -48,19 +46,22 @@ pub struct RunningService {
     span: tracing::Span,
     address: SocketAddr,
     stop: CancellationToken,
-    server: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
+    connections: Connections,
+    server: JoinHandle<()>,
     workers: Vec<(&'static str, JoinHandle<()>)>,
 }
 
 impl RunningService {
     /// Binds `host:port` (`port_variable` names the setting in errors) and
-    /// serves `router` until stopped.
+    /// serves `router` until stopped, within the bounds of `http`.
     pub async fn serve(
         label: ServiceLabel,
         host: IpAddr,
         port: u16,
         port_variable: &str,
         router: Router,
+        http: &HttpSettings,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind((host, port))
             .await
@@ -70,15 +71,15 @@ impl RunningService {
             .context("reading the address the server listens on")?;
         let stop = CancellationToken::new();
         let span = label.span();
+        let connections = Connections::new(http.max_connections);
         let server = tokio::spawn(
-            // ConnectInfo: handlers see the peer's address (the operator
-            // auth throttles by it).
-            axum::serve(
+            crate::http::serve(
                 listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+                router,
+                http.clone(),
+                connections.clone(),
+                stop.child_token(),
             )
-            .with_graceful_shutdown(stop.child_token().cancelled_owned())
-            .into_future()
             .instrument(span.clone()),
         );
         Ok(Self {
@@ -86,6 +87,8 @@ impl RunningService {
             span,
             address,
             stop,
+            grace: http.shutdown_grace,
+            connections,
             server,
             workers: Vec::new(),
         })
@@ -112,18 +115,43 @@ impl RunningService {
         &self.label
     }
 
+    /// The HTTP connections open now, and waiting for a slot.
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    /// How long [`stop`](Self::stop) lets work in hand take.
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
     /// Stops accepting, lets in-flight requests and the workers' work in
-    /// hand finish, and returns when everything has.
+    /// hand finish within the grace period, then closes the connections
+    /// still open and returns, however clients behave. A worker still busy
+    /// at the end of the grace period is aborted, and named in the error.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + self.grace;
         self.stop.cancel();
+        // The server closes what is left at the end of the same grace.
         (&mut self.server)
             .await
-            .context("the HTTP server panicked")?
-            .context("the HTTP server failed")?;
-        for (name, worker) in std::mem::take(&mut self.workers) {
-            worker
-                .await
-                .with_context(|| format!("the {name} panicked"))?;
+            .context("the HTTP server panicked")?;
+        let mut unfinished = Vec::new();
+        for (name, mut worker) in std::mem::take(&mut self.workers) {
+            match tokio::time::timeout_at(deadline, &mut worker).await {
+                Ok(joined) => joined.with_context(|| format!("the {name} panicked"))?,
+                Err(_) => {
+                    worker.abort();
+                    unfinished.push(name);
+                }
+            }
+        }
+        if !unfinished.is_empty() {
+            anyhow::bail!(
+                "stopped without finishing within {:?}: {}",
+                self.grace,
+                unfinished.join(", ")
+            );
         }
         Ok(())
     }
@@ -137,7 +165,8 @@ impl Drop for RunningService {
 }
 
 /// Runs a started service until SIGTERM or SIGINT, then stops it
-/// gracefully, giving in-flight work [`SHUTDOWN_GRACE`] to finish.
+/// gracefully, giving in-flight work the grace period (`SHUTDOWN_GRACE_MS`)
+/// to finish.
 pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyhow::Result<()> {
     let service = service?;
     let label = service.label().clone();
@@ -148,9 +177,7 @@ pub async fn serve_until_signal(service: anyhow::Result<RunningService>) -> anyh
         signal,
         "shutting down"
     );
-    tokio::time::timeout(SHUTDOWN_GRACE, service.stop())
-        .await
-        .with_context(|| format!("in-flight work did not finish within {SHUTDOWN_GRACE:?}"))??;
+    service.stop().await?;
     tracing::info!(
         service = label.service,
         database = %label.database,
@@ -187,3 +214,7 @@ async fn shutdown_signal() -> &'static str {
         () = terminate => "SIGTERM",
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -20,6 +20,7 @@ use reqwest::{Method, Response};
 use rust_decimal::Decimal;
 use serde_json::json;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
+use shared_kernel::http::HttpSettings;
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker};
@@ -136,6 +137,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         prefetch: 64,
         dead_letter_max_length: 1_000,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+        http: HttpSettings::default(),
         log_format: LogFormat::Pretty,
     }
 }

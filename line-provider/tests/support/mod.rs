@@ -14,6 +14,7 @@ use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use shared_kernel::http::HttpSettings;
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{
@@ -123,6 +124,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         exchange: exchange.to_owned(),
         outbox_batch_size: 100,
         outbox_sweep_interval: Duration::from_millis(200),
+        http: HttpSettings::default(),
         log_format: LogFormat::Pretty,
     }
 }

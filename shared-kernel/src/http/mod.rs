@@ -1,7 +1,11 @@
 //! HTTP plumbing both services share: problem documents, extractors that
 //! never answer in plain text, the wire forms of ids and instants, query
-//! parameters for pages, health and metrics routes, and trace propagation.
+//! parameters for pages, health and metrics routes, trace propagation, and
+//! the bounded edge every request crosses (timeouts, a connection cap,
+//! CORS, a bounded shutdown).
 
+mod connection;
+mod head;
 mod health;
 mod json;
 mod observe;
@@ -9,9 +13,12 @@ mod pagination;
 mod params;
 mod problem;
 mod router;
+mod server;
+mod settings;
 mod validation;
 mod wire;
 
+pub use head::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use health::{Readiness, health_router};
 pub use json::{ApiJson, parse_json};
 pub use observe::{metrics_router, observe_requests};
@@ -19,6 +26,9 @@ pub use pagination::PageQuery;
 pub use params::{ApiPath, ApiQuery};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use router::{MAX_BODY_BYTES, service_router};
+pub use server::Connections;
+pub(crate) use server::serve;
+pub use settings::{AllowedOrigins, HttpSettings, MillisecondsError, OriginError};
 pub use validation::field_errors;
 pub use wire::{
     A_LEAP_SECOND, NOT_A_DATE_TIME, NOT_A_UUID, WireDateTime, WireDateTimeError, WireUuid,

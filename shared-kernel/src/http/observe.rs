@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -67,16 +67,37 @@ async fn render() -> impl IntoResponse {
     ([("content-type", "text/plain; version=0.0.4")], text)
 }
 
+/// The route label of requests no route matched.
+const UNMATCHED: &str = "unmatched";
+
+/// The method label: one of the standard methods, else `OTHER`, so that
+/// made-up method names cannot add series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 /// Middleware: counts and times every request by route, and runs the
 /// handler inside the request's trace context (continued from an incoming
 /// `traceparent` header, or new), echoing it back in the response.
 pub async fn observe_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
+    // The route template, never the path itself: no request adds a series.
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned());
     let context = request
         .headers()
         .get("traceparent")
@@ -88,7 +109,7 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     let mut response = TRACEPARENT.scope(context, next.run(request)).await;
 
     let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed());
@@ -96,4 +117,18 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
         response.headers_mut().insert("traceparent", header);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for made_up in ["BREW", "M1", "get"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap_or_default();
+            assert_eq!(method_label(&method), "OTHER", "{made_up}");
+        }
+    }
 }

@@ -1,0 +1,279 @@
+//! What one connection is doing, told by its bytes and its requests: the
+//! idle and header-read timeouts are measured from here, and a request
+//! head too large ([`super::head`]) is refused here with a problem
+//! document before hyper sees it (hyper's own 431 has no body).
+//!
+//! hyper's `header_read_timeout` cannot serve: it also runs between
+//! requests, so an idle keep-alive connection would be closed after the
+//! header timeout, never after the idle one.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use http_body::{Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::head::{HeadScan, header_too_large_response};
+
+/// Where a connection is between requests.
+#[derive(Debug)]
+enum Phase {
+    /// No request in hand since `since`.
+    Idle { since: Instant },
+    /// A request head is arriving, its first byte at `since`.
+    Head { since: Instant, scan: HeadScan },
+    /// Requests handed to the service whose responses are not yet sent.
+    Busy { requests: usize },
+    /// The head was too large: our 431 is being sent since `since`.
+    Refusing { since: Instant },
+}
+
+/// A connection's phase, shared by its socket, its requests and its
+/// watchdog.
+#[derive(Debug)]
+pub(super) struct Activity {
+    phase: Mutex<Phase>,
+    changed: Notify,
+}
+
+impl Activity {
+    /// A new connection: its first request head is due within the
+    /// header-read timeout (an opened, silent connection is not idle).
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            phase: Mutex::new(Phase::Head {
+                since: Instant::now(),
+                scan: HeadScan::default(),
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    fn phase(&self) -> MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self, phase: &mut Phase, next: Phase) {
+        *phase = next;
+        self.changed.notify_one();
+    }
+
+    /// Bytes arrived; `false` when they make the request head too large.
+    fn bytes_read(&self, bytes: &[u8]) -> bool {
+        let mut phase = self.phase();
+        if let Phase::Idle { .. } = *phase {
+            let head = Phase::Head {
+                since: Instant::now(),
+                scan: HeadScan::default(),
+            };
+            self.set(&mut phase, head);
+        }
+        let Phase::Head { scan, .. } = &mut *phase else {
+            return true;
+        };
+        if scan.feed(bytes) {
+            return true;
+        }
+        let refusing = Phase::Refusing {
+            since: Instant::now(),
+        };
+        self.set(&mut phase, refusing);
+        false
+    }
+
+    /// A request reached the service; the guard marks its response sent.
+    pub(super) fn request_started(self: &Arc<Self>) -> RequestGuard {
+        let mut phase = self.phase();
+        let requests = match *phase {
+            Phase::Busy { requests } => requests + 1,
+            _ => 1,
+        };
+        self.set(&mut phase, Phase::Busy { requests });
+        RequestGuard(Arc::clone(self))
+    }
+
+    fn deadline(&self, header_read_timeout: Duration, idle_timeout: Duration) -> Option<Instant> {
+        match *self.phase() {
+            Phase::Idle { since } => Some(since + idle_timeout),
+            Phase::Head { since, .. } | Phase::Refusing { since } => {
+                Some(since + header_read_timeout)
+            }
+            Phase::Busy { .. } => None,
+        }
+    }
+
+    /// Resolves when the connection has been idle, or reading a head, for
+    /// too long; never while a request is in hand.
+    pub(super) async fn expired(&self, header_read_timeout: Duration, idle_timeout: Duration) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.deadline(header_read_timeout, idle_timeout) {
+                Some(deadline) if deadline <= Instant::now() => return,
+                Some(deadline) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => {}
+                        () = changed => {}
+                    }
+                }
+                None => changed.await,
+            }
+        }
+    }
+}
+
+/// Held by a response body: dropped when hyper has sent it (or given up).
+#[derive(Debug)]
+pub(super) struct RequestGuard(Arc<Activity>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        let mut phase = activity.phase();
+        let next = match *phase {
+            Phase::Busy { requests } if requests > 1 => Phase::Busy {
+                requests: requests - 1,
+            },
+            Phase::Busy { .. } => Phase::Idle {
+                since: Instant::now(),
+            },
+            _ => return,
+        };
+        activity.set(&mut phase, next);
+    }
+}
+
+/// A response body that marks its request finished when dropped.
+#[derive(Debug)]
+pub(super) struct TrackedBody {
+    pub(super) body: Body,
+    pub(super) _guard: RequestGuard,
+}
+
+impl http_body::Body for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The socket as hyper sees it: every read is reported to the
+/// connection's [`Activity`], and a head too large is answered with a 431
+/// problem document, after which hyper sees an error and lets go.
+#[derive(Debug)]
+pub(super) struct WatchedStream {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+    refusal: Option<Refusal>,
+}
+
+#[derive(Debug)]
+struct Refusal {
+    response: Vec<u8>,
+    written: usize,
+    shut: bool,
+}
+
+impl WatchedStream {
+    pub(super) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
+        Self {
+            inner,
+            activity,
+            refusal: None,
+        }
+    }
+
+    /// Sends the 431, closes our side, and reads (discarding) until the
+    /// client closes, so that the unread rest of its head cannot reset the
+    /// connection before the answer is read. The header-read timeout
+    /// bounds this.
+    fn poll_refuse(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(refusal) = self.refusal.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut inner = Pin::new(&mut self.inner);
+        while refusal.written < refusal.response.len() {
+            let rest = refusal.response.get(refusal.written..).unwrap_or_default();
+            refusal.written += ready!(inner.as_mut().poll_write(cx, rest))?;
+        }
+        if !refusal.shut {
+            ready!(inner.as_mut().poll_shutdown(cx))?;
+            refusal.shut = true;
+        }
+        let mut scratch = [0_u8; 4096];
+        loop {
+            let mut discard = ReadBuf::new(&mut scratch);
+            ready!(inner.as_mut().poll_read(cx, &mut discard))?;
+            if discard.filled().is_empty() {
+                return Poll::Ready(Err(io::Error::other(
+                    "the request head was too large; answered 431",
+                )));
+            }
+        }
+    }
+}
+
+impl AsyncRead for WatchedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.refusal.is_some() {
+            return this.poll_refuse(cx);
+        }
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let fresh = buf.filled().get(before..).unwrap_or_default();
+        if fresh.is_empty() || this.activity.bytes_read(fresh) {
+            return Poll::Ready(Ok(()));
+        }
+        buf.set_filled(before);
+        this.refusal = Some(Refusal {
+            response: header_too_large_response(),
+            written: 0,
+            shut: false,
+        });
+        this.poll_refuse(cx)
+    }
+}
+
+impl AsyncWrite for WatchedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
