@@ -9,8 +9,6 @@ use std::time::Duration;
 use bet_maker::domain::{LineEvent, LineEventStatus};
 use chrono::Utc;
 use futures_util::StreamExt;
-use lapin::options::BasicGetOptions;
-use lapin::types::AMQPValue;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
@@ -259,32 +257,13 @@ async fn an_unreadable_message_is_dead_lettered_with_its_reason_and_the_queue_go
         "nothing stuck in the queue"
     );
 
-    let channel = app
-        .broker
-        .connection
-        .create_channel()
+    let reasons: Vec<String> = app
+        .take_dead_letters(2)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut reasons = Vec::new();
-    while let Some(message) = channel
-        .basic_get(
-            app.dead_letter_queue.as_str().into(),
-            BasicGetOptions { no_ack: true },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-    {
-        let headers = message
-            .delivery
-            .properties
-            .headers()
-            .clone()
-            .unwrap_or_default();
-        match headers.inner().get("x-dead-letter-reason") {
-            Some(AMQPValue::LongString(reason)) => reasons.push(reason.to_string()),
-            other => panic!("no reason recorded: {other:?}"),
-        }
-    }
+        .into_iter()
+        .map(|(_, reason)| reason)
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].starts_with("malformed message"), "{reasons:?}");
     assert!(
         reasons[1].contains("unsupported schema_version 99"),

@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use bet_maker::domain::{LineEvent, LineEventStatus};
 use chrono::Utc;
-use lapin::options::BasicGetOptions;
-use lapin::types::AMQPValue;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
@@ -75,51 +73,6 @@ async fn genuine_message_applies(app: &TestApp) {
     until_version(app, probe.id, 1).await;
 }
 
-/// Waits for `count` dead letters and takes them: (label, reason).
-async fn dead_letters(app: &TestApp, count: u32) -> Vec<(String, String)> {
-    eventually(
-        &format!("{count} message(s) in the dead-letter queue"),
-        PATIENCE,
-        || async {
-            let depth = app
-                .broker
-                .depth(&app.dead_letter_queue)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            (depth >= count).then_some(())
-        },
-    )
-    .await;
-    let channel = app
-        .broker
-        .connection
-        .create_channel()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut taken = Vec::new();
-    while let Some(message) = channel
-        .basic_get(
-            app.dead_letter_queue.as_str().into(),
-            BasicGetOptions { no_ack: true },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-    {
-        let headers = message
-            .delivery
-            .properties
-            .headers()
-            .clone()
-            .unwrap_or_default();
-        let text = |name: &str| match headers.inner().get(name) {
-            Some(AMQPValue::LongString(value)) => value.to_string(),
-            other => panic!("no {name} header: {other:?}"),
-        };
-        taken.push((text("x-dead-letter-label"), text("x-dead-letter-reason")));
-    }
-    taken
-}
-
 /// An open event with two bets on it, and its result applied.
 async fn finished_with_bets(app: &TestApp) -> LineEvent {
     let event = app.open_event("1.85").await;
@@ -152,7 +105,7 @@ async fn a_validly_formed_reopening_of_a_finished_event_is_refused() {
     app.publish(&message_for(LineEventKind::Updated, &reopened))
         .await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "final_status_changed", "{dead:?}");
     assert!(dead[0].1.contains("is finished"), "{dead:?}");
     genuine_message_applies(&app).await;
@@ -177,7 +130,7 @@ async fn a_conflicting_result_at_the_same_version_is_refused() {
     app.publish(&message_for(LineEventKind::Finished, &other_result))
         .await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "same_version_differs", "{dead:?}");
     assert!(dead[0].1.contains("version 2"), "{dead:?}");
     genuine_message_applies(&app).await;
@@ -203,7 +156,7 @@ async fn an_absurd_version_is_refused_and_later_real_changes_still_apply() {
     app.publish(&message_for(LineEventKind::Updated, &frozen))
         .await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "invalid_value", "{dead:?}");
     assert!(dead[0].1.contains(&i64::MAX.to_string()), "{dead:?}");
     let finished = LineEvent {
@@ -238,7 +191,7 @@ async fn a_routing_key_that_contradicts_the_message_is_refused() {
     app.publish_raw("event.updated", &body).await;
     app.publish(&finished_as_update).await;
 
-    let dead = dead_letters(&app, 2).await;
+    let dead = app.take_dead_letters(2).await;
     let labels: Vec<&str> = dead.iter().map(|(label, _)| label.as_str()).collect();
     assert_eq!(labels, ["kind_mismatch", "kind_mismatch"], "{dead:?}");
     assert!(dead[0].1.contains("routing key"), "{dead:?}");
@@ -266,7 +219,7 @@ async fn a_forged_event_with_coefficient_9999_99_never_takes_a_bet() {
     app.publish(&message_for(LineEventKind::Created, &forged))
         .await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "invalid_value", "{dead:?}");
     assert!(dead[0].1.contains("9999.99"), "{dead:?}");
     genuine_message_applies(&app).await;
@@ -300,7 +253,7 @@ async fn a_message_id_reused_with_other_content_is_refused() {
     // The same message again is a plain redelivery: nothing dead-lettered.
     app.publish(&first_message).await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].0, "message_id_reused", "{dead:?}");
     assert!(
@@ -339,7 +292,7 @@ async fn a_message_that_keeps_failing_is_dead_lettered_with_its_error() {
     app.publish(&message_for(LineEventKind::Finished, &finished))
         .await;
 
-    let dead = dead_letters(&app, 1).await;
+    let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "failed_repeatedly", "{dead:?}");
     assert!(dead[0].1.contains("bets"), "{dead:?}");
     app.db

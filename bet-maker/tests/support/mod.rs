@@ -120,6 +120,54 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         shared_kernel::testing::count(&self.db.connection, sql).await
     }
+
+    /// Waits until the dead-letter queue holds at least `count` messages,
+    /// then takes every one: (`x-dead-letter-label`, `x-dead-letter-reason`).
+    pub async fn take_dead_letters(&self, count: u32) -> Vec<(String, String)> {
+        use lapin::options::BasicGetOptions;
+        use lapin::types::AMQPValue;
+        shared_kernel::testing::eventually(
+            &format!("{count} message(s) in the dead-letter queue"),
+            shared_kernel::testing::PATIENCE,
+            || async {
+                let depth = self
+                    .broker
+                    .depth(&self.dead_letter_queue)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (depth >= count).then_some(())
+            },
+        )
+        .await;
+        let channel = self
+            .broker
+            .connection
+            .create_channel()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut taken = Vec::new();
+        while let Some(message) = channel
+            .basic_get(
+                self.dead_letter_queue.as_str().into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        {
+            let headers = message
+                .delivery
+                .properties
+                .headers()
+                .clone()
+                .unwrap_or_default();
+            let text = |name: &str| match headers.inner().get(name) {
+                Some(AMQPValue::LongString(value)) => value.to_string(),
+                other => panic!("no {name} header: {other:?}"),
+            };
+            taken.push((text("x-dead-letter-label"), text("x-dead-letter-reason")));
+        }
+        taken
+    }
 }
 
 /// bet-maker's configuration for a test: port 0, a small pool, consuming
