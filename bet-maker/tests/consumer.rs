@@ -10,48 +10,12 @@ use bet_maker::domain::{LineEvent, LineEventStatus};
 use chrono::Utc;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 use shared_kernel::contracts::LineEventKind;
 use shared_kernel::testing::{eventually, expect_json};
 use support::{TestApp, line_event, message_for};
-use uuid::Uuid;
 
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// bet-maker's copy of an event: (status, version, coefficient).
-async fn copy_of(app: &TestApp, id: Uuid) -> Option<(String, i64, String)> {
-    let row = app
-        .db
-        .connection
-        .query_one_raw(Statement::from_sql_and_values(
-            app.db.connection.get_database_backend(),
-            "SELECT status, version, coefficient::text AS coefficient FROM events WHERE id = $1",
-            [id.into()],
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))?;
-    Some((
-        row.try_get("", "status").unwrap_or_default(),
-        row.try_get("", "version").unwrap_or_default(),
-        row.try_get("", "coefficient").unwrap_or_default(),
-    ))
-}
-
-/// Waits until the copy of `event` is at `version`.
-async fn until_version(app: &TestApp, event: &LineEvent, version: i64) {
-    eventually(
-        &format!("event {} reaching version {version}", event.id),
-        PATIENCE,
-        || async {
-            copy_of(app, event.id)
-                .await
-                .filter(|(_, v, _)| *v == version)
-                .map(|_| ())
-        },
-    )
-    .await;
-}
 
 /// Publishes a fresh event and waits until it is applied: since one
 /// consumer applies messages in order, everything published before it has
@@ -65,7 +29,7 @@ async fn drain_queue(app: &TestApp) {
     );
     app.publish(&message_for(LineEventKind::Created, &probe))
         .await;
-    until_version(app, &probe, 1).await;
+    app.until_version(probe.id, 1).await;
 }
 
 async fn bets_of(app: &TestApp, event: &LineEvent) -> Vec<Value> {
@@ -96,7 +60,7 @@ async fn a_created_event_becomes_open_for_betting() {
     app.publish(&message_for(LineEventKind::Created, &event))
         .await;
 
-    until_version(&app, &event, 1).await;
+    app.until_version(event.id, 1).await;
     let open = app.get_json("/events").await;
     assert_eq!(open["items"][0]["id"], event.id.to_string());
     assert_eq!(open["items"][0]["coefficient"], "2.25");
@@ -118,7 +82,7 @@ async fn a_message_delivered_twice_settles_the_bets_once() {
     let message = message_for(LineEventKind::Finished, &finished);
 
     app.publish(&message).await;
-    until_version(&app, &event, 2).await;
+    app.until_version(event.id, 2).await;
     let first = bets_of(&app, &event).await;
     app.publish(&message).await;
     drain_queue(&app).await;
@@ -173,7 +137,7 @@ async fn a_result_that_arrives_before_the_event_still_wins() {
     drain_queue(&app).await;
 
     assert_eq!(
-        copy_of(&app, created.id).await,
+        app.copy_of(created.id).await,
         Some(("FINISHED_LOSE".to_owned(), 3, "1.75".to_owned()))
     );
     let open = app.get_json("/events").await;
@@ -211,7 +175,7 @@ async fn updates_applied_in_reverse_end_at_the_newest() {
     drain_queue(&app).await;
 
     assert_eq!(
-        copy_of(&app, event.id).await,
+        app.copy_of(event.id).await,
         Some(("NEW".to_owned(), 3, "2.50".to_owned()))
     );
     app.stop().await;
@@ -244,7 +208,7 @@ async fn an_unreadable_message_is_dead_lettered_with_its_reason_and_the_queue_go
     app.publish(&message_for(LineEventKind::Created, &good))
         .await;
 
-    until_version(&app, &good, 1).await;
+    app.until_version(good.id, 1).await;
     eventually(
         "both bad messages in the dead-letter queue",
         PATIENCE,
@@ -298,7 +262,7 @@ async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
             .await;
     };
     let (statuses, ()) = tokio::join!(betting, result);
-    until_version(&app, &event, 2).await;
+    app.until_version(event.id, 2).await;
 
     let accepted = statuses
         .iter()

@@ -5,52 +5,15 @@
 
 mod support;
 
-use std::time::Duration;
-
 use bet_maker::domain::{LineEvent, LineEventStatus};
 use chrono::Utc;
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use shared_kernel::contracts::LineEventKind;
-use shared_kernel::testing::{eventually, expect_json};
+use shared_kernel::testing::expect_json;
 use support::{TestApp, line_event, message_for};
 use uuid::Uuid;
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// bet-maker's copy of an event: (status, version, coefficient).
-async fn copy_of(app: &TestApp, id: Uuid) -> Option<(String, i64, String)> {
-    let row = app
-        .db
-        .connection
-        .query_one_raw(Statement::from_sql_and_values(
-            app.db.connection.get_database_backend(),
-            "SELECT status, version, coefficient::text AS coefficient FROM events WHERE id = $1",
-            [id.into()],
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))?;
-    Some((
-        row.try_get("", "status").unwrap_or_default(),
-        row.try_get("", "version").unwrap_or_default(),
-        row.try_get("", "coefficient").unwrap_or_default(),
-    ))
-}
-
-async fn until_version(app: &TestApp, id: Uuid, version: i64) {
-    eventually(
-        &format!("event {id} reaching version {version}"),
-        PATIENCE,
-        || async {
-            copy_of(app, id)
-                .await
-                .filter(|(_, v, _)| *v == version)
-                .map(|_| ())
-        },
-    )
-    .await;
-}
 
 async fn bets_of(app: &TestApp, id: Uuid) -> Vec<Value> {
     let page = app
@@ -70,7 +33,7 @@ async fn genuine_message_applies(app: &TestApp) {
     );
     app.publish(&message_for(LineEventKind::Created, &probe))
         .await;
-    until_version(app, probe.id, 1).await;
+    app.until_version(probe.id, 1).await;
 }
 
 /// An open event with two bets on it, and its result applied.
@@ -86,7 +49,7 @@ async fn finished_with_bets(app: &TestApp) -> LineEvent {
     };
     app.publish(&message_for(LineEventKind::Finished, &finished))
         .await;
-    until_version(app, finished.id, 2).await;
+    app.until_version(finished.id, 2).await;
     finished
 }
 
@@ -110,7 +73,7 @@ async fn a_validly_formed_reopening_of_a_finished_event_is_refused() {
     assert!(dead[0].1.contains("is finished"), "{dead:?}");
     genuine_message_applies(&app).await;
     assert_eq!(
-        copy_of(&app, finished.id).await,
+        app.copy_of(finished.id).await,
         Some(("FINISHED_WIN".to_owned(), 2, "1.85".to_owned()))
     );
     assert_eq!(bets_of(&app, finished.id).await, bets);
@@ -135,7 +98,7 @@ async fn a_conflicting_result_at_the_same_version_is_refused() {
     assert!(dead[0].1.contains("version 2"), "{dead:?}");
     genuine_message_applies(&app).await;
     assert_eq!(
-        copy_of(&app, finished.id).await,
+        app.copy_of(finished.id).await,
         Some(("FINISHED_WIN".to_owned(), 2, "1.85".to_owned()))
     );
     assert_eq!(bets_of(&app, finished.id).await, bets);
@@ -166,7 +129,7 @@ async fn an_absurd_version_is_refused_and_later_real_changes_still_apply() {
     };
     app.publish(&message_for(LineEventKind::Finished, &finished))
         .await;
-    until_version(&app, event.id, 2).await;
+    app.until_version(event.id, 2).await;
     let bets = bets_of(&app, event.id).await;
     assert_eq!(bets[0]["status"], "LOST", "{bets:?}");
     app.stop().await;
@@ -196,12 +159,12 @@ async fn a_routing_key_that_contradicts_the_message_is_refused() {
     assert_eq!(labels, ["kind_mismatch", "kind_mismatch"], "{dead:?}");
     assert!(dead[0].1.contains("routing key"), "{dead:?}");
     assert_eq!(
-        copy_of(&app, event.id).await,
+        app.copy_of(event.id).await,
         Some(("NEW".to_owned(), 1, "1.50".to_owned()))
     );
     assert_eq!(bets_of(&app, event.id).await, bets);
     app.publish(&message).await;
-    until_version(&app, event.id, 2).await;
+    app.until_version(event.id, 2).await;
     assert_eq!(bets_of(&app, event.id).await[0]["status"], "WON");
     app.stop().await;
 }
@@ -223,7 +186,7 @@ async fn a_forged_event_with_coefficient_9999_99_never_takes_a_bet() {
     assert_eq!(dead[0].0, "invalid_value", "{dead:?}");
     assert!(dead[0].1.contains("9999.99"), "{dead:?}");
     genuine_message_applies(&app).await;
-    assert_eq!(copy_of(&app, forged.id).await, None);
+    assert_eq!(app.copy_of(forged.id).await, None);
     let bet = app.place_bet(forged.id, "1000000.00").await;
     assert_eq!(bet.status(), StatusCode::NOT_FOUND);
     app.stop().await;
@@ -240,7 +203,7 @@ async fn a_message_id_reused_with_other_content_is_refused() {
     };
     let first_message = message_for(LineEventKind::Updated, &second);
     app.publish(&first_message).await;
-    until_version(&app, event.id, 2).await;
+    app.until_version(event.id, 2).await;
     let third = LineEvent {
         coefficient: "3.00".parse().unwrap_or_default(),
         version: 3,
@@ -262,12 +225,12 @@ async fn a_message_id_reused_with_other_content_is_refused() {
     );
     genuine_message_applies(&app).await;
     assert_eq!(
-        copy_of(&app, event.id).await,
+        app.copy_of(event.id).await,
         Some(("NEW".to_owned(), 2, "2.00".to_owned()))
     );
     app.publish(&message_for(LineEventKind::Updated, &third))
         .await;
-    until_version(&app, event.id, 3).await;
+    app.until_version(event.id, 3).await;
     app.stop().await;
 }
 
@@ -302,7 +265,7 @@ async fn a_message_that_keeps_failing_is_dead_lettered_with_its_error() {
         .unwrap_or_else(|e| panic!("{e}"));
     genuine_message_applies(&app).await;
     assert_eq!(
-        copy_of(&app, event.id).await,
+        app.copy_of(event.id).await,
         Some(("NEW".to_owned(), 1, "1.50".to_owned()))
     );
     app.stop().await;
@@ -441,10 +404,10 @@ async fn resync_reports_where_the_copy_disagrees_with_line_provider_and_keeps_it
         "{report:?}"
     );
     assert_eq!(
-        copy_of(&app, finished.id).await,
+        app.copy_of(finished.id).await,
         Some(("FINISHED_WIN".to_owned(), 2, "1.85".to_owned()))
     );
-    assert_eq!(copy_of(&app, ahead.id).await.map(|c| c.1), Some(900));
+    assert_eq!(app.copy_of(ahead.id).await.map(|c| c.1), Some(900));
     assert_eq!(bets_of(&app, finished.id).await, bets);
     app.stop().await;
 }

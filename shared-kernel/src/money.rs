@@ -210,10 +210,6 @@ impl<'de> Visitor<'de> for NumberTextVisitor {
         Ok(NumberText(None))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<NumberText, E> {
-        Ok(NumberText(None))
-    }
-
     fn visit_unit<E: de::Error>(self) -> Result<NumberText, E> {
         Ok(NumberText(None))
     }

@@ -168,6 +168,40 @@ impl TestApp {
         }
         taken
     }
+
+    /// bet-maker's copy of an event: (status, version, coefficient).
+    pub async fn copy_of(&self, id: Uuid) -> Option<(String, i64, String)> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = &self.db.connection;
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT status, version, coefficient::text AS coefficient FROM events WHERE id = $1",
+                [id.into()],
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))?;
+        Some((
+            row.try_get("", "status").unwrap_or_default(),
+            row.try_get("", "version").unwrap_or_default(),
+            row.try_get("", "coefficient").unwrap_or_default(),
+        ))
+    }
+
+    /// Waits until the copy of event `id` is at `version`.
+    pub async fn until_version(&self, id: Uuid, version: i64) {
+        shared_kernel::testing::eventually(
+            &format!("event {id} reaching version {version}"),
+            std::time::Duration::from_secs(30),
+            || async {
+                self.copy_of(id)
+                    .await
+                    .filter(|(_, v, _)| *v == version)
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
 }
 
 /// bet-maker's configuration for a test: port 0, a small pool, consuming
