@@ -9,6 +9,15 @@ cd "$(dirname "$0")/.."
 load_dotenv
 bin=target/debug
 
+# Development keys for signing line messages, made on the first run where
+# .env points (under .dev-keys/, ignored by git); never overwritten, never
+# made anywhere else: a real deployment brings its own (`line-provider keygen`).
+signing_key=${LINE_EVENTS_SIGNING_KEY_FILE:-}
+if [[ $signing_key == .dev-keys/*.key && ! -e $signing_key ]]; then
+  echo "Creating a development key pair for signing line messages:"
+  "$bin/line-provider" keygen "$(dirname "$signing_key")" --name "$(basename "$signing_key" .key)" || exit 1
+fi
+
 "$bin/line-provider" serve &
 line_provider=$!
 "$bin/bet-maker" serve &

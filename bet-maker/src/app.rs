@@ -7,6 +7,7 @@ use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
 use shared_kernel::lifecycle::{RunningService, ServiceLabel};
+use shared_kernel::signing::MessageVerifier;
 
 use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport};
@@ -31,6 +32,14 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// consuming. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so (placing bets works meanwhile).
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    // Read first: without a trusted key no line message could be applied.
+    let verifier = MessageVerifier::from_pem_files(&config.verify_key_files).context(
+        "LINE_EVENTS_VERIFY_KEY_FILES: reading the keys line messages are verified with",
+    )?;
+    tracing::info!(
+        key_ids = %verifier.key_ids().map(ToString::to_string).collect::<Vec<_>>().join(","),
+        "accepting line messages signed by these keys"
+    );
     let db = connect_database(
         &config.database_url,
         config.database_pool_size,
@@ -73,6 +82,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             topology: Topology::new(&config.exchange, &config.queue)
                 .with_dead_letter_max_length(config.dead_letter_max_length),
             prefetch: config.prefetch,
+            verifier,
         },
         line,
         broker,

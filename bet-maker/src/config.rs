@@ -3,6 +3,7 @@
 //! variable with its default).
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 use shared_kernel::cli::ServiceConfig;
@@ -82,6 +83,18 @@ pub struct Config {
         default_value = "bet-maker.line-events"
     )]
     pub queue: String,
+    /// The Ed25519 public keys (SPKI PEM files, comma-separated) whose
+    /// signatures line messages must carry; several while a key is
+    /// rotated. Required.
+    #[arg(
+        long,
+        env = "LINE_EVENTS_VERIFY_KEY_FILES",
+        value_name = "LINE_EVENTS_VERIFY_KEY_FILES",
+        value_delimiter = ',',
+        required = true,
+        num_args = 1..
+    )]
+    pub verify_key_files: Vec<PathBuf>,
     /// Messages the broker hands over before the first is acknowledged.
     #[arg(
         long,

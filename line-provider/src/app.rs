@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
 use shared_kernel::lifecycle::{RunningService, ServiceLabel};
+use shared_kernel::signing::MessageSigner;
 
 use crate::application::EventService;
 use crate::application::ports::SystemClock;
@@ -28,6 +30,10 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// relaying. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    // Read first: a service that cannot sign must not take a single change.
+    let signer = MessageSigner::from_pem_file(&config.signing_key_file)
+        .context("LINE_EVENTS_SIGNING_KEY_FILE: reading the signing key")?;
+    tracing::info!(key_id = %signer.key_id(), "signing line messages");
     let db = connect_database(
         &config.database_url,
         config.database_pool_size,
@@ -71,6 +77,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             exchange: config.exchange,
             batch_size: config.outbox_batch_size,
             sweep_interval: config.outbox_sweep_interval,
+            signer: Arc::new(signer),
         },
         broker,
     );

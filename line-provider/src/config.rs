@@ -3,6 +3,7 @@
 //! every variable with its default).
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
@@ -56,6 +57,14 @@ pub struct Config {
         hide_env_values = true
     )]
     pub admin_token: String,
+    /// The Ed25519 private key (PKCS#8 PEM) every published message is
+    /// signed with: `line-provider keygen <dir>` writes one. Required.
+    #[arg(
+        long,
+        env = "LINE_EVENTS_SIGNING_KEY_FILE",
+        value_name = "LINE_EVENTS_SIGNING_KEY_FILE"
+    )]
+    pub signing_key_file: PathBuf,
     /// Failed operator calls (no, malformed or wrong token) a client
     /// address may make in one window; further calls from it get 429 until
     /// the window passes. Successful calls are never counted.

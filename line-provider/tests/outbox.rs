@@ -14,8 +14,10 @@ use lapin::types::{AMQPValue, FieldTable};
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+use shared_kernel::amqp::verify_delivery;
 use shared_kernel::contracts::LineEventMessage;
-use shared_kernel::testing::{eventually, expect_json};
+use shared_kernel::signing::MessageVerifier;
+use shared_kernel::testing::{eventually, expect_json, test_keys};
 use support::TestApp;
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -25,6 +27,8 @@ struct Received {
     routing_key: String,
     properties: lapin::BasicProperties,
     body: Value,
+    /// The body's exact bytes, as signed.
+    bytes: Vec<u8>,
 }
 
 /// Messages waiting in `queue` right now.
@@ -57,6 +61,7 @@ async fn drain(channel: &Channel, queue: &str) -> Vec<Received> {
             properties: delivery.properties,
             body: serde_json::from_slice(&delivery.data)
                 .unwrap_or_else(|e| panic!("not JSON: {e}")),
+            bytes: delivery.data,
         });
     }
     received
@@ -126,6 +131,9 @@ async fn every_change_is_published_once_with_its_routing_key_and_the_whole_event
         assert_eq!(data["deadline"], created["deadline"]);
         assert_eq!(message.body["type"], json!(message.routing_key));
 
+        let verifier =
+            MessageVerifier::from_pem_files(std::slice::from_ref(&test_keys().verify_key_file))
+                .unwrap_or_else(|e| panic!("{e}"));
         // The contract type reads what was published, and the AMQP
         // properties say the same as the body.
         let bytes = serde_json::to_vec(&message.body).unwrap_or_default();
@@ -146,6 +154,11 @@ async fn every_change_is_published_once_with_its_routing_key_and_the_whole_event
         );
         assert_eq!(*properties.delivery_mode(), Some(2), "persistent");
         assert!(properties.timestamp().is_some());
+        // Signed with the configured key, over exactly these bytes.
+        assert_eq!(
+            verify_delivery(&verifier, properties, &message.bytes),
+            Ok(test_keys().signer.key_id())
+        );
     }
     app.stop().await;
 }
@@ -341,4 +354,28 @@ async fn a_change_whose_transaction_rolls_back_publishes_nothing() {
     assert_eq!(messages.len(), 1, "only the committed change was published");
     assert_eq!(messages[0].body["data"]["id"], accepted["id"]);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_readable_signing_key_the_service_does_not_start() {
+    let keys = test_keys();
+    for (file, expected) in [
+        ("/nonexistent/line-events.key".into(), "No such file"),
+        (
+            keys.verify_key_file.clone(),
+            "not an Ed25519 PKCS#8 private PEM key",
+        ),
+    ] {
+        let mut config = support::config("postgres://127.0.0.1:9/none", "unused", support::TOKEN);
+        config.signing_key_file = file;
+        let error = line_provider::app::start(config)
+            .await
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            error.starts_with("LINE_EVENTS_SIGNING_KEY_FILE") && error.contains(expected),
+            "{error}"
+        );
+    }
 }

@@ -38,27 +38,64 @@ where
     C: ServiceConfig,
     K: Subcommand,
 {
+    run_with_tools::<C, K, NoTools>(command, default, async |never| match never {}, dispatch).await
+}
+
+/// [`run`], with tools: commands `T` that take only their own arguments,
+/// not the service's configuration (`line-provider keygen <dir>` must work
+/// before there is anything to configure). A tool logs nothing; it prints.
+pub async fn run_with_tools<C, K, T>(
+    command: clap::Command,
+    default: K,
+    tool: impl AsyncFnOnce(T) -> anyhow::Result<()>,
+    dispatch: impl AsyncFnOnce(K, C) -> anyhow::Result<()>,
+) -> ExitCode
+where
+    C: ServiceConfig,
+    K: Subcommand,
+    T: Subcommand,
+{
     let service = command.get_name().to_owned();
     if let Err(error) = load_dotenv() {
         eprintln!("{service}: reading .env: {error}");
         return ExitCode::from(2);
     }
-    let (chosen, config) = match parse_from::<C, K>(command, default, std::env::args_os()) {
+    let invocation = match parse_invocation::<C, K, T>(command, default, std::env::args_os()) {
         Ok(parsed) => parsed,
         Err(error) => {
             let _ = error.print();
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    crate::telemetry::init(config.log_format());
-    match dispatch(chosen, config).await {
+    let outcome = match invocation {
+        Invocation::Service(chosen, config) => {
+            crate::telemetry::init(config.log_format());
+            dispatch(chosen, config).await.inspect_err(|error| {
+                tracing::error!(service, error = format!("{error:#}"), "command failed");
+            })
+        }
+        Invocation::Tool(chosen) => tool(chosen).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(service, error = format!("{error:#}"), "command failed");
             eprintln!("{service}: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// No tools: a service whose every command takes the configuration.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum NoTools {}
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation<K, C, T> {
+    /// A command of the service, with its configuration.
+    Service(K, C),
+    /// A tool, with its own arguments only.
+    Tool(T),
 }
 
 /// Fills in from `.env` the variables the environment does not set; a
@@ -81,12 +118,33 @@ where
     C: Args,
     K: Subcommand,
 {
-    let mut command = with_configuration::<C, K>(command);
+    match parse_invocation::<C, K, NoTools>(command, default, args)? {
+        Invocation::Service(chosen, config) => Ok((chosen, config)),
+        Invocation::Tool(never) => match never {},
+    }
+}
+
+/// Parses `args` (the program name first) into a service command with the
+/// configuration, or a tool with its arguments.
+pub fn parse_invocation<C, K, T>(
+    command: clap::Command,
+    default: K,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<Invocation<K, C, T>, clap::Error>
+where
+    C: Args,
+    K: Subcommand,
+    T: Subcommand,
+{
+    let mut command = keeping_about(with_configuration::<C, K>(command), T::augment_subcommands);
     let matches = command.try_get_matches_from_mut(args)?;
     let parsed = match matches.subcommand() {
+        Some((name, _)) if T::has_subcommand(name) => {
+            T::from_arg_matches(&matches).map(Invocation::Tool)
+        }
         Some((_, options)) => K::from_arg_matches(&matches)
-            .and_then(|chosen| Ok((chosen, C::from_arg_matches(options)?))),
-        None => C::from_arg_matches(&matches).map(|config| (default, config)),
+            .and_then(|chosen| Ok(Invocation::Service(chosen, C::from_arg_matches(options)?))),
+        None => C::from_arg_matches(&matches).map(|config| Invocation::Service(default, config)),
     };
     parsed.map_err(|error| error.format(&mut command))
 }

@@ -119,3 +119,50 @@ fn help_lists_every_variable_with_its_default_for_the_service_and_each_command()
 fn options_before_a_command_are_refused() {
     assert!(parse(&["--port", "1", "migrate", "--token", "t"]).is_err());
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+enum Tool {
+    /// Makes keys.
+    Keygen {
+        /// Where.
+        dir: String,
+    },
+}
+
+fn invoke(args: &[&str]) -> Result<Invocation<Command, Config, Tool>, clap::Error> {
+    let args = std::iter::once("svc").chain(args.iter().copied());
+    parse_invocation(
+        clap::Command::new("svc").about("The service."),
+        Command::Serve,
+        args,
+    )
+}
+
+#[test]
+fn a_tool_takes_its_own_arguments_and_no_configuration() {
+    // SK_CLI_TEST_TOKEN is required by the service's commands, not by tools.
+    assert_eq!(
+        invoke(&["keygen", "keys"]).ok(),
+        Some(Invocation::Tool(Tool::Keygen {
+            dir: "keys".to_owned()
+        }))
+    );
+    assert_eq!(
+        invoke(&["migrate", "--token", "t"]).ok(),
+        Some(Invocation::Service(Command::Migrate, config(8100)))
+    );
+    let missing = invoke(&["keygen"]).err().map(|e| e.kind());
+    assert_eq!(missing, Some(ErrorKind::MissingRequiredArgument));
+    // Tools are listed in the service's help, without the variables.
+    let help = invoke(&["--help"])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(help.contains("keygen"), "{help}");
+    assert!(help.starts_with("The service."), "{help}");
+    let tool_help = invoke(&["keygen", "--help"])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(!tool_help.contains("SK_CLI_TEST_TOKEN"), "{tool_help}");
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use shared_kernel::testing::test_keys;
 use tokio::process::{Child, Command};
 
 use crate::PATIENCE;
@@ -42,20 +43,24 @@ pub fn free_port() -> u16 {
 }
 
 impl ServiceProcess {
-    /// Starts `binary serve` with exactly `env` (plus PATH), listening on
-    /// `port`, and waits until `/health/ready` answers 200.
+    /// Starts `binary serve` with exactly `env` (plus PATH, and the test
+    /// keys to sign and verify line messages with unless `env` names other
+    /// ones), listening on `port`, and waits until `/health/ready` answers 200.
     pub async fn start(name: &str, binary: &PathBuf, port: u16, env: &[(String, String)]) -> Self {
         let log = log_path(name);
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
         let errors = file
             .try_clone()
             .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let keys = test_keys();
         let mut command = Command::new(binary);
         command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
+            .env("LINE_EVENTS_SIGNING_KEY_FILE", &keys.signing_key_file)
+            .env("LINE_EVENTS_VERIFY_KEY_FILES", &keys.verify_key_file)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The services read .env from their working directory: give
             // them one with nothing in it.

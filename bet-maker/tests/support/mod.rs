@@ -23,7 +23,9 @@ use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, Li
 use shared_kernel::http::HttpSettings;
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::LogFormat;
-use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker};
+use shared_kernel::testing::{
+    SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, test_keys,
+};
 use uuid::Uuid;
 
 /// The house limit in tests, as in the default configuration.
@@ -52,10 +54,16 @@ impl TestApp {
     /// A fresh database, exchange and queues, and the app on them, ready:
     /// consuming, so nothing a test publishes from now on is unroutable.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// The same, with the configuration changed by `adjust` first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let (db, mut broker) =
             database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
         let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
-        let config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+        let mut config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+        adjust(&mut config);
         let app = SpawnedApp::new("bet-maker", app::start(config).await);
         app.wait_until_ready().await;
         Self {
@@ -106,6 +114,19 @@ impl TestApp {
     pub async fn publish(&self, message: &LineEventMessage) {
         let body = serde_json::to_vec(message).unwrap_or_else(|e| panic!("{e}"));
         self.publish_raw(message.kind.routing_key(), &body).await;
+    }
+
+    /// Publishes a message with exactly these headers (a signature or none).
+    pub async fn publish_with_headers(
+        &self,
+        message: &LineEventMessage,
+        headers: lapin::types::FieldTable,
+    ) {
+        let body = serde_json::to_vec(message).unwrap_or_else(|e| panic!("{e}"));
+        self.broker
+            .publish_with_headers(message.kind.routing_key(), &body, headers)
+            .await
+            .unwrap_or_else(|e| panic!("publishing: {e}"));
     }
 
     /// Publishes any bytes with this routing key.
@@ -216,6 +237,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         amqp_url: amqp_url(),
         exchange: exchange.to_owned(),
         queue: queue.to_owned(),
+        verify_key_files: vec![test_keys().verify_key_file.clone()],
         prefetch: 64,
         dead_letter_max_length: 1_000,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),

@@ -18,7 +18,7 @@ use shared_kernel::http::HttpSettings;
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
 use shared_kernel::testing::{
-    SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json,
+    SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json, test_keys,
 };
 
 pub const TOKEN: &str = "test-operator-token";
@@ -117,6 +117,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         host: [127, 0, 0, 1].into(),
         port: 0,
         admin_token: operator_token.to_owned(),
+        signing_key_file: test_keys().signing_key_file.clone(),
         operator_auth_max_failures: 10,
         operator_auth_window: Duration::from_secs(60),
         operator_auth_max_clients: 10_000,

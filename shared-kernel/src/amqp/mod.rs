@@ -3,10 +3,12 @@
 
 mod backoff;
 mod publisher;
+mod signed;
 mod status;
 
 pub use backoff::Backoff;
 pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishOutcome};
+pub use signed::verify_delivery;
 pub use status::BrokerStatus;
 
 use lapin::options::ExchangeDeclareOptions;

@@ -1,10 +1,13 @@
-//! Publishing with confirms, a batch at a time.
+//! Publishing with confirms, a batch at a time, every message signed.
 
 use chrono::{DateTime, Utc};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use std::sync::Arc;
 use uuid::Uuid;
+
+use crate::signing::{KEY_ID_HEADER, MessageSigner, SIGNATURE_HEADER};
 
 /// One message to publish to the exchange.
 #[derive(Debug, Clone, Copy)]
@@ -32,16 +35,22 @@ pub enum PublishOutcome {
     Nacked,
 }
 
-/// A channel in confirm mode on one exchange.
+/// A channel in confirm mode on one exchange, signing what it publishes.
 #[derive(Debug)]
 pub struct ConfirmedPublisher {
     channel: Channel,
     exchange: String,
+    signer: Arc<MessageSigner>,
 }
 
 impl ConfirmedPublisher {
-    /// Opens a channel on `connection` and puts it in confirm mode.
-    pub async fn open(connection: &Connection, exchange: &str) -> Result<Self, lapin::Error> {
+    /// Opens a channel on `connection` and puts it in confirm mode; every
+    /// message is signed with `signer` (see [`crate::signing`]).
+    pub async fn open(
+        connection: &Connection,
+        exchange: &str,
+        signer: Arc<MessageSigner>,
+    ) -> Result<Self, lapin::Error> {
         let channel = connection.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -49,6 +58,7 @@ impl ConfirmedPublisher {
         Ok(Self {
             channel,
             exchange: exchange.to_owned(),
+            signer,
         })
     }
 
@@ -83,7 +93,7 @@ impl ConfirmedPublisher {
                         ..BasicPublishOptions::default()
                     },
                     message.body,
-                    properties(message),
+                    self.properties(message),
                 )
                 .await?;
             confirms.push(confirm);
@@ -106,19 +116,31 @@ impl ConfirmedPublisher {
     }
 }
 
-fn properties(message: &OutgoingMessage<'_>) -> BasicProperties {
-    let mut headers = FieldTable::default();
-    if let Some(traceparent) = message.traceparent {
+impl ConfirmedPublisher {
+    /// The AMQP properties of `message`, with its signature in the headers.
+    fn properties(&self, message: &OutgoingMessage<'_>) -> BasicProperties {
+        let signed = self.signer.sign(message.body);
+        let mut headers = FieldTable::default();
         headers.insert(
-            "traceparent".into(),
-            AMQPValue::LongString(LongString::from(traceparent)),
+            SIGNATURE_HEADER.into(),
+            AMQPValue::LongString(LongString::from(signed.signature)),
         );
+        headers.insert(
+            KEY_ID_HEADER.into(),
+            AMQPValue::LongString(LongString::from(signed.key_id)),
+        );
+        if let Some(traceparent) = message.traceparent {
+            headers.insert(
+                "traceparent".into(),
+                AMQPValue::LongString(LongString::from(traceparent)),
+            );
+        }
+        BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(message.message_id.to_string().into())
+            .with_type(message.routing_key.into())
+            .with_timestamp(u64::try_from(message.occurred_at.timestamp()).unwrap_or_default())
+            .with_headers(headers)
     }
-    BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_content_type("application/json".into())
-        .with_message_id(message.message_id.to_string().into())
-        .with_type(message.routing_key.into())
-        .with_timestamp(u64::try_from(message.occurred_at.timestamp()).unwrap_or_default())
-        .with_headers(headers)
 }

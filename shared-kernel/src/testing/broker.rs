@@ -3,11 +3,12 @@
 use lapin::options::{
     ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Channel, Connection};
 use uuid::Uuid;
 
 use super::run_blocking_cleanup;
+use crate::signing::{KEY_ID_HEADER, MessageSigner, SIGNATURE_HEADER};
 
 /// The broker tests run against: `TEST_AMQP_URL`, or the local default.
 pub fn amqp_url() -> String {
@@ -74,9 +75,26 @@ impl TestBroker {
         Ok(declared.message_count())
     }
 
-    /// Publishes `body` to the exchange with `routing_key` (persistent), and
-    /// waits for the broker to take it.
+    /// Publishes `body` to the exchange with `routing_key` (persistent),
+    /// signed with the [`test_keys`](super::test_keys) as line-provider
+    /// signs, and waits for the broker to take it.
     pub async fn publish(&self, routing_key: &str, body: &[u8]) -> Result<(), lapin::Error> {
+        self.publish_with_headers(
+            routing_key,
+            body,
+            signed_by(&super::test_keys().signer, body),
+        )
+        .await
+    }
+
+    /// Publishes `body` with exactly these headers (none, a foreign
+    /// signature, ...), and waits for the broker to take it.
+    pub async fn publish_with_headers(
+        &self,
+        routing_key: &str,
+        body: &[u8],
+        headers: FieldTable,
+    ) -> Result<(), lapin::Error> {
         let channel = self.connection.create_channel().await?;
         crate::amqp::declare_line_exchange(&channel, &self.exchange).await?;
         channel
@@ -88,7 +106,9 @@ impl TestBroker {
                 routing_key.into(),
                 lapin::options::BasicPublishOptions::default(),
                 body,
-                lapin::BasicProperties::default().with_delivery_mode(2),
+                lapin::BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_headers(headers),
             )
             .await?
             .await?;
@@ -127,6 +147,21 @@ impl TestBroker {
         self.queues.push(queue.clone());
         Ok((channel, queue))
     }
+}
+
+/// The signature headers `signer` gives `body`.
+pub fn signed_by(signer: &MessageSigner, body: &[u8]) -> FieldTable {
+    let signed = signer.sign(body);
+    let mut headers = FieldTable::default();
+    headers.insert(
+        SIGNATURE_HEADER.into(),
+        AMQPValue::LongString(LongString::from(signed.signature)),
+    );
+    headers.insert(
+        KEY_ID_HEADER.into(),
+        AMQPValue::LongString(LongString::from(signed.key_id)),
+    );
+    headers
 }
 
 impl Drop for TestBroker {

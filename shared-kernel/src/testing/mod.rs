@@ -8,6 +8,7 @@ mod assertions;
 mod bad_input;
 mod broker;
 mod database;
+mod keys;
 mod openapi;
 mod spawned;
 
@@ -16,8 +17,9 @@ pub use assertions::{
     send,
 };
 pub use bad_input::{Case, run_cases};
-pub use broker::{TestBroker, amqp_url};
+pub use broker::{TestBroker, amqp_url, signed_by};
 pub use database::{TestDatabase, database_server_url};
+pub use keys::{TestKeys, rotated_test_keys, test_keys};
 pub use openapi::openapi_31_violations;
 pub use spawned::{PATIENCE, SpawnedApp};
 

@@ -5,7 +5,9 @@
 //! redelivery therefore finds its `message_id` in the inbox and changes
 //! nothing: the effect is exactly once.
 //!
-//! Nothing is applied on trust: the routing key, the AMQP `type` and the
+//! Nothing is applied on trust: the body must be signed by a key in
+//! `LINE_EVENTS_VERIFY_KEY_FILES` (checked first, see
+//! [`shared_kernel::signing`]); the routing key, the AMQP `type` and the
 //! envelope's `type` must agree, the snapshot must keep line-provider's
 //! value rules and fit its kind, and the copy must accept it (a result
 //! never changes; one version has one content; one `message_id` one
@@ -29,8 +31,11 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
-use shared_kernel::amqp::{AmqpSession, Backoff, BrokerStatus, close_channel, supervise};
+use shared_kernel::amqp::{
+    AmqpSession, Backoff, BrokerStatus, close_channel, supervise, verify_delivery,
+};
 use shared_kernel::contracts::{LineEventKind, LineEventMessage};
+use shared_kernel::signing::MessageVerifier;
 use shared_kernel::storage::chain;
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +55,8 @@ pub struct ConsumerConfig {
     pub topology: Topology,
     /// Unacked messages the broker may send ahead.
     pub prefetch: u16,
+    /// The keys a message must be signed by.
+    pub verifier: MessageVerifier,
 }
 
 /// Consumes `bet-maker.line-events` until stopped, reconnecting as needed.
@@ -169,6 +176,12 @@ impl LineEventConsumer {
     }
 
     async fn handle(&self, delivery: &Delivery, stop: &CancellationToken) -> DeliveryAction {
+        // Before anything else: only line-provider's messages are read.
+        if let Err(error) =
+            verify_delivery(&self.config.verifier, &delivery.properties, &delivery.data)
+        {
+            return DeliveryAction::DeadLetter(Rejection::new(error.label(), error.to_string()));
+        }
         let message = match LineEventMessage::from_slice(&delivery.data) {
             Ok(message) => message,
             Err(error) => {

@@ -21,7 +21,7 @@ use super::topology::{DELIVERY_LIMIT, Topology};
 /// `consumer_messages_rejected_total{reason}` metric) and the details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// One of `malformed`, `invalid_value`, `kind_mismatch`,
+    /// One of `unsigned`, `unknown_key`, `bad_signature`, `malformed`, `invalid_value`, `kind_mismatch`,
     /// `final_status_changed`, `same_version_differs`,
     /// `message_id_reused`, `failed_repeatedly`.
     pub label: &'static str,

@@ -19,6 +19,7 @@ use shared_kernel::amqp::{
     supervise,
 };
 use shared_kernel::postgres::listen;
+use shared_kernel::signing::MessageSigner;
 use shared_kernel::storage::chain;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +44,8 @@ pub struct RelayConfig {
     /// How often to look for due rows without a notification: the
     /// fallback for lost notifications and for rows kept for a later try.
     pub sweep_interval: Duration,
+    /// The key every message is signed with.
+    pub signer: Arc<MessageSigner>,
 }
 
 /// The outbox relay of one process. Run several processes: they share the
@@ -105,7 +108,12 @@ impl OutboxRelay {
         stop: &CancellationToken,
     ) -> Result<(), lapin::Error> {
         let mut backoff = Backoff::default();
-        let publisher = ConfirmedPublisher::open(connection, &self.config.exchange).await?;
+        let publisher = ConfirmedPublisher::open(
+            connection,
+            &self.config.exchange,
+            self.config.signer.clone(),
+        )
+        .await?;
         declare_line_exchange(publisher.channel(), &self.config.exchange).await?;
         self.broker.set_up();
         tracing::info!(exchange = %self.config.exchange, "outbox relay connected");
