@@ -78,6 +78,24 @@ impl Node {
         }
     }
 
+    /// Sets an environment variable for the next start (a new key file, say).
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(existing, _)| existing != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// SIGTERM, asserting a clean exit, then starts again with the current
+    /// environment: one step of a rolling restart.
+    pub async fn restart(&mut self) {
+        let log = self.log();
+        assert!(
+            self.terminate().await,
+            "{} did not exit with 0 on SIGTERM; log: {log}",
+            self.name
+        );
+        self.start().await;
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
