@@ -293,3 +293,55 @@ async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bet_maker_never_declares_line_providers_exchange_and_is_ready_once_it_exists() {
+    use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+    use reqwest::Method;
+    use shared_kernel::testing::{SpawnedApp, database_and_broker};
+
+    let (db, mut broker) = database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
+    let (queue, _) = broker.own_consumer_queues("bet-maker");
+    let config = support::config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+    let mut app = SpawnedApp::new("bet-maker", bet_maker::app::start(config).await);
+    let ready = || async {
+        app.request(Method::GET, "/health/ready")
+            .send()
+            .await
+            .map(|response| response.status())
+            .ok()
+    };
+    // Not ready while the exchange does not exist, and it did not make it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ready().await, Some(StatusCode::SERVICE_UNAVAILABLE));
+    let channel = broker
+        .connection
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let passive = lapin::options::ExchangeDeclareOptions {
+        passive: true,
+        ..lapin::options::ExchangeDeclareOptions::default()
+    };
+    let exists = channel
+        .exchange_declare(
+            broker.exchange.as_str().into(),
+            lapin::ExchangeKind::Topic,
+            passive,
+            lapin::types::FieldTable::default(),
+        )
+        .await;
+    assert!(exists.is_err(), "bet-maker declared the exchange itself");
+
+    broker
+        .declare_exchange()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    eventually(
+        "bet-maker ready once the exchange exists",
+        PATIENCE,
+        || async { (ready().await == Some(StatusCode::OK)).then_some(()) },
+    )
+    .await;
+    app.stop().await;
+}

@@ -282,6 +282,10 @@ async fn the_dead_letter_queue_is_bounded_and_a_changed_bound_is_refused_by_name
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (queue, dead_letter_queue) = broker.own_consumer_queues("bounded");
+    broker
+        .declare_exchange()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let topology = Topology::new(&broker.exchange, &queue).with_dead_letter_max_length(2);
     let channel = broker
         .connection

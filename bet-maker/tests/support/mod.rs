@@ -62,6 +62,11 @@ impl TestApp {
         let (db, mut broker) =
             database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
         let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
+        // line-provider's exchange, as line-provider would have declared it.
+        broker
+            .declare_exchange()
+            .await
+            .unwrap_or_else(|e| panic!("declaring the exchange: {e}"));
         let mut config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
         adjust(&mut config);
         let app = SpawnedApp::new("bet-maker", app::start(config).await);

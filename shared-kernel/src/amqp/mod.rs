@@ -145,6 +145,36 @@ pub async fn connection_lost(connection: &Connection) -> lapin::Error {
     }
 }
 
+/// Checks that line-provider's exchange exists, without declaring it: a
+/// passive declare needs no `configure` permission, so a consumer's broker
+/// user need not be able to create (or delete) another service's exchange.
+/// Until line-provider has declared it, this fails with NOT_FOUND (and
+/// says so): the caller's supervisor retries.
+pub async fn expect_line_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                passive: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .inspect_err(|error| {
+            if let lapin::ErrorKind::ProtocolError(amqp) = error.kind()
+                && amqp.get_id() == NOT_FOUND
+            {
+                tracing::warn!(exchange,
+                    "exchange {exchange} does not exist yet: line-provider declares it when it first connects; waiting for it");
+            }
+        })
+}
+
+/// AMQP's reply code for NOT_FOUND.
+const NOT_FOUND: u16 = 404;
+
 /// Declares the durable topic exchange line-provider publishes to.
 pub async fn declare_line_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
     channel

@@ -60,6 +60,13 @@ impl TestBroker {
         (queue, dead_letter_queue)
     }
 
+    /// Declares the exchange, as line-provider does when it connects.
+    pub async fn declare_exchange(&self) -> Result<(), lapin::Error> {
+        let channel = self.connection.create_channel().await?;
+        crate::amqp::declare_line_exchange(&channel, &self.exchange).await?;
+        channel.close(200, "declared".into()).await
+    }
+
     /// Messages waiting in `queue` (a passive declare: it fails if nobody
     /// declared the queue).
     pub async fn depth(&self, queue: &str) -> Result<u32, lapin::Error> {

@@ -30,6 +30,15 @@ const RECORD_SETTLEMENTS: &str = "
         FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING')
         EXECUTE FUNCTION test_record_settlement();";
 
+/// Environment variables for each service's replicas, besides the test's.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// For every line-provider replica.
+    pub line_provider: Vec<(String, String)>,
+    /// For every bet-maker replica.
+    pub bet_maker: Vec<(String, String)>,
+}
+
 /// Both services as processes on their own databases and broker names.
 #[derive(Debug)]
 pub struct Cluster {
@@ -55,6 +64,17 @@ impl Cluster {
     /// `line_providers` replicas of line-provider and `bet_makers` of
     /// bet-maker, all ready.
     pub async fn start(line_providers: usize, bet_makers: usize) -> Self {
+        Self::start_with(line_providers, bet_makers, |_, _| Settings::default()).await
+    }
+
+    /// The same, with more settings for each service, chosen by `settings`
+    /// from the exchange and queue names of the cluster (an `AMQP_URL`
+    /// there keeps its credentials, through the replica's proxy).
+    pub async fn start_with(
+        line_providers: usize,
+        bet_makers: usize,
+        settings: impl FnOnce(&str, &str) -> Settings,
+    ) -> Self {
         shared_kernel::testing::init_logs();
         let line_provider_db = TestDatabase::create::<
             line_provider::infrastructure::persistence::migrations::Migrator,
@@ -80,10 +100,11 @@ impl Cluster {
             .await
             .unwrap_or_else(|e| panic!("broker: {e}"));
         let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
+        let settings = settings(&broker.exchange, &queue);
 
         let mut line_provider_nodes = Vec::new();
         for replica in 0..line_providers {
-            let env = vec![
+            let env: Vec<(String, String)> = vec![
                 (
                     "LINE_PROVIDER_ADMIN_TOKEN".to_owned(),
                     OPERATOR_TOKEN.to_owned(),
@@ -91,7 +112,10 @@ impl Cluster {
                 ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
                 ("LINE_PROVIDER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
                 ("OUTBOX_SWEEP_INTERVAL_MS".to_owned(), "200".to_owned()),
-            ];
+            ]
+            .into_iter()
+            .chain(settings.line_provider.iter().cloned())
+            .collect();
             let name = format!("line-provider-{replica}");
             line_provider_nodes.push(
                 Node::new(
@@ -110,12 +134,15 @@ impl Cluster {
             .unwrap_or_default();
         let mut bet_maker_nodes = Vec::new();
         for replica in 0..bet_makers {
-            let env = vec![
+            let env: Vec<(String, String)> = vec![
                 ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
                 ("BET_MAKER_QUEUE".to_owned(), queue.clone()),
                 ("BET_MAKER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
                 ("LINE_PROVIDER_URL".to_owned(), line_provider_url.clone()),
-            ];
+            ]
+            .into_iter()
+            .chain(settings.bet_maker.iter().cloned())
+            .collect();
             let name = format!("bet-maker-{replica}");
             bet_maker_nodes.push(
                 Node::new(&name, "bet-maker", &bet_maker_db.url, env, "BET_MAKER_PORT").await,

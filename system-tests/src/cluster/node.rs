@@ -37,7 +37,12 @@ impl Node {
         let port = free_port();
         let mut env = env;
         env.push((port_variable.to_owned(), port.to_string()));
-        env.push(("AMQP_URL".to_owned(), via(&amqp_url(), &amqp)));
+        let broker = env
+            .iter()
+            .find(|(name, _)| name == "AMQP_URL")
+            .map_or_else(amqp_url, |(_, url)| url.clone());
+        env.retain(|(name, _)| name != "AMQP_URL");
+        env.push(("AMQP_URL".to_owned(), via(&broker, &amqp)));
         let database_variable = if binary_name == "line-provider" {
             "LINE_PROVIDER_DATABASE_URL"
         } else {

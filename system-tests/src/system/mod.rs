@@ -69,6 +69,12 @@ impl System {
         let bet_maker_broker = isolated_broker.as_mut().unwrap_or(&mut broker);
         let (queue, dead_letter_queue) = bet_maker_broker.own_consumer_queues("bet-maker");
         let bet_maker_exchange = bet_maker_broker.exchange.clone();
+        // Declared as line-provider declares its own (bet-maker only
+        // checks that the exchange it binds to exists).
+        bet_maker_broker
+            .declare_exchange()
+            .await
+            .unwrap_or_else(|e| panic!("declaring {bet_maker_exchange}: {e}"));
 
         let config =
             line_provider_support::config(&line_provider_db.url, &broker.exchange, OPERATOR_TOKEN);

@@ -9,7 +9,7 @@
 use lapin::Channel;
 use lapin::options::{QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use shared_kernel::amqp::declare_line_exchange;
+use shared_kernel::amqp::expect_line_exchange;
 
 /// How many times a message is delivered before the broker gives up on it
 /// and dead-letters it.
@@ -54,11 +54,13 @@ impl Topology {
     }
 }
 
-/// Declares the exchange, the dead-letter queue, and the queue bound with
-/// `event.#` whose rejected-too-often messages go to the dead-letter queue.
-/// Idempotent: safe on every (re)connect.
+/// Checks that line-provider's exchange exists (bet-maker never declares
+/// it: its broker user may configure only its own queues), then declares
+/// the dead-letter queue and the queue bound with `event.#` whose
+/// rejected-too-often messages go to the dead-letter queue. Idempotent:
+/// safe on every (re)connect.
 pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), lapin::Error> {
-    declare_line_exchange(channel, &topology.exchange).await?;
+    expect_line_exchange(channel, &topology.exchange).await?;
     let durable = QueueDeclareOptions {
         durable: true,
         ..QueueDeclareOptions::default()
