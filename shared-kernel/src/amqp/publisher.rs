@@ -1,4 +1,10 @@
 //! Publishing with confirms, a batch at a time.
+//!
+//! Every message carries the AMQP `user_id` property: the user the
+//! connection authenticated as. RabbitMQ refuses a publish whose `user_id`
+//! is not the connection's user (PRECONDITION_FAILED), so a consumer can
+//! trust `user_id` to name who published, and refuse what the wrong user
+//! sent.
 
 use chrono::{DateTime, Utc};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -37,10 +43,15 @@ pub enum PublishOutcome {
 pub struct ConfirmedPublisher {
     channel: Channel,
     exchange: String,
+    user_id: String,
 }
 
 impl ConfirmedPublisher {
-    /// Opens a channel on `connection` and puts it in confirm mode.
+    /// Opens a channel on `connection` and puts it in confirm mode. Its
+    /// messages carry the connection's user as `user_id`: the user name of
+    /// the AMQP URL the connection was opened with (lapin parses it with
+    /// `AMQPUri` and keeps `uri.authority.userinfo.username`; `guest` when
+    /// the URL names none, as the broker then authenticates `guest`).
     pub async fn open(connection: &Connection, exchange: &str) -> Result<Self, lapin::Error> {
         let channel = connection.create_channel().await?;
         channel
@@ -49,6 +60,7 @@ impl ConfirmedPublisher {
         Ok(Self {
             channel,
             exchange: exchange.to_owned(),
+            user_id: connection.status().username(),
         })
     }
 
@@ -83,7 +95,7 @@ impl ConfirmedPublisher {
                         ..BasicPublishOptions::default()
                     },
                     message.body,
-                    properties(message),
+                    properties(message, &self.user_id),
                 )
                 .await?;
             confirms.push(confirm);
@@ -106,7 +118,7 @@ impl ConfirmedPublisher {
     }
 }
 
-fn properties(message: &OutgoingMessage<'_>) -> BasicProperties {
+fn properties(message: &OutgoingMessage<'_>, user_id: &str) -> BasicProperties {
     let mut headers = FieldTable::default();
     if let Some(traceparent) = message.traceparent {
         headers.insert(
@@ -120,5 +132,10 @@ fn properties(message: &OutgoingMessage<'_>) -> BasicProperties {
         .with_message_id(message.message_id.to_string().into())
         .with_type(message.routing_key.into())
         .with_timestamp(u64::try_from(message.occurred_at.timestamp()).unwrap_or_default())
+        .with_user_id(user_id.into())
         .with_headers(headers)
 }
+
+#[cfg(test)]
+#[path = "publisher_tests.rs"]
+mod tests;
