@@ -73,6 +73,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             topology: Topology::new(&config.exchange, &config.queue)
                 .with_dead_letter_max_length(config.dead_letter_max_length),
             prefetch: config.prefetch,
+            line_provider_user: config
+                .line_provider_amqp_user
+                .filter(|user| !user.is_empty()),
         },
         line,
         broker,

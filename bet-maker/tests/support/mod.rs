@@ -52,10 +52,16 @@ impl TestApp {
     /// A fresh database, exchange and queues, and the app on them, ready:
     /// consuming, so nothing a test publishes from now on is unroutable.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// The same, with the test's configuration changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let (db, mut broker) =
             database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
         let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
-        let config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+        let mut config = config(&db.url, &broker.exchange, &queue, "http://127.0.0.1:9");
+        configure(&mut config);
         let app = SpawnedApp::new("bet-maker", app::start(config).await);
         app.wait_until_ready().await;
         Self {
@@ -218,6 +224,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         queue: queue.to_owned(),
         prefetch: 64,
         dead_letter_max_length: 1_000,
+        line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         http: HttpSettings::default(),
         log_format: LogFormat::Pretty,

@@ -23,7 +23,7 @@ use super::topology::{DELIVERY_LIMIT, Topology};
 pub struct Rejection {
     /// One of `malformed`, `invalid_value`, `kind_mismatch`,
     /// `final_status_changed`, `same_version_differs`,
-    /// `message_id_reused`, `failed_repeatedly`.
+    /// `message_id_reused`, `failed_repeatedly`, `wrong_publisher`.
     pub label: &'static str,
     /// What was wrong, for the dead letter's header and the log.
     pub reason: String,

@@ -2,6 +2,7 @@
 
 mod consumer;
 mod dead_letter;
+mod publisher_identity;
 mod topology;
 
 pub use consumer::{ConsumerConfig, LineEventConsumer};
