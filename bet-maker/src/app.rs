@@ -1,6 +1,7 @@
 //! Wiring: the layers put together into a running service.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use shared_kernel::amqp::BrokerStatus;
@@ -16,7 +17,9 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
 use crate::presentation::http::{AppState, router};
-use crate::presentation::messaging::{ConsumerConfig, LineEventConsumer, Topology};
+use crate::presentation::messaging::{
+    ConsumerConfig, DeadLetterWatch, LineEventConsumer, Topology,
+};
 
 const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
@@ -67,11 +70,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         &config.http,
     )
     .await?;
+    let topology = Topology::new(&config.exchange, &config.queue)
+        .with_dead_letter_max_length(config.dead_letter_max_length);
+    let dead_letter_watch = DeadLetterWatch::new(
+        &config.amqp_url,
+        &topology,
+        Duration::from_millis(config.dead_letter_check_interval_ms),
+    );
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
             amqp_url: config.amqp_url,
-            topology: Topology::new(&config.exchange, &config.queue)
-                .with_dead_letter_max_length(config.dead_letter_max_length),
+            topology,
             prefetch: config.prefetch,
             line_provider_user: config
                 .line_provider_amqp_user
@@ -81,6 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
+    service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
     service.spawn_worker("open events cache", |stop| {
         open_events.listen_for_changes(pool, stop)
     });

@@ -101,6 +101,17 @@ pub struct Config {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub dead_letter_max_length: u32,
+    /// How often the dead-letter queue's depth is read (gauges
+    /// `dead_letter_queue_messages`, `dead_letter_queue_max_length`; an
+    /// alert when it reaches 80 % of its bound).
+    #[arg(
+        long = "dlq-check-interval-ms",
+        env = "BET_MAKER_DLQ_CHECK_INTERVAL_MS",
+        value_name = "BET_MAKER_DLQ_CHECK_INTERVAL_MS",
+        default_value_t = 15_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub dead_letter_check_interval_ms: u64,
     /// The broker user line-provider publishes as. When set, a message
     /// whose AMQP `user_id` is missing or another user's is refused
     /// (dead-lettered as `wrong_publisher`) before it is read; the broker

@@ -224,6 +224,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         queue: queue.to_owned(),
         prefetch: 64,
         dead_letter_max_length: 1_000,
+        dead_letter_check_interval_ms: 100,
         line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         http: HttpSettings::default(),

@@ -2,8 +2,10 @@
 
 mod consumer;
 mod dead_letter;
+mod dead_letter_watch;
 mod publisher_identity;
 mod topology;
 
 pub use consumer::{ConsumerConfig, LineEventConsumer};
+pub use dead_letter_watch::{DeadLetterWatch, FILL_ALERT_PERCENT, FillAlarm, FillChange};
 pub use topology::{DEAD_LETTER_MAX_LENGTH, DELIVERY_LIMIT, Topology, declare};
