@@ -18,7 +18,8 @@ use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
 use crate::presentation::http::{AppState, router};
 use crate::presentation::messaging::{
-    ConsumerConfig, DeadLetterWatch, LineEventConsumer, Topology,
+    ConsumerConfig, DeadLetterListing, DeadLetterWatch, LineEventConsumer, Topology,
+    list_dead_letters,
 };
 
 const SERVICE: &str = "bet-maker";
@@ -100,6 +101,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         "listening; Swagger UI at /docs"
     );
     Ok(service)
+}
+
+/// Lists up to `limit` messages of the dead-letter queue, oldest first,
+/// with why each is there, leaving them all in the queue.
+pub async fn dead_letters(config: &Config, limit: u32) -> anyhow::Result<DeadLetterListing> {
+    let queue = Topology::new(&config.exchange, &config.queue).dead_letter_queue;
+    let connection = shared_kernel::amqp::connect(&config.amqp_url, "bet-maker-dead-letters")
+        .await
+        .context("connecting to RabbitMQ (AMQP_URL)")?;
+    let listing = list_dead_letters(&connection, &queue, limit)
+        .await
+        .with_context(|| format!("reading the dead-letter queue {queue}"));
+    connection
+        .close(200, "listed".into())
+        .await
+        .context("closing the RabbitMQ connection")?;
+    listing
 }
 
 /// Rebuilds bet-maker's copy of the line from line-provider's `GET /events`.
