@@ -1,6 +1,7 @@
 //! Wiring: the layers put together into a running service.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use shared_kernel::amqp::BrokerStatus;
@@ -17,7 +18,10 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
 use crate::presentation::http::{AppState, router};
-use crate::presentation::messaging::{ConsumerConfig, LineEventConsumer, Topology};
+use crate::presentation::messaging::{
+    ConsumerConfig, DeadLetterListing, DeadLetterWatch, LineEventConsumer, Topology,
+    list_dead_letters,
+};
 
 const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
@@ -76,18 +80,28 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         &config.http,
     )
     .await?;
+    let topology = Topology::new(&config.exchange, &config.queue)
+        .with_dead_letter_max_length(config.dead_letter_max_length);
+    let dead_letter_watch = DeadLetterWatch::new(
+        &config.amqp_url,
+        &topology,
+        Duration::from_millis(config.dead_letter_check_interval_ms),
+    );
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
             amqp_url: config.amqp_url,
-            topology: Topology::new(&config.exchange, &config.queue)
-                .with_dead_letter_max_length(config.dead_letter_max_length),
+            topology,
             prefetch: config.prefetch,
             verifier,
+            line_provider_user: config
+                .line_provider_amqp_user
+                .filter(|user| !user.is_empty()),
         },
         line,
         broker,
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
+    service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
     service.spawn_worker("open events cache", |stop| {
         open_events.listen_for_changes(pool, stop)
     });
@@ -97,6 +111,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         "listening; Swagger UI at /docs"
     );
     Ok(service)
+}
+
+/// Lists up to `limit` messages of the dead-letter queue, oldest first,
+/// with why each is there, leaving them all in the queue.
+pub async fn dead_letters(config: &Config, limit: u32) -> anyhow::Result<DeadLetterListing> {
+    let queue = Topology::new(&config.exchange, &config.queue).dead_letter_queue;
+    let connection = shared_kernel::amqp::connect(&config.amqp_url, "bet-maker-dead-letters")
+        .await
+        .context("connecting to RabbitMQ (AMQP_URL)")?;
+    let listing = list_dead_letters(&connection, &queue, limit)
+        .await
+        .with_context(|| format!("reading the dead-letter queue {queue}"));
+    connection
+        .close(200, "listed".into())
+        .await
+        .context("closing the RabbitMQ connection")?;
+    listing
 }
 
 /// Rebuilds bet-maker's copy of the line from line-provider's `GET /events`.

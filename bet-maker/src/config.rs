@@ -114,6 +114,28 @@ pub struct Config {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub dead_letter_max_length: u32,
+    /// How often the dead-letter queue's depth is read (gauges
+    /// `dead_letter_queue_messages`, `dead_letter_queue_max_length`; an
+    /// alert when it reaches 80 % of its bound).
+    #[arg(
+        long = "dlq-check-interval-ms",
+        env = "BET_MAKER_DLQ_CHECK_INTERVAL_MS",
+        value_name = "BET_MAKER_DLQ_CHECK_INTERVAL_MS",
+        default_value_t = 15_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub dead_letter_check_interval_ms: u64,
+    /// The broker user line-provider publishes as. When set, a message
+    /// whose AMQP `user_id` is missing or another user's is refused
+    /// (dead-lettered as `wrong_publisher`) before it is read; the broker
+    /// guarantees `user_id` is the publisher's own. Unset by default, for a
+    /// development broker where everyone is `guest`; empty means unset.
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_AMQP_USER",
+        value_name = "LINE_PROVIDER_AMQP_USER"
+    )]
+    pub line_provider_amqp_user: Option<String>,
     /// The largest stake a bet may have: above 0, at most 9999999999.99,
     /// with at most 2 decimals.
     #[arg(

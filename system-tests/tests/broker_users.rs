@@ -81,7 +81,14 @@ async fn each_service_runs_with_only_the_permissions_readme_lists() {
         let made = BrokerUsers::create(exchange, queue);
         let settings = Settings {
             line_provider: vec![("AMQP_URL".to_owned(), made.url(&made.line_provider))],
-            bet_maker: vec![("AMQP_URL".to_owned(), made.url(&made.bet_maker))],
+            bet_maker: vec![
+                ("AMQP_URL".to_owned(), made.url(&made.bet_maker)),
+                // Only what line-provider's user published is read.
+                (
+                    "LINE_PROVIDER_AMQP_USER".to_owned(),
+                    made.line_provider.clone(),
+                ),
+            ],
         };
         users = Some(made);
         settings

@@ -148,10 +148,11 @@ impl TestApp {
     }
 
     /// Waits until the dead-letter queue holds at least `count` messages,
-    /// then takes every one: (`x-dead-letter-label`, `x-dead-letter-reason`).
+    /// then takes every one: (label, reason), as `bet-maker dead-letters`
+    /// reads them.
     pub async fn take_dead_letters(&self, count: u32) -> Vec<(String, String)> {
+        use bet_maker::presentation::messaging::read_dead_letter;
         use lapin::options::BasicGetOptions;
-        use lapin::types::AMQPValue;
         shared_kernel::testing::eventually(
             &format!("{count} message(s) in the dead-letter queue"),
             shared_kernel::testing::PATIENCE,
@@ -180,17 +181,9 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
         {
-            let headers = message
-                .delivery
-                .properties
-                .headers()
-                .clone()
-                .unwrap_or_default();
-            let text = |name: &str| match headers.inner().get(name) {
-                Some(AMQPValue::LongString(value)) => value.to_string(),
-                other => panic!("no {name} header: {other:?}"),
-            };
-            taken.push((text("x-dead-letter-label"), text("x-dead-letter-reason")));
+            let delivery = &message.delivery;
+            let letter = read_dead_letter(&delivery.properties, delivery.routing_key.as_str());
+            taken.push((letter.label, letter.reason));
         }
         taken
     }
@@ -245,6 +238,8 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         verify_key_files: vec![test_keys().verify_key_file.clone()],
         prefetch: 64,
         dead_letter_max_length: 1_000,
+        dead_letter_check_interval_ms: 100,
+        line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         http: HttpSettings::default(),
         log_format: LogFormat::Pretty,

@@ -1,4 +1,10 @@
 //! Publishing with confirms, a batch at a time, every message signed.
+//!
+//! Every message carries the AMQP `user_id` property: the user the
+//! connection authenticated as. RabbitMQ refuses a publish whose `user_id`
+//! is not the connection's user (PRECONDITION_FAILED), so a consumer can
+//! trust `user_id` to name who published, and refuse what the wrong user
+//! sent.
 
 use chrono::{DateTime, Utc};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -41,11 +47,16 @@ pub struct ConfirmedPublisher {
     channel: Channel,
     exchange: String,
     signer: Arc<MessageSigner>,
+    user_id: String,
 }
 
 impl ConfirmedPublisher {
     /// Opens a channel on `connection` and puts it in confirm mode; every
-    /// message is signed with `signer` (see [`crate::signing`]).
+    /// message is signed with `signer` (see [`crate::signing`]) and carries
+    /// the connection's user as `user_id`: the user name of the AMQP URL
+    /// the connection was opened with (lapin parses it with `AMQPUri` and
+    /// keeps `uri.authority.userinfo.username`; `guest` when the URL names
+    /// none, as the broker then authenticates `guest`).
     pub async fn open(
         connection: &Connection,
         exchange: &str,
@@ -59,6 +70,7 @@ impl ConfirmedPublisher {
             channel,
             exchange: exchange.to_owned(),
             signer,
+            user_id: connection.status().username(),
         })
     }
 
@@ -141,6 +153,11 @@ impl ConfirmedPublisher {
             .with_message_id(message.message_id.to_string().into())
             .with_type(message.routing_key.into())
             .with_timestamp(u64::try_from(message.occurred_at.timestamp()).unwrap_or_default())
+            .with_user_id(self.user_id.as_str().into())
             .with_headers(headers)
     }
 }
+
+#[cfg(test)]
+#[path = "publisher_tests.rs"]
+mod tests;

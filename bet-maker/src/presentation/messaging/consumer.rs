@@ -40,6 +40,7 @@ use shared_kernel::storage::chain;
 use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::{Rejection, dead_letter, is_last_delivery};
+use super::publisher_identity::check_publisher;
 use super::topology::{DELIVERY_LIMIT, Topology, declare};
 use crate::application::LineService;
 use crate::application::ports::ApplyOutcome;
@@ -57,6 +58,9 @@ pub struct ConsumerConfig {
     pub prefetch: u16,
     /// The keys a message must be signed by.
     pub verifier: MessageVerifier,
+    /// line-provider's broker user: messages with another `user_id` are
+    /// refused (see [`super::publisher_identity`]). `None` takes any.
+    pub line_provider_user: Option<String>,
 }
 
 /// Consumes `bet-maker.line-events` until stopped, reconnecting as needed.
@@ -149,7 +153,13 @@ impl LineEventConsumer {
             if delivery.redelivered {
                 metrics::counter!("consumer_messages_redelivered_total").increment(1);
             }
-            match self.handle(&delivery, stop).await {
+            // Who published comes first: another user's message is not read.
+            let action = match check_publisher(&delivery, self.config.line_provider_user.as_deref())
+            {
+                Ok(()) => self.handle(&delivery, stop).await,
+                Err(rejection) => DeliveryAction::DeadLetter(rejection),
+            };
+            match action {
                 DeliveryAction::Ack => {
                     delivery.ack(BasicAckOptions::default()).await?;
                     metrics::counter!("consumer_messages_processed_total").increment(1);

@@ -9,12 +9,16 @@
 //! message the broker dead-letters anyway (the consumer died while holding
 //! it, [`super::DELIVERY_LIMIT`] times) carries the broker's `x-death`
 //! header: reason `delivery_limit`, the queue, and the count.
+//! [`super::dead_letter_reader`] reads the reason of either.
 
 use lapin::message::Delivery;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel};
 
+use super::dead_letter_reader::{
+    DEAD_LETTERED_AT_HEADER, LABEL_HEADER, REASON_HEADER, ROUTING_KEY_HEADER,
+};
 use super::topology::{DELIVERY_LIMIT, Topology};
 
 /// Why a message is dead-lettered: a label from a fixed set (for the
@@ -23,7 +27,7 @@ use super::topology::{DELIVERY_LIMIT, Topology};
 pub struct Rejection {
     /// One of `unsigned`, `unknown_key`, `bad_signature`, `malformed`, `invalid_value`, `kind_mismatch`,
     /// `final_status_changed`, `same_version_differs`,
-    /// `message_id_reused`, `failed_repeatedly`.
+    /// `message_id_reused`, `failed_repeatedly`, `wrong_publisher`.
     pub label: &'static str,
     /// What was wrong, for the dead letter's header and the log.
     pub reason: String,
@@ -78,8 +82,8 @@ pub fn is_last_delivery(delivery: &Delivery) -> bool {
 }
 
 /// Publishes the delivery, as it came, to the dead-letter queue with the
-/// reason and its original routing key in headers, and waits for the
-/// broker's confirm.
+/// reason, its original routing key and the time in headers, and waits for
+/// the broker's confirm.
 pub async fn dead_letter(
     channel: &Channel,
     topology: &Topology,
@@ -88,16 +92,20 @@ pub async fn dead_letter(
 ) -> Result<(), lapin::Error> {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(
-        "x-dead-letter-reason".into(),
+        REASON_HEADER.into(),
         AMQPValue::LongString(LongString::from(rejection.reason.as_str())),
     );
     headers.insert(
-        "x-dead-letter-label".into(),
+        LABEL_HEADER.into(),
         AMQPValue::LongString(LongString::from(rejection.label)),
     );
     headers.insert(
-        "x-original-routing-key".into(),
+        ROUTING_KEY_HEADER.into(),
         AMQPValue::LongString(LongString::from(delivery.routing_key.as_str())),
+    );
+    headers.insert(
+        DEAD_LETTERED_AT_HEADER.into(),
+        AMQPValue::Timestamp(u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default()),
     );
     let mut properties = BasicProperties::default()
         .with_delivery_mode(2)
