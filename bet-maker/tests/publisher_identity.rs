@@ -10,8 +10,9 @@ use bet_maker::domain::LineEventStatus;
 use chrono::Utc;
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use shared_kernel::amqp::signature_headers;
 use shared_kernel::contracts::{LineEventKind, LineEventMessage};
-use shared_kernel::testing::{signed_by, test_keys};
+use shared_kernel::testing::test_keys;
 use support::{TestApp, line_event, message_for};
 
 /// Publishes `message` as line-provider would (signed), with `user_id` if given
@@ -32,7 +33,7 @@ async fn publish_with_user_id(app: &TestApp, message: &LineEventMessage, user_id
         .with_delivery_mode(2)
         .with_message_id(message.message_id.to_string().into())
         .with_type(message.kind.routing_key().into())
-        .with_headers(signed_by(&test_keys().signer, &body));
+        .with_headers(signature_headers(&test_keys().signer, &body));
     if let Some(user_id) = user_id {
         properties = properties.with_user_id(user_id.into());
     }

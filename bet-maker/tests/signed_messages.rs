@@ -10,9 +10,10 @@ use bet_maker::domain::{LineEvent, LineEventStatus};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use shared_kernel::amqp::signature_headers;
 use shared_kernel::contracts::LineEventKind;
 use shared_kernel::signing::{KEY_ID_HEADER, MessageSigner, SIGNATURE_HEADER};
-use shared_kernel::testing::{expect_json, rotated_test_keys, signed_by, test_keys};
+use shared_kernel::testing::{expect_json, rotated_test_keys, test_keys};
 use support::{TestApp, message_for};
 
 fn header(headers: &mut FieldTable, name: &str, value: &str) {
@@ -53,18 +54,18 @@ async fn a_result_line_provider_did_not_sign_is_never_applied() {
     let mut altered = body.clone();
     altered[at] = b'9';
     // The trusted key's id, with a stranger's signature.
-    let mut impersonating = signed_by(&stranger, &body);
+    let mut impersonating = signature_headers(&stranger, &body);
     header(
         &mut impersonating,
         KEY_ID_HEADER,
         test_keys().signer.key_id().as_str(),
     );
-    let mut garbage = signed_by(&test_keys().signer, &body);
+    let mut garbage = signature_headers(&test_keys().signer, &body);
     header(&mut garbage, SIGNATURE_HEADER, "not a signature");
     let forgeries = [
         (body.clone(), FieldTable::default()),
-        (body.clone(), signed_by(&stranger, &body)),
-        (altered, signed_by(&test_keys().signer, &body)),
+        (body.clone(), signature_headers(&stranger, &body)),
+        (altered, signature_headers(&test_keys().signer, &body)),
         (body.clone(), impersonating),
         (body.clone(), garbage),
     ];
@@ -134,7 +135,11 @@ async fn while_keys_rotate_messages_signed_by_either_trusted_key_apply() {
     for (message, signer) in [(&created, &old.signer), (&changed, &new.signer)] {
         let body = serde_json::to_vec(message).unwrap_or_else(|e| panic!("{e}"));
         app.broker
-            .publish_with_headers(message.kind.routing_key(), &body, signed_by(signer, &body))
+            .publish_with_headers(
+                message.kind.routing_key(),
+                &body,
+                signature_headers(signer, &body),
+            )
             .await
             .unwrap_or_else(|e| panic!("publishing: {e}"));
     }

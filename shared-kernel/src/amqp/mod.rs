@@ -8,7 +8,7 @@ mod status;
 
 pub use backoff::Backoff;
 pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishOutcome};
-pub use signed::verify_delivery;
+pub use signed::{signature_headers, verify_delivery};
 pub use status::BrokerStatus;
 
 use lapin::options::ExchangeDeclareOptions;

@@ -8,12 +8,12 @@
 
 use chrono::{DateTime, Utc};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::signing::{KEY_ID_HEADER, MessageSigner, SIGNATURE_HEADER};
+use crate::signing::MessageSigner;
 
 /// One message to publish to the exchange.
 #[derive(Debug, Clone, Copy)]
@@ -131,16 +131,7 @@ impl ConfirmedPublisher {
 impl ConfirmedPublisher {
     /// The AMQP properties of `message`, with its signature in the headers.
     fn properties(&self, message: &OutgoingMessage<'_>) -> BasicProperties {
-        let signed = self.signer.sign(message.body);
-        let mut headers = FieldTable::default();
-        headers.insert(
-            SIGNATURE_HEADER.into(),
-            AMQPValue::LongString(LongString::from(signed.signature)),
-        );
-        headers.insert(
-            KEY_ID_HEADER.into(),
-            AMQPValue::LongString(LongString::from(signed.key_id)),
-        );
+        let mut headers = super::signature_headers(&self.signer, message.body);
         if let Some(traceparent) = message.traceparent {
             headers.insert(
                 "traceparent".into(),

@@ -3,12 +3,11 @@
 use lapin::options::{
     ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
 use uuid::Uuid;
 
 use super::run_blocking_cleanup;
-use crate::signing::{KEY_ID_HEADER, MessageSigner, SIGNATURE_HEADER};
 
 /// The broker tests run against: `TEST_AMQP_URL`, or the local default.
 pub fn amqp_url() -> String {
@@ -89,7 +88,7 @@ impl TestBroker {
         self.publish_with_headers(
             routing_key,
             body,
-            signed_by(&super::test_keys().signer, body),
+            crate::amqp::signature_headers(&super::test_keys().signer, body),
         )
         .await
     }
@@ -154,21 +153,6 @@ impl TestBroker {
         self.queues.push(queue.clone());
         Ok((channel, queue))
     }
-}
-
-/// The signature headers `signer` gives `body`.
-pub fn signed_by(signer: &MessageSigner, body: &[u8]) -> FieldTable {
-    let signed = signer.sign(body);
-    let mut headers = FieldTable::default();
-    headers.insert(
-        SIGNATURE_HEADER.into(),
-        AMQPValue::LongString(LongString::from(signed.signature)),
-    );
-    headers.insert(
-        KEY_ID_HEADER.into(),
-        AMQPValue::LongString(LongString::from(signed.key_id)),
-    );
-    headers
 }
 
 impl Drop for TestBroker {

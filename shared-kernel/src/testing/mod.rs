@@ -12,12 +12,14 @@ mod keys;
 mod openapi;
 mod spawned;
 
+/// The signature headers a signer gives a body (as line-provider sends them).
+pub use crate::amqp::signature_headers as signed_by;
 pub use assertions::{
     assert_names_field, count, expect_json, expect_problem, field_names, header, hours_from_now,
     send,
 };
 pub use bad_input::{Case, run_cases};
-pub use broker::{TestBroker, amqp_url, signed_by};
+pub use broker::{TestBroker, amqp_url};
 pub use database::{TestDatabase, database_server_url};
 pub use keys::{TestKeys, rotated_test_keys, test_keys};
 pub use openapi::openapi_31_violations;
