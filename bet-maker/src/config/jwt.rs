@@ -41,7 +41,7 @@ pub struct JwtKeySettings {
         env = "BET_MAKER_JWT_SECRET",
         value_name = "BET_MAKER_JWT_SECRET",
         hide_env_values = true,
-        value_parser = JwtSecret::parse
+        value_parser = SecretParser
     )]
     pub secret: Option<JwtSecret>,
     /// An identity provider's public key (PEM: RSA for RS256, EC P-256 for
@@ -82,6 +82,34 @@ impl JwtSecret {
     /// The secret's bytes, to sign and verify with.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+}
+
+/// Reads `BET_MAKER_JWT_SECRET` without ever echoing it: clap's own
+/// message for a refused value quotes the value.
+#[derive(Debug, Clone, Copy)]
+struct SecretParser;
+
+impl clap::builder::TypedValueParser for SecretParser {
+    type Value = JwtSecret;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<JwtSecret, clap::Error> {
+        let refused = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid BET_MAKER_JWT_SECRET: {why}\n"),
+            )
+            .with_cmd(command)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refused("it is not UTF-8".to_owned()))?;
+        JwtSecret::parse(text).map_err(|error| refused(error.to_string()))
     }
 }
 
