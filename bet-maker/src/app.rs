@@ -13,11 +13,12 @@ use shared_kernel::signing::MessageVerifier;
 use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport};
 use crate::config::Config;
+use crate::domain::BettorId;
 use crate::infrastructure::line_provider_client::HttpLineProvider;
 use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
-use crate::presentation::http::{AppState, router};
+use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
     ConsumerConfig, DeadLetterListing, DeadLetterWatch, LineEventConsumer, Topology,
     list_dead_letters,
@@ -43,6 +44,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     tracing::info!(
         key_ids = %verifier.key_ids().map(ToString::to_string).collect::<Vec<_>>().join(","),
         "accepting line messages signed by these keys"
+    );
+    // Read first too: without a key no bettor could be served.
+    let tokens = BettorTokens::from_settings(&config.jwt)?;
+    tracing::info!(
+        algorithm = ?tokens.algorithm(),
+        issuer = config.jwt.issuer.as_deref().unwrap_or("any"),
+        audience = config.jwt.audience.as_deref().unwrap_or("not checked"),
+        "accepting bettor tokens"
     );
     let db = connect_database(
         &config.database_url,
@@ -70,6 +79,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let state = AppState {
         bets,
         line: line.clone(),
+        tokens,
     };
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
@@ -111,6 +121,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         "listening; Swagger UI at /docs"
     );
     Ok(service)
+}
+
+/// A token for `bettor`, valid for `lifetime` from now, signed with
+/// `BET_MAKER_JWT_SECRET` (refused when only a public key is configured:
+/// then tokens come from the identity provider).
+pub fn token(config: &Config, bettor: &BettorId, lifetime: Duration) -> anyhow::Result<String> {
+    let tokens = BettorTokens::from_settings(&config.jwt)?;
+    Ok(tokens.issue(bettor, lifetime, std::time::SystemTime::now())?)
 }
 
 /// Lists up to `limit` messages of the dead-letter queue, oldest first,

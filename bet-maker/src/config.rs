@@ -2,6 +2,8 @@
 //! flags or, as usually, the environment (`bet-maker --help` lists every
 //! variable with its default).
 
+mod jwt;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -9,6 +11,11 @@ use rust_decimal::Decimal;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
+
+pub use jwt::{
+    BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
+    parse_lifetime,
+};
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
 const LARGEST_STAKE_LIMIT: Decimal = rust_decimal::dec!(9_999_999_999.99);
@@ -146,6 +153,9 @@ pub struct Config {
         value_parser = parse_max_stake
     )]
     pub max_stake: Decimal,
+    /// How bettors' tokens are verified (and, with a secret, issued).
+    #[command(flatten)]
+    pub jwt: JwtSettings,
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,

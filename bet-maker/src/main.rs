@@ -1,18 +1,21 @@
 //! `bet-maker [serve]` runs the service; `bet-maker migrate` creates the
 //! database if missing and applies the migrations; `bet-maker resync`
 //! rebuilds the copy of the line from line-provider; `bet-maker
-//! dead-letters` lists the dead-letter queue without emptying it.
+//! dead-letters` lists the dead-letter queue without emptying it; `bet-maker
+//! token <bettor>` prints a bettor's token signed with the configured secret.
 //! `bet-maker --help` lists every setting and its variable.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use bet_maker::app::{dead_letters, migrate, resync, start};
-use bet_maker::config::Config;
+use bet_maker::app::{dead_letters, migrate, resync, start, token};
+use bet_maker::config::{Config, parse_lifetime};
+use bet_maker::domain::BettorId;
 use bet_maker::presentation::messaging::DEFAULT_LIST_LIMIT;
 use shared_kernel::lifecycle::serve_until_signal;
 
 /// What the binary can be asked to do.
-#[derive(Debug, Clone, Copy, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 enum Command {
     /// Serve the API and consume line events from RabbitMQ (the default).
     Serve,
@@ -26,6 +29,16 @@ enum Command {
         /// The most messages to list.
         #[arg(long, default_value_t = DEFAULT_LIST_LIMIT)]
         limit: u32,
+    },
+    /// Print a token for a bettor, signed with BET_MAKER_JWT_SECRET (for
+    /// development and tests; with a public key configured, tokens come
+    /// from the identity provider).
+    Token {
+        /// The bettor: the token's `sub`, 1 to 64 characters.
+        bettor: BettorId,
+        /// How long the token is valid: 90s, 30m, 1h, 7d (at most 365d).
+        #[arg(long, default_value = "1h", value_parser = parse_lifetime)]
+        ttl: Duration,
     },
 }
 
@@ -61,6 +74,11 @@ async fn main() -> ExitCode {
                 }
                 Ok(())
             }
+            // Only the token on stdout, so `$(bet-maker token alice)` is it.
+            Command::Token { bettor, ttl } => {
+                println!("{}", token(&config, &bettor, ttl)?);
+                Ok(())
+            }
         },
     )
     .await
@@ -77,9 +95,14 @@ mod tests {
     use super::*;
     use shared_kernel::cli::parse_from;
 
-    /// `args`, with the one setting that has no default.
+    /// `args`, with the settings that have no default.
     fn parse(args: &[&str]) -> Result<(Command, Config), clap::Error> {
-        let required = ["--verify-key-files", "line-events.pub"];
+        let required = [
+            "--verify-key-files",
+            "line-events.pub",
+            "--jwt-secret",
+            "a-development-secret-of-32-bytes",
+        ];
         parse_from(
             command(),
             Command::Serve,
@@ -104,5 +127,72 @@ mod tests {
             "{with_config:?}"
         );
         assert!(parse(&["bet-maker", "dead-letters", "--limit", "many"]).is_err());
+    }
+
+    #[test]
+    fn token_names_a_bettor_and_lasts_an_hour_unless_told_otherwise() {
+        let token = |args: &[&str]| match parse(args) {
+            Ok((Command::Token { bettor, ttl }, _)) => Some((bettor.to_string(), ttl.as_secs())),
+            _ => None,
+        };
+        assert_eq!(
+            token(&["bet-maker", "token", "alice"]),
+            Some(("alice".to_owned(), 3_600))
+        );
+        assert_eq!(
+            token(&["bet-maker", "token", "alice", "--ttl", "7d"]),
+            Some(("alice".to_owned(), 7 * 86_400))
+        );
+        let too_long = "a".repeat(65);
+        for bad in [
+            vec!["bet-maker", "token"],
+            vec!["bet-maker", "token", ""],
+            vec!["bet-maker", "token", too_long.as_str()],
+            vec!["bet-maker", "token", "alice", "--ttl", "forever"],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn exactly_one_way_to_verify_tokens_is_required() {
+        let keys = ["--verify-key-files", "line-events.pub"];
+        let with = |extra: &[&str]| {
+            parse_from::<Config, Command>(
+                command(),
+                Command::Serve,
+                ["bet-maker"]
+                    .into_iter()
+                    .chain(keys)
+                    .chain(extra.iter().copied()),
+            )
+        };
+        let neither = with(&[]);
+        assert!(
+            neither
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("BET_MAKER_JWT_SECRET")),
+            "{neither:?}"
+        );
+        let both = with(&[
+            "--jwt-secret",
+            "a-development-secret-of-32-bytes",
+            "--jwt-public-key-file",
+            "idp.pem",
+        ]);
+        assert!(both.is_err(), "{both:?}");
+        assert!(with(&["--jwt-public-key-file", "idp.pem"]).is_ok());
+        let almost = "thirty-one-bytes-of-a-secret-xx";
+        let short = with(&["--jwt-secret", almost]);
+        let message = short
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(message.contains("at least 32 bytes"), "{message}");
+        assert!(
+            !message.contains(almost),
+            "the secret is never echoed: {message}"
+        );
     }
 }

@@ -14,9 +14,9 @@ use support::TestApp;
 /// gives each.
 const OPERATIONS: &[(&str, &str, &[&str])] = &[
     ("/events", "get", &["200"]),
-    ("/bets", "post", &["201", "404", "409", "422"]),
-    ("/bets", "get", &["200"]),
-    ("/bets/{id}", "get", &["200", "404"]),
+    ("/bets", "post", &["201", "401", "404", "409", "422"]),
+    ("/bets", "get", &["200", "401"]),
+    ("/bets/{id}", "get", &["200", "401", "404"]),
 ];
 
 fn generated() -> Value {
@@ -107,6 +107,33 @@ fn every_operation_documents_the_statuses_of_the_spec() {
     }
 
     assert!(missing.is_empty(), "responses not documented: {missing:?}");
+}
+
+#[test]
+fn bettor_operations_take_a_bearer_jwt_and_the_line_takes_none() {
+    let document = generated();
+    let scheme = &document["components"]["securitySchemes"]["bettor_token"];
+
+    assert_eq!(scheme["type"], "http", "{scheme}");
+    assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+    assert_eq!(scheme["bearerFormat"], "JWT", "{scheme}");
+    for (path, method, _) in OPERATIONS {
+        let security = &operation(&document, path, method)["security"];
+        if path.starts_with("/bets") {
+            assert_eq!(
+                security,
+                &serde_json::json!([{ "bettor_token": [] }]),
+                "{} {path}",
+                method.to_uppercase()
+            );
+        } else {
+            assert!(
+                security.is_null(),
+                "{} {path} is public: {security}",
+                method.to_uppercase()
+            );
+        }
+    }
 }
 
 #[test]

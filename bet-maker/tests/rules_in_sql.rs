@@ -117,13 +117,13 @@ async fn insert_pending_bets(
         .iter()
         .map(|(id, amount, coefficient)| {
             format!(
-                "('{id}', '{}', {amount}, {coefficient}, 'PENDING', clock_timestamp())",
+                "('{id}', 'alice', '{}', {amount}, {coefficient}, 'PENDING', clock_timestamp())",
                 event.id
             )
         })
         .collect();
     let sql = format!(
-        "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at) VALUES {}",
+        "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at) VALUES {}",
         rows.join(", ")
     );
     database(db.execute_unprepared(&sql).await).map(|_| ())

@@ -26,9 +26,9 @@ async fn main() -> anyhow::Result<()> {
                 .bet_maker_db
                 .connection
                 .execute_unprepared(&format!(
-                    "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at)
-                     SELECT gen_random_uuid(), '{event_id}', 10.00, 1.85, 'PENDING', now()
-                     FROM generate_series(2, {bets})"
+                    "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
+                     SELECT gen_random_uuid(), 'bettor-' || (n % 1000), '{event_id}', 10.00, 1.85, 'PENDING', now()
+                     FROM generate_series(2, {bets}) AS n"
                 ))
                 .await?;
         }

@@ -35,6 +35,9 @@ use uuid::Uuid;
 
 /// bet-maker's house limit on a stake, as the services run in tests.
 pub use bet_maker_support::MAX_STAKE;
+/// A bettor's token, signed with the secret the services run with in tests
+/// ([`JWT_SECRET`]).
+pub use bet_maker_support::{JWT_SECRET, token_for};
 
 /// The first number of a query's first row (`SELECT count(*) ...`).
 pub async fn count(db: &TestDatabase, sql: &str) -> i64 {

@@ -43,9 +43,10 @@ pub fn free_port() -> u16 {
 }
 
 impl ServiceProcess {
-    /// Starts `binary serve` with exactly `env` (plus PATH, and the test
-    /// keys to sign and verify line messages with unless `env` names other
-    /// ones), listening on `port`, and waits until `/health/ready` answers 200.
+    /// Starts `binary serve` with exactly `env` (plus PATH, the test keys to
+    /// sign and verify line messages with, and the test secret of bettors'
+    /// tokens, unless `env` names others), listening on `port`, and waits
+    /// until `/health/ready` answers 200.
     pub async fn start(name: &str, binary: &PathBuf, port: u16, env: &[(String, String)]) -> Self {
         let log = log_path(name);
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
@@ -61,6 +62,7 @@ impl ServiceProcess {
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
             .env("LINE_EVENTS_SIGNING_KEY_FILE", &keys.signing_key_file)
             .env("LINE_EVENTS_VERIFY_KEY_FILES", &keys.verify_key_file)
+            .env("BET_MAKER_JWT_SECRET", crate::bet_maker_support::JWT_SECRET)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The services read .env from their working directory: give
             // them one with nothing in it.

@@ -138,8 +138,8 @@ impl Walkthrough {
     }
 
     /// Runs the script with bash in `dir` (its transcript goes there too),
-    /// killing it after `within`.
-    pub async fn run(&self, dir: &Path, within: Duration) -> Transcript {
+    /// with `env` added to the environment, killing it after `within`.
+    pub async fn run(&self, dir: &Path, within: Duration, env: &[(&str, &str)]) -> Transcript {
         let log = dir.join("walkthrough.log");
         let script = dir.join("walkthrough.sh");
         std::fs::write(&script, &self.script)
@@ -148,6 +148,7 @@ impl Walkthrough {
             .arg(&script)
             .current_dir(dir)
             .env("WALKTHROUGH_LOG", &log)
+            .envs(env.iter().copied())
             .kill_on_drop(true)
             .output();
         let finished = tokio::time::timeout(within, child).await;

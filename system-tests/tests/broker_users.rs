@@ -105,14 +105,20 @@ async fn each_service_runs_with_only_the_permissions_readme_lists() {
         .await
         .unwrap_or_else(|| panic!("line-provider refused to create an event"));
     cluster.wait_until_known(event).await;
-    let bet = match cluster.place_bet(0, event, "10.00").await {
+    let bet = match cluster.place_bet_as(0, "alice", event, "10.00").await {
         Ok(BetAnswer::Accepted(bet)) => bet,
         other => panic!("the bet was not accepted: {other:?}"),
     };
     assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
     let url = format!("{}/bets/{bet}", cluster.bet_makers[0].base_url());
     eventually("the bet to be settled", PATIENCE, || async {
-        let response = cluster.client.get(&url).send().await.ok()?;
+        let response = cluster
+            .client
+            .get(&url)
+            .bearer_auth(system_tests::token_for("alice"))
+            .send()
+            .await
+            .ok()?;
         let bet: Value = response.json().await.ok()?;
         (bet["status"] == "WON").then_some(())
     })

@@ -155,6 +155,7 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
         let refused = cluster
             .client
             .post(format!("{}/bets", cluster.bet_makers[0].base_url()))
+            .bearer_auth(system_tests::token_for("alice"))
             .json(&json!({ "event_id": event, "amount": "1.00" }))
             .send()
             .await
@@ -194,10 +195,12 @@ async fn bet_until(
     (accepted, refused): (&Mutex<Vec<Uuid>>, &Mutex<Vec<String>>),
     stop: &CancellationToken,
 ) {
-    let bettor = || async {
+    let bettor = |worker: usize| async move {
+        let token = system_tests::token_for(&format!("worker-{worker}"));
         while !stop.is_cancelled() {
             let response = client
                 .post(format!("{base_url}/bets"))
+                .bearer_auth(&token)
                 .json(&json!({ "event_id": event_id, "amount": "2.00" }))
                 .send()
                 .await;
@@ -211,7 +214,7 @@ async fn bet_until(
             }
         }
     };
-    futures_util::future::join_all((0..workers).map(|_| bettor())).await;
+    futures_util::future::join_all((0..workers).map(bettor)).await;
 }
 
 fn push<T>(list: &Mutex<Vec<T>>, item: T) {
@@ -236,8 +239,9 @@ async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_res
         .bet_maker_db
         .connection
         .execute_unprepared(&format!(
-            "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at)
-             SELECT gen_random_uuid(), '{event}', 3.33, 1.85, 'PENDING', now() FROM generate_series(1, {MANY})"
+            "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
+             SELECT gen_random_uuid(), 'bettor-' || (n % 100), '{event}', 3.33, 1.85, 'PENDING', now()
+             FROM generate_series(1, {MANY}) AS n"
         ))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

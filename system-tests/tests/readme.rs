@@ -3,14 +3,18 @@
 //! settled. A renamed field, a wrong path or a missing variable in the
 //! README fails this test.
 
+use shared_kernel::testing::test_keys;
+use system_tests::process::binary;
 use system_tests::walkthrough::Walkthrough;
-use system_tests::{OPERATOR_TOKEN, System, expected_payout, uuid_field};
+use system_tests::{JWT_SECRET, OPERATOR_TOKEN, System, expected_payout, uuid_field};
 use uuid::Uuid;
 
 /// The addresses and the token the README is written for.
 const README_LINE_PROVIDER: &str = "127.0.0.1:8100";
 const README_BET_MAKER: &str = "127.0.0.1:8080";
 const README_TOKEN: &str = "dev-operator-token";
+/// The binary the README gets bettors' tokens from (as `make run` built it).
+const README_BET_MAKER_BINARY: &str = "target/debug/bet-maker";
 
 /// Printed after the walkthrough: the ids it captured (and, with `set -u`,
 /// proof that it set them).
@@ -31,19 +35,30 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
         .unwrap_or_else(|e| panic!("reading {readme_path}: {e}"));
     let line_provider = address(&system.line_provider.base_url);
     let bet_maker = address(&system.bet_maker.base_url);
+    let bet_maker_binary = binary("bet-maker").display().to_string();
     let walkthrough = Walkthrough::from_readme(
         &readme,
         &[
             (README_LINE_PROVIDER, line_provider),
             (README_BET_MAKER, bet_maker),
             (README_TOKEN, OPERATOR_TOKEN),
+            (README_BET_MAKER_BINARY, &bet_maker_binary),
         ],
         EPILOGUE,
     );
     let dir = std::env::temp_dir().join(format!("walkthrough-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
 
-    let transcript = walkthrough.run(&dir, system_tests::PATIENCE * 3).await;
+    // `bet-maker token` signs with the secret this bet-maker verifies with
+    // (what `.env` gives it under `make run`).
+    let verify_key_file = test_keys().verify_key_file.display().to_string();
+    let env = [
+        ("BET_MAKER_JWT_SECRET", JWT_SECRET),
+        ("LINE_EVENTS_VERIFY_KEY_FILES", verify_key_file.as_str()),
+    ];
+    let transcript = walkthrough
+        .run(&dir, system_tests::PATIENCE * 3, &env)
+        .await;
 
     let failures = walkthrough.failures(&transcript);
     assert!(

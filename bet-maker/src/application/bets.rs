@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::ports::{
     BetFilter, BetNotPlaced, BetRepository, Clock, IdempotencyClaim, PlacedBet, RepositoryError,
 };
-use crate::domain::{Bet, BetRefused, BetSum, BetSumError, LineEvent};
+use crate::domain::{Bet, BetRefused, BetSum, BetSumError, BettorId, LineEvent};
 
 /// Why a use case on bets failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,8 @@ pub enum BetError {
     /// bet-maker knows no such event (404).
     #[error("no event with id {0}")]
     UnknownEvent(Uuid),
-    /// No such bet (404).
+    /// No such bet, or another bettor's (404: a bettor cannot even tell
+    /// that another's bet exists).
     #[error("no bet with id {0}")]
     NotFound(Uuid),
     /// The event is finished or past its deadline (409).
@@ -45,15 +46,19 @@ impl From<BetNotPlaced> for BetError {
     }
 }
 
-/// What a bettor hands in to place a bet: the event, the stake as sent, and
-/// the optional `Idempotency-Key` that makes a retry safe.
+/// What a bettor hands in to place a bet: who they are, the event, the
+/// stake as sent, and the optional `Idempotency-Key` that makes a retry
+/// safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BetSlip {
+    /// The bettor placing it (from their verified token).
+    pub bettor_id: BettorId,
     /// The event to bet on.
     pub event_id: Uuid,
     /// The stake, as sent (checked against the rules here).
     pub amount: Decimal,
-    /// The `Idempotency-Key` header, if sent.
+    /// The `Idempotency-Key` header, if sent: the bettor's own (another
+    /// bettor's use of the same key is another key).
     pub idempotency_key: Option<String>,
 }
 
@@ -90,29 +95,47 @@ impl BetService {
     pub async fn place(&self, slip: BetSlip) -> Result<PlacedBet, BetError> {
         let amount = BetSum::new(slip.amount, self.max_stake)?;
         let claim = slip.idempotency_key.map(|key| IdempotencyClaim {
+            bettor_id: slip.bettor_id.clone(),
             key,
             request: format!("{}:{}", slip.event_id, amount.value()),
         });
         let clock = self.clock.clone();
-        let decide =
-            move |event: &LineEvent| Bet::place(Uuid::now_v7(), event, amount, clock.now());
+        let bettor_id = slip.bettor_id;
+        let decide = move |event: &LineEvent| {
+            Bet::place(
+                Uuid::now_v7(),
+                bettor_id.clone(),
+                event,
+                amount,
+                clock.now(),
+            )
+        };
         match self.bets.place(slip.event_id, claim, &decide).await? {
             PlacedBet::New(bet) => {
                 metrics::counter!("bets_placed_total").increment(1);
-                tracing::info!(bet_id = %bet.id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
+                tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
                 Ok(PlacedBet::New(bet))
             }
             PlacedBet::Replayed(bet) => Ok(PlacedBet::Replayed(bet.as_placed())),
         }
     }
 
-    /// The bet with this id.
-    pub async fn get(&self, id: Uuid) -> Result<Bet, BetError> {
-        self.bets.get(id).await?.ok_or(BetError::NotFound(id))
+    /// The bettor's bet with this id; another bettor's is not found.
+    pub async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Bet, BetError> {
+        self.bets
+            .get(bettor_id, id)
+            .await?
+            .ok_or(BetError::NotFound(id))
     }
 
-    /// A page of bets, newest first (one extra when there are more).
-    pub async fn list(&self, filter: BetFilter, page: PageRequest) -> Result<Vec<Bet>, BetError> {
-        Ok(self.bets.list(filter, page).await?)
+    /// A page of the bettor's bets, newest first (one extra when there are
+    /// more).
+    pub async fn list(
+        &self,
+        bettor_id: &BettorId,
+        filter: BetFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Bet>, BetError> {
+        Ok(self.bets.list(bettor_id, filter, page).await?)
     }
 }

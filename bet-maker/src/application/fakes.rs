@@ -15,7 +15,7 @@ use super::ports::{
     ApplyOutcome, BetFilter, BetNotPlaced, BetRepository, Clock, DecideBet, IdempotencyClaim,
     LinePage, LineProvider, LineProviderError, LineRepository, PlacedBet, RepositoryError,
 };
-use crate::domain::{Acceptance, Bet, BetStatus, LineEvent, Refusal, StoredBet, payout};
+use crate::domain::{Acceptance, Bet, BetStatus, BettorId, LineEvent, Refusal, StoredBet, payout};
 
 /// A clock that says what it is told.
 #[derive(Debug)]
@@ -38,7 +38,8 @@ struct Tables {
     events: BTreeMap<Uuid, LineEvent>,
     bets: BTreeMap<Uuid, Bet>,
     inbox: HashMap<Uuid, String>,
-    keys: HashMap<String, (String, Uuid)>,
+    /// (bettor, key) to (request, bet).
+    keys: HashMap<(BettorId, String), (String, Uuid)>,
 }
 
 /// One in-memory "database" behind both repositories, so settling an
@@ -85,6 +86,7 @@ impl Tables {
             if let Some((status, paid)) = payout(bet.amount(), bet.coefficient(), event.status) {
                 *bet = Bet::restore(StoredBet {
                     id: bet.id(),
+                    bettor_id: bet.bettor_id().clone(),
                     event_id: bet.event_id(),
                     amount: bet.amount().value(),
                     coefficient: bet.coefficient(),
@@ -153,7 +155,9 @@ impl BetRepository for InMemoryStore {
     ) -> Result<PlacedBet, BetNotPlaced> {
         let mut tables = self.tables();
         if let Some(claim) = &claim
-            && let Some((request, bet_id)) = tables.keys.get(&claim.key)
+            && let Some((request, bet_id)) = tables
+                .keys
+                .get(&(claim.bettor_id.clone(), claim.key.clone()))
         {
             if *request != claim.request {
                 return Err(BetNotPlaced::KeyReused);
@@ -170,17 +174,25 @@ impl BetRepository for InMemoryStore {
         let bet = decide(event)?;
         tables.bets.insert(bet.id(), bet.clone());
         if let Some(claim) = claim {
-            tables.keys.insert(claim.key, (claim.request, bet.id()));
+            tables
+                .keys
+                .insert((claim.bettor_id, claim.key), (claim.request, bet.id()));
         }
         Ok(PlacedBet::New(bet))
     }
 
-    async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
-        Ok(self.tables().bets.get(&id).cloned())
+    async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
+        Ok(self
+            .tables()
+            .bets
+            .get(&id)
+            .filter(|bet| bet.bettor_id() == bettor_id)
+            .cloned())
     }
 
     async fn list(
         &self,
+        bettor_id: &BettorId,
         filter: BetFilter,
         page: PageRequest,
     ) -> Result<Vec<Bet>, RepositoryError> {
@@ -189,6 +201,7 @@ impl BetRepository for InMemoryStore {
             .bets
             .values()
             .rev()
+            .filter(|bet| bet.bettor_id() == bettor_id)
             .filter(|bet| filter.status.is_none_or(|s| bet.status() == s))
             .filter(|bet| filter.event_id.is_none_or(|e| bet.event_id() == e))
             .filter(|bet| page.after.is_none_or(|before| bet.id() < before))

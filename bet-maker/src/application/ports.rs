@@ -13,7 +13,7 @@ use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
-use crate::domain::{Bet, BetRefused, BetStatus, LineEvent, Refusal};
+use crate::domain::{Bet, BetRefused, BetStatus, BettorId, LineEvent, Refusal};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +34,14 @@ impl RepositoryError {
     }
 }
 
-/// A client's claim on an `Idempotency-Key`: the key, and what the request
-/// asked for, so a reuse of the key for something else can be told apart.
+/// A bettor's claim on an `Idempotency-Key`: whose key, the key, and what
+/// the request asked for, so a reuse of the key for something else can be
+/// told apart. Keys belong to their bettor: two bettors sending the same
+/// key hold two different keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyClaim {
+    /// The bettor the key belongs to.
+    pub bettor_id: BettorId,
     /// The header's value.
     pub key: String,
     /// The request, written canonically (`<event_id>:<amount>`).
@@ -102,11 +106,14 @@ pub struct BetFilter {
 /// Stores bets.
 #[async_trait]
 pub trait BetRepository: Send + Sync {
-    /// In one transaction: claims the idempotency key (if any), locks the
+    /// In one transaction: claims the bettor's idempotency key (if any), locks the
     /// event against a concurrent settlement, asks `decide` for the bet on
     /// the event as it is now, and stores it. A settlement that commits
     /// first makes `decide` see the result; one that comes later settles
     /// this bet too. Either way no bet on a finished event stays pending.
+    ///
+    /// The key is looked up among the claim's bettor's keys only: another
+    /// bettor's use of the same key is neither replayed nor a reuse.
     ///
     /// Errors: [`BetNotPlaced::UnknownEvent`], [`BetNotPlaced::Refused`]
     /// (what `decide` said), [`BetNotPlaced::KeyReused`], or storage.
@@ -117,12 +124,18 @@ pub trait BetRepository: Send + Sync {
         decide: DecideBet<'_>,
     ) -> Result<PlacedBet, BetNotPlaced>;
 
-    /// The bet with this id, if any.
-    async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError>;
+    /// The bet with this id, if it is `bettor_id`'s (another bettor's is
+    /// `None`, as if it did not exist).
+    async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Option<Bet>, RepositoryError>;
 
-    /// Up to `page.limit + 1` bets before `page.after`, newest first.
-    async fn list(&self, filter: BetFilter, page: PageRequest)
-    -> Result<Vec<Bet>, RepositoryError>;
+    /// Up to `page.limit + 1` of `bettor_id`'s bets before `page.after`,
+    /// newest first.
+    async fn list(
+        &self,
+        bettor_id: &BettorId,
+        filter: BetFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Bet>, RepositoryError>;
 }
 
 /// What applying news of an event did.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
 use super::ports::{ApplyOutcome, PlacedBet};
 use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
-use crate::domain::{Bet, BetStatus, ChangeKind, LineEvent, LineEventStatus};
+use crate::domain::{Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus};
 
 struct World {
     store: Arc<InMemoryStore>,
@@ -30,6 +30,10 @@ fn world() -> World {
         store,
         now,
     }
+}
+
+fn bettor(id: &str) -> BettorId {
+    BettorId::parse(id).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn event(
@@ -73,8 +77,19 @@ impl World {
         amount: Decimal,
         key: Option<&str>,
     ) -> Result<PlacedBet, BetError> {
+        self.place_as("alice", event_id, amount, key).await
+    }
+
+    async fn place_as(
+        &self,
+        bettor_id: &str,
+        event_id: Uuid,
+        amount: Decimal,
+        key: Option<&str>,
+    ) -> Result<PlacedBet, BetError> {
         self.bets
             .place(BetSlip {
+                bettor_id: bettor(bettor_id),
                 event_id,
                 amount,
                 idempotency_key: key.map(str::to_owned),
@@ -238,7 +253,7 @@ async fn a_cancelled_event_voids_its_bets_paying_back_the_stakes_and_takes_no_mo
     for (placed, stake) in [(small, dec!(10.50)), (large, dec!(250.00))] {
         let bet = world
             .bets
-            .get(placed.id())
+            .get(&bettor("alice"), placed.id())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(bet.status(), BetStatus::Void);
@@ -274,12 +289,12 @@ async fn a_bet_keeps_the_odds_of_the_moment_it_was_placed() {
 
     let early = world
         .bets
-        .get(early.id())
+        .get(&bettor("alice"), early.id())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let late = world
         .bets
-        .get(late.id())
+        .get(&bettor("alice"), late.id())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(early.coefficient(), dec!(1.85));
@@ -329,4 +344,61 @@ async fn resync_reports_a_copy_that_contradicts_line_provider_and_keeps_it() {
         }
     );
     assert_eq!(world.store.event(forged.id), Some(forged_result));
+}
+
+#[tokio::test]
+async fn a_bettor_sees_only_their_own_bets() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let alices = new_bet(world.placed(open.id, dec!(10), None).await);
+    let page = shared_kernel::pagination::PageRequest {
+        limit: 50,
+        after: None,
+    };
+
+    let bobs_view = world.bets.get(&bettor("bob"), alices.id()).await;
+    let bobs_list = world
+        .bets
+        .list(&bettor("bob"), Default::default(), page)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let alices_list = world
+        .bets
+        .list(&bettor("alice"), Default::default(), page)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        matches!(bobs_view, Err(BetError::NotFound(id)) if id == alices.id()),
+        "{bobs_view:?}"
+    );
+    assert!(bobs_list.is_empty(), "{bobs_list:?}");
+    assert_eq!(alices_list, vec![alices]);
+}
+
+#[tokio::test]
+async fn idempotency_keys_belong_to_their_bettor() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let key = Some("shared-key");
+    let alices = world
+        .place_as("alice", open.id, dec!(10), key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let bobs_other_body = world.place_as("bob", open.id, dec!(20), key).await;
+    let bobs_same_body = world.place_as("bob", open.id, dec!(10), key).await;
+
+    let alices = new_bet(alices);
+    let bobs = match bobs_other_body {
+        Ok(placed) => new_bet(placed),
+        Err(error) => panic!("bob's key is his own, not alice's: {error}"),
+    };
+    assert_ne!(alices.id(), bobs.id());
+    assert_eq!(bobs.bettor_id(), &bettor("bob"));
+    assert!(
+        matches!(bobs_same_body, Err(BetError::KeyReused)),
+        "bob reusing his own key for another body: {bobs_same_body:?}"
+    );
+    assert_eq!(world.store.bets().len(), 2);
 }

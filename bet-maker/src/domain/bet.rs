@@ -4,7 +4,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use super::{BetSum, LineEvent, LineEventStatus};
+use super::{BetSum, BettorId, LineEvent, LineEventStatus};
 
 /// Where a bet is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +25,7 @@ pub enum BetStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bet {
     id: Uuid,
+    bettor_id: BettorId,
     event_id: Uuid,
     amount: BetSum,
     coefficient: Decimal,
@@ -40,6 +41,7 @@ pub struct Bet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredBet {
     pub id: Uuid,
+    pub bettor_id: BettorId,
     pub event_id: Uuid,
     pub amount: Decimal,
     pub coefficient: Decimal,
@@ -58,10 +60,11 @@ pub enum BetRefused {
 }
 
 impl Bet {
-    /// A new pending bet on `event`, at the event's current coefficient,
-    /// placed `now` (kept to the microsecond, as stored).
+    /// A new pending bet of `bettor_id` on `event`, at the event's current
+    /// coefficient, placed `now` (kept to the microsecond, as stored).
     pub fn place(
         id: Uuid,
+        bettor_id: BettorId,
         event: &LineEvent,
         amount: BetSum,
         now: DateTime<Utc>,
@@ -71,6 +74,7 @@ impl Bet {
         }
         Ok(Self {
             id,
+            bettor_id,
             event_id: event.id,
             amount,
             coefficient: event.coefficient,
@@ -88,6 +92,7 @@ impl Bet {
     pub(crate) fn restore(stored: StoredBet) -> Self {
         Self {
             id: stored.id,
+            bettor_id: stored.bettor_id,
             event_id: stored.event_id,
             amount: BetSum::restore(stored.amount),
             coefficient: stored.coefficient,
@@ -101,6 +106,11 @@ impl Bet {
     /// The bet's id (UUID v7, chosen by the server).
     pub fn id(&self) -> Uuid {
         self.id
+    }
+
+    /// The bettor who placed it: the only one who sees it.
+    pub fn bettor_id(&self) -> &BettorId {
+        &self.bettor_id
     }
 
     /// The event bet on.
@@ -192,6 +202,10 @@ mod tests {
         BetSum::new(amount, dec!(1000000)).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn alice() -> BettorId {
+        BettorId::parse("alice").unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn open_event(now: DateTime<Utc>) -> LineEvent {
         LineEvent {
             id: Uuid::now_v7(),
@@ -206,7 +220,7 @@ mod tests {
     fn a_bet_locks_the_coefficient_and_starts_pending() {
         let now = Utc::now();
         let event = open_event(now);
-        let bet = Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now)
+        let bet = Bet::place(Uuid::now_v7(), alice(), &event, stake(dec!(10)), now)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(bet.coefficient(), dec!(1.85));
         assert_eq!(bet.status(), BetStatus::Pending);
@@ -217,8 +231,14 @@ mod tests {
     #[test]
     fn a_settled_bet_as_placed_is_the_pending_bet_it_was() {
         let now = Utc::now();
-        let placed = Bet::place(Uuid::now_v7(), &open_event(now), stake(dec!(10)), now)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let placed = Bet::place(
+            Uuid::now_v7(),
+            alice(),
+            &open_event(now),
+            stake(dec!(10)),
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let settled = Bet {
             status: BetStatus::Won,
             payout: Some(dec!(18.50)),
@@ -245,7 +265,7 @@ mod tests {
         };
         for event in [late, finished, cancelled] {
             assert_eq!(
-                Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now),
+                Bet::place(Uuid::now_v7(), alice(), &event, stake(dec!(10)), now),
                 Err(BetRefused::EventClosed)
             );
         }

@@ -1,13 +1,15 @@
-//! The rules of betting: what a stake is, when an event takes bets, and
+//! The rules of betting: who a bettor is, what a stake is, when an event takes bets, and
 //! what a settled bet pays. Pure: no I/O, no framework.
 
 mod bet;
 mod bet_sum;
+mod bettor;
 mod line_change;
 mod line_event;
 
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
+pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use line_change::{ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values};
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};

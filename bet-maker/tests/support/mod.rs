@@ -1,6 +1,7 @@
 //! The real bet-maker on port 0, with a database, an exchange and queues of
 //! its own: [`SpawnedApp`] with bet-maker's configuration, and helpers to
-//! feed it line events and place bets.
+//! feed it line events and place bets as a bettor ([`token_for`] signs a
+//! bettor's token with the test secret).
 //!
 //! system-tests includes this file too (`#[path]`), for [`config`]: one
 //! place says how a test runs bet-maker.
@@ -11,12 +12,13 @@ use std::ops::Deref;
 
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
-use bet_maker::config::Config;
-use bet_maker::domain::{LineEvent, LineEventStatus};
+use bet_maker::config::{Config, JwtKeySettings, JwtSecret, JwtSettings};
+use bet_maker::domain::{BettorId, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+use bet_maker::presentation::http::BettorTokens;
 use chrono::{DateTime, Duration, Utc};
-use reqwest::{Method, Response};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
@@ -30,6 +32,42 @@ use uuid::Uuid;
 
 /// The house limit in tests, as in the default configuration.
 pub const MAX_STAKE: &str = "1000000.00";
+
+/// The secret bettors' tokens are signed with in tests
+/// (`BET_MAKER_JWT_SECRET`).
+pub const JWT_SECRET: &str = "test-secret-of-bettor-tokens-32-bytes-or-more";
+
+/// The bettor a [`TestApp`]'s requests come from unless a test names
+/// another.
+pub const BETTOR: &str = "alice";
+
+/// The token settings of tests: HS256 with [`JWT_SECRET`], no issuer or
+/// audience.
+pub fn jwt_settings() -> JwtSettings {
+    JwtSettings {
+        key: JwtKeySettings {
+            secret: Some(JwtSecret::parse(JWT_SECRET).unwrap_or_else(|e| panic!("{e}"))),
+            public_key_file: None,
+        },
+        issuer: None,
+        audience: None,
+    }
+}
+
+/// A token for `bettor`, valid for an hour, signed with the test secret
+/// (as `bet-maker token <bettor>` signs it).
+pub fn token_for(bettor: &str) -> String {
+    let bettor = BettorId::parse(bettor).unwrap_or_else(|e| panic!("bettor `{bettor}`: {e}"));
+    let tokens = BettorTokens::from_settings(&jwt_settings())
+        .unwrap_or_else(|e| panic!("the test token keys: {e}"));
+    tokens
+        .issue(
+            &bettor,
+            std::time::Duration::from_secs(3_600),
+            std::time::SystemTime::now(),
+        )
+        .unwrap_or_else(|e| panic!("signing a token for {bettor}: {e}"))
+}
 
 /// A running bet-maker and what it runs on; derefs to the [`SpawnedApp`]
 /// for requests.
@@ -106,9 +144,45 @@ impl TestApp {
         event
     }
 
-    /// `POST /bets`, and the response.
+    /// A request to `path` as the default bettor, [`BETTOR`] (with their
+    /// token).
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_as(BETTOR, method, path)
+    }
+
+    /// A request to `path` as `bettor`.
+    pub fn request_as(&self, bettor: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path).bearer_auth(token_for(bettor))
+    }
+
+    /// A request to `path` without a token.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.app.request(method, path)
+    }
+
+    /// `GET path` as the default bettor, expecting 200; its JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get_json_as(BETTOR, path).await
+    }
+
+    /// `GET path` as `bettor`, expecting 200; its JSON.
+    pub async fn get_json_as(&self, bettor: &str, path: &str) -> serde_json::Value {
+        let response = self
+            .request_as(bettor, Method::GET, path)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        shared_kernel::testing::expect_json(response, StatusCode::OK).await
+    }
+
+    /// `POST /bets` as the default bettor, and the response.
     pub async fn place_bet(&self, event_id: Uuid, amount: &str) -> Response {
-        self.request(Method::POST, "/bets")
+        self.place_bet_as(BETTOR, event_id, amount).await
+    }
+
+    /// `POST /bets` as `bettor`, and the response.
+    pub async fn place_bet_as(&self, bettor: &str, event_id: Uuid, amount: &str) -> Response {
+        self.request_as(bettor, Method::POST, "/bets")
             .json(&json!({ "event_id": event_id, "amount": amount }))
             .send()
             .await
@@ -241,6 +315,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         dead_letter_check_interval_ms: 100,
         line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+        jwt: jwt_settings(),
         http: HttpSettings::default(),
         log_format: LogFormat::Pretty,
     }

@@ -5,6 +5,8 @@
 mod books;
 mod node;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -16,6 +18,9 @@ pub use node::Node;
 
 /// The operator token the line-provider processes are started with.
 pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
+
+/// How many bettors the cluster's bets come from, in turn.
+pub const BETTORS: usize = 8;
 
 /// Records every settlement of a bet (PENDING to WON or LOST), so a test
 /// can show that no bet was settled twice.
@@ -58,6 +63,8 @@ pub struct Cluster {
     pub bet_maker_db: TestDatabase,
     /// The exchange and queues of this test.
     pub broker: TestBroker,
+    /// Which of the [`BETTORS`] bettors places the next bet.
+    next_bettor: AtomicUsize,
 }
 
 impl Cluster {
@@ -157,6 +164,7 @@ impl Cluster {
             line_provider_db,
             bet_maker_db,
             broker,
+            next_bettor: AtomicUsize::new(0),
         }
     }
 
@@ -219,17 +227,32 @@ impl Cluster {
         response.is_ok_and(|r| r.status() == StatusCode::OK)
     }
 
-    /// Places a bet through replica `replica` of bet-maker; what it
-    /// answered, or why it did not answer.
+    /// Places a bet through replica `replica` of bet-maker, as the next of
+    /// the [`BETTORS`] bettors in turn; what it answered, or why it did not
+    /// answer.
     pub async fn place_bet(
         &self,
         replica: usize,
         event_id: Uuid,
         amount: &str,
     ) -> Result<BetAnswer, reqwest::Error> {
+        let bettor = self.next_bettor.fetch_add(1, Ordering::Relaxed) % BETTORS;
+        self.place_bet_as(replica, &format!("bettor-{bettor}"), event_id, amount)
+            .await
+    }
+
+    /// Places a bet through replica `replica` of bet-maker as `bettor`.
+    pub async fn place_bet_as(
+        &self,
+        replica: usize,
+        bettor: &str,
+        event_id: Uuid,
+        amount: &str,
+    ) -> Result<BetAnswer, reqwest::Error> {
         let response = self
             .client
             .post(format!("{}/bets", self.bet_makers[replica].base_url()))
+            .bearer_auth(crate::token_for(bettor))
             .json(&json!({ "event_id": event_id, "amount": amount }))
             .send()
             .await?;

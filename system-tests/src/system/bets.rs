@@ -7,13 +7,16 @@ use shared_kernel::testing::{PATIENCE, eventually, expect_json};
 use uuid::Uuid;
 
 use super::System;
+use crate::bet_maker_support::{BETTOR, token_for};
 use crate::id_of;
 
 impl System {
-    /// `POST /bets`, and the response, whatever it is.
+    /// `POST /bets` as the bettor [`BETTOR`], and the response, whatever it
+    /// is.
     pub async fn try_place_bet(&self, event_id: Uuid, amount: &str) -> Response {
         self.bet_maker
             .request(Method::POST, "/bets")
+            .bearer_auth(token_for(BETTOR))
             .json(&json!({ "event_id": event_id, "amount": amount }))
             .send()
             .await
@@ -31,15 +34,29 @@ impl System {
         self.all_pages("/events?limit=500").await
     }
 
-    /// Every bet matching `query` (e.g. `status=PENDING`), newest first.
+    /// Every bet of [`BETTOR`] matching `query` (e.g. `status=PENDING`),
+    /// newest first.
     pub async fn bets(&self, query: &str) -> Vec<Value> {
         self.all_pages(&format!("/bets?limit=500&{query}")).await
+    }
+
+    /// `GET path` as [`BETTOR`] (public paths ignore the token), expecting
+    /// 200; its JSON.
+    async fn get_json(&self, path: &str) -> Value {
+        let response = self
+            .bet_maker
+            .request(Method::GET, path)
+            .bearer_auth(token_for(BETTOR))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        expect_json(response, StatusCode::OK).await
     }
 
     /// Follows bet-maker's cursor pagination from `first` to the last page.
     async fn all_pages(&self, first: &str) -> Vec<Value> {
         let mut items = Vec::new();
-        let mut page = self.bet_maker.get_json(first).await;
+        let mut page = self.get_json(first).await;
         loop {
             match page["items"].as_array() {
                 Some(page_items) => items.extend(page_items.iter().cloned()),
@@ -48,16 +65,16 @@ impl System {
             match page["next_cursor"].as_str() {
                 Some(cursor) => {
                     let next = format!("{first}&cursor={cursor}");
-                    page = self.bet_maker.get_json(&next).await;
+                    page = self.get_json(&next).await;
                 }
                 None => return items,
             }
         }
     }
 
-    /// A bet by id.
+    /// A bet of [`BETTOR`]'s by id.
     pub async fn bet(&self, bet_id: Uuid) -> Value {
-        self.bet_maker.get_json(&format!("/bets/{bet_id}")).await
+        self.get_json(&format!("/bets/{bet_id}")).await
     }
 
     /// Waits until bet-maker lists `event_id` as open with `coefficient`;

@@ -1,4 +1,5 @@
-//! Bets in PostgreSQL, with the `Idempotency-Key`s that placed them.
+//! Bets in PostgreSQL, each with its bettor, and the bettors'
+//! `Idempotency-Key`s that placed them.
 
 use async_trait::async_trait;
 use sea_orm::{
@@ -15,7 +16,7 @@ use super::mapping::{bet_from_row, bet_row, event_from_row};
 use crate::application::ports::{
     BetFilter, BetNotPlaced, BetRepository, DecideBet, IdempotencyClaim, PlacedBet, RepositoryError,
 };
-use crate::domain::Bet;
+use crate::domain::{Bet, BettorId};
 
 /// [`BetRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -29,13 +30,15 @@ impl SeaOrmBetRepository {
         Self { db }
     }
 
-    /// What an idempotency key was used for before, if it was: a replay of
-    /// the same request, or a refusal of a different one.
+    /// What the bettor's idempotency key was used for before, if it was: a
+    /// replay of the same request, or a refusal of a different one. Only
+    /// the claim's bettor's keys are looked at.
     async fn earlier_use(
         &self,
         claim: &IdempotencyClaim,
     ) -> Result<Option<PlacedBet>, BetNotPlaced> {
-        let Some(earlier) = idempotency_keys::Entity::find_by_id(claim.key.clone())
+        let id = (claim.bettor_id.as_str().to_owned(), claim.key.clone());
+        let Some(earlier) = idempotency_keys::Entity::find_by_id(id)
             .one(&self.db)
             .await
             .map_err(storage("reading idempotency key"))?
@@ -45,12 +48,15 @@ impl SeaOrmBetRepository {
         if earlier.request != claim.request {
             return Err(BetNotPlaced::KeyReused);
         }
-        let bet = self.get(earlier.bet_id).await?.ok_or_else(|| {
-            StorageError::corrupt(
-                "reading the bet of an idempotency key",
-                format!("the key names bet {}, which does not exist", earlier.bet_id),
-            )
-        })?;
+        let bet = self
+            .get(&claim.bettor_id, earlier.bet_id)
+            .await?
+            .ok_or_else(|| {
+                StorageError::corrupt(
+                    "reading the bet of an idempotency key",
+                    format!("the key names bet {}, which does not exist", earlier.bet_id),
+                )
+            })?;
         Ok(Some(PlacedBet::Replayed(bet)))
     }
 
@@ -92,14 +98,15 @@ impl SeaOrmBetRepository {
     }
 }
 
-/// Records that `claim.key` placed `bet_id`; `false` if another request
-/// holds the key already.
+/// Records that the bettor's `claim.key` placed `bet_id`; `false` if another
+/// request of the same bettor holds the key already.
 async fn claim_key(
     txn: &DatabaseTransaction,
     claim: &IdempotencyClaim,
     bet_id: Uuid,
 ) -> Result<bool, StorageError> {
     let row = idempotency_keys::ActiveModel {
+        bettor_id: Set(claim.bettor_id.as_str().to_owned()),
         key: Set(claim.key.clone()),
         request: Set(claim.request.clone()),
         bet_id: Set(bet_id),
@@ -148,8 +155,9 @@ impl BetRepository for SeaOrmBetRepository {
         })
     }
 
-    async fn get(&self, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
+    async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Option<Bet>, RepositoryError> {
         let row = bets::Entity::find_by_id(id)
+            .filter(bets::Column::BettorId.eq(bettor_id.as_str()))
             .one(&self.db)
             .await
             .map_err(storage(format!("reading bet {id}")))?;
@@ -158,10 +166,14 @@ impl BetRepository for SeaOrmBetRepository {
 
     async fn list(
         &self,
+        bettor_id: &BettorId,
         filter: BetFilter,
         page: PageRequest,
     ) -> Result<Vec<Bet>, RepositoryError> {
-        let mut query = bets::Entity::find();
+        // Served by `bets_by_bettor` (bettor_id, id), or with an event by
+        // `bets_by_bettor_and_event`; a status is filtered on the way, since
+        // an index on it would be rewritten for every bet settled.
+        let mut query = bets::Entity::find().filter(bets::Column::BettorId.eq(bettor_id.as_str()));
         if let Some(status) = filter.status {
             query = query.filter(bets::Column::Status.eq(bets::Status::from(status)));
         }

@@ -52,6 +52,9 @@ pub mod bets {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
+        /// The bettor who placed it (`legacy` for bets placed before bettors
+        /// existed).
+        pub bettor_id: String,
         pub event_id: Uuid,
         #[sea_orm(column_type = "Decimal(Some((12, 2)))")]
         pub amount: Decimal,
@@ -91,11 +94,14 @@ pub mod bets {
 pub mod idempotency_keys {
     use sea_orm::entity::prelude::*;
 
-    /// A row of `idempotency_keys`: a key of `POST /bets`, the request it
-    /// was first used for, and the bet that request placed.
+    /// A row of `idempotency_keys`: a bettor's key of `POST /bets`, the
+    /// request it was first used for, and the bet that request placed. A key
+    /// is unique per bettor, not across bettors.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_keys")]
     pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bettor_id: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
         pub request: String,

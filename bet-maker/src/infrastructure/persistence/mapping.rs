@@ -6,7 +6,7 @@
 use sea_orm::ActiveValue::Set;
 
 use super::entities::{bets, events};
-use crate::domain::{Bet, BetStatus, LineEvent, LineEventStatus, StoredBet};
+use crate::domain::{Bet, BetStatus, BettorId, LineEvent, LineEventStatus, StoredBet};
 
 impl From<LineEventStatus> for events::Status {
     fn from(status: LineEventStatus) -> Self {
@@ -67,6 +67,7 @@ pub fn event_from_row(row: events::Model) -> LineEvent {
 pub fn bet_from_row(row: bets::Model) -> Bet {
     Bet::restore(StoredBet {
         id: row.id,
+        bettor_id: BettorId::restore(row.bettor_id),
         event_id: row.event_id,
         amount: row.amount,
         coefficient: row.coefficient,
@@ -81,6 +82,7 @@ pub fn bet_from_row(row: bets::Model) -> Bet {
 pub fn bet_row(bet: &Bet) -> bets::ActiveModel {
     bets::ActiveModel {
         id: Set(bet.id()),
+        bettor_id: Set(bet.bettor_id().as_str().to_owned()),
         event_id: Set(bet.event_id()),
         amount: Set(bet.amount().value()),
         coefficient: Set(bet.coefficient()),

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::bettor::Bettor;
 use super::dto::{BetDto, BetPage, BetPath, BetSlipRequest, ListBetsQuery};
 use super::examples;
 use super::idempotency_key::IdempotencyKey;
@@ -22,12 +23,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_bet))
 }
 
-/// Place a bet at the event's current coefficient.
+/// Place a bet at the event's current coefficient, as the bettor the token
+/// names.
 #[utoipa::path(
     post, path = "/bets", tag = "bets",
+    security(("bettor_token" = [])),
     request_body = BetSlipRequest,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "Makes retries safe: a retry with the same key and body returns the first bet")),
+        description = "Makes retries safe: a retry with the same key and body returns the first bet. Keys are the bettor's own: another bettor's use of the same key is another key")),
     responses(
         (status = 201, description = "The bet (or, for a retried key, the bet the first request placed)",
             body = BetDto, headers(("Location" = String, description = "The bet's URL")),
@@ -36,6 +39,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             examples(
                 ("Malformed body" = (summary = "The body is not JSON", value = json!(examples::malformed_body()))),
                 ("Malformed key" = (summary = "The Idempotency-Key breaks a rule", value = json!(examples::malformed_key()))),
+            )),
+        (status = 401, description = "No valid bettor token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent")),
+            examples(
+                ("No token" = (summary = "No Authorization header", value = json!(examples::no_token()))),
+                ("Expired token" = (summary = "The token's exp has passed", value = json!(examples::expired_token()))),
             )),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unknown_event())),
@@ -53,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     )
 )]
 async fn place_bet(
+    bettor: Bettor,
     State(state): State<AppState>,
     IdempotencyKey(idempotency_key): IdempotencyKey,
     ApiJson(request): ApiJson<BetSlipRequest>,
@@ -60,6 +70,7 @@ async fn place_bet(
     let bet = state
         .bets
         .place(BetSlip {
+            bettor_id: bettor.into_id(),
             event_id: request.event_id.into(),
             amount: request.amount.value(),
             idempotency_key,
@@ -74,24 +85,32 @@ async fn place_bet(
     Ok(response)
 }
 
-/// List bets, newest first.
+/// List the bettor's own bets, newest first.
 #[utoipa::path(
     get, path = "/bets", tag = "bets",
+    security(("bettor_token" = [])),
     params(ListBetsQuery),
     responses(
-        (status = 200, description = "A page of bets", body = BetPage),
+        (status = 200, description = "A page of the bettor's bets", body = BetPage),
         (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_bets_query())),
+        (status = 401, description = "No valid bettor token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent")),
+            examples(
+                ("No token" = (summary = "No Authorization header", value = json!(examples::no_token()))),
+                ("Expired token" = (summary = "The token's exp has passed", value = json!(examples::expired_token()))),
+            )),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
 )]
 async fn list_bets(
+    bettor: Bettor,
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListBetsQuery>,
 ) -> Result<Json<BetPage>, Problem> {
     let (filter, page) = query.parse()?;
-    let rows = state.bets.list(filter, page).await?;
+    let rows = state.bets.list(bettor.id(), filter, page).await?;
     let (bets, next_cursor) = into_page(rows, page, |bet| bet.id());
     Ok(Json(BetPage {
         items: bets.into_iter().map(BetDto::from).collect(),
@@ -99,9 +118,10 @@ async fn list_bets(
     }))
 }
 
-/// Get a bet.
+/// Get one of the bettor's bets.
 #[utoipa::path(
     get, path = "/bets/{id}", tag = "bets",
+    security(("bettor_token" = [])),
     params(("id" = uuid::Uuid, Path, description = "The bet's id")),
     responses(
         (status = 200, description = "The bet", body = BetDto,
@@ -111,15 +131,24 @@ async fn list_bets(
             )),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_bet_id())),
-        (status = 404, description = "No such bet", body = Problem, content_type = "application/problem+json",
+        (status = 401, description = "No valid bettor token", body = Problem, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent")),
+            examples(
+                ("No token" = (summary = "No Authorization header", value = json!(examples::no_token()))),
+                ("Expired token" = (summary = "The token's exp has passed", value = json!(examples::expired_token()))),
+            )),
+        (status = 404, description = "No such bet, or another bettor's", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unknown_bet())),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
 )]
 async fn get_bet(
+    bettor: Bettor,
     State(state): State<AppState>,
     ApiPath(path): ApiPath<BetPath>,
 ) -> Result<Json<BetDto>, Problem> {
-    Ok(Json(BetDto::from(state.bets.get(path.id()).await?)))
+    Ok(Json(BetDto::from(
+        state.bets.get(bettor.id(), path.id()).await?,
+    )))
 }

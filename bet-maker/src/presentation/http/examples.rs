@@ -14,6 +14,7 @@ use shared_kernel::http::{ApiJson, ApiPath, PageQuery, Problem, parse_json};
 use shared_kernel::money::WireDecimal;
 use uuid::Uuid;
 
+use super::bettor::{TokenRefusal, unauthorized};
 use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery};
 use super::errors::UNAVAILABLE;
 use super::idempotency_key::IdempotencyKey;
@@ -162,6 +163,16 @@ pub fn bad_bets_query() -> Problem {
 pub fn bad_bet_id() -> Problem {
     ApiPath::<BetPath>::rejection("/bets/{id}", "/bets/not-a-uuid")
         .unwrap_or_else(Problem::internal)
+}
+
+/// 401 on bettor calls: no `Authorization` header.
+pub fn no_token() -> Problem {
+    unauthorized(TokenRefusal::Missing)
+}
+
+/// 401 on bettor calls: a token past its `exp`.
+pub fn expired_token() -> Problem {
+    unauthorized(TokenRefusal::Expired)
 }
 
 /// 503: the database is unreachable.

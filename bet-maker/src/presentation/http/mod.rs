@@ -1,20 +1,24 @@
 //! The REST API: routes, DTOs, the OpenAPI document and its examples, the
-//! `Idempotency-Key` extractor, and the mapping from use-case errors to
-//! problem documents.
+//! bettor (token) and `Idempotency-Key` extractors, and the mapping from
+//! use-case errors to problem documents.
 
 mod bets;
+mod bettor;
 mod dto;
 mod errors;
 mod events;
 mod examples;
 mod idempotency_key;
 mod openapi;
+mod tokens;
 
 use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
+pub use bettor::{Bettor, SECURITY_SCHEME, TokenRefusal};
 pub use openapi::openapi_document;
+pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
 
 use crate::application::{BetService, LineService};
 
@@ -25,6 +29,8 @@ pub struct AppState {
     pub bets: BetService,
     /// The line as bet-maker knows it.
     pub line: LineService,
+    /// Verifies bettors' tokens ([`Bettor`]).
+    pub tokens: BettorTokens,
 }
 
 /// The API's routes, documented.

@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use shared_kernel::http::{FieldError, Problem};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::bettor::SECURITY_SCHEME;
 
 /// The document's fixed parts; the paths come from the routes.
 #[derive(OpenApi)]
@@ -11,7 +14,8 @@ use utoipa::OpenApi;
         description = "Bets on the line of sporting events: the events open for betting, placing \
                        bets at locked odds, and their history. Bets are settled exactly once when \
                        line-provider publishes an event's result, and void (the stake paid back) \
-                       when it cancels the event.",
+                       when it cancels the event. Bettor calls carry \
+                       `Authorization: Bearer <JWT>`; each bettor sees only their own bets.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
@@ -19,8 +23,31 @@ use utoipa::OpenApi;
         (name = "bets", description = "Placing bets and following them"),
     ),
     components(schemas(Problem, FieldError)),
+    modifiers(&BettorSecurity),
 )]
 pub struct ApiDoc;
+
+/// Registers the bearer scheme behind Swagger UI's Authorize button.
+struct BettorSecurity;
+
+impl Modify for BettorSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A bettor's token (JWT; the bettor is its `sub`). For development: \
+                         `target/debug/bet-maker token alice`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The complete document, as served at `/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {

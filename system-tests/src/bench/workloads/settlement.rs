@@ -102,8 +102,9 @@ async fn paid_by_the_rule(db: &TestDatabase, event: Uuid, bets: i64) -> anyhow::
 async fn insert_pending_bets(db: &TestDatabase, event: Uuid, bets: i64) -> anyhow::Result<()> {
     db.connection
         .execute_unprepared(&format!(
-            "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at)
-             SELECT gen_random_uuid(), '{event}', {STAKE}, {COEFFICIENT}, 'PENDING', now() FROM generate_series(1, {bets})"
+            "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
+             SELECT gen_random_uuid(), 'bench-bettor-' || (n % 10000), '{event}', {STAKE}, {COEFFICIENT}, 'PENDING', now()
+             FROM generate_series(1, {bets}) AS n"
         ))
         .await?;
     Ok(())

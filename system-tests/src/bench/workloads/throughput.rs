@@ -134,8 +134,12 @@ pub async fn open_events(platform: &Platform, settings: &Settings) -> anyhow::Re
     ))
 }
 
-/// `POST /bets` at `concurrency` connections on 1,000 open events, beside
-/// the same transaction issued directly.
+/// How many bettors place the benchmark's bets, each with a token of their
+/// own.
+const BETTORS: usize = 1_000;
+
+/// `POST /bets` at `concurrency` connections on 1,000 open events from
+/// 1,000 bettors, beside the same transaction issued directly.
 pub async fn place_bets(
     platform: &Platform,
     settings: &Settings,
@@ -143,19 +147,31 @@ pub async fn place_bets(
 ) -> anyhow::Result<Row> {
     let events =
         Arc::new(seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?);
+    let bettors: Arc<Vec<(String, String)>> = Arc::new(
+        (0..BETTORS)
+            .map(|n| {
+                let bettor = format!("bench-bettor-{n}");
+                let token = crate::bet_maker_support::token_for(&bettor);
+                (bettor, token)
+            })
+            .collect(),
+    );
     let service = median_run(settings.runs, || {
         let client = platform.client.clone();
         let url = format!("{}/bets", platform.bet_maker.base_url);
-        let events = events.clone();
+        let (events, bettors) = (events.clone(), bettors.clone());
         async move {
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
                     let (client, url) = (client.clone(), url.clone());
                     let event = events[rand::random_range(0..events.len())];
+                    let (_, token) = &bettors[rand::random_range(0..bettors.len())];
+                    let token = token.clone();
                     async move {
                         let body = json!({ "event_id": event, "amount": "10.00" });
                         client
                             .post(&url)
+                            .bearer_auth(token)
                             .json(&body)
                             .send()
                             .await
@@ -169,13 +185,15 @@ pub async fn place_bets(
     .await?;
     let pool = Arc::new(pool(&platform.bet_maker_db).await?);
     let limit = median_run(settings.runs, || {
-        let (pool, events) = (pool.clone(), events.clone());
+        let (pool, events, bettors) = (pool.clone(), events.clone(), bettors.clone());
         async move {
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
                     let pool = pool.clone();
                     let event = events[rand::random_range(0..events.len())];
-                    async move { place_bet_directly(&pool, event).await.is_ok() }
+                    let (bettor, _) = &bettors[rand::random_range(0..bettors.len())];
+                    let bettor = bettor.clone();
+                    async move { place_bet_directly(&pool, &bettor, event).await.is_ok() }
                 })
                 .await,
             )
@@ -184,7 +202,7 @@ pub async fn place_bets(
     .await?;
     let p99_bound = (concurrency == 32).then_some(Duration::from_millis(50));
     Ok(throughput_row(
-        &format!("POST /bets, 1,000 events (c={concurrency})"),
+        &format!("POST /bets, 1,000 events, 1,000 bettors (c={concurrency})"),
         &service,
         &limit,
         500,
@@ -193,7 +211,7 @@ pub async fn place_bets(
 }
 
 /// What bet-maker's database does for one bet: lock the event, insert.
-async fn place_bet_directly(pool: &PgPool, event: Uuid) -> Result<(), sqlx::Error> {
+async fn place_bet_directly(pool: &PgPool, bettor: &str, event: Uuid) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let row =
         sqlx::query("SELECT coefficient, status, deadline FROM events WHERE id = $1 FOR SHARE")
@@ -202,10 +220,11 @@ async fn place_bet_directly(pool: &PgPool, event: Uuid) -> Result<(), sqlx::Erro
             .await?;
     let coefficient: rust_decimal::Decimal = row.try_get("coefficient")?;
     sqlx::query(
-        "INSERT INTO bets (id, event_id, amount, coefficient, status, placed_at)
-         VALUES ($1, $2, 10.00, $3, 'PENDING', now())",
+        "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
+         VALUES ($1, $2, $3, 10.00, $4, 'PENDING', now())",
     )
     .bind(Uuid::now_v7())
+    .bind(bettor)
     .bind(event)
     .bind(coefficient)
     .execute(&mut *tx)

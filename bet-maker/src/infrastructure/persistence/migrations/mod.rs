@@ -7,6 +7,7 @@ mod m20261121_000003_create_inbox_and_idempotency_keys;
 mod m20261121_000004_notify_line_changes;
 mod m20261122_000005_inbox_digest;
 mod m20261122_000006_cancelled_events_and_void_bets;
+mod m20261122_000007_bettors_own_their_bets;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -18,6 +19,7 @@ const ALL: &[SqlMigration] = &[
     m20261121_000004_notify_line_changes::MIGRATION,
     m20261122_000005_inbox_digest::MIGRATION,
     m20261122_000006_cancelled_events_and_void_bets::MIGRATION,
+    m20261122_000007_bettors_own_their_bets::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.

@@ -9,9 +9,12 @@ use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_finger
 use chrono::{Duration, SubsecRound, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::testing::TestDatabase;
 use uuid::Uuid;
+
+/// The migration that brought cancelled events and void bets.
+const CANCELLATIONS: &str = "m20261122_000006_cancelled_events_and_void_bets";
 
 /// Every bet: (id, status, payout), ordered by id.
 async fn bets(db: &DatabaseConnection) -> Vec<(Uuid, String, Option<String>)> {
@@ -39,7 +42,14 @@ async fn a_database_from_before_cancellations_keeps_its_rows_and_then_voids_bets
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
     let connection = &db.connection;
-    Migrator::down(connection, Some(1))
+    // Undo the cancellations migration and every one after it.
+    let undo = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|migration| migration.name() == CANCELLATIONS)
+        .map(|later| later + 1)
+        .unwrap_or_else(|| panic!("no migration {CANCELLATIONS}"));
+    Migrator::down(connection, u32::try_from(undo).ok())
         .await
         .unwrap_or_else(|e| panic!("back to the schema before cancellations: {e}"));
     let open = LineEvent {
