@@ -3,11 +3,15 @@
 
 mod bet;
 mod bet_sum;
+mod ledger;
 mod line_change;
 mod line_event;
 
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
+pub use ledger::{
+    Account, Entry, InsufficientFunds, Posting, WalletLine, deposit, settlement, stake, withdrawal,
+};
 pub use line_change::{ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values};
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
