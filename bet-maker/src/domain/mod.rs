@@ -1,8 +1,9 @@
-//! The rules of betting: what a stake is, when an event takes bets, and
+//! The rules of betting: who a bettor is, what a stake is, when an event takes bets, and
 //! what a settled bet pays. Pure: no I/O, no framework.
 
 mod bet;
 mod bet_sum;
+mod bettor;
 mod ledger;
 mod line_change;
 mod line_event;
@@ -10,6 +11,7 @@ mod line_event;
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
+pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use ledger::{
     Account, Entry, InsufficientFunds, Posting, WalletLine, deposit, settlement, stake, withdrawal,
 };
