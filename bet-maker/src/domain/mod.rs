@@ -7,6 +7,7 @@ mod bettor;
 mod ledger;
 mod line_change;
 mod line_event;
+mod odds;
 
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
@@ -17,3 +18,4 @@ pub use ledger::{
 };
 pub use line_change::{ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values};
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
+pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};
