@@ -20,6 +20,7 @@ pub fn to_line_event(snapshot: &EventSnapshot) -> LineEvent {
             EventStatusWire::New => LineEventStatus::New,
             EventStatusWire::FinishedWin => LineEventStatus::FinishedWin,
             EventStatusWire::FinishedLose => LineEventStatus::FinishedLose,
+            EventStatusWire::Cancelled => LineEventStatus::Cancelled,
         },
         version: snapshot.version,
     }
@@ -31,5 +32,6 @@ pub fn to_change_kind(kind: LineEventKind) -> ChangeKind {
         LineEventKind::Created => ChangeKind::Created,
         LineEventKind::Updated => ChangeKind::Updated,
         LineEventKind::Finished => ChangeKind::Finished,
+        LineEventKind::Cancelled => ChangeKind::Cancelled,
     }
 }

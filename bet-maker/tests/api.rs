@@ -132,7 +132,8 @@ async fn only_events_that_are_new_and_before_their_deadline_are_listed() {
     let past_deadline = line_event("2.00", hours_from_now(-1), LineEventStatus::New, 1);
     let won = line_event("2.50", hours_from_now(1), LineEventStatus::FinishedWin, 2);
     let lost = line_event("3.00", hours_from_now(1), LineEventStatus::FinishedLose, 2);
-    for event in [&past_deadline, &won, &lost] {
+    let cancelled = line_event("3.50", hours_from_now(1), LineEventStatus::Cancelled, 2);
+    for event in [&past_deadline, &won, &lost, &cancelled] {
         app.seed_event(event).await;
     }
 
@@ -383,9 +384,13 @@ async fn betting_on_an_event_past_its_deadline_is_409_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn betting_on_a_finished_event_is_409_and_writes_nothing() {
+async fn betting_on_a_finished_or_cancelled_event_is_409_and_writes_nothing() {
     let app = TestApp::spawn().await;
-    for result in [LineEventStatus::FinishedWin, LineEventStatus::FinishedLose] {
+    for result in [
+        LineEventStatus::FinishedWin,
+        LineEventStatus::FinishedLose,
+        LineEventStatus::Cancelled,
+    ] {
         let event = app.open_event("1.85").await;
         finish(&app, &event, result).await;
 
@@ -668,13 +673,21 @@ async fn filtering_by_status_lists_only_bets_with_that_status() {
     let winning = app.open_event("1.85").await;
     let losing = app.open_event("2.00").await;
     let pending = app.open_event("3.00").await;
+    let cancelled = app.open_event("4.00").await;
     let won = id_of(&place(&app, winning.id, "10.50").await);
     let lost = id_of(&place(&app, losing.id, "10.50").await);
     let open = id_of(&place(&app, pending.id, "10.50").await);
+    let void = id_of(&place(&app, cancelled.id, "10.50").await);
     finish(&app, &winning, LineEventStatus::FinishedWin).await;
     finish(&app, &losing, LineEventStatus::FinishedLose).await;
+    finish(&app, &cancelled, LineEventStatus::Cancelled).await;
 
-    for (status, expected) in [("PENDING", open), ("WON", won), ("LOST", lost)] {
+    for (status, expected) in [
+        ("PENDING", open),
+        ("WON", won),
+        ("LOST", lost),
+        ("VOID", void),
+    ] {
         let page = app.get_json(&format!("/bets?status={status}")).await;
 
         assert_eq!(ids(&page), [expected], "status={status}: {page}");
@@ -801,6 +814,33 @@ async fn a_lost_event_settles_its_bets_as_lost_paying_nothing() {
     assert!(settled["settled_at"].is_string(), "{settled}");
     assert_eq!(settled["amount"], "10.50", "{settled}");
     assert_eq!(settled["coefficient"], "1.85", "{settled}");
+}
+
+#[tokio::test]
+async fn a_cancelled_event_voids_its_bets_paying_back_each_stake() {
+    let app = TestApp::spawn().await;
+    let event = app.open_event("1.85").await;
+    let other = app.open_event("2.00").await;
+    let small = place(&app, event.id, "10.5").await;
+    let large = place(&app, event.id, "1000000").await;
+    let untouched = place(&app, other.id, "10.50").await;
+
+    finish(&app, &event, LineEventStatus::Cancelled).await;
+
+    for (bet, stake) in [(small, "10.50"), (large, "1000000.00")] {
+        let settled = get_bet(&app, &id_of(&bet)).await;
+        assert_eq!(settled["status"], "VOID", "{settled}");
+        assert_eq!(settled["payout"], stake, "the stake back: {settled}");
+        assert_eq!(settled["amount"], stake, "{settled}");
+        assert_eq!(settled["coefficient"], "1.85", "{settled}");
+        assert!(
+            timestamp(&settled, "settled_at") >= timestamp(&settled, "placed_at"),
+            "{settled}"
+        );
+    }
+    assert_eq!(get_bet(&app, &id_of(&untouched)).await, untouched);
+    let listed = app.get_json("/events").await;
+    assert_eq!(ids(&listed), [other.id.to_string()], "{listed}");
 }
 
 #[tokio::test]

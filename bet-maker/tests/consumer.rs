@@ -108,6 +108,166 @@ async fn a_message_delivered_twice_settles_the_bets_once() {
     app.stop().await;
 }
 
+/// An open event with bets of 10.50 and 3.00 on it, and its cancellation
+/// (not yet published).
+async fn open_with_bets_and_its_cancellation(app: &TestApp) -> (LineEvent, LineEvent) {
+    let event = app.open_event("1.85").await;
+    for amount in ["10.50", "3.00"] {
+        expect_json(app.place_bet(event.id, amount).await, StatusCode::CREATED).await;
+    }
+    let cancelled = LineEvent {
+        status: LineEventStatus::Cancelled,
+        version: 2,
+        ..event.clone()
+    };
+    (event, cancelled)
+}
+
+#[tokio::test]
+async fn a_cancellation_delivered_twice_voids_every_pending_bet_once() {
+    let mut app = TestApp::spawn().await;
+    let (event, cancelled) = open_with_bets_and_its_cancellation(&app).await;
+    let message = message_for(LineEventKind::Cancelled, &cancelled);
+
+    app.publish(&message).await;
+    app.until_version(event.id, 2).await;
+    let first = bets_of(&app, &event).await;
+    app.publish(&message).await;
+    drain_queue(&app).await;
+
+    let second = bets_of(&app, &event).await;
+    assert_eq!(
+        first, second,
+        "the redelivered message changed nothing, settled_at included"
+    );
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let settled: Vec<(String, String, String)> = second
+        .iter()
+        .map(|bet| {
+            (
+                text(&bet["status"]),
+                text(&bet["payout"]),
+                text(&bet["amount"]),
+            )
+        })
+        .collect();
+    let expected = [("VOID", "3.00", "3.00"), ("VOID", "10.50", "10.50")]
+        .map(|(status, payout, amount)| (status.into(), payout.into(), amount.into()));
+    assert_eq!(
+        settled, expected,
+        "newest first, each paying its stake back"
+    );
+    assert!(second.iter().all(|bet| bet["settled_at"].is_string()));
+    assert_eq!(
+        app.copy_of(event.id).await,
+        Some(("CANCELLED".to_owned(), 2, "1.85".to_owned()))
+    );
+    let recorded = app
+        .count(&format!(
+            "SELECT count(*) FROM inbox WHERE message_id = '{}'",
+            message.message_id
+        ))
+        .await;
+    assert_eq!(recorded, 1);
+    let open = app.get_json("/events").await;
+    assert!(
+        !open.to_string().contains(&event.id.to_string()),
+        "a cancelled event is not open: {open}"
+    );
+    let refused = app.place_bet(event.id, "1.00").await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_event_never_reopens_or_gets_a_result() {
+    let mut app = TestApp::spawn().await;
+    let (event, cancelled) = open_with_bets_and_its_cancellation(&app).await;
+    app.publish(&message_for(LineEventKind::Cancelled, &cancelled))
+        .await;
+    app.until_version(event.id, 2).await;
+    let bets = bets_of(&app, &event).await;
+    let won = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        version: 3,
+        ..event.clone()
+    };
+    let won_earlier = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        ..cancelled.clone()
+    };
+    let reopened = LineEvent {
+        coefficient: "2.50".parse().unwrap_or_default(),
+        version: 3,
+        ..event.clone()
+    };
+
+    app.publish(&message_for(LineEventKind::Finished, &won))
+        .await;
+    app.publish(&message_for(LineEventKind::Finished, &won_earlier))
+        .await;
+    app.publish(&message_for(LineEventKind::Updated, &reopened))
+        .await;
+
+    let dead = app.take_dead_letters(3).await;
+    let labels: Vec<&str> = dead.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "final_status_changed",
+            "same_version_differs",
+            "final_status_changed"
+        ],
+        "{dead:?}"
+    );
+    drain_queue(&app).await;
+    assert_eq!(
+        app.copy_of(event.id).await,
+        Some(("CANCELLED".to_owned(), 2, "1.85".to_owned()))
+    );
+    assert_eq!(bets_of(&app, &event).await, bets, "the void bets stay void");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_routing_key_that_contradicts_the_cancelled_status_is_dead_lettered() {
+    let mut app = TestApp::spawn().await;
+    let (event, cancelled) = open_with_bets_and_its_cancellation(&app).await;
+    let bets = bets_of(&app, &event).await;
+    let won = LineEvent {
+        status: LineEventStatus::FinishedWin,
+        ..cancelled.clone()
+    };
+
+    // event.cancelled carrying a result, and event.finished carrying the
+    // cancellation: neither is a message line-provider writes.
+    app.publish(&message_for(LineEventKind::Cancelled, &won))
+        .await;
+    app.publish(&message_for(LineEventKind::Finished, &cancelled))
+        .await;
+
+    let dead = app.take_dead_letters(2).await;
+    let labels: Vec<&str> = dead.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(labels, ["kind_mismatch", "kind_mismatch"], "{dead:?}");
+    assert!(dead[0].1.contains("Cancelled"), "{dead:?}");
+    drain_queue(&app).await;
+    assert_eq!(
+        app.copy_of(event.id).await,
+        Some(("NEW".to_owned(), 1, "1.85".to_owned()))
+    );
+    assert_eq!(bets_of(&app, &event).await, bets, "still pending");
+    app.publish(&message_for(LineEventKind::Cancelled, &cancelled))
+        .await;
+    app.until_version(event.id, 2).await;
+    assert!(
+        bets_of(&app, &event)
+            .await
+            .iter()
+            .all(|bet| bet["status"] == "VOID")
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_result_that_arrives_before_the_event_still_wins() {
     let mut app = TestApp::spawn().await;

@@ -70,7 +70,7 @@ async fn a_validly_formed_reopening_of_a_finished_event_is_refused() {
 
     let dead = app.take_dead_letters(1).await;
     assert_eq!(dead[0].0, "final_status_changed", "{dead:?}");
-    assert!(dead[0].1.contains("is finished"), "{dead:?}");
+    assert!(dead[0].1.contains("is final (FinishedWin"), "{dead:?}");
     genuine_message_applies(&app).await;
     assert_eq!(
         app.copy_of(finished.id).await,

@@ -1,12 +1,12 @@
 //! The rules SQL applies in bulk, held to their definitions in the domain.
 //!
-//! Settlement pays every pending bet of an event in one `UPDATE`, and the
-//! copy of the line keeps the newest version with one `INSERT ... ON
-//! CONFLICT`: both for speed. `domain::payout` and
-//! `LineEvent::accepts` stay the definitions, and these property
-//! tests run the statements on the real database (through the line
-//! repository, as the consumer does) over generated cases, comparing each
-//! row with what the domain function says.
+//! Settlement pays every pending bet of an event in one `UPDATE` (won,
+//! lost, or void when the event was cancelled), and the copy of the line
+//! keeps the newest version with one `INSERT ... ON CONFLICT`: both for
+//! speed. `domain::payout` and `LineEvent::accepts` stay the definitions,
+//! and these property tests run the statements on the real database
+//! (through the line repository, as the consumer does) over generated
+//! cases, comparing each row with what the domain function says.
 
 use std::future::Future;
 
@@ -82,6 +82,7 @@ fn result() -> impl Strategy<Value = LineEventStatus> {
         Just(LineEventStatus::New),
         Just(LineEventStatus::FinishedWin),
         Just(LineEventStatus::FinishedLose),
+        Just(LineEventStatus::Cancelled),
     ]
 }
 
@@ -91,6 +92,7 @@ fn spelled(status: BetStatus) -> &'static str {
         BetStatus::Pending => "PENDING",
         BetStatus::Won => "WON",
         BetStatus::Lost => "LOST",
+        BetStatus::Void => "VOID",
     }
 }
 
@@ -246,6 +248,7 @@ fn spelled_event(status: LineEventStatus) -> &'static str {
         LineEventStatus::New => "NEW",
         LineEventStatus::FinishedWin => "FINISHED_WIN",
         LineEventStatus::FinishedLose => "FINISHED_LOSE",
+        LineEventStatus::Cancelled => "CANCELLED",
     }
 }
 

@@ -695,6 +695,102 @@ async fn setting_the_other_result_on_a_finished_event_is_409() {
 }
 
 #[tokio::test]
+async fn cancelling_an_open_event_is_200_and_announces_event_cancelled() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+
+    let response = set_status(&app, &id, "CANCELLED").await;
+
+    let event = expect_json(response, StatusCode::OK).await;
+    assert_eq!(event["status"], "CANCELLED", "{event}");
+    assert_eq!(event["version"], 2, "{event}");
+    assert_eq!(get_event(&app, &id).await, event, "stored as returned");
+    assert_eq!(
+        outbox_routing_keys(&app).await,
+        ["event.created", "event.cancelled"]
+    );
+}
+
+#[tokio::test]
+async fn cancelling_twice_is_200_and_announces_nothing_new() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+    expect_json(set_status(&app, &id, "CANCELLED").await, StatusCode::OK).await;
+    let rows_before = outbox_rows(&app).await;
+
+    let response = set_status(&app, &id, "CANCELLED").await;
+
+    let event = expect_json(response, StatusCode::OK).await;
+    assert_eq!(event["status"], "CANCELLED", "{event}");
+    assert_eq!(event["version"], 2, "{event}");
+    assert_eq!(outbox_rows(&app).await, rows_before, "a second outbox row");
+}
+
+#[tokio::test]
+async fn cancelling_a_finished_event_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+    expect_json(set_status(&app, &id, "FINISHED_LOSE").await, StatusCode::OK).await;
+    let before = (get_event(&app, &id).await, outbox_rows(&app).await);
+
+    let response = set_status(&app, &id, "CANCELLED").await;
+
+    let problem = expect_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(
+        problem["type"], "urn:betting:problem:conflicting-result",
+        "{problem}"
+    );
+    assert_eq!(
+        problem["detail"], "the event already finished as FINISHED_LOSE",
+        "{problem}"
+    );
+    let after = (get_event(&app, &id).await, outbox_rows(&app).await);
+    assert_eq!(after, before, "a 409 changed something");
+}
+
+#[tokio::test]
+async fn a_result_on_a_cancelled_event_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+    expect_json(set_status(&app, &id, "CANCELLED").await, StatusCode::OK).await;
+    let before = (get_event(&app, &id).await, outbox_rows(&app).await);
+
+    for result in ["FINISHED_WIN", "FINISHED_LOSE"] {
+        let response = set_status(&app, &id, result).await;
+
+        let problem = expect_problem(response, StatusCode::CONFLICT).await;
+        assert_eq!(
+            problem["detail"], "the event was already cancelled (CANCELLED)",
+            "{problem}"
+        );
+    }
+    let response = patch_event(&app, &id, json!({ "coefficient": "2.10" })).await;
+    let problem = expect_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(
+        problem["detail"], "the event is cancelled (CANCELLED) and can no longer change",
+        "{problem}"
+    );
+    let after = (get_event(&app, &id).await, outbox_rows(&app).await);
+    assert_eq!(after, before, "a 409 changed something");
+}
+
+#[tokio::test]
+async fn filtering_by_status_cancelled_lists_only_cancelled_events() {
+    let app = TestApp::spawn().await;
+    app.create_event("1.85").await;
+    let cancelled = id_of(&app.create_event("2.00").await);
+    expect_json(
+        set_status(&app, &cancelled, "CANCELLED").await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let page = expect_json(list(&app, "?status=CANCELLED").await, StatusCode::OK).await;
+
+    assert_eq!(ids(&page), [cancelled], "{page}");
+}
+
+#[tokio::test]
 async fn setting_the_status_back_to_new_is_422_naming_status() {
     let app = TestApp::spawn().await;
     let id = id_of(&app.create_event("1.85").await);

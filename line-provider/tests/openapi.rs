@@ -193,6 +193,30 @@ fn the_status_request_example_is_a_result_the_api_accepts() {
 }
 
 #[test]
+fn the_status_request_shows_a_result_and_the_cancellation() {
+    let document = generated();
+    let body = &document["paths"]["/events/{id}/status"]["put"]["requestBody"]["content"]["application/json"];
+
+    let mut statuses: Vec<&str> = body["examples"]
+        .as_object()
+        .map(|examples| {
+            examples
+                .values()
+                .filter_map(|example| example["value"]["status"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    statuses.sort_unstable();
+
+    assert_eq!(statuses, ["CANCELLED", "FINISHED_WIN"], "{body}");
+    let schema = &document["components"]["schemas"]["EventStatusDto"];
+    assert!(
+        schema.to_string().contains("CANCELLED"),
+        "EventStatusDto lists CANCELLED: {schema}"
+    );
+}
+
+#[test]
 fn the_create_example_names_both_fields_a_client_can_get_wrong() {
     let document = generated();
     let response = &document["paths"]["/events"]["post"]["responses"]["422"];

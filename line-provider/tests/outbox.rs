@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use shared_kernel::amqp::verify_delivery;
-use shared_kernel::contracts::LineEventMessage;
+use shared_kernel::contracts::{EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::signing::MessageVerifier;
 use shared_kernel::testing::{eventually, expect_json, test_keys};
 use support::TestApp;
@@ -160,6 +160,50 @@ async fn every_change_is_published_once_with_its_routing_key_and_the_whole_event
             Ok(test_keys().signer.key_id())
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_is_published_once_as_event_cancelled() {
+    let mut app = TestApp::spawn().await;
+    let (channel, queue) = app
+        .broker
+        .bind_queue("cancelled", "event.#")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let created = app.create_event("1.85").await;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+
+    for _ in 0..2 {
+        // Cancelling again changes nothing and announces nothing.
+        let cancelled = app
+            .operator(Method::PUT, &format!("/events/{id}/status"))
+            .json(&json!({ "status": "CANCELLED" }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        expect_json(cancelled, StatusCode::OK).await;
+    }
+    all_published(&app).await;
+
+    let messages = drain(&channel, &queue).await;
+    let keys: Vec<&str> = messages.iter().map(|m| m.routing_key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["event.created", "event.cancelled"],
+        "one message for one cancellation"
+    );
+    let message = &messages[1];
+    assert_eq!(
+        message.properties.kind().as_ref().map(|k| k.to_string()),
+        Some("event.cancelled".to_owned())
+    );
+    let bytes = serde_json::to_vec(&message.body).unwrap_or_default();
+    let parsed = LineEventMessage::from_slice(&bytes).unwrap_or_else(|e| panic!("contract: {e}"));
+    assert_eq!(parsed.kind, LineEventKind::Cancelled);
+    assert_eq!(parsed.data.status, EventStatusWire::Cancelled);
+    assert_eq!(parsed.data.version, 2);
+    assert_eq!(parsed.data.id.to_string(), id);
     app.stop().await;
 }
 

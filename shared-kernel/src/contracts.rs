@@ -84,14 +84,23 @@ pub enum LineEventKind {
     /// The coefficient or the deadline changed.
     #[serde(rename = "event.updated")]
     Updated,
-    /// The result is in: the status is final.
+    /// The result is in: the status is `FINISHED_WIN` or `FINISHED_LOSE`.
     #[serde(rename = "event.finished")]
     Finished,
+    /// The event was cancelled: the status is `CANCELLED`, final like a
+    /// result, and bets on it are void.
+    #[serde(rename = "event.cancelled")]
+    Cancelled,
 }
 
 impl LineEventKind {
     /// Every kind, for bindings and tests.
-    pub const ALL: [Self; 3] = [Self::Created, Self::Updated, Self::Finished];
+    pub const ALL: [Self; 4] = [
+        Self::Created,
+        Self::Updated,
+        Self::Finished,
+        Self::Cancelled,
+    ];
 
     /// The AMQP routing key, e.g. `event.finished`.
     pub fn routing_key(self) -> &'static str {
@@ -99,6 +108,7 @@ impl LineEventKind {
             Self::Created => "event.created",
             Self::Updated => "event.updated",
             Self::Finished => "event.finished",
+            Self::Cancelled => "event.cancelled",
         }
     }
 
@@ -133,6 +143,9 @@ pub enum EventStatusWire {
     FinishedWin,
     /// Finished; bets on it lose.
     FinishedLose,
+    /// Cancelled: final like a result; bets on it are void (the stake is
+    /// returned).
+    Cancelled,
 }
 
 #[cfg(test)]
@@ -171,6 +184,21 @@ mod tests {
         assert_eq!(value["data"]["deadline"], json!("2030-01-01T18:00:00Z"));
         assert_eq!(value["data"]["version"], json!(3));
         assert_eq!(value["message_id"], json!(message.message_id.to_string()));
+    }
+
+    #[test]
+    fn a_cancellation_is_spelled_as_the_routing_key_and_the_status() {
+        let cancelled = EventSnapshot {
+            status: EventStatusWire::Cancelled,
+            ..snapshot()
+        };
+        let message = LineEventMessage::new(LineEventKind::Cancelled, Utc::now(), cancelled);
+        let value = message.to_json();
+        assert_eq!(value["type"], json!("event.cancelled"));
+        assert_eq!(value["data"]["status"], json!("CANCELLED"));
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        let read = LineEventMessage::from_slice(&bytes).map_err(|e| e.to_string());
+        assert_eq!(read, Ok(message));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The platform's main flows end to end: an operator changes the line in
 //! line-provider, bet-maker hears of it through RabbitMQ, bettors bet, and
-//! results settle the bets; and resync fills a bet-maker that heard nothing.
+//! results settle the bets (a cancellation voids them); and resync fills a
+//! bet-maker that heard nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -235,6 +236,64 @@ async fn bets_are_placed_and_settled_by_the_results_line_provider_sets() {
         system.dead_letter_queue
     );
 
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_an_event_voids_its_bets_and_pays_back_each_stake() {
+    let system = System::start().await;
+    let cancelled = id_of(&system.create_event("1.85").await);
+    let other = id_of(&system.create_event("2.40").await);
+    system.wait_for_open_event(cancelled, "1.85").await;
+    system.wait_for_open_event(other, "2.40").await;
+    let mut stakes = BTreeMap::new();
+    for amount in ["10.50", "0.01", "1000000.00"] {
+        let bet = system.place_bet(cancelled, amount).await;
+        stakes.insert(id_of(&bet), amount.to_owned());
+    }
+    let untouched = system.place_bet(other, "5.00").await;
+
+    let event = system.finish_event(cancelled, "CANCELLED").await;
+    assert_eq!(event["status"], "CANCELLED", "line-provider: {event}");
+    let again = system.finish_event(cancelled, "CANCELLED").await;
+    assert_eq!(again, event, "cancelling again changes nothing");
+
+    let void = system.wait_for_settlement(cancelled).await;
+    assert_eq!(
+        ids(&void),
+        stakes.keys().copied().collect(),
+        "the bets on the cancelled event"
+    );
+    for bet in &void {
+        let stake = &stakes[&id_of(bet)];
+        assert_eq!(bet["status"], "VOID", "a bet on a cancelled event: {bet}");
+        assert_eq!(&bet["payout"], stake, "the stake paid back: {bet}");
+        assert!(
+            instant(bet, "settled_at") >= instant(bet, "placed_at"),
+            "settled after placed: {bet}"
+        );
+    }
+    assert_eq!(
+        ids(&system.bets("status=VOID").await),
+        stakes.keys().copied().collect(),
+        "GET /bets?status=VOID"
+    );
+    assert_eq!(system.bet(id_of(&untouched)).await, untouched);
+    system.wait_until_closed(cancelled).await;
+    assert_eq!(
+        ids(&system.open_events().await),
+        BTreeSet::from([other]),
+        "a cancelled event is no longer offered"
+    );
+    assert_bet_refused_as_closed(&system, cancelled).await;
+
+    system.wait_until_all_published().await;
+    assert_eq!(
+        system.dead_letters().await,
+        0,
+        "nothing was dead-lettered ({})",
+        system.dead_letter_queue
+    );
     system.stop().await;
 }
 

@@ -41,7 +41,8 @@ pub struct ResyncReport {
     pub events_read: u64,
     /// Copies created or replaced by a newer version.
     pub events_updated: u64,
-    /// Bets settled because their event turned out to be finished.
+    /// Bets settled (or voided) because their event turned out to be
+    /// finished (or cancelled).
     pub bets_settled: u64,
 }
 

@@ -58,6 +58,7 @@ impl World {
         let kind = match (event.version, event.status) {
             (1, _) => ChangeKind::Created,
             (_, LineEventStatus::New) => ChangeKind::Updated,
+            (_, LineEventStatus::Cancelled) => ChangeKind::Cancelled,
             _ => ChangeKind::Finished,
         };
         self.line
@@ -216,6 +217,38 @@ async fn resync_applies_every_event_of_every_page_and_counts_what_it_did() {
             .iter()
             .all(|bet| bet.status() == BetStatus::Lost)
     );
+}
+
+#[tokio::test]
+async fn a_cancelled_event_voids_its_bets_paying_back_the_stakes_and_takes_no_more() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let small = new_bet(world.placed(open.id, dec!(10.50), None).await);
+    let large = new_bet(world.placed(open.id, dec!(250), None).await);
+
+    let outcome = world
+        .apply(&LineEvent {
+            status: LineEventStatus::Cancelled,
+            version: 2,
+            ..open.clone()
+        })
+        .await;
+
+    assert_eq!(outcome, ApplyOutcome::Applied { bets_settled: 2 });
+    for (placed, stake) in [(small, dec!(10.50)), (large, dec!(250.00))] {
+        let bet = world
+            .bets
+            .get(placed.id())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bet.status(), BetStatus::Void);
+        assert_eq!(bet.payout(), Some(stake), "the stake back");
+        assert!(bet.settled_at().is_some());
+    }
+    assert!(matches!(
+        world.place(open.id, dec!(5), None).await,
+        Err(BetError::Refused(_))
+    ));
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ pub enum BetStatus {
     Won,
     /// It did not: the bet pays nothing.
     Lost,
+    /// The event was cancelled: the bet pays its stake back.
+    Void,
 }
 
 /// A bet on an event. Its fields are private: a bet comes into being only
@@ -50,7 +52,7 @@ pub(crate) struct StoredBet {
 /// Why the rules refuse a bet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BetRefused {
-    /// The event is finished, or its deadline has passed.
+    /// The event is finished or cancelled, or its deadline has passed.
     #[error("the event is closed for betting")]
     EventClosed,
 }
@@ -150,11 +152,13 @@ impl Bet {
 
 /// What a bet of `amount` at `coefficient` pays for an event that ended with
 /// `result`: amount × coefficient rounded half-up to the cent when won,
-/// 0.00 when lost; `None` while the event has no result.
+/// 0.00 when lost, the stake when the event was cancelled (void); `None`
+/// while the event has no final status.
 ///
 /// This is the definition. The settlement statement applies it in bulk in
-/// SQL (`round(amount * coefficient, 2)`), and `tests/rules_in_sql.rs` runs
-/// that statement on a real database against this function.
+/// SQL (`round(amount * coefficient, 2)`, `0.00`, `amount`), and
+/// `tests/rules_in_sql.rs` runs that statement on a real database against
+/// this function.
 pub fn payout(
     amount: BetSum,
     coefficient: Decimal,
@@ -169,6 +173,11 @@ pub fn payout(
             Some((BetStatus::Won, paid))
         }
         LineEventStatus::FinishedLose => Some((BetStatus::Lost, Decimal::new(0, 2))),
+        LineEventStatus::Cancelled => {
+            let mut stake = amount.value();
+            stake.rescale(2);
+            Some((BetStatus::Void, stake))
+        }
     }
 }
 
@@ -230,7 +239,11 @@ mod tests {
             status: LineEventStatus::FinishedLose,
             ..open_event(now)
         };
-        for event in [late, finished] {
+        let cancelled = LineEvent {
+            status: LineEventStatus::Cancelled,
+            ..open_event(now)
+        };
+        for event in [late, finished, cancelled] {
             assert_eq!(
                 Bet::place(Uuid::now_v7(), &event, stake(dec!(10)), now),
                 Err(BetRefused::EventClosed)
@@ -271,7 +284,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_void_bet_pays_its_stake_back_to_the_cent() {
+        assert_eq!(
+            payout(stake(dec!(10.5)), dec!(1.85), LineEventStatus::Cancelled)
+                .map(|(s, p)| (s, p.to_string())),
+            Some((BetStatus::Void, "10.50".to_owned()))
+        );
+    }
+
     proptest! {
+        /// A void bet pays exactly its stake, whatever the odds.
+        #[test]
+        fn a_void_bet_pays_the_stake(cents in 1i64..=100_000_000, odds in 101i64..=100_000) {
+            let amount = stake(Decimal::new(cents, 2));
+            let settled = payout(amount, Decimal::new(odds, 2), LineEventStatus::Cancelled);
+            prop_assert_eq!(settled, Some((BetStatus::Void, amount.value())));
+            prop_assert_eq!(settled.map(|(_, paid)| paid.scale()), Some(2));
+        }
+
         /// A winning payout is within half a cent of the exact product, has
         /// two decimals, and never pays less than the stake (odds > 1).
         #[test]

@@ -196,6 +196,10 @@ pub fn settlement(amount: BetSum, status: BetStatus, payout: Decimal) -> Option<
                 (Account::HouseResult, amount),
             ],
         ),
+        BetStatus::Void => (
+            Some(WalletLine::Refund),
+            &[(Account::StakesHeld, -amount), (Account::Wallet, payout)],
+        ),
     };
     Some(Posting::new(line, entries))
 }

@@ -66,6 +66,16 @@ fn each_movement_posts_what_the_table_says() {
         )
     );
     assert_eq!(
+        posted(&settlement(sum(dec!(10.00)), BetStatus::Void, dec!(10.00)).unwrap()),
+        (
+            vec![
+                (Account::Wallet, dec!(10.00)),
+                (Account::StakesHeld, dec!(-10.00))
+            ],
+            Some(WalletLine::Refund)
+        )
+    );
+    assert_eq!(
         settlement(sum(dec!(10.00)), BetStatus::Pending, dec!(0.00)),
         None
     );
@@ -97,7 +107,8 @@ fn movements() -> impl Strategy<Value = Vec<Movement>> {
     let coefficient = 101..=100_000i64;
     let result = prop_oneof![
         Just(LineEventStatus::FinishedWin),
-        Just(LineEventStatus::FinishedLose)
+        Just(LineEventStatus::FinishedLose),
+        Just(LineEventStatus::Cancelled)
     ];
     prop::collection::vec(
         prop_oneof![

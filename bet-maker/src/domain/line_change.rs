@@ -28,8 +28,10 @@ pub enum ChangeKind {
     Created,
     /// The coefficient or deadline changed: open, after version 1.
     Updated,
-    /// The result is in: a final status.
+    /// The result is in: `FINISHED_WIN` or `FINISHED_LOSE`.
     Finished,
+    /// The event was cancelled: `CANCELLED`.
+    Cancelled,
 }
 
 /// Why an announced version of an event is not one line-provider could
@@ -102,13 +104,15 @@ impl Refusal {
 impl ChangeKind {
     /// Checks `event` against line-provider's value rules and against
     /// this kind: `Created` only at version 1 and open, `Updated` only
-    /// open after version 1, `Finished` only with a final status.
+    /// open after version 1, `Finished` only with a result after version
+    /// 1, `Cancelled` only cancelled after version 1.
     pub fn check(self, event: &LineEvent) -> Result<(), ImpossibleChange> {
         check_values(event)?;
         let fits = match self {
             Self::Created => event.version == 1 && event.status == LineEventStatus::New,
             Self::Updated => event.version > 1 && event.status == LineEventStatus::New,
-            Self::Finished => event.version > 1 && event.status.is_final(),
+            Self::Finished => event.version > 1 && event.status.is_result(),
+            Self::Cancelled => event.version > 1 && event.status == LineEventStatus::Cancelled,
         };
         if fits {
             Ok(())
@@ -195,6 +199,7 @@ mod tests {
             (ChangeKind::Updated, New, 2),
             (ChangeKind::Finished, FinishedWin, 2),
             (ChangeKind::Finished, FinishedLose, 7),
+            (ChangeKind::Cancelled, Cancelled, 2),
         ];
         for (kind, status, version) in ok {
             assert!(kind.check(&event(dec!(1.50), status, version)).is_ok());
@@ -206,6 +211,13 @@ mod tests {
             (ChangeKind::Updated, FinishedLose, 3),
             (ChangeKind::Finished, New, 3),
             (ChangeKind::Finished, FinishedWin, 1),
+            (ChangeKind::Finished, Cancelled, 3),
+            (ChangeKind::Cancelled, New, 3),
+            (ChangeKind::Cancelled, FinishedWin, 3),
+            (ChangeKind::Cancelled, FinishedLose, 3),
+            (ChangeKind::Cancelled, Cancelled, 1),
+            (ChangeKind::Created, Cancelled, 1),
+            (ChangeKind::Updated, Cancelled, 2),
         ];
         for (kind, status, version) in bad {
             assert!(

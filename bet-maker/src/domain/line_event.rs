@@ -13,18 +13,27 @@ pub enum LineEventStatus {
     FinishedWin,
     /// Finished: bets lose.
     FinishedLose,
+    /// Cancelled: bets are void, their stakes returned.
+    Cancelled,
 }
 
 impl LineEventStatus {
-    /// Whether the status is a result, which never changes again.
+    /// Whether the status is final (a result or the cancellation), which
+    /// never changes again.
     pub fn is_final(self) -> bool {
         self != Self::New
+    }
+
+    /// Whether the status is a result: `FINISHED_WIN` or `FINISHED_LOSE`.
+    pub fn is_result(self) -> bool {
+        matches!(self, Self::FinishedWin | Self::FinishedLose)
     }
 }
 
 /// The event as bet-maker last heard of it. Copies are replaced only by a
-/// newer `version` of an event not yet finished, so the order messages
-/// arrive in does not matter and a result, once in, stays.
+/// newer `version` of an event without a final status, so the order
+/// messages arrive in does not matter and a result or a cancellation, once
+/// in, stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineEvent {
     /// The event's id.
@@ -42,7 +51,7 @@ pub struct LineEvent {
 /// What a copy makes of a version of its event it is offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acceptance {
-    /// Newer, and the copy is not finished: it replaces the copy.
+    /// Newer, and the copy is not final: it replaces the copy.
     Replace,
     /// The very version the copy holds: nothing to do.
     Duplicate,
@@ -56,10 +65,11 @@ pub enum Acceptance {
 /// applied; raised as an alert.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CopyConflict {
-    /// The copy is finished, and this version would change it (reopen it,
-    /// change the result, or change anything else after the result).
+    /// The copy is final (finished or cancelled), and this version would
+    /// change it (reopen it, change the final status, or change anything
+    /// else after it).
     #[error(
-        "event {id} is finished ({held:?} at version {held_version}); version {offered_version} ({offered:?}) would change it"
+        "event {id} is final ({held:?} at version {held_version}); version {offered_version} ({offered:?}) would change it"
     )]
     FinalStatusChanged {
         /// The event.
@@ -81,10 +91,11 @@ pub enum CopyConflict {
         /// The version both claim.
         version: i64,
     },
-    /// A result older than a version of the copy that is still open: the
-    /// event cannot have been open after it finished.
+    /// A final status older than a version of the copy that is still
+    /// open: the event cannot have been open after it finished or was
+    /// cancelled.
     #[error(
-        "event {id} is open at version {held_version}, yet finished at the older version {offered_version}"
+        "event {id} is open at version {held_version}, yet final at the older version {offered_version}"
     )]
     ResultBeforeOpenVersion {
         /// The event.
@@ -97,7 +108,8 @@ pub enum CopyConflict {
 }
 
 impl LineEvent {
-    /// Open for betting: not finished, and the deadline not reached.
+    /// Open for betting: `NEW` (not finished, not cancelled), and the
+    /// deadline not reached.
     pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
         self.status == LineEventStatus::New && now < self.deadline
     }
@@ -184,6 +196,7 @@ mod tests {
         assert!(!event(LineEventStatus::New, now, 1).is_open_at(now));
         assert!(!event(LineEventStatus::FinishedWin, now + Duration::hours(1), 2).is_open_at(now));
         assert!(!event(LineEventStatus::FinishedLose, now + Duration::hours(1), 2).is_open_at(now));
+        assert!(!event(LineEventStatus::Cancelled, now + Duration::hours(1), 2).is_open_at(now));
     }
 
     #[test]
@@ -225,6 +238,44 @@ mod tests {
         assert_eq!(
             finished.accepts(&event(LineEventStatus::New, now, 1)),
             Ok(Acceptance::Stale)
+        );
+    }
+
+    #[test]
+    fn a_cancellation_never_changes_and_never_turns_into_a_result() {
+        let now = Utc::now();
+        let cancelled = event(LineEventStatus::Cancelled, now, 3);
+        for next in [
+            event(LineEventStatus::New, now, 4),
+            event(LineEventStatus::FinishedWin, now, 4),
+            event(LineEventStatus::FinishedLose, now, 4),
+            event(LineEventStatus::Cancelled, now, 4),
+            event(LineEventStatus::FinishedWin, now, 2),
+        ] {
+            assert!(
+                matches!(
+                    cancelled.accepts(&next),
+                    Err(CopyConflict::FinalStatusChanged { .. })
+                ),
+                "{next:?}"
+            );
+        }
+        assert_eq!(
+            cancelled.accepts(&event(LineEventStatus::Cancelled, now, 3)),
+            Ok(Acceptance::Duplicate)
+        );
+        assert_eq!(
+            cancelled.accepts(&event(LineEventStatus::New, now, 1)),
+            Ok(Acceptance::Stale)
+        );
+        let won = event(LineEventStatus::FinishedWin, now, 3);
+        assert!(matches!(
+            won.accepts(&event(LineEventStatus::Cancelled, now, 4)),
+            Err(CopyConflict::FinalStatusChanged { .. })
+        ));
+        assert_eq!(
+            event(LineEventStatus::New, now, 2).accepts(&cancelled),
+            Ok(Acceptance::Replace)
         );
     }
 

@@ -277,6 +277,7 @@ pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
                 LineEventStatus::New => EventStatusWire::New,
                 LineEventStatus::FinishedWin => EventStatusWire::FinishedWin,
                 LineEventStatus::FinishedLose => EventStatusWire::FinishedLose,
+                LineEventStatus::Cancelled => EventStatusWire::Cancelled,
             },
             version: event.version,
         },

@@ -100,7 +100,8 @@ impl EventService {
             .await
     }
 
-    /// Sets the event's result (idempotent for the same result).
+    /// Sets the event's final status, a result or the cancellation
+    /// (idempotent for the same status).
     pub async fn finish(
         &self,
         id: Uuid,

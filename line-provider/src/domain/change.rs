@@ -14,6 +14,8 @@ pub enum ChangeKind {
     Updated,
     /// Its result was set.
     Finished,
+    /// It was cancelled.
+    Cancelled,
 }
 
 /// A change that happened: the event as it is afterwards, to be stored and

@@ -11,12 +11,21 @@ pub enum DomainError {
     /// fixes them all in one go.
     #[error("{0}")]
     Invalid(InvalidFields),
-    /// Coefficient and deadline are fixed once the result is set.
-    #[error("the event is finished ({0}) and can no longer change")]
+    /// Coefficient and deadline are fixed once the status is final (a
+    /// result, or the cancellation).
+    #[error("the event is {} ({}) and can no longer change", .0.ended_as(), .0)]
     AlreadyFinished(EventStatus),
-    /// The other result was set already; a result never changes.
-    #[error("the event already finished as {0}")]
+    /// Another final status was set already; a final status never changes.
+    #[error("{}", already_final(.0))]
     ConflictingResult(EventStatus),
+}
+
+/// "the event already finished as FINISHED_WIN", or that it was cancelled.
+fn already_final(status: &EventStatus) -> String {
+    match status {
+        EventStatus::Cancelled => format!("the event was already cancelled ({status})"),
+        _ => format!("the event already {} as {status}", status.ended_as()),
+    }
 }
 
 /// Every field of a command that breaks its rule; `None` where the field

@@ -1,9 +1,9 @@
 //! The event aggregate and its state machine.
 //!
-//! `NEW` → `FINISHED_WIN` or `FINISHED_LOSE`. Coefficient and deadline
-//! change only while `NEW`; every change bumps the version by one; a
-//! finished event never changes again. The fields are private so that
-//! these methods are the only way to get a changed event.
+//! `NEW` → `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED`. Coefficient and
+//! deadline change only while `NEW`; every change bumps the version by one;
+//! an event with a final status never changes again. The fields are
+//! private so that these methods are the only way to get a changed event.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -131,14 +131,18 @@ impl Event {
         }))
     }
 
-    /// Sets the result. Setting the same result again changes nothing;
-    /// setting the other one is refused.
+    /// Sets the final status: a result, or the cancellation. Setting the
+    /// same one again changes nothing; setting another is refused.
     pub fn finish(self, result: EventResult, now: DateTime<Utc>) -> Result<Decision, DomainError> {
         let status = EventStatus::from(result);
+        let kind = match result {
+            EventResult::Win | EventResult::Lose => ChangeKind::Finished,
+            EventResult::Cancelled => ChangeKind::Cancelled,
+        };
         match self.status {
             current if current == status => Ok(Decision::Unchanged(self)),
             EventStatus::New => Ok(Decision::Changed(EventChanged {
-                kind: ChangeKind::Finished,
+                kind,
                 event: Self {
                     status,
                     version: self.version + 1,

@@ -1,4 +1,5 @@
-//! Where an event is in its life, and the results an operator can set.
+//! Where an event is in its life, and the final statuses an operator can
+//! set.
 
 use std::fmt;
 
@@ -11,10 +12,14 @@ pub enum EventStatus {
     FinishedWin,
     /// Finished: bets on it lose.
     FinishedLose,
+    /// Cancelled: it will not be played (or not count); bets on it are
+    /// void. Final, like a result.
+    Cancelled,
 }
 
 impl EventStatus {
-    /// Whether the status is a result that can never change again.
+    /// Whether the status is final (a result or the cancellation): it can
+    /// never change again.
     pub fn is_final(self) -> bool {
         self != Self::New
     }
@@ -26,6 +31,17 @@ impl EventStatus {
             Self::New => "NEW",
             Self::FinishedWin => "FINISHED_WIN",
             Self::FinishedLose => "FINISHED_LOSE",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// What the status says happened to the event, for messages:
+    /// `finished` or `cancelled` (`open` while `NEW`).
+    pub fn ended_as(self) -> &'static str {
+        match self {
+            Self::New => "open",
+            Self::FinishedWin | Self::FinishedLose => "finished",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -36,13 +52,15 @@ impl fmt::Display for EventStatus {
     }
 }
 
-/// A result an operator can set: the final statuses, and only those.
+/// How an operator ends an event: the final statuses, and only those.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventResult {
     /// The event ended as bet on.
     Win,
     /// It did not.
     Lose,
+    /// It was called off: no result, bets are void.
+    Cancelled,
 }
 
 impl From<EventResult> for EventStatus {
@@ -50,6 +68,7 @@ impl From<EventResult> for EventStatus {
         match result {
             EventResult::Win => Self::FinishedWin,
             EventResult::Lose => Self::FinishedLose,
+            EventResult::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -63,5 +82,6 @@ mod tests {
         assert_eq!(EventStatus::New.to_string(), "NEW");
         assert_eq!(EventStatus::FinishedWin.to_string(), "FINISHED_WIN");
         assert_eq!(EventStatus::FinishedLose.to_string(), "FINISHED_LOSE");
+        assert_eq!(EventStatus::Cancelled.to_string(), "CANCELLED");
     }
 }

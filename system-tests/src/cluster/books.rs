@@ -1,5 +1,6 @@
 //! The books a fault test checks once every fault is healed: nothing lost,
-//! nothing twice, every bet settled as the domain's rule says.
+//! nothing twice, every bet settled as the domain's rule says (won, lost,
+//! or void with its stake paid back when the event was cancelled).
 
 use std::collections::BTreeMap;
 
@@ -19,8 +20,8 @@ impl Cluster {
     /// - bet-maker's copy of every event matches line-provider's;
     /// - every bet in `accepted` exists; every bet is in the state
     ///   `bet_maker::domain::payout` gives for its event's result, with
-    ///   the payout it gives (pending on open events); no bet was settled
-    ///   twice;
+    ///   the payout it gives (pending on open events); every void bet pays
+    ///   back exactly its stake; no bet was settled twice;
     /// - the dead-letter queue is empty.
     pub async fn check_the_books(&self, accepted: &[Uuid]) {
         self.every_message_applied_once().await;
@@ -40,6 +41,13 @@ impl Cluster {
             );
         }
         every_bet_settled_by_the_rule(bet_maker).await;
+        let void_not_refunded = "SELECT count(*) FROM bets
+                                 WHERE status = 'VOID' AND payout IS DISTINCT FROM amount";
+        assert_eq!(
+            count(bet_maker, void_not_refunded).await,
+            0,
+            "void bets that do not pay back their stake"
+        );
         every_bet_settled_once(bet_maker).await;
         assert_eq!(
             self.depth(&self.dead_letter_queue).await,
@@ -117,7 +125,7 @@ async fn every_bet_settled_by_the_rule(db: &DatabaseConnection) {
 }
 
 /// Every settled bet was settled exactly once (the trigger of
-/// `RECORD_SETTLEMENTS` logs each PENDING → WON/LOST).
+/// `RECORD_SETTLEMENTS` logs each PENDING → WON/LOST/VOID).
 async fn every_bet_settled_once(db: &DatabaseConnection) {
     let settled_twice = count(
         db,
@@ -139,6 +147,7 @@ fn result(status: &str) -> LineEventStatus {
         "NEW" => LineEventStatus::New,
         "FINISHED_WIN" => LineEventStatus::FinishedWin,
         "FINISHED_LOSE" => LineEventStatus::FinishedLose,
+        "CANCELLED" => LineEventStatus::Cancelled,
         other => panic!("an event status bet-maker does not write: {other}"),
     }
 }
@@ -149,6 +158,7 @@ fn status_text(status: BetStatus) -> &'static str {
         BetStatus::Pending => "PENDING",
         BetStatus::Won => "WON",
         BetStatus::Lost => "LOST",
+        BetStatus::Void => "VOID",
     }
 }
 

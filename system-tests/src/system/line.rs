@@ -38,8 +38,8 @@ impl System {
         expect_json(response, StatusCode::OK).await
     }
 
-    /// Sets an event's result (`FINISHED_WIN` or `FINISHED_LOSE`), expecting
-    /// 200; returns the finished event.
+    /// Sets an event's final status (`FINISHED_WIN`, `FINISHED_LOSE` or
+    /// `CANCELLED`), expecting 200; returns the event.
     pub async fn finish_event(&self, event_id: Uuid, status: &str) -> Value {
         let response = self
             .operator(Method::PUT, &format!("/events/{event_id}/status"))

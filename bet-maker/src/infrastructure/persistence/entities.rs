@@ -32,6 +32,9 @@ pub mod events {
         /// Finished: bets lose.
         #[sea_orm(string_value = "FINISHED_LOSE")]
         FinishedLose,
+        /// Cancelled: bets are void.
+        #[sea_orm(string_value = "CANCELLED")]
+        Cancelled,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -74,6 +77,9 @@ pub mod bets {
         /// Lost.
         #[sea_orm(string_value = "LOST")]
         Lost,
+        /// Void: the event was cancelled, the stake is paid back.
+        #[sea_orm(string_value = "VOID")]
+        Void,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

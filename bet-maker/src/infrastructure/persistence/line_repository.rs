@@ -1,6 +1,6 @@
 //! bet-maker's copy of the line in PostgreSQL: the inbox that makes each
 //! message count once, and the copy of each event at the newest version
-//! heard of. Settling the bets of a finished event is
+//! heard of. Settling the bets of a finished (or cancelled) event is
 //! [`super::settlement`]'s.
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use crate::domain::{Acceptance, LineEvent, LineEventStatus, Refusal};
 
 /// Replaces the copy only when the copy accepts the new version as a
 /// replacement, by the rule of `LineEvent::accepts`: newer, and the copy
-/// not finished.
+/// not final (finished or cancelled).
 ///
 /// Raw SQL: the rule must hold under concurrency (two replicas applying two
 /// versions of one event at once end with the newer, whatever order they
@@ -186,8 +186,8 @@ async fn record_in_inbox(
     })
 }
 
-/// Replaces the copy if it accepts `event`; if it is then finished,
-/// settles its pending bets. The event row is updated first, so bets being
+/// Replaces the copy if it accepts `event`; if it is then final (finished
+/// or cancelled), settles its pending bets (void when cancelled). The event row is updated first, so bets being
 /// placed on it (which hold `FOR SHARE` on that row) commit before the
 /// settlement reads the pending bets, or wait and then see the event
 /// finished. When the copy does not take it, the copy (locked by the

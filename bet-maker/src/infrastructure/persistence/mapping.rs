@@ -14,6 +14,7 @@ impl From<LineEventStatus> for events::Status {
             LineEventStatus::New => Self::New,
             LineEventStatus::FinishedWin => Self::FinishedWin,
             LineEventStatus::FinishedLose => Self::FinishedLose,
+            LineEventStatus::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -24,6 +25,7 @@ impl From<events::Status> for LineEventStatus {
             events::Status::New => Self::New,
             events::Status::FinishedWin => Self::FinishedWin,
             events::Status::FinishedLose => Self::FinishedLose,
+            events::Status::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -34,6 +36,7 @@ impl From<BetStatus> for bets::Status {
             BetStatus::Pending => Self::Pending,
             BetStatus::Won => Self::Won,
             BetStatus::Lost => Self::Lost,
+            BetStatus::Void => Self::Void,
         }
     }
 }
@@ -44,6 +47,7 @@ impl From<bets::Status> for BetStatus {
             bets::Status::Pending => Self::Pending,
             bets::Status::Won => Self::Won,
             bets::Status::Lost => Self::Lost,
+            bets::Status::Void => Self::Void,
         }
     }
 }

@@ -104,7 +104,11 @@ async fn list_bets(
     get, path = "/bets/{id}", tag = "bets",
     params(("id" = uuid::Uuid, Path, description = "The bet's id")),
     responses(
-        (status = 200, description = "The bet", body = BetDto, example = json!(examples::settled_bet())),
+        (status = 200, description = "The bet", body = BetDto,
+            examples(
+                ("Won" = (summary = "Settled: the event finished as bet on", value = json!(examples::settled_bet()))),
+                ("Void" = (summary = "Settled: the event was cancelled, the stake is paid back", value = json!(examples::void_bet()))),
+            )),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_bet_id())),
         (status = 404, description = "No such bet", body = Problem, content_type = "application/problem+json",

@@ -54,6 +54,8 @@ pub enum BetStatusDto {
     Won,
     /// Lost: the payout is 0.00.
     Lost,
+    /// Void: the event was cancelled; the payout is the stake.
+    Void,
 }
 
 impl From<BetStatus> for BetStatusDto {
@@ -62,6 +64,7 @@ impl From<BetStatus> for BetStatusDto {
             BetStatus::Pending => Self::Pending,
             BetStatus::Won => Self::Won,
             BetStatus::Lost => Self::Lost,
+            BetStatus::Void => Self::Void,
         }
     }
 }
@@ -72,6 +75,7 @@ impl From<BetStatusDto> for BetStatus {
             BetStatusDto::Pending => Self::Pending,
             BetStatusDto::Won => Self::Won,
             BetStatusDto::Lost => Self::Lost,
+            BetStatusDto::Void => Self::Void,
         }
     }
 }
@@ -89,10 +93,10 @@ pub struct BetDto {
     /// The odds locked when the bet was placed.
     #[schema(value_type = String, example = "1.85")]
     pub coefficient: WireDecimal,
-    /// PENDING until the event's result arrives.
+    /// PENDING until the event's result (or cancellation) arrives.
     pub status: BetStatusDto,
     /// What the bet pays: amount × coefficient rounded half-up when WON,
-    /// 0.00 when LOST; absent while PENDING.
+    /// 0.00 when LOST, the stake when VOID; absent while PENDING.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "19.43")]
     pub payout: Option<WireDecimal>,

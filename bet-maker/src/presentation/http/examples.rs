@@ -54,9 +54,21 @@ pub fn placed_bet() -> BetDto {
 /// 200: the same bet once its event finished as a win, paid by the
 /// domain's rule.
 pub fn settled_bet() -> BetDto {
+    settled_as(LineEventStatus::FinishedWin)
+}
+
+/// 200: the same bet once its event was cancelled: void, the stake paid
+/// back by the domain's rule.
+pub fn void_bet() -> BetDto {
+    settled_as(LineEventStatus::Cancelled)
+}
+
+/// The example bet, settled by the domain's rule for an event that ended
+/// with `status`.
+fn settled_as(status: LineEventStatus) -> BetDto {
     let settled = BetSum::new(stake(), Decimal::MAX)
         .ok()
-        .and_then(|amount| payout(amount, odds(), LineEventStatus::FinishedWin));
+        .and_then(|amount| payout(amount, odds(), status));
     match settled {
         Some((status, paid)) => BetDto {
             status: status.into(),

@@ -10,7 +10,8 @@ use utoipa::OpenApi;
         title = "bet-maker",
         description = "Bets on the line of sporting events: the events open for betting, placing \
                        bets at locked odds, and their history. Bets are settled exactly once when \
-                       line-provider publishes an event's result.",
+                       line-provider publishes an event's result, and void (the stake paid back) \
+                       when it cancels the event.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(

@@ -9,9 +9,10 @@
 //! `LINE_EVENTS_VERIFY_KEY_FILES` (checked first, see
 //! [`shared_kernel::signing`]); the routing key, the AMQP `type` and the
 //! envelope's `type` must agree, the snapshot must keep line-provider's
-//! value rules and fit its kind, and the copy must accept it (a result
-//! never changes; one version has one content; one `message_id` one
-//! content).
+//! value rules and fit its kind (`event.finished` carries a result,
+//! `event.cancelled` the status `CANCELLED`), and the copy must accept it
+//! (a result or a cancellation never changes; one version has one content;
+//! one `message_id` one content).
 //!
 //! What cannot be applied never blocks the queue:
 //! - a message that cannot be read, or is refused, is published to the

@@ -181,6 +181,52 @@ fn a_finished_event_never_changes_again() {
 }
 
 #[test]
+fn a_cancelled_event_never_changes_again_and_a_finished_one_is_not_cancelled() {
+    let now = Utc::now();
+    let cancelled = changed(new_event(now).finish(EventResult::Cancelled, now));
+    assert_eq!(cancelled.kind(), ChangeKind::Cancelled);
+    let cancelled = cancelled.into_event();
+    assert_eq!(cancelled.status(), EventStatus::Cancelled);
+    assert_eq!(cancelled.version(), 2);
+
+    let patch = EventPatch {
+        coefficient: Some(coefficient(300)),
+        deadline: None,
+    };
+    assert_eq!(
+        cancelled.clone().update(patch, now),
+        Err(DomainError::AlreadyFinished(EventStatus::Cancelled))
+    );
+    for result in [EventResult::Win, EventResult::Lose] {
+        assert_eq!(
+            cancelled.clone().finish(result, now),
+            Err(DomainError::ConflictingResult(EventStatus::Cancelled))
+        );
+    }
+    assert_eq!(
+        cancelled.clone().finish(EventResult::Cancelled, now),
+        Ok(Decision::Unchanged(cancelled))
+    );
+
+    let won = changed(new_event(now).finish(EventResult::Win, now)).into_event();
+    assert_eq!(
+        won.finish(EventResult::Cancelled, now),
+        Err(DomainError::ConflictingResult(EventStatus::FinishedWin))
+    );
+}
+
+#[test]
+fn a_result_is_announced_as_finished() {
+    let now = Utc::now();
+    for result in [EventResult::Win, EventResult::Lose] {
+        assert_eq!(
+            changed(new_event(now).finish(result, now)).kind(),
+            ChangeKind::Finished
+        );
+    }
+}
+
+#[test]
 fn refusals_name_the_status_as_the_api_spells_it() {
     assert_eq!(
         DomainError::ConflictingResult(EventStatus::FinishedWin).to_string(),
@@ -190,20 +236,33 @@ fn refusals_name_the_status_as_the_api_spells_it() {
         DomainError::AlreadyFinished(EventStatus::FinishedLose).to_string(),
         "the event is finished (FINISHED_LOSE) and can no longer change"
     );
+    assert_eq!(
+        DomainError::AlreadyFinished(EventStatus::Cancelled).to_string(),
+        "the event is cancelled (CANCELLED) and can no longer change"
+    );
+    assert_eq!(
+        DomainError::ConflictingResult(EventStatus::Cancelled).to_string(),
+        "the event was already cancelled (CANCELLED)"
+    );
 }
 
 #[derive(Debug, Clone)]
 enum Command {
     Coefficient(i64),
     Deadline(i64),
-    Finish(bool),
+    Finish(EventResult),
 }
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         (101i64..=100_000).prop_map(Command::Coefficient),
         (-60i64..600).prop_map(Command::Deadline),
-        any::<bool>().prop_map(Command::Finish),
+        prop_oneof![
+            Just(EventResult::Win),
+            Just(EventResult::Lose),
+            Just(EventResult::Cancelled),
+        ]
+        .prop_map(Command::Finish),
     ]
 }
 
@@ -222,8 +281,7 @@ proptest! {
                     EventPatch { coefficient: Some(coefficient(cents)), deadline: None }, now),
                 Command::Deadline(minutes) => event.clone().update(
                     EventPatch { coefficient: None, deadline: Some(now + Duration::minutes(minutes)) }, now),
-                Command::Finish(win) => event.clone().finish(
-                    if win { EventResult::Win } else { EventResult::Lose }, now),
+                Command::Finish(result) => event.clone().finish(result, now),
             };
             if let Ok(Decision::Changed(change)) = decision {
                 changes += 1;

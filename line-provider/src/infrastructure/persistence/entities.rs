@@ -18,7 +18,7 @@ pub mod events {
         pub updated_at: DateTimeUtc,
     }
 
-    /// The `status` column (`TEXT` with a `CHECK` on these three values),
+    /// The `status` column (`TEXT` with a `CHECK` on these four values),
     /// spelled as the API and the messages spell it.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
     #[sea_orm(rs_type = "String", db_type = "Text")]
@@ -32,6 +32,9 @@ pub mod events {
         /// Finished; bets on it lose.
         #[sea_orm(string_value = "FINISHED_LOSE")]
         FinishedLose,
+        /// Cancelled; bets on it are void.
+        #[sea_orm(string_value = "CANCELLED")]
+        Cancelled,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

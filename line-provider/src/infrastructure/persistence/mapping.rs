@@ -16,6 +16,7 @@ impl From<EventStatus> for events::Status {
             EventStatus::New => Self::New,
             EventStatus::FinishedWin => Self::FinishedWin,
             EventStatus::FinishedLose => Self::FinishedLose,
+            EventStatus::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -26,6 +27,7 @@ impl From<events::Status> for EventStatus {
             events::Status::New => Self::New,
             events::Status::FinishedWin => Self::FinishedWin,
             events::Status::FinishedLose => Self::FinishedLose,
+            events::Status::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -76,6 +78,7 @@ fn kind_of(kind: ChangeKind) -> LineEventKind {
         ChangeKind::Created => LineEventKind::Created,
         ChangeKind::Updated => LineEventKind::Updated,
         ChangeKind::Finished => LineEventKind::Finished,
+        ChangeKind::Cancelled => LineEventKind::Cancelled,
     }
 }
 
@@ -88,6 +91,7 @@ fn snapshot_of(event: &Event) -> EventSnapshot {
             EventStatus::New => EventStatusWire::New,
             EventStatus::FinishedWin => EventStatusWire::FinishedWin,
             EventStatus::FinishedLose => EventStatusWire::FinishedLose,
+            EventStatus::Cancelled => EventStatusWire::Cancelled,
         },
         version: event.version(),
     }

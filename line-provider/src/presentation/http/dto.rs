@@ -59,6 +59,8 @@ pub enum EventStatusDto {
     FinishedWin,
     /// Finished; bets on it lose.
     FinishedLose,
+    /// Cancelled: final; bets on it are void and their stakes returned.
+    Cancelled,
 }
 
 impl From<EventStatus> for EventStatusDto {
@@ -67,6 +69,7 @@ impl From<EventStatus> for EventStatusDto {
             EventStatus::New => Self::New,
             EventStatus::FinishedWin => Self::FinishedWin,
             EventStatus::FinishedLose => Self::FinishedLose,
+            EventStatus::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -77,6 +80,7 @@ impl From<EventStatusDto> for EventStatus {
             EventStatusDto::New => Self::New,
             EventStatusDto::FinishedWin => Self::FinishedWin,
             EventStatusDto::FinishedLose => Self::FinishedLose,
+            EventStatusDto::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -118,12 +122,13 @@ pub struct UpdateEventRequest {
     pub deadline: Option<WireDateTime>,
 }
 
-/// `PUT /events/{id}/status`: the result.
+/// `PUT /events/{id}/status`: the final status, a result or the
+/// cancellation.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "FINISHED_WIN"}))]
 #[serde(deny_unknown_fields)]
 pub struct SetStatusRequest {
-    /// `FINISHED_WIN` or `FINISHED_LOSE`.
+    /// `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED`.
     #[schema(example = "FINISHED_WIN")]
     pub status: EventStatusDto,
 }
@@ -204,14 +209,15 @@ fn check(request: &impl Validate) -> Result<(), Problem> {
 }
 
 impl SetStatusRequest {
-    /// The result; `NEW` is not one.
+    /// The final status asked for; `NEW` is not one.
     pub fn into_result(self) -> Result<EventResult, Problem> {
         match self.status {
             EventStatusDto::FinishedWin => Ok(EventResult::Win),
             EventStatusDto::FinishedLose => Ok(EventResult::Lose),
+            EventStatusDto::Cancelled => Ok(EventResult::Cancelled),
             EventStatusDto::New => Err(Problem::validation(vec![FieldError::new(
                 "status",
-                "must be FINISHED_WIN or FINISHED_LOSE; an event never returns to NEW",
+                "must be FINISHED_WIN, FINISHED_LOSE or CANCELLED; an event never returns to NEW",
             )])),
         }
     }

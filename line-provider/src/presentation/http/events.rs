@@ -129,7 +129,7 @@ async fn get_event(
         (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
         (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
-        (status = 409, description = "The event is finished", body = Problem, content_type = "application/problem+json", example = examples::event_finished),
+        (status = 409, description = "The event is finished or cancelled", body = Problem, content_type = "application/problem+json", example = examples::event_finished),
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
         (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_change),
@@ -152,25 +152,36 @@ async fn update_event(
     Ok(event_response(StatusCode::OK, event))
 }
 
-/// Set an event's result. Setting the same result again changes nothing.
+/// Set an event's final status: its result (`FINISHED_WIN`,
+/// `FINISHED_LOSE`), or `CANCELLED` to call it off (bets on it become
+/// void, their stakes returned). Setting the same status again changes
+/// nothing; a final status never changes.
 #[utoipa::path(
     put, path = "/events/{id}/status", tag = "events",
-    request_body = SetStatusRequest,
+    request_body(content = SetStatusRequest,
+        examples(
+            ("Result" = (summary = "The event ended as bet on", value = json!({"status": "FINISHED_WIN"}))),
+            ("Cancel" = (summary = "Call the event off: its bets are void", value = json!({"status": "CANCELLED"}))),
+        )),
     security(("operator_token" = [])),
     params(
         ("id" = uuid::Uuid, Path, description = "The event's id"),
         ("If-Match" = Option<String>, Header, description = "Apply only if the event is at this version (its ETag)"),
     ),
     responses(
-        (status = 200, description = "The finished event", body = EventDto, headers(
+        (status = 200, description = "The event with its final status", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
         (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
         (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
-        (status = 409, description = "The event already has the other result", body = Problem, content_type = "application/problem+json", example = examples::conflicting_result),
+        (status = 409, description = "The event already has another final status (the other result, or it was cancelled)", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("Another result" = (summary = "The event already has the other result", value = json!(examples::conflicting_result()))),
+                ("Cancelled" = (summary = "The event was cancelled", value = json!(examples::already_cancelled()))),
+            )),
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
-        (status = 422, description = "The status is not a result", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
+        (status = 422, description = "The status is not a final one", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
         (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
             ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
     )

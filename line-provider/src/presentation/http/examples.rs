@@ -68,6 +68,12 @@ pub(super) fn conflicting_result() -> Problem {
     EventError::Rule(DomainError::ConflictingResult(EventStatus::FinishedLose)).into()
 }
 
+/// 409 on `PUT .../status`: the event was cancelled, and a result (or
+/// anything else) can no longer be set.
+pub(super) fn already_cancelled() -> Problem {
+    EventError::Rule(DomainError::ConflictingResult(EventStatus::Cancelled)).into()
+}
+
 /// 412: `If-Match` names an older version.
 pub(super) fn version_mismatch() -> Problem {
     EventError::VersionMismatch { current: 3 }.into()
@@ -102,7 +108,7 @@ pub(super) fn invalid_change() -> Problem {
     .into()
 }
 
-/// 422 on `PUT .../status`: `NEW` is not a result.
+/// 422 on `PUT .../status`: `NEW` is not a final status.
 pub(super) fn not_a_result() -> Problem {
     let request = SetStatusRequest {
         status: EventStatusDto::New,

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
         title = "line-provider",
         description = "The line of sporting events. Anyone can read it; operators (with the bearer \
                        token) create events, move their coefficient or deadline while they are open, \
-                       and set their result. Every change is published to RabbitMQ.",
+                       and set their result or cancel them. Every change is published to RabbitMQ.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags((name = "events", description = "Sporting events and their results")),

@@ -6,6 +6,7 @@ mod m20261121_000002_create_bets;
 mod m20261121_000003_create_inbox_and_idempotency_keys;
 mod m20261121_000004_notify_line_changes;
 mod m20261122_000005_inbox_digest;
+mod m20261122_000006_cancelled_events_and_void_bets;
 mod m20261122_000008_wallets_and_ledger;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -17,6 +18,7 @@ const ALL: &[SqlMigration] = &[
     m20261121_000003_create_inbox_and_idempotency_keys::MIGRATION,
     m20261121_000004_notify_line_changes::MIGRATION,
     m20261122_000005_inbox_digest::MIGRATION,
+    m20261122_000006_cancelled_events_and_void_bets::MIGRATION,
     m20261122_000008_wallets_and_ledger::MIGRATION,
 ];
 

@@ -3,6 +3,7 @@
 
 mod m20261121_000001_create_events;
 mod m20261121_000002_create_outbox;
+mod m20261122_000003_cancelled_events;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -10,6 +11,7 @@ use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
 const ALL: &[SqlMigration] = &[
     m20261121_000001_create_events::MIGRATION,
     m20261121_000002_create_outbox::MIGRATION,
+    m20261122_000003_cancelled_events::MIGRATION,
 ];
 
 /// Applies line-provider's migrations.
