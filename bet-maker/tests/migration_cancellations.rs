@@ -9,7 +9,7 @@ use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_finger
 use chrono::{Duration, SubsecRound, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use sea_orm_migration::MigratorTrait;
 use shared_kernel::testing::TestDatabase;
 use uuid::Uuid;
 

@@ -4,9 +4,11 @@
 mod bets;
 mod line;
 pub mod ports;
+mod wallets;
 
 pub use bets::{BetError, BetService, BetSlip};
 pub use line::{LineError, LineService, ResyncReport};
+pub use wallets::{WalletError, WalletService};
 
 #[cfg(test)]
 mod fakes;

@@ -13,7 +13,11 @@ use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::StorageError;
 use uuid::Uuid;
 
-use crate::domain::{Bet, BetRefused, BetStatus, BettorId, LineEvent, Refusal};
+use rust_decimal::Decimal;
+
+use crate::domain::{
+    Bet, BetRefused, BetStatus, BettorId, LineEvent, Posting, Refusal, WalletLine,
+};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -242,3 +246,45 @@ pub trait LineProvider: Send + Sync {
 
 /// The current time: the same port in both services.
 pub use shared_kernel::clock::{Clock, SystemClock};
+
+/// One line of a bettor's wallet statement: one movement of their money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    /// The line's id (time-ordered).
+    pub id: Uuid,
+    /// What happened.
+    pub kind: WalletLine,
+    /// How the balance changed: positive in, negative out.
+    pub amount: Decimal,
+    /// The balance right after.
+    pub balance_after: Decimal,
+    /// The bet it was for, if any.
+    pub bet_id: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Bettors' wallets and the ledger behind them.
+#[async_trait]
+pub trait WalletRepository: Send + Sync {
+    /// The bettor's balance: 0.00 before their first deposit.
+    async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError>;
+
+    /// Posts `posting` as one ledger transaction and changes the wallet's
+    /// balance by its wallet entries, all or nothing; its wallet line.
+    /// `None` when the balance would go below zero (it changed since the
+    /// posting was decided): nothing was written.
+    async fn post(
+        &self,
+        bettor: &BettorId,
+        posting: &Posting,
+    ) -> Result<Option<StatementLine>, RepositoryError>;
+
+    /// A page of the bettor's statement, newest first (one extra when
+    /// there are more).
+    async fn statement(
+        &self,
+        bettor: &BettorId,
+        page: PageRequest,
+    ) -> Result<Vec<StatementLine>, RepositoryError>;
+}

@@ -4,12 +4,18 @@
 mod bet;
 mod bet_sum;
 mod bettor;
+mod ledger;
 mod line_change;
 mod line_event;
+mod odds;
 
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
+pub use ledger::{
+    Account, Entry, InsufficientFunds, Posting, WalletLine, deposit, settlement, stake, withdrawal,
+};
 pub use line_change::{ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values};
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
+pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};

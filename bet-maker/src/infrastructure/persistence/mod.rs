@@ -7,6 +7,8 @@ mod line_repository;
 mod mapping;
 pub mod migrations;
 mod settlement;
+mod wallet_repository;
 
 pub use bet_repository::SeaOrmBetRepository;
 pub use line_repository::SeaOrmLineRepository;
+pub use wallet_repository::SqlWalletRepository;

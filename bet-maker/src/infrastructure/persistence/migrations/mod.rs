@@ -8,6 +8,7 @@ mod m20261121_000004_notify_line_changes;
 mod m20261122_000005_inbox_digest;
 mod m20261122_000006_cancelled_events_and_void_bets;
 mod m20261122_000007_bettors_own_their_bets;
+mod m20261122_000008_wallets_and_ledger;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -20,6 +21,7 @@ const ALL: &[SqlMigration] = &[
     m20261122_000005_inbox_digest::MIGRATION,
     m20261122_000006_cancelled_events_and_void_bets::MIGRATION,
     m20261122_000007_bettors_own_their_bets::MIGRATION,
+    m20261122_000008_wallets_and_ledger::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.

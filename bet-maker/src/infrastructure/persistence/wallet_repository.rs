@@ -1,0 +1,207 @@
+//! Wallets and the ledger in PostgreSQL.
+//!
+//! A posting is written in one statement: the wallet's balance changes by
+//! the posting's wallet entries (never below zero), and the transaction and
+//! every entry are inserted, or nothing is. Raw SQL because the statement
+//! chains an upsert, a guarded update and two inserts in data-modifying
+//! CTEs, so that it costs one round trip and cannot be half done; the
+//! entries themselves come from `domain::ledger`, never from SQL.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+use sea_orm::sqlx::postgres::PgRow;
+use sea_orm::sqlx::{self, PgPool, Row};
+use shared_kernel::pagination::PageRequest;
+use shared_kernel::storage::{StorageError, sqlx_storage};
+use uuid::Uuid;
+
+use crate::application::ports::{RepositoryError, StatementLine, WalletRepository};
+use crate::domain::{Account, BettorId, Posting, WalletLine};
+
+const BALANCE: &str = "SELECT balance FROM wallets WHERE bettor_id = $1";
+
+/// The wallet's change `$3` applied, never below zero, then the
+/// transaction and its entries; returns the wallet's entry. A credit makes
+/// the wallet when it is the first; a debit of a wallet that does not
+/// exist, or would go negative, matches no row, so nothing is inserted.
+const POST: &str = "
+    WITH credited AS (
+        INSERT INTO wallets AS w (bettor_id, currency, balance)
+        SELECT $1, $2, $3 WHERE $3 >= 0
+        ON CONFLICT (bettor_id) DO UPDATE SET balance = w.balance + EXCLUDED.balance
+        RETURNING balance
+    ),
+    debited AS (
+        UPDATE wallets SET balance = balance + $3
+        WHERE bettor_id = $1 AND $3 < 0 AND balance + $3 >= 0
+        RETURNING balance
+    ),
+    wallet AS (
+        SELECT balance FROM credited UNION ALL SELECT balance FROM debited
+    ),
+    txn AS (
+        INSERT INTO ledger_transactions (id, kind)
+        SELECT $4, $5 FROM wallet
+        RETURNING id, created_at
+    ),
+    entries AS (
+        INSERT INTO ledger_entries
+            (id, transaction_id, account, amount, bettor_id, line, balance_after, bet_id, created_at)
+        SELECT e.id, txn.id, e.account, e.amount,
+               CASE WHEN e.account = 'WALLET' THEN $1 END,
+               CASE WHEN e.account = 'WALLET' THEN $6 END,
+               CASE WHEN e.account = 'WALLET' THEN wallet.balance END,
+               $7, txn.created_at
+        FROM txn, wallet, UNNEST($8::uuid[], $9::text[], $10::numeric[]) AS e(id, account, amount)
+        RETURNING id, account, amount, balance_after, bet_id, created_at
+    )
+    SELECT id, amount, balance_after, bet_id, created_at FROM entries WHERE account = 'WALLET'";
+
+/// A page of a bettor's statement, newest first. Ordered by when each
+/// line was written, not by its id: the id is drawn before the statement
+/// runs, while `created_at` is taken after the wallet's row is locked, so
+/// it follows the order in which the balance changed (`balance_after`
+/// reads as a running balance down the page). The cursor is the id of the
+/// last line seen.
+const STATEMENT: &str = "
+    SELECT id, line, amount, balance_after, bet_id, created_at
+    FROM ledger_entries
+    WHERE account = 'WALLET' AND bettor_id = $1
+      AND ($2::uuid IS NULL OR (created_at, id) <
+           (SELECT created_at, id FROM ledger_entries WHERE id = $2 AND bettor_id = $1))
+    ORDER BY created_at DESC, id DESC
+    LIMIT $3";
+
+/// [`WalletRepository`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlWalletRepository {
+    pool: PgPool,
+    currency: String,
+}
+
+impl SqlWalletRepository {
+    /// A repository on this pool; new wallets hold `currency`.
+    pub fn new(db: &DatabaseConnection, currency: &str) -> Self {
+        Self {
+            pool: db.get_postgres_connection_pool().clone(),
+            currency: currency.to_owned(),
+        }
+    }
+}
+
+/// The transaction kind a posting is recorded as.
+fn transaction_kind(line: WalletLine) -> &'static str {
+    match line {
+        WalletLine::Deposit => "DEPOSIT",
+        WalletLine::Withdrawal => "WITHDRAWAL",
+        WalletLine::Stake => "STAKE",
+        WalletLine::Payout | WalletLine::Refund => "SETTLEMENT",
+    }
+}
+
+fn wallet_line(text: &str) -> Option<WalletLine> {
+    [
+        WalletLine::Deposit,
+        WalletLine::Withdrawal,
+        WalletLine::Stake,
+        WalletLine::Payout,
+        WalletLine::Refund,
+    ]
+    .into_iter()
+    .find(|line| line.as_str() == text)
+}
+
+#[async_trait]
+impl WalletRepository for SqlWalletRepository {
+    async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError> {
+        let balance: Option<Decimal> = sqlx::query_scalar(BALANCE)
+            .bind(bettor.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sqlx_storage(format!("reading the balance of {bettor}")))?;
+        Ok(balance.unwrap_or(Decimal::new(0, 2)))
+    }
+
+    async fn post(
+        &self,
+        bettor: &BettorId,
+        posting: &Posting,
+    ) -> Result<Option<StatementLine>, RepositoryError> {
+        let line = posting.wallet_line().ok_or_else(|| {
+            StorageError::corrupt(
+                "posting to a wallet",
+                "the posting does not touch the wallet",
+            )
+        })?;
+        let entries = posting.entries();
+        let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+        let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
+        let amounts: Vec<Decimal> = entries.iter().map(|e| e.amount).collect();
+        let operation = format!("posting a {} for {bettor}", line.as_str());
+        let row = sqlx::query(POST)
+            .bind(bettor.as_str())
+            .bind(&self.currency)
+            .bind(posting.on(Account::Wallet))
+            .bind(Uuid::now_v7())
+            .bind(transaction_kind(line))
+            .bind(line.as_str())
+            .bind(None::<Uuid>)
+            .bind(&ids)
+            .bind(&accounts)
+            .bind(&amounts)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation.clone()))?;
+        row.map(|row| statement_line(&row, Some(line), &operation))
+            .transpose()
+    }
+
+    async fn statement(
+        &self,
+        bettor: &BettorId,
+        page: PageRequest,
+    ) -> Result<Vec<StatementLine>, RepositoryError> {
+        let operation = format!("reading the statement of {bettor}");
+        let rows = sqlx::query(STATEMENT)
+            .bind(bettor.as_str())
+            .bind(page.after)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation.clone()))?;
+        rows.iter()
+            .map(|row| statement_line(row, None, &operation))
+            .collect()
+    }
+}
+
+/// A wallet entry read back as a statement line; its kind read from the
+/// row unless given.
+fn statement_line(
+    row: &PgRow,
+    kind: Option<WalletLine>,
+    operation: &str,
+) -> Result<StatementLine, RepositoryError> {
+    let read = || -> Result<StatementLine, StorageError> {
+        let field = |error| sqlx_storage(operation.to_owned())(error);
+        let kind = match kind {
+            Some(kind) => kind,
+            None => {
+                let text: String = row.try_get("line").map_err(field)?;
+                wallet_line(&text).ok_or_else(|| {
+                    StorageError::corrupt(operation.to_owned(), format!("unknown line kind {text}"))
+                })?
+            }
+        };
+        Ok(StatementLine {
+            id: row.try_get("id").map_err(field)?,
+            kind,
+            amount: row.try_get("amount").map_err(field)?,
+            balance_after: row.try_get("balance_after").map_err(field)?,
+            bet_id: row.try_get("bet_id").map_err(field)?,
+            created_at: row.try_get("created_at").map_err(field)?,
+        })
+    };
+    Ok(read()?)
+}
