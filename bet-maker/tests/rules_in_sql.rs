@@ -1,9 +1,10 @@
 //! The rules SQL applies in bulk, held to their definitions in the domain.
 //!
-//! Settlement pays every pending bet of an event in one `UPDATE` (won,
-//! lost, or void when the event was cancelled), and the copy of the line
-//! keeps the newest version with one `INSERT ... ON CONFLICT`: both for
-//! speed. `domain::payout` and `LineEvent::accepts` stay the definitions,
+//! Settlement pays every pending bet of an event (won, lost, or void when
+//! the event was cancelled) and posts what it moves to the ledger in one
+//! statement, and the copy of the line keeps the newest version with one
+//! `INSERT ... ON CONFLICT`: both for speed. `domain::payout`,
+//! `domain::settlement` and `LineEvent::accepts` stay the definitions,
 //! and these property tests run the statements on the real database
 //! (through the line repository, as the consumer does) over generated
 //! cases, comparing each row with what the domain function says.
@@ -11,7 +12,9 @@
 use std::future::Future;
 
 use bet_maker::application::ports::{ApplyOutcome, LineRepository};
-use bet_maker::domain::{Acceptance, BetStatus, BetSum, LineEvent, LineEventStatus, payout};
+use bet_maker::domain::{
+    Acceptance, Account, BetStatus, BetSum, LineEvent, LineEventStatus, payout, settlement,
+};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -106,27 +109,107 @@ fn open_event(coefficient: Decimal, version: i64) -> LineEvent {
     }
 }
 
+/// A pending bet to insert: its id, stake, odds, bettor, and whether its
+/// stake is in the ledger.
+struct PendingBet {
+    id: Uuid,
+    amount: Decimal,
+    coefficient: Decimal,
+    bettor: &'static str,
+    stake_posted: bool,
+}
+
+/// A generated bet: (stake in cents, odds in hundredths), the index of its
+/// bettor, and whether its stake is in the ledger.
+type GeneratedBet = ((i64, i64), usize, bool);
+
+/// The ledger entries as read back: (account, amount, bettor, line, bet).
+type StoredEntry = (
+    String,
+    Decimal,
+    Option<String>,
+    Option<String>,
+    Option<Uuid>,
+);
+
+/// The bettors of the generated bets; each has a wallet.
+const BETTORS: [&str; 3] = ["alice", "bob", "carol"];
+
 /// Pending bets on `event`, one row each, in one statement (the numbers
-/// are generated decimals, so writing them into the SQL is safe).
+/// are generated decimals and the names constants, so writing them into
+/// the SQL is safe).
 async fn insert_pending_bets(
     db: &DatabaseConnection,
     event: &LineEvent,
-    bets: &[(Uuid, Decimal, Decimal)],
+    bets: &[PendingBet],
 ) -> Result<(), TestCaseError> {
     let rows: Vec<String> = bets
         .iter()
-        .map(|(id, amount, coefficient)| {
+        .map(|bet| {
             format!(
-                "('{id}', 'alice', '{}', {amount}, {coefficient}, 'PENDING', clock_timestamp())",
-                event.id
+                "('{}', '{}', '{}', {}, {}, 'PENDING', clock_timestamp(), {})",
+                bet.id, bet.bettor, event.id, bet.amount, bet.coefficient, bet.stake_posted
             )
         })
         .collect();
     let sql = format!(
-        "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at) VALUES {}",
+        "INSERT INTO wallets (bettor_id, currency, balance)
+             SELECT unnest(ARRAY['alice', 'bob', 'carol']), 'EUR', 0 ON CONFLICT DO NOTHING;
+         INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at, stake_posted)
+             VALUES {}",
         rows.join(", ")
     );
     database(db.execute_unprepared(&sql).await).map(|_| ())
+}
+
+/// The balances of [`BETTORS`]' wallets.
+async fn balances(db: &DatabaseConnection) -> Result<Vec<Decimal>, TestCaseError> {
+    let mut balances = Vec::new();
+    for bettor in BETTORS {
+        let row = database(
+            db.query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT balance FROM wallets WHERE bettor_id = $1",
+                [bettor.into()],
+            ))
+            .await,
+        )?;
+        let balance = match row {
+            Some(row) => database(row.try_get("", "balance"))?,
+            None => Decimal::ZERO,
+        };
+        balances.push(balance);
+    }
+    Ok(balances)
+}
+
+/// The ledger entries of `event`'s settlement transaction:
+/// (account, amount, bettor, line, bet), wallet lines in statement order.
+async fn settlement_entries(
+    db: &DatabaseConnection,
+    event: &LineEvent,
+) -> Result<Vec<StoredEntry>, TestCaseError> {
+    let rows = database(
+        db.query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT account, amount, bettor_id, line, bet_id FROM ledger_entries
+             WHERE transaction_id IN (SELECT id FROM ledger_transactions WHERE event_id = $1)
+             ORDER BY created_at, id",
+            [event.id.into()],
+        ))
+        .await,
+    )?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                database(row.try_get("", "account"))?,
+                database(row.try_get("", "amount"))?,
+                database(row.try_get("", "bettor_id"))?,
+                database(row.try_get("", "line"))?,
+                database(row.try_get("", "bet_id"))?,
+            ))
+        })
+        .collect()
 }
 
 /// Each bet of `event`: (id, status, payout as stored).
@@ -157,22 +240,27 @@ async fn stored_bets(
 /// `domain::payout`.
 async fn settlement_matches_the_domain(
     db: DatabaseConnection,
-    (bets, result): (Vec<(i64, i64)>, LineEventStatus),
+    (bets, result): (Vec<GeneratedBet>, LineEventStatus),
 ) -> Result<(), TestCaseError> {
     let line = SeaOrmLineRepository::new(db.clone());
     let event = open_event(Decimal::new(150, 2), 1);
     database(line.apply_snapshot(&event).await)?;
-    let bets: Vec<(Uuid, Decimal, Decimal)> = bets
+    let pending: Vec<PendingBet> = bets
         .into_iter()
-        .map(|(cents, odds)| {
-            (
-                Uuid::now_v7(),
-                Decimal::new(cents, 2),
-                Decimal::new(odds, 2),
-            )
+        .map(|((cents, odds), bettor, stake_posted)| PendingBet {
+            id: Uuid::now_v7(),
+            amount: Decimal::new(cents, 2),
+            coefficient: Decimal::new(odds, 2),
+            bettor: BETTORS[bettor % BETTORS.len()],
+            stake_posted,
         })
         .collect();
-    insert_pending_bets(&db, &event, &bets).await?;
+    insert_pending_bets(&db, &event, &pending).await?;
+    let balances_before = balances(&db).await?;
+    let bets: Vec<(Uuid, Decimal, Decimal)> = pending
+        .iter()
+        .map(|bet| (bet.id, bet.amount, bet.coefficient))
+        .collect();
 
     let finished = LineEvent {
         status: result,
@@ -204,12 +292,83 @@ async fn settlement_matches_the_domain(
             spelled_event(result)
         );
     }
+    ledger_matches_the_domain(&db, &event, &pending, result, &balances_before).await
+}
+
+/// What the settlement posted, against `domain::settlement` for each bet
+/// whose stake is in the ledger: one wallet line per payout or refund (the
+/// right kind and amount, `balance_after` running), the house's side
+/// aggregated, every wallet credited with its lines, and nothing for the
+/// bets whose stake never was in the ledger.
+async fn ledger_matches_the_domain(
+    db: &DatabaseConnection,
+    event: &LineEvent,
+    pending: &[PendingBet],
+    result: LineEventStatus,
+    balances_before: &[Decimal],
+) -> Result<(), TestCaseError> {
+    let entries = settlement_entries(db, event).await?;
+    let mut expected_wallet_lines = Vec::new();
+    let (mut stakes_held, mut house_result) = (Decimal::ZERO, Decimal::ZERO);
+    let mut credits = vec![Decimal::ZERO; BETTORS.len()];
+    for bet in pending.iter().filter(|bet| bet.stake_posted) {
+        let stake = BetSum::new(bet.amount, max_stake())
+            .map_err(|e| TestCaseError::fail(format!("stake {}: {e}", bet.amount)))?;
+        let Some((status, paid)) = payout(stake, bet.coefficient, result) else {
+            continue;
+        };
+        let Some(posting) = settlement(stake, status, paid) else {
+            continue;
+        };
+        prop_assert_eq!(posting.total(), Decimal::ZERO);
+        stakes_held += posting.on(Account::StakesHeld);
+        house_result += posting.on(Account::HouseResult);
+        if let Some(line) = posting.wallet_line() {
+            let index = BETTORS.iter().position(|b| *b == bet.bettor).unwrap_or(0);
+            credits[index] += posting.wallet_change();
+            expected_wallet_lines.push((bet.id, line.as_str().to_owned(), posting.wallet_change()));
+        }
+    }
+    let mut wallet_lines: Vec<(Uuid, String, Decimal)> = entries
+        .iter()
+        .filter(|(account, ..)| account == "WALLET")
+        .map(|(_, amount, _, line, bet)| {
+            (
+                bet.unwrap_or_default(),
+                line.clone().unwrap_or_default(),
+                *amount,
+            )
+        })
+        .collect();
+    wallet_lines.sort();
+    expected_wallet_lines.sort();
+    prop_assert_eq!(wallet_lines, expected_wallet_lines);
+    let house = |name: &str| -> Decimal {
+        entries
+            .iter()
+            .filter(|(account, ..)| account == name)
+            .map(|(_, amount, ..)| *amount)
+            .sum()
+    };
+    prop_assert_eq!(house("STAKES_HELD"), stakes_held);
+    prop_assert_eq!(house("HOUSE_RESULT"), house_result);
+    let total: Decimal = entries.iter().map(|(_, amount, ..)| *amount).sum();
+    prop_assert_eq!(total, Decimal::ZERO, "the transaction sums to zero");
+    let balances_after = balances(db).await?;
+    for (index, bettor) in BETTORS.iter().enumerate() {
+        prop_assert_eq!(
+            balances_after[index],
+            balances_before[index] + credits[index],
+            "{}'s wallet",
+            bettor
+        );
+    }
     Ok(())
 }
 
 #[test]
-fn the_settlement_statement_pays_what_domain_payout_says() {
-    let bets = prop::collection::vec(stake_and_odds(), 1..=40);
+fn the_settlement_statement_pays_and_posts_what_the_domain_says() {
+    let bets = prop::collection::vec((stake_and_odds(), 0..3usize, any::<bool>()), 1..=40);
     check(48, (bets, result()), settlement_matches_the_domain);
 }
 
