@@ -41,12 +41,13 @@ impl TestDatabase {
         let template = format!("{prefix}_template_{schema_fingerprint:016x}");
         let name = format!("{prefix}_test_{}", Uuid::new_v4().simple());
         // Another checkout on this machine, with another schema, drops the
-        // templates it finds stale, ours included: when the template vanished
-        // between making sure of it and cloning it, make it again.
+        // templates nobody used for an hour: when ours vanished between
+        // making sure of it and cloning it, make it again.
         let mut attempt = 0;
         loop {
             attempt += 1;
             ensure_template::<M>(&admin, &admin_url, prefix, &template).await?;
+            mark_used(&admin, &template).await;
             let cloned = admin
                 .execute_unprepared(&format!(
                     "CREATE DATABASE {} TEMPLATE {}",
@@ -138,7 +139,26 @@ async fn ensure_template<M: MigratorTrait>(
     drop_stale_templates(admin, prefix, template).await
 }
 
-/// Templates of older schemas are of no use to anyone.
+/// How long a template of another schema may go unused before it counts
+/// as stale: several checkouts of different commits may test on one
+/// machine at once, each using its own template.
+const STALE_AFTER_SECONDS: i64 = 3600;
+
+/// Notes on the template when it was last used (its comment holds the Unix
+/// time), so other checkouts leave it alone while it is in use. Best
+/// effort: an unmarked template is only ever dropped after an hour.
+async fn mark_used(admin: &DatabaseConnection, template: &str) {
+    let now = chrono::Utc::now().timestamp();
+    let _ = admin
+        .execute_unprepared(&format!(
+            "COMMENT ON DATABASE {} IS 'used {now}'",
+            quote_identifier(template)
+        ))
+        .await;
+}
+
+/// Templates of other schemas that nobody used for an hour are of no use
+/// to anyone (a template without the mark is from before it existed).
 async fn drop_stale_templates(
     admin: &DatabaseConnection,
     prefix: &str,
@@ -147,10 +167,14 @@ async fn drop_stale_templates(
     let stale = admin
         .query_all_raw(Statement::from_sql_and_values(
             admin.get_database_backend(),
-            "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
+            "SELECT datname FROM pg_database
+             WHERE datname LIKE $1 AND datname <> $2
+               AND coalesce(substring(shobj_description(oid, 'pg_database') FROM '^used ([0-9]+)$')::bigint, 0)
+                   < extract(epoch FROM now())::bigint - $3",
             [
                 format!("{prefix}_template_%").into(),
                 current.to_owned().into(),
+                STALE_AFTER_SECONDS.into(),
             ],
         ))
         .await?;
