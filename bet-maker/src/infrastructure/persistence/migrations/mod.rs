@@ -9,6 +9,7 @@ mod m20261122_000005_inbox_digest;
 mod m20261122_000006_cancelled_events_and_void_bets;
 mod m20261122_000007_bettors_own_their_bets;
 mod m20261122_000008_wallets_and_ledger;
+mod m20261122_000009_wallet_idempotency_keys;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -22,6 +23,7 @@ const ALL: &[SqlMigration] = &[
     m20261122_000006_cancelled_events_and_void_bets::MIGRATION,
     m20261122_000007_bettors_own_their_bets::MIGRATION,
     m20261122_000008_wallets_and_ledger::MIGRATION,
+    m20261122_000009_wallet_idempotency_keys::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
