@@ -11,13 +11,15 @@ use shared_kernel::lifecycle::{RunningService, ServiceLabel};
 use shared_kernel::signing::MessageVerifier;
 
 use crate::application::ports::SystemClock;
-use crate::application::{BetService, LineService, ResyncReport};
+use crate::application::{BetService, LineService, ResyncReport, WalletService};
 use crate::config::Config;
 use crate::domain::BettorId;
 use crate::infrastructure::line_provider_client::HttpLineProvider;
 use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
-use crate::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
+use crate::infrastructure::persistence::{
+    SeaOrmBetRepository, SeaOrmLineRepository, SqlWalletRepository,
+};
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
     ConsumerConfig, DeadLetterListing, DeadLetterWatch, LineEventConsumer, Topology,
@@ -72,6 +74,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         clock,
         config.max_stake,
     );
+    let wallets = WalletService::new(
+        Arc::new(SqlWalletRepository::new(&db, config.currency.clone())),
+        config.max_stake,
+        config.currency.clone(),
+    );
     let readiness = Readiness {
         database: db,
         broker: broker.clone(),
@@ -79,6 +86,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let state = AppState {
         bets,
         line: line.clone(),
+        wallets,
         tokens,
     };
     let mut service = RunningService::serve(

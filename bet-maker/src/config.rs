@@ -12,6 +12,8 @@ use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
 
+use crate::domain::Currency;
+
 pub use jwt::{
     BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
     parse_lifetime,
@@ -153,6 +155,16 @@ pub struct Config {
         value_parser = parse_max_stake
     )]
     pub max_stake: Decimal,
+    /// The currency every wallet holds: three upper-case letters. Set it
+    /// before the first deposit: wallets keep the currency they were made in.
+    #[arg(
+        long,
+        env = "BET_MAKER_CURRENCY",
+        value_name = "BET_MAKER_CURRENCY",
+        default_value = "EUR",
+        value_parser = |code: &str| Currency::parse(code)
+    )]
+    pub currency: Currency,
     /// How bettors' tokens are verified (and, with a secret, issued).
     #[command(flatten)]
     pub jwt: JwtSettings,

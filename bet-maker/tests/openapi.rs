@@ -17,6 +17,18 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
     ("/bets", "post", &["201", "401", "404", "409", "422"]),
     ("/bets", "get", &["200", "401"]),
     ("/bets/{id}", "get", &["200", "401", "404"]),
+    ("/wallet", "get", &["200", "401"]),
+    (
+        "/wallet/deposits",
+        "post",
+        &["201", "400", "401", "415", "422"],
+    ),
+    (
+        "/wallet/withdrawals",
+        "post",
+        &["201", "400", "401", "409", "415", "422"],
+    ),
+    ("/wallet/transactions", "get", &["200", "400", "401"]),
 ];
 
 fn generated() -> Value {
@@ -119,7 +131,7 @@ fn bettor_operations_take_a_bearer_jwt_and_the_line_takes_none() {
     assert_eq!(scheme["bearerFormat"], "JWT", "{scheme}");
     for (path, method, _) in OPERATIONS {
         let security = &operation(&document, path, method)["security"];
-        if path.starts_with("/bets") {
+        if path.starts_with("/bets") || path.starts_with("/wallet") {
             assert_eq!(
                 security,
                 &serde_json::json!([{ "bettor_token": [] }]),
@@ -137,10 +149,14 @@ fn bettor_operations_take_a_bearer_jwt_and_the_line_takes_none() {
 }
 
 #[test]
-fn placing_a_bet_documents_the_idempotency_key_header() {
+fn placing_a_bet_and_moving_money_document_the_idempotency_key_header() {
     let document = generated();
-    let operation = operation(&document, "/bets", "post");
+    for path in ["/bets", "/wallet/deposits", "/wallet/withdrawals"] {
+        idempotency_key_is_documented(operation(&document, path, "post"));
+    }
+}
 
+fn idempotency_key_is_documented(operation: &Value) {
     let parameters = operation["parameters"]
         .as_array()
         .cloned()
@@ -152,6 +168,37 @@ fn placing_a_bet_documents_the_idempotency_key_header() {
 
     assert_eq!(key["in"], "header", "{key}");
     assert_ne!(key["required"], true, "the key is optional: {key}");
+}
+
+#[test]
+fn the_insufficient_funds_example_says_the_balance() {
+    let document = generated();
+    let conflict = &operation(&document, "/wallet/withdrawals", "post")["responses"]["409"];
+
+    let examples = examples_of(conflict);
+
+    assert_eq!(examples.len(), 1, "{conflict}");
+    let problem = &examples[0];
+    assert_eq!(problem["type"], "urn:betting:problem:insufficient-funds");
+    assert!(problem["balance"].is_string(), "{problem}");
+}
+
+#[test]
+fn every_success_response_of_the_wallet_has_an_example() {
+    let document = generated();
+
+    for (path, method, statuses) in OPERATIONS {
+        if !path.starts_with("/wallet") {
+            continue;
+        }
+        let success = &operation(&document, path, method)["responses"][statuses[0]];
+        assert_eq!(
+            examples_of(success).len(),
+            1,
+            "{} {path}: {success}",
+            method.to_uppercase()
+        );
+    }
 }
 
 #[test]

@@ -3,60 +3,43 @@
 //! writes nothing, concurrent withdrawals never overdraw, and every
 //! wallet's balance equals the sum of its entries.
 
+mod support;
+
 use std::sync::Arc;
 
 use bet_maker::application::ports::{StatementLine, WalletRepository};
-use bet_maker::application::{WalletError, WalletService};
-use bet_maker::domain::{BettorId, WalletLine};
+use bet_maker::application::{Movement, WalletError, WalletService};
+use bet_maker::domain::{BettorId, Currency, WalletLine};
 use bet_maker::infrastructure::persistence::SqlWalletRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use rust_decimal::{Decimal, dec};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::testing::{TestDatabase, count};
+use support::assert_books_balance;
 
 async fn wallets() -> (TestDatabase, WalletService) {
     let db = TestDatabase::create::<Migrator>("bet_maker_wallet", schema_fingerprint())
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
     let repository: Arc<dyn WalletRepository> =
-        Arc::new(SqlWalletRepository::new(&db.connection, "EUR"));
-    (db, WalletService::new(repository, dec!(1000000.00)))
+        Arc::new(SqlWalletRepository::new(&db.connection, eur()));
+    (db, WalletService::new(repository, dec!(1000000.00), eur()))
+}
+
+fn eur() -> Currency {
+    Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn movement(bettor: &BettorId, amount: Decimal) -> Movement {
+    Movement {
+        bettor_id: bettor.clone(),
+        amount,
+        idempotency_key: None,
+    }
 }
 
 fn bettor(id: &str) -> BettorId {
     BettorId::parse(id).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The books: every transaction sums to zero, every wallet equals the sum
-/// of its entries and is not negative, and each wallet entry's
-/// balance_after is the running sum of that wallet's entries.
-async fn assert_books_balance(db: &TestDatabase) {
-    let checks = [
-        (
-            "transactions that do not sum to zero",
-            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_entries
-               GROUP BY transaction_id HAVING sum(amount) <> 0) AS unbalanced",
-        ),
-        (
-            "wallets whose balance is not the sum of their entries",
-            "SELECT count(*) FROM wallets w WHERE balance <> (SELECT coalesce(sum(amount), 0)
-               FROM ledger_entries e WHERE e.account = 'WALLET' AND e.bettor_id = w.bettor_id)",
-        ),
-        (
-            "negative wallets",
-            "SELECT count(*) FROM wallets WHERE balance < 0",
-        ),
-        (
-            "wallet lines whose balance_after is not the running sum",
-            "SELECT count(*) FROM (SELECT balance_after, sum(amount) OVER
-               (PARTITION BY bettor_id ORDER BY created_at, id) AS running
-               FROM ledger_entries WHERE account = 'WALLET') AS lines
-               WHERE balance_after <> running",
-        ),
-    ];
-    for (what, sql) in checks {
-        assert_eq!(count(&db.connection, sql).await, 0, "{what}");
-    }
 }
 
 #[tokio::test]
@@ -65,8 +48,14 @@ async fn a_deposit_makes_the_wallet_and_a_withdrawal_takes_from_it() {
     let alice = bettor("alice");
     assert_eq!(wallets.balance(&alice).await.unwrap(), dec!(0.00));
 
-    let deposited = wallets.deposit(&alice, dec!(100.00)).await.unwrap();
-    let withdrawn = wallets.withdraw(&alice, dec!(30.50)).await.unwrap();
+    let deposited = wallets
+        .deposit(movement(&alice, dec!(100.00)))
+        .await
+        .unwrap();
+    let withdrawn = wallets
+        .withdraw(movement(&alice, dec!(30.50)))
+        .await
+        .unwrap();
 
     assert_eq!(
         (deposited.kind, deposited.amount, deposited.balance_after),
@@ -126,11 +115,14 @@ async fn a_deposit_makes_the_wallet_and_a_withdrawal_takes_from_it() {
 async fn a_withdrawal_above_the_balance_is_refused_saying_the_balance_and_writes_nothing() {
     let (db, wallets) = wallets().await;
     let alice = bettor("alice");
-    wallets.deposit(&alice, dec!(10.00)).await.unwrap();
+    wallets
+        .deposit(movement(&alice, dec!(10.00)))
+        .await
+        .unwrap();
     let entries = count(&db.connection, "SELECT count(*) FROM ledger_entries").await;
 
-    let refused = wallets.withdraw(&alice, dec!(10.01)).await;
-    let never_deposited = wallets.withdraw(&bettor("bob"), dec!(0.01)).await;
+    let refused = wallets.withdraw(movement(&alice, dec!(10.01))).await;
+    let never_deposited = wallets.withdraw(movement(&bettor("bob"), dec!(0.01))).await;
 
     match refused {
         Err(WalletError::InsufficientFunds(funds)) => {
@@ -153,7 +145,7 @@ async fn a_withdrawal_above_the_balance_is_refused_saying_the_balance_and_writes
     );
     for bad in [dec!(0), dec!(-1.00), dec!(0.001)] {
         assert!(matches!(
-            wallets.deposit(&alice, bad).await,
+            wallets.deposit(movement(&alice, bad)).await,
             Err(WalletError::InvalidAmount(_))
         ));
     }
@@ -164,12 +156,15 @@ async fn a_withdrawal_above_the_balance_is_refused_saying_the_balance_and_writes
 async fn concurrent_withdrawals_take_exactly_what_the_balance_holds() {
     let (db, wallets) = wallets().await;
     let alice = bettor("alice");
-    wallets.deposit(&alice, dec!(100.00)).await.unwrap();
+    wallets
+        .deposit(movement(&alice, dec!(100.00)))
+        .await
+        .unwrap();
 
     let attempts: Vec<_> = (0..40)
         .map(|_| {
             let (wallets, alice) = (wallets.clone(), alice.clone());
-            tokio::spawn(async move { wallets.withdraw(&alice, dec!(7.00)).await })
+            tokio::spawn(async move { wallets.withdraw(movement(&alice, dec!(7.00))).await })
         })
         .collect();
     let mut taken = 0;

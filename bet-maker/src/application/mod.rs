@@ -8,7 +8,7 @@ mod wallets;
 
 pub use bets::{BetError, BetService, BetSlip};
 pub use line::{LineError, LineService, ResyncReport};
-pub use wallets::{WalletError, WalletService};
+pub use wallets::{Movement, WalletError, WalletService};
 
 #[cfg(test)]
 mod fakes;

@@ -48,7 +48,8 @@ pub struct IdempotencyClaim {
     pub bettor_id: BettorId,
     /// The header's value.
     pub key: String,
-    /// The request, written canonically (`<event_id>:<amount>`).
+    /// The request, written canonically: `<event_id>:<amount>` for a bet,
+    /// `deposit:<amount>` or `withdrawal:<amount>` for a wallet movement.
     pub request: String,
 }
 
@@ -264,6 +265,28 @@ pub struct StatementLine {
     pub created_at: DateTime<Utc>,
 }
 
+/// What posting a wallet movement came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostOutcome {
+    /// Posted: its wallet line.
+    Posted(StatementLine),
+    /// The balance would have gone below zero (it changed since the
+    /// posting was decided): nothing was written.
+    BalanceChanged,
+    /// Another request of the bettor holds the idempotency key already (a
+    /// concurrent duplicate committed first): nothing was written.
+    KeyTaken,
+}
+
+/// What a bettor's idempotency key was used for before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierUse {
+    /// The same request: the wallet line it posted.
+    Same(StatementLine),
+    /// Another request (another amount, operation, or a bet).
+    Different,
+}
+
 /// Bettors' wallets and the ledger behind them.
 #[async_trait]
 pub trait WalletRepository: Send + Sync {
@@ -271,14 +294,25 @@ pub trait WalletRepository: Send + Sync {
     async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError>;
 
     /// Posts `posting` as one ledger transaction and changes the wallet's
-    /// balance by its wallet entries, all or nothing; its wallet line.
-    /// `None` when the balance would go below zero (it changed since the
-    /// posting was decided): nothing was written.
+    /// balance by its wallet entries, and claims the bettor's idempotency
+    /// key (if any) for the posted line: all of it or nothing.
+    ///
+    /// Errors: storage only; a balance that would go negative and a key
+    /// already held are outcomes, [`PostOutcome::BalanceChanged`] and
+    /// [`PostOutcome::KeyTaken`], with nothing written.
     async fn post(
         &self,
         bettor: &BettorId,
         posting: &Posting,
-    ) -> Result<Option<StatementLine>, RepositoryError>;
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<PostOutcome, RepositoryError>;
+
+    /// What the claim's bettor used the claim's key for before, if
+    /// anything; only that bettor's keys are looked at.
+    async fn earlier_use(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<EarlierUse>, RepositoryError>;
 
     /// A page of the bettor's statement, newest first (one extra when
     /// there are more).

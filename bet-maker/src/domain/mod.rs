@@ -4,6 +4,7 @@
 mod bet;
 mod bet_sum;
 mod bettor;
+mod currency;
 mod ledger;
 mod line_change;
 mod line_event;
@@ -13,6 +14,7 @@ pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
 pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
+pub use currency::{Currency, CurrencyError};
 pub use ledger::{
     Account, Entry, InsufficientFunds, Posting, WalletLine, deposit, settlement, stake, withdrawal,
 };

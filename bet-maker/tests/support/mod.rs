@@ -13,7 +13,7 @@ use std::ops::Deref;
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
 use bet_maker::config::{Config, JwtKeySettings, JwtSecret, JwtSettings};
-use bet_maker::domain::{BettorId, LineEvent, LineEventStatus};
+use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use bet_maker::presentation::http::BettorTokens;
@@ -315,6 +315,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         dead_letter_check_interval_ms: 100,
         line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+        currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
         jwt: jwt_settings(),
         http: HttpSettings::default(),
         log_format: LogFormat::Pretty,
@@ -357,4 +358,40 @@ pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
             version: event.version,
         },
     )
+}
+
+/// The books: every transaction sums to zero, every wallet equals the sum
+/// of its entries and is not negative, and each wallet entry's
+/// balance_after is the running sum of that wallet's entries.
+pub async fn assert_books_balance(db: &TestDatabase) {
+    let checks = [
+        (
+            "transactions that do not sum to zero",
+            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_entries
+               GROUP BY transaction_id HAVING sum(amount) <> 0) AS unbalanced",
+        ),
+        (
+            "wallets whose balance is not the sum of their entries",
+            "SELECT count(*) FROM wallets w WHERE balance <> (SELECT coalesce(sum(amount), 0)
+               FROM ledger_entries e WHERE e.account = 'WALLET' AND e.bettor_id = w.bettor_id)",
+        ),
+        (
+            "negative wallets",
+            "SELECT count(*) FROM wallets WHERE balance < 0",
+        ),
+        (
+            "wallet lines whose balance_after is not the running sum",
+            "SELECT count(*) FROM (SELECT balance_after, sum(amount) OVER
+               (PARTITION BY bettor_id ORDER BY created_at, id) AS running
+               FROM ledger_entries WHERE account = 'WALLET') AS lines
+               WHERE balance_after <> running",
+        ),
+    ];
+    for (what, sql) in checks {
+        assert_eq!(
+            shared_kernel::testing::count(&db.connection, sql).await,
+            0,
+            "{what}"
+        );
+    }
 }

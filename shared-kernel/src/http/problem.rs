@@ -50,6 +50,12 @@ pub struct Problem {
     /// For validation problems: each invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members (RFC 9457, 3.2): more about this kind of problem,
+    /// for machines (`balance` on `insufficient-funds`). Boxed: most
+    /// problems have none, and a `Problem` travels in every `Result`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// Extra headers, such as `WWW-Authenticate` on a 401.
     #[serde(skip)]
     #[schema(ignore)]
@@ -78,6 +84,7 @@ impl Problem {
             status,
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: None,
             headers: Vec::new(),
         }
     }
@@ -166,6 +173,20 @@ impl Problem {
         )
     }
 
+    /// Adds an extension member: a top-level field of the document beside
+    /// the standard ones (not one of their names).
+    pub fn with_extension(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions
+            .get_or_insert_default()
+            .insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The extension member `name`, if set.
+    pub fn extension(&self, name: &str) -> Option<&serde_json::Value> {
+        self.extensions.as_ref()?.get(name)
+    }
+
     /// Adds a response header.
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
@@ -206,5 +227,16 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn extension_members_sit_beside_the_standard_ones() {
+        let problem = Problem::conflict("insufficient-funds", "the balance is 5.00")
+            .with_extension("balance", "5.00");
+        let value = serde_json::to_value(&problem).unwrap_or_default();
+        assert_eq!(value["balance"], "5.00");
+        assert_eq!(value["status"], 409);
+        let plain = serde_json::to_value(Problem::not_found("none")).unwrap_or_default();
+        assert_eq!(plain.as_object().map(|o| o.len()), Some(4), "{plain}");
     }
 }

@@ -48,15 +48,20 @@ impl SeaOrmBetRepository {
         if earlier.request != claim.request {
             return Err(BetNotPlaced::KeyReused);
         }
-        let bet = self
-            .get(&claim.bettor_id, earlier.bet_id)
-            .await?
-            .ok_or_else(|| {
-                StorageError::corrupt(
-                    "reading the bet of an idempotency key",
-                    format!("the key names bet {}, which does not exist", earlier.bet_id),
-                )
-            })?;
+        // The request names the bet's event, so a key that posted a wallet
+        // movement never gets here: it is a reuse for another request.
+        let bet_id = earlier.bet_id.ok_or_else(|| {
+            StorageError::corrupt(
+                "reading the bet of an idempotency key",
+                "a key of a bet request names no bet",
+            )
+        })?;
+        let bet = self.get(&claim.bettor_id, bet_id).await?.ok_or_else(|| {
+            StorageError::corrupt(
+                "reading the bet of an idempotency key",
+                format!("the key names bet {bet_id}, which does not exist"),
+            )
+        })?;
         Ok(Some(PlacedBet::Replayed(bet)))
     }
 
@@ -109,7 +114,8 @@ async fn claim_key(
         bettor_id: Set(claim.bettor_id.as_str().to_owned()),
         key: Set(claim.key.clone()),
         request: Set(claim.request.clone()),
-        bet_id: Set(bet_id),
+        bet_id: Set(Some(bet_id)),
+        ledger_entry_id: Set(None),
         ..Default::default()
     };
     let inserted = idempotency_keys::Entity::insert(row)

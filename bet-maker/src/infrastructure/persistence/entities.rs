@@ -94,9 +94,9 @@ pub mod bets {
 pub mod idempotency_keys {
     use sea_orm::entity::prelude::*;
 
-    /// A row of `idempotency_keys`: a bettor's key of `POST /bets`, the
-    /// request it was first used for, and the bet that request placed. A key
-    /// is unique per bettor, not across bettors.
+    /// A row of `idempotency_keys`: a bettor's key of `POST /bets` or of a
+    /// wallet movement, the request it was first used for, and what that
+    /// request made. A key is unique per bettor, not across bettors.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_keys")]
     pub struct Model {
@@ -105,7 +105,11 @@ pub mod idempotency_keys {
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
         pub request: String,
-        pub bet_id: Uuid,
+        /// The bet the request placed (a key of `POST /bets`).
+        pub bet_id: Option<Uuid>,
+        /// The wallet line the request posted (a key of a deposit or a
+        /// withdrawal); exactly one of the two is set.
+        pub ledger_entry_id: Option<Uuid>,
         pub created_at: DateTimeUtc,
     }
 

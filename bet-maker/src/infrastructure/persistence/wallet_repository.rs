@@ -5,7 +5,8 @@
 //! every entry are inserted, or nothing is. Raw SQL because the statement
 //! chains an upsert, a guarded update and two inserts in data-modifying
 //! CTEs, so that it costs one round trip and cannot be half done; the
-//! entries themselves come from `domain::ledger`, never from SQL.
+//! entries themselves come from `domain::ledger`, never from SQL. A
+//! movement's `Idempotency-Key` is claimed in the same statement.
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
@@ -16,15 +17,22 @@ use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, sqlx_storage};
 use uuid::Uuid;
 
-use crate::application::ports::{RepositoryError, StatementLine, WalletRepository};
-use crate::domain::{Account, BettorId, Posting, WalletLine};
+use crate::application::ports::{
+    EarlierUse, IdempotencyClaim, PostOutcome, RepositoryError, StatementLine, WalletRepository,
+};
+use crate::domain::{Account, BettorId, Currency, Posting, WalletLine};
 
 const BALANCE: &str = "SELECT balance FROM wallets WHERE bettor_id = $1";
 
 /// The wallet's change `$3` applied, never below zero, then the
-/// transaction and its entries; returns the wallet's entry. A credit makes
-/// the wallet when it is the first; a debit of a wallet that does not
-/// exist, or would go negative, matches no row, so nothing is inserted.
+/// transaction and its entries, and the bettor's idempotency key `$11`
+/// (if any) claimed for request `$12` and wallet entry `$13`; returns the
+/// wallet's entry. A credit makes the wallet when it is the first; a debit
+/// of a wallet that does not exist, or would go negative, matches no row,
+/// so nothing is inserted. A key the bettor holds already fails the whole
+/// statement on `idempotency_keys_pkey` (a concurrent duplicate waits for
+/// the first to commit, then fails), so a movement and its key are written
+/// together or not at all.
 const POST: &str = "
     WITH credited AS (
         INSERT INTO wallets AS w (bettor_id, currency, balance)
@@ -55,8 +63,23 @@ const POST: &str = "
                $7, txn.created_at
         FROM txn, wallet, UNNEST($8::uuid[], $9::text[], $10::numeric[]) AS e(id, account, amount)
         RETURNING id, account, amount, balance_after, bet_id, created_at
+    ),
+    claimed AS (
+        INSERT INTO idempotency_keys (bettor_id, key, request, ledger_entry_id)
+        SELECT $1, $11, $12, $13 FROM wallet WHERE $11::text IS NOT NULL
     )
     SELECT id, amount, balance_after, bet_id, created_at FROM entries WHERE account = 'WALLET'";
+
+/// The constraint a second claim of a bettor's key breaks.
+const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
+
+/// What a bettor's key was used for, with the wallet line it posted (none
+/// for a key that placed a bet).
+const EARLIER_USE: &str = "
+    SELECT k.request, e.id, e.line, e.amount, e.balance_after, e.bet_id, e.created_at
+    FROM idempotency_keys k
+    LEFT JOIN ledger_entries e ON e.id = k.ledger_entry_id AND e.bettor_id = k.bettor_id
+    WHERE k.bettor_id = $1 AND k.key = $2";
 
 /// A page of a bettor's statement, newest first. Ordered by when each
 /// line was written, not by its id: the id is drawn before the statement
@@ -77,15 +100,15 @@ const STATEMENT: &str = "
 #[derive(Debug, Clone)]
 pub struct SqlWalletRepository {
     pool: PgPool,
-    currency: String,
+    currency: Currency,
 }
 
 impl SqlWalletRepository {
     /// A repository on this pool; new wallets hold `currency`.
-    pub fn new(db: &DatabaseConnection, currency: &str) -> Self {
+    pub fn new(db: &DatabaseConnection, currency: Currency) -> Self {
         Self {
             pool: db.get_postgres_connection_pool().clone(),
-            currency: currency.to_owned(),
+            currency,
         }
     }
 }
@@ -127,7 +150,8 @@ impl WalletRepository for SqlWalletRepository {
         &self,
         bettor: &BettorId,
         posting: &Posting,
-    ) -> Result<Option<StatementLine>, RepositoryError> {
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<PostOutcome, RepositoryError> {
         let line = posting.wallet_line().ok_or_else(|| {
             StorageError::corrupt(
                 "posting to a wallet",
@@ -138,10 +162,15 @@ impl WalletRepository for SqlWalletRepository {
         let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
         let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
         let amounts: Vec<Decimal> = entries.iter().map(|e| e.amount).collect();
+        let wallet_entry = entries
+            .iter()
+            .zip(&ids)
+            .find(|(entry, _)| entry.account == Account::Wallet)
+            .map(|(_, id)| *id);
         let operation = format!("posting a {} for {bettor}", line.as_str());
-        let row = sqlx::query(POST)
+        let posted = sqlx::query(POST)
             .bind(bettor.as_str())
-            .bind(&self.currency)
+            .bind(self.currency.as_str())
             .bind(posting.on(Account::Wallet))
             .bind(Uuid::now_v7())
             .bind(transaction_kind(line))
@@ -150,11 +179,61 @@ impl WalletRepository for SqlWalletRepository {
             .bind(&ids)
             .bind(&accounts)
             .bind(&amounts)
+            .bind(claim.map(|claim| claim.key.as_str()))
+            .bind(claim.map(|claim| claim.request.as_str()))
+            .bind(wallet_entry)
+            .fetch_optional(&self.pool)
+            .await;
+        match posted {
+            Ok(Some(row)) => Ok(PostOutcome::Posted(statement_line(
+                &row,
+                Some(line),
+                &operation,
+            )?)),
+            Ok(None) => Ok(PostOutcome::BalanceChanged),
+            Err(sqlx::Error::Database(error)) if error.constraint() == Some(KEY_CONSTRAINT) => {
+                Ok(PostOutcome::KeyTaken)
+            }
+            Err(error) => Err(sqlx_storage(operation)(error).into()),
+        }
+    }
+
+    async fn earlier_use(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<EarlierUse>, RepositoryError> {
+        let operation = format!(
+            "reading the idempotency key {} of {}",
+            claim.key, claim.bettor_id
+        );
+        let Some(row) = sqlx::query(EARLIER_USE)
+            .bind(claim.bettor_id.as_str())
+            .bind(&claim.key)
             .fetch_optional(&self.pool)
             .await
+            .map_err(sqlx_storage(operation.clone()))?
+        else {
+            return Ok(None);
+        };
+        let request: String = row
+            .try_get("request")
             .map_err(sqlx_storage(operation.clone()))?;
-        row.map(|row| statement_line(&row, Some(line), &operation))
-            .transpose()
+        if request != claim.request {
+            return Ok(Some(EarlierUse::Different));
+        }
+        // Same request: a wallet movement's (a bet's request names its
+        // event), so the key names a wallet line.
+        let line: Option<Uuid> = row.try_get("id").map_err(sqlx_storage(operation.clone()))?;
+        if line.is_none() {
+            return Err(StorageError::corrupt(
+                operation,
+                "the key of a wallet movement names no wallet line of its bettor",
+            )
+            .into());
+        }
+        Ok(Some(EarlierUse::Same(statement_line(
+            &row, None, &operation,
+        )?)))
     }
 
     async fn statement(

@@ -6,7 +6,8 @@ use shared_kernel::storage::chain;
 
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
 use crate::application::ports::RepositoryError;
-use crate::application::{BetError, LineError};
+use crate::application::{BetError, LineError, WalletError};
+use crate::domain::InsufficientFunds;
 
 /// What a client is told while the database is unreachable.
 pub const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
@@ -27,6 +28,34 @@ impl From<BetError> for Problem {
             BetError::Storage(storage) => storage_problem(&storage),
         }
     }
+}
+
+impl From<WalletError> for Problem {
+    fn from(error: WalletError) -> Self {
+        match error {
+            WalletError::InvalidAmount(rule) => {
+                Problem::validation(vec![FieldError::new("amount", rule)])
+            }
+            WalletError::InsufficientFunds(funds) => insufficient_funds(funds),
+            WalletError::KeyReused => {
+                Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
+            }
+            WalletError::Contended => {
+                tracing::warn!(error = %error, "request failed: wallet contended");
+                Problem::unavailable(format!("{error}; try again"))
+            }
+            WalletError::Storage(storage) => storage_problem(&storage),
+        }
+    }
+}
+
+/// 409 `insufficient-funds`: the detail says the balance, and so does the
+/// extension member `balance` (a two-decimal string, like every amount).
+pub fn insufficient_funds(funds: InsufficientFunds) -> Problem {
+    let mut balance = funds.balance;
+    balance.rescale(2);
+    Problem::conflict("insufficient-funds", funds.to_string())
+        .with_extension("balance", balance.to_string())
 }
 
 impl From<LineError> for Problem {

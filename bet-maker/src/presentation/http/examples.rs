@@ -16,13 +16,18 @@ use uuid::Uuid;
 
 use super::bettor::{TokenRefusal, unauthorized};
 use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery};
-use super::errors::UNAVAILABLE;
+use super::errors::{UNAVAILABLE, insufficient_funds as insufficient_funds_problem};
 use super::idempotency_key::IdempotencyKey;
-use crate::application::BetError;
-use crate::domain::{BetRefused, BetSum, BetSumError, LineEventStatus, payout};
+use super::wallet_dto::{
+    MovementRequest, WalletDto, WalletLineDto, WalletLineKind, WalletLinePage,
+};
+use crate::application::{BetError, WalletError};
+use crate::domain::{BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, payout};
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
 const BET_ID: Uuid = Uuid::from_u128(0x0193_6b30_1c22_7d4f_8e52_6f70_8b9c_0d1e);
+const DEPOSIT_ID: Uuid = Uuid::from_u128(0x0193_6b2e_4f01_7a2b_8c3d_4e5f_6a7b_8c9d);
+const WITHDRAWAL_ID: Uuid = Uuid::from_u128(0x0193_6b31_0a12_7b3c_9d4e_5f6a_7b8c_9d0e);
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 6, 1, hour, minute, 0)
@@ -178,4 +183,86 @@ pub fn expired_token() -> Problem {
 /// 503: the database is unreachable.
 pub fn unavailable() -> Problem {
     Problem::unavailable(UNAVAILABLE)
+}
+
+/// 200 on `GET /wallet`: after a deposit of 100.00 and a withdrawal of
+/// 30.00.
+pub fn wallet() -> WalletDto {
+    WalletDto {
+        balance: WireDecimal::from_decimal_exact(Decimal::new(7000, 2)),
+        currency: "EUR".to_owned(),
+    }
+}
+
+fn line(
+    id: Uuid,
+    kind: WalletLineKind,
+    amount: i64,
+    balance_after: i64,
+    minute: u32,
+) -> WalletLineDto {
+    WalletLineDto {
+        id,
+        kind,
+        amount: WireDecimal::from_decimal_exact(Decimal::new(amount, 2)),
+        balance_after: WireDecimal::from_decimal_exact(Decimal::new(balance_after, 2)),
+        bet_id: None,
+        created_at: at(17, minute),
+    }
+}
+
+/// 201 on `POST /wallet/deposits`: 100.00 into an empty wallet.
+pub fn deposit_line() -> WalletLineDto {
+    line(DEPOSIT_ID, WalletLineKind::Deposit, 10_000, 10_000, 1)
+}
+
+/// 201 on `POST /wallet/withdrawals`: 30.00 out, the amount negative.
+pub fn withdrawal_line() -> WalletLineDto {
+    line(WITHDRAWAL_ID, WalletLineKind::Withdrawal, -3_000, 7_000, 9)
+}
+
+/// 200 on `GET /wallet/transactions`: both lines, newest first.
+pub fn statement() -> WalletLinePage {
+    WalletLinePage {
+        items: vec![withdrawal_line(), deposit_line()],
+        next_cursor: None,
+    }
+}
+
+/// 409 on `POST /wallet/withdrawals`: more than the balance.
+pub fn insufficient_funds() -> Problem {
+    insufficient_funds_problem(InsufficientFunds {
+        balance: Decimal::new(7000, 2),
+        wanted: Decimal::new(10_000, 2),
+    })
+}
+
+/// 422 on a deposit or withdrawal: an amount finer than a cent.
+pub fn invalid_movement_amount() -> Problem {
+    WalletError::InvalidAmount(BetSumError::TooPrecise).into()
+}
+
+/// 422 on a deposit or withdrawal: an `Idempotency-Key` used for another
+/// request.
+pub fn movement_key_reused() -> Problem {
+    WalletError::KeyReused.into()
+}
+
+/// 400 on a deposit or withdrawal: a body cut short.
+pub fn malformed_movement() -> Problem {
+    parse_json::<MovementRequest>(br#"{"amount": "#)
+        .err()
+        .unwrap_or_else(Problem::internal)
+}
+
+/// 415 on a deposit or withdrawal: a form sent where JSON belongs.
+pub fn movement_not_json() -> Problem {
+    let request = Request::builder()
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("amount=100.00"))
+        .unwrap_or_default();
+    ApiJson::<MovementRequest>::from_request(request, &())
+        .now_or_never()
+        .and_then(Result::err)
+        .unwrap_or_else(Problem::internal)
 }

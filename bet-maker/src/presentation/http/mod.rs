@@ -1,4 +1,4 @@
-//! The REST API: routes, DTOs, the OpenAPI document and its examples, the
+//! The REST API (events, bets, the wallet): routes, DTOs, the OpenAPI document and its examples, the
 //! bettor (token) and `Idempotency-Key` extractors, and the mapping from
 //! use-case errors to problem documents.
 
@@ -11,6 +11,8 @@ mod examples;
 mod idempotency_key;
 mod openapi;
 mod tokens;
+mod wallet;
+mod wallet_dto;
 
 use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
@@ -20,7 +22,7 @@ pub use bettor::{Bettor, SECURITY_SCHEME, TokenRefusal};
 pub use openapi::openapi_document;
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
 
-use crate::application::{BetService, LineService};
+use crate::application::{BetService, LineService, WalletService};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct AppState {
     pub bets: BetService,
     /// The line as bet-maker knows it.
     pub line: LineService,
+    /// Bettors' wallets.
+    pub wallets: WalletService,
     /// Verifies bettors' tokens ([`Bettor`]).
     pub tokens: BettorTokens,
 }
@@ -39,6 +43,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(events::router())
         .merge(bets::router())
+        .merge(wallet::router())
 }
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and

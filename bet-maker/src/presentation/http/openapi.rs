@@ -15,12 +15,14 @@ use super::bettor::SECURITY_SCHEME;
                        bets at locked odds, and their history. Bets are settled exactly once when \
                        line-provider publishes an event's result, and void (the stake paid back) \
                        when it cancels the event. Bettor calls carry \
-                       `Authorization: Bearer <JWT>`; each bettor sees only their own bets.",
+                       `Authorization: Bearer <JWT>`; each bettor sees only their own bets \
+                       and wallet.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
         (name = "events", description = "Events open for betting"),
         (name = "bets", description = "Placing bets and following them"),
+        (name = "wallet", description = "The bettor's money: balance, deposits, withdrawals, statement"),
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BettorSecurity),

@@ -9,6 +9,7 @@ mod m20261122_000005_inbox_digest;
 mod m20261122_000006_cancelled_events_and_void_bets;
 mod m20261122_000007_bettors_own_their_bets;
 mod m20261122_000008_wallets_and_ledger;
+mod m20261122_000009_wallet_idempotency_keys;
 mod m20261122_000010_stakes_in_the_ledger;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -23,6 +24,7 @@ const ALL: &[SqlMigration] = &[
     m20261122_000006_cancelled_events_and_void_bets::MIGRATION,
     m20261122_000007_bettors_own_their_bets::MIGRATION,
     m20261122_000008_wallets_and_ledger::MIGRATION,
+    m20261122_000009_wallet_idempotency_keys::MIGRATION,
     m20261122_000010_stakes_in_the_ledger::MIGRATION,
 ];
 

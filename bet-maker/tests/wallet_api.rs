@@ -1,0 +1,525 @@
+//! The wallet on the HTTP API: `GET /wallet`, deposits, withdrawals and
+//! the statement, each only for the bettor the token names; insufficient
+//! funds write nothing; an `Idempotency-Key` makes a movement happen once.
+//! After each test the books balance. Against the real app on a database
+//! of its own.
+
+mod support;
+
+use reqwest::header::WWW_AUTHENTICATE;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use shared_kernel::testing::{assert_names_field, expect_json, expect_problem};
+use support::{TestApp, assert_books_balance};
+
+/// The four wallet operations: (method, path).
+const OPERATIONS: [(Method, &str); 4] = [
+    (Method::GET, "/wallet"),
+    (Method::POST, "/wallet/deposits"),
+    (Method::POST, "/wallet/withdrawals"),
+    (Method::GET, "/wallet/transactions"),
+];
+
+/// `POST path` as `bettor` with this body and, if given, key.
+async fn post_as(
+    app: &TestApp,
+    bettor: &str,
+    path: &str,
+    body: Value,
+    key: Option<&str>,
+) -> Response {
+    let mut request = app.request_as(bettor, Method::POST, path).json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+/// Deposits `amount` as `bettor`, expecting 201; the line.
+async fn deposit(app: &TestApp, bettor: &str, amount: &str) -> Value {
+    let response = post_as(
+        app,
+        bettor,
+        "/wallet/deposits",
+        json!({ "amount": amount }),
+        None,
+    )
+    .await;
+    expect_json(response, StatusCode::CREATED).await
+}
+
+async fn balance_of(app: &TestApp, bettor: &str) -> Value {
+    app.get_json_as(bettor, "/wallet").await["balance"].clone()
+}
+
+async fn entries(app: &TestApp) -> i64 {
+    app.count("SELECT count(*) FROM ledger_entries").await
+}
+
+#[tokio::test]
+async fn a_new_bettors_wallet_is_empty_in_the_configured_currency() {
+    let app = TestApp::spawn_with(|config| {
+        config.currency = bet_maker::domain::Currency::parse("CHF").unwrap();
+    })
+    .await;
+
+    let wallet = app.get_json("/wallet").await;
+
+    assert_eq!(wallet, json!({ "balance": "0.00", "currency": "CHF" }));
+    let statement = app.get_json("/wallet/transactions").await;
+    assert_eq!(statement, json!({ "items": [], "next_cursor": null }));
+    assert_eq!(
+        app.count("SELECT count(*) FROM wallets").await,
+        0,
+        "reading makes no wallet"
+    );
+}
+
+#[tokio::test]
+async fn deposit_withdraw_and_read_the_statement_newest_first() {
+    let app = TestApp::spawn().await;
+
+    let deposited = deposit(&app, "alice", "100.00").await;
+    let withdrawn = expect_json(
+        post_as(
+            &app,
+            "alice",
+            "/wallet/withdrawals",
+            json!({ "amount": 30.5 }),
+            None,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    assert_eq!(deposited["kind"], "DEPOSIT");
+    assert_eq!(deposited["amount"], "100.00");
+    assert_eq!(deposited["balance_after"], "100.00");
+    assert!(deposited.get("bet_id").is_none(), "{deposited}");
+    assert!(deposited["created_at"].is_string(), "{deposited}");
+    assert_eq!(withdrawn["kind"], "WITHDRAWAL");
+    assert_eq!(
+        withdrawn["amount"], "-30.50",
+        "a withdrawal's amount is negative"
+    );
+    assert_eq!(withdrawn["balance_after"], "69.50");
+    assert_eq!(
+        app.get_json("/wallet").await,
+        json!({ "balance": "69.50", "currency": "EUR" })
+    );
+    let statement = app.get_json("/wallet/transactions").await;
+    assert_eq!(
+        statement["items"],
+        json!([withdrawn, deposited]),
+        "newest first"
+    );
+    assert!(statement["next_cursor"].is_null());
+    // One line a page: the cursor leads to the next, then the end.
+    let first = app.get_json("/wallet/transactions?limit=1").await;
+    assert_eq!(first["items"], json!([withdrawn]));
+    let cursor = first["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"));
+    let second = app
+        .get_json(&format!("/wallet/transactions?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(second["items"], json!([deposited]));
+    assert!(second["next_cursor"].is_null(), "{second}");
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn one_bettor_never_sees_another_bettors_wallet() {
+    let app = TestApp::spawn().await;
+    let alices = deposit(&app, "alice", "100.00").await;
+
+    assert_eq!(balance_of(&app, "bob").await, "0.00");
+    assert_eq!(
+        app.get_json_as("bob", "/wallet/transactions").await["items"],
+        json!([])
+    );
+    // Alice's line as bob's cursor leads nowhere.
+    let id = alices["id"].as_str().unwrap_or_default();
+    let cursor = shared_kernel::pagination::encode_cursor(id.parse().unwrap());
+    let page = app
+        .get_json_as("bob", &format!("/wallet/transactions?cursor={cursor}"))
+        .await;
+    assert_eq!(page["items"], json!([]));
+    // Bob cannot withdraw alice's money.
+    let refused = post_as(
+        &app,
+        "bob",
+        "/wallet/withdrawals",
+        json!({ "amount": "1.00" }),
+        None,
+    )
+    .await;
+    expect_problem(refused, StatusCode::CONFLICT).await;
+    assert_eq!(balance_of(&app, "alice").await, "100.00");
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    deposit(&app, "alice", "10.00").await;
+    let before = entries(&app).await;
+
+    let refused = post_as(
+        &app,
+        "alice",
+        "/wallet/withdrawals",
+        json!({ "amount": "10.01" }),
+        Some("k1"),
+    )
+    .await;
+    let never_deposited = post_as(
+        &app,
+        "bob",
+        "/wallet/withdrawals",
+        json!({ "amount": "0.01" }),
+        None,
+    )
+    .await;
+
+    let problem = expect_problem(refused, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "urn:betting:problem:insufficient-funds");
+    assert_eq!(problem["balance"], "10.00", "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("10.00"),
+        "the detail says the balance: {detail}"
+    );
+    let problem = expect_problem(never_deposited, StatusCode::CONFLICT).await;
+    assert_eq!(problem["balance"], "0.00", "{problem}");
+    assert_eq!(entries(&app).await, before, "no ledger line written");
+    assert_eq!(
+        app.count("SELECT count(*) FROM wallets").await,
+        1,
+        "no wallet made"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM idempotency_keys").await,
+        0,
+        "a refused request does not hold its key"
+    );
+    assert_eq!(balance_of(&app, "alice").await, "10.00");
+    // The balance itself may be withdrawn, to the cent.
+    let emptied = post_as(
+        &app,
+        "alice",
+        "/wallet/withdrawals",
+        json!({ "amount": "10.00" }),
+        Some("k1"),
+    )
+    .await;
+    assert_eq!(
+        expect_json(emptied, StatusCode::CREATED).await["balance_after"],
+        "0.00"
+    );
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_bad_amount_is_422_naming_the_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    deposit(&app, "alice", "5.00").await;
+    let before = entries(&app).await;
+
+    for path in ["/wallet/deposits", "/wallet/withdrawals"] {
+        for amount in [
+            json!("0"),
+            json!("-1.00"),
+            json!("0.001"),
+            json!("1e2"),
+            json!("1000000.01"),
+            json!(null),
+            json!("abc"),
+        ] {
+            let response = post_as(&app, "alice", path, json!({ "amount": amount }), None).await;
+            let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_names_field(&problem, "amount");
+        }
+        let response = post_as(&app, "alice", path, json!({}), None).await;
+        let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_names_field(&problem, "amount");
+        let response = app
+            .request(Method::POST, path)
+            .header("content-type", "application/json")
+            .body("{\"amount\": ")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(response, StatusCode::BAD_REQUEST).await;
+        let response = app
+            .request(Method::POST, path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("amount=1.00")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        let response = post_as(
+            &app,
+            "alice",
+            path,
+            json!({ "amount": "1.00" }),
+            Some("my key"),
+        )
+        .await;
+        let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
+        assert_names_field(&problem, "Idempotency-Key");
+    }
+    let response = app
+        .request(Method::GET, "/wallet/transactions?limit=0")
+        .send()
+        .await
+        .unwrap();
+    assert_names_field(
+        &expect_problem(response, StatusCode::BAD_REQUEST).await,
+        "limit",
+    );
+    let response = app
+        .request(Method::GET, "/wallet/transactions?cursor=nope")
+        .send()
+        .await
+        .unwrap();
+    assert_names_field(
+        &expect_problem(response, StatusCode::BAD_REQUEST).await,
+        "cursor",
+    );
+    assert_eq!(entries(&app).await, before);
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn every_wallet_operation_needs_a_bettor_token() {
+    let app = TestApp::spawn().await;
+
+    for (method, path) in OPERATIONS {
+        let mut request = app.anonymous(method.clone(), path);
+        if method == Method::POST {
+            request = request.json(&json!({ "amount": "10.00" }));
+        }
+        let response = request.send().await.unwrap();
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        expect_problem(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(challenge, "Bearer", "{method} {path}");
+
+        let mut request = app.anonymous(method.clone(), path).bearer_auth("not.a.jwt");
+        if method == Method::POST {
+            request = request.json(&json!({ "amount": "10.00" }));
+        }
+        let response = request.send().await.unwrap();
+        expect_problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    assert_eq!(entries(&app).await, 0, "nothing written without a token");
+}
+
+#[tokio::test]
+async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_once() {
+    let app = TestApp::spawn().await;
+
+    let first = post_as(
+        &app,
+        "alice",
+        "/wallet/deposits",
+        json!({ "amount": "100.00" }),
+        Some("dep-1"),
+    )
+    .await;
+    let first = expect_json(first, StatusCode::CREATED).await;
+    // The same amount written differently is the same request.
+    let retry = post_as(
+        &app,
+        "alice",
+        "/wallet/deposits",
+        json!({ "amount": 100 }),
+        Some("dep-1"),
+    )
+    .await;
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await, first);
+
+    let taken = post_as(
+        &app,
+        "alice",
+        "/wallet/withdrawals",
+        json!({ "amount": "60.00" }),
+        Some("wd-1"),
+    )
+    .await;
+    let taken = expect_json(taken, StatusCode::CREATED).await;
+    // Replayed even though the balance (40.00) no longer covers it.
+    let retry = post_as(
+        &app,
+        "alice",
+        "/wallet/withdrawals",
+        json!({ "amount": "60.00" }),
+        Some("wd-1"),
+    )
+    .await;
+    assert_eq!(expect_json(retry, StatusCode::CREATED).await, taken);
+
+    assert_eq!(balance_of(&app, "alice").await, "40.00");
+    assert_eq!(
+        app.get_json("/wallet/transactions").await["items"],
+        json!([taken, first])
+    );
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
+    let app = TestApp::spawn().await;
+    let event = app.open_event("1.85").await;
+    post_as(
+        &app,
+        "alice",
+        "/wallet/deposits",
+        json!({ "amount": "100.00" }),
+        Some("k"),
+    )
+    .await;
+    let placed = app
+        .request(Method::POST, "/bets")
+        .header("Idempotency-Key", "bet-key")
+        .json(&json!({ "event_id": event.id, "amount": "1.00" }))
+        .send()
+        .await
+        .unwrap();
+    expect_json(placed, StatusCode::CREATED).await;
+    let before = entries(&app).await;
+
+    let reuses = [
+        ("/wallet/deposits", "99.00", "k"),
+        ("/wallet/withdrawals", "100.00", "k"),
+        ("/wallet/deposits", "1.00", "bet-key"),
+        ("/wallet/withdrawals", "1.00", "bet-key"),
+    ];
+    for (path, amount, key) in reuses {
+        let response = post_as(&app, "alice", path, json!({ "amount": amount }), Some(key)).await;
+        let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_names_field(&problem, "Idempotency-Key");
+    }
+    // A key of a deposit used for a bet is a reuse too.
+    let bet = app
+        .request(Method::POST, "/bets")
+        .header("Idempotency-Key", "k")
+        .json(&json!({ "event_id": event.id, "amount": "1.00" }))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(bet, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    assert_eq!(entries(&app).await, before);
+    assert_eq!(balance_of(&app, "alice").await, "100.00");
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn another_bettors_use_of_the_same_key_is_another_key() {
+    let app = TestApp::spawn().await;
+
+    let alices = post_as(
+        &app,
+        "alice",
+        "/wallet/deposits",
+        json!({ "amount": "10.00" }),
+        Some("shared"),
+    )
+    .await;
+    let alices = expect_json(alices, StatusCode::CREATED).await;
+    let bobs = post_as(
+        &app,
+        "bob",
+        "/wallet/deposits",
+        json!({ "amount": "10.00" }),
+        Some("shared"),
+    )
+    .await;
+    let bobs = expect_json(bobs, StatusCode::CREATED).await;
+    let carols = post_as(
+        &app,
+        "carol",
+        "/wallet/deposits",
+        json!({ "amount": "25.00" }),
+        Some("shared"),
+    )
+    .await;
+    let carols = expect_json(carols, StatusCode::CREATED).await;
+
+    assert_ne!(alices["id"], bobs["id"], "bob's deposit is his own");
+    assert_eq!(carols["amount"], "25.00", "no reuse across bettors");
+    for (bettor, balance) in [("alice", "10.00"), ("bob", "10.00"), ("carol", "25.00")] {
+        assert_eq!(balance_of(&app, bettor).await, balance, "{bettor}");
+    }
+    assert_books_balance(&app.db).await;
+}
+
+/// 20 requests with one key at once, to `path`; every answer, and the
+/// lines they name.
+async fn twenty_at_once(app: &TestApp, path: &'static str, amount: &str) -> Vec<Value> {
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            post_as(
+                app,
+                "alice",
+                path,
+                json!({ "amount": amount }),
+                Some("once"),
+            )
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        lines.push(expect_json(response, StatusCode::CREATED).await);
+    }
+    lines
+}
+
+#[tokio::test]
+async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
+    let app = TestApp::spawn().await;
+
+    let lines = twenty_at_once(&app, "/wallet/deposits", "10.00").await;
+
+    assert!(
+        lines.iter().all(|line| line == &lines[0]),
+        "one line for all: {lines:?}"
+    );
+    assert_eq!(balance_of(&app, "alice").await, "10.00");
+    assert_eq!(
+        app.count("SELECT count(*) FROM ledger_transactions").await,
+        1
+    );
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
+    let app = TestApp::spawn().await;
+    deposit(&app, "alice", "100.00").await;
+
+    let lines = twenty_at_once(&app, "/wallet/withdrawals", "7.00").await;
+
+    assert!(
+        lines.iter().all(|line| line == &lines[0]),
+        "one line for all: {lines:?}"
+    );
+    assert_eq!(lines[0]["balance_after"], "93.00");
+    assert_eq!(balance_of(&app, "alice").await, "93.00");
+    assert_eq!(
+        app.count("SELECT count(*) FROM ledger_transactions").await,
+        2
+    );
+    assert_books_balance(&app.db).await;
+}
