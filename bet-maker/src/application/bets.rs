@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::ports::{
     BetFilter, BetNotPlaced, BetRepository, Clock, IdempotencyClaim, PlacedBet, RepositoryError,
 };
-use crate::domain::{Bet, BetRefused, BetSum, BetSumError, BettorId, LineEvent};
+use crate::domain::{
+    Bet, BetRefused, BetSum, BetSumError, BettorId, LineEvent, OddsRequest, is_coefficient,
+};
 
 /// Why a use case on bets failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,9 @@ pub enum BetError {
     /// The amount breaks a rule (422).
     #[error("amount {0}")]
     InvalidAmount(#[from] BetSumError),
+    /// The coefficient the bettor saw is not one an event can have (422).
+    #[error("must be above 1.00 and at most 1000.00, with at most 2 decimal places")]
+    InvalidCoefficient,
     /// bet-maker knows no such event (404).
     #[error("no event with id {0}")]
     UnknownEvent(Uuid),
@@ -60,6 +65,9 @@ pub struct BetSlip {
     /// The `Idempotency-Key` header, if sent: the bettor's own (another
     /// bettor's use of the same key is another key).
     pub idempotency_key: Option<String>,
+    /// The coefficient the bettor saw, if sent, and which changes of it
+    /// they accept.
+    pub odds: OddsRequest,
 }
 
 /// The use cases on bets.
@@ -94,21 +102,26 @@ impl BetService {
     /// bet.
     pub async fn place(&self, slip: BetSlip) -> Result<PlacedBet, BetError> {
         let amount = BetSum::new(slip.amount, self.max_stake)?;
+        if slip.odds.seen.is_some_and(|seen| !is_coefficient(seen)) {
+            return Err(BetError::InvalidCoefficient);
+        }
         let claim = slip.idempotency_key.map(|key| IdempotencyClaim {
             bettor_id: slip.bettor_id.clone(),
             key,
-            request: format!("{}:{}", slip.event_id, amount.value()),
+            request: canonical_request(slip.event_id, amount, slip.odds),
         });
         let clock = self.clock.clone();
-        let bettor_id = slip.bettor_id;
+        let (bettor_id, odds) = (slip.bettor_id, slip.odds);
         let decide = move |event: &LineEvent| {
-            Bet::place(
+            let bet = Bet::place(
                 Uuid::now_v7(),
                 bettor_id.clone(),
                 event,
                 amount,
                 clock.now(),
-            )
+            )?;
+            odds.allows(event.coefficient)?;
+            Ok(bet)
         };
         match self.bets.place(slip.event_id, claim, &decide).await? {
             PlacedBet::New(bet) => {
@@ -137,5 +150,16 @@ impl BetService {
         page: PageRequest,
     ) -> Result<Vec<Bet>, BetError> {
         Ok(self.bets.list(bettor_id, filter, page).await?)
+    }
+}
+
+/// The request an `Idempotency-Key` stands for, written canonically: the
+/// event and the stake (as keys were written before odds-change protection
+/// existed), then the odds asked for, when any.
+fn canonical_request(event_id: Uuid, amount: BetSum, odds: OddsRequest) -> String {
+    let base = format!("{event_id}:{}", amount.value());
+    match odds.seen {
+        None => base,
+        Some(seen) => format!("{base}:{}:{:?}", seen.normalize(), odds.accept),
     }
 }

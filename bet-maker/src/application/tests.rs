@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
 use super::ports::{ApplyOutcome, PlacedBet};
 use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
-use crate::domain::{Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus};
+use crate::domain::{
+    Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus, OddsRequest,
+};
 
 struct World {
     store: Arc<InMemoryStore>,
@@ -93,6 +95,7 @@ impl World {
                 event_id,
                 amount,
                 idempotency_key: key.map(str::to_owned),
+                odds: OddsRequest::default(),
             })
             .await
     }

@@ -57,6 +57,10 @@ pub enum BetRefused {
     /// The event is finished or cancelled, or its deadline has passed.
     #[error("the event is closed for betting")]
     EventClosed,
+    /// The coefficient moved since the bettor saw it, and they did not
+    /// accept the move (see [`super::OddsRequest`]).
+    #[error(transparent)]
+    OddsChanged(#[from] super::OddsChanged),
 }
 
 impl Bet {

@@ -129,10 +129,7 @@ impl ChangeKind {
 /// line-provider's value rules on an event, whatever the change.
 pub fn check_values(event: &LineEvent) -> Result<(), ImpossibleChange> {
     let coefficient = event.coefficient;
-    if coefficient <= MIN_COEFFICIENT_EXCLUSIVE
-        || coefficient > MAX_COEFFICIENT
-        || coefficient.normalize().scale() > 2
-    {
+    if !is_coefficient(coefficient) {
         return Err(ImpossibleChange::Coefficient(coefficient));
     }
     let year = event.deadline.year();
@@ -143,6 +140,14 @@ pub fn check_values(event: &LineEvent) -> Result<(), ImpossibleChange> {
         return Err(ImpossibleChange::Version(event.version));
     }
     Ok(())
+}
+
+/// Whether a coefficient is one line-provider can set: above 1.00, at
+/// most 1000.00, with at most two decimals.
+pub fn is_coefficient(coefficient: Decimal) -> bool {
+    coefficient > MIN_COEFFICIENT_EXCLUSIVE
+        && coefficient <= MAX_COEFFICIENT
+        && coefficient.normalize().scale() <= 2
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub use currency::{Currency, CurrencyError};
 pub use ledger::{
     Account, Entry, InsufficientFunds, Posting, WalletLine, deposit, settlement, stake, withdrawal,
 };
-pub use line_change::{ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values};
+pub use line_change::{
+    ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values, is_coefficient,
+};
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
 pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};

@@ -48,11 +48,14 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unknown_event())),
-        (status = 409, description = "The event is closed for betting", body = Problem, content_type = "application/problem+json",
-            example = json!(examples::event_closed())),
+        (status = 409, description = "The event is closed for betting, or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now)", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("Event closed" = (summary = "Finished, cancelled, or past its deadline", value = json!(examples::event_closed()))),
+                ("Odds changed" = (summary = "The coefficient moved from the one sent", value = json!(examples::odds_changed()))),
+            )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
             example = json!(examples::not_json())),
-        (status = 422, description = "Invalid amount or event id, or the key was used for another request", body = Problem, content_type = "application/problem+json",
+        (status = 422, description = "Invalid amount, coefficient or event id, or the key was used for another request", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Invalid amount" = (summary = "The amount breaks a rule", value = json!(examples::invalid_amount()))),
                 ("Key reused" = (summary = "The Idempotency-Key placed another bet", value = json!(examples::key_reused()))),
@@ -74,6 +77,7 @@ async fn place_bet(
             event_id: request.event_id.into(),
             amount: request.amount.value(),
             idempotency_key,
+            odds: request.odds(),
         })
         .await?
         .into_bet();

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::application::ports::BetFilter;
-use crate::domain::{Bet, BetStatus, LineEvent};
+use crate::domain::{AcceptOddsChange, Bet, BetStatus, LineEvent, OddsRequest};
 
 /// An event open for betting: the HTTP view of a [`LineEvent`] whose status
 /// is NEW and whose deadline is ahead (the domain's copy holds every
@@ -144,6 +144,41 @@ pub struct BetSlipRequest {
     /// limit; a string (preferred) or a JSON number, read exactly.
     #[schema(value_type = String, example = "10.50")]
     pub amount: WireDecimal,
+    /// The coefficient the bettor saw (optional). With it, the bet is
+    /// placed only at that coefficient, or at another one that
+    /// `accept_odds_change` accepts; else 409 `odds-changed`. Without it,
+    /// the bet takes the event's current coefficient.
+    #[schema(value_type = Option<String>, example = "1.85")]
+    pub coefficient: Option<WireDecimal>,
+    /// Which changes of `coefficient` are accepted: `none` (the default),
+    /// `higher`, or `any`. Has no effect without `coefficient`.
+    pub accept_odds_change: Option<AcceptOddsChangeDto>,
+}
+
+/// Which changes of the coefficient the bettor saw they accept.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AcceptOddsChangeDto {
+    /// Only the coefficient sent.
+    None,
+    /// That one or a higher one.
+    Higher,
+    /// Any: the bet takes the current coefficient.
+    Any,
+}
+
+impl BetSlipRequest {
+    /// What the bettor asked for about the odds.
+    pub fn odds(&self) -> OddsRequest {
+        OddsRequest {
+            seen: self.coefficient.map(WireDecimal::value),
+            accept: match self.accept_odds_change {
+                None | Some(AcceptOddsChangeDto::None) => AcceptOddsChange::None,
+                Some(AcceptOddsChangeDto::Higher) => AcceptOddsChange::Higher,
+                Some(AcceptOddsChangeDto::Any) => AcceptOddsChange::Any,
+            },
+        }
+    }
 }
 
 /// The `{id}` path parameter.

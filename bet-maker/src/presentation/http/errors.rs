@@ -7,7 +7,7 @@ use shared_kernel::storage::chain;
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
 use crate::application::ports::RepositoryError;
 use crate::application::{BetError, LineError, WalletError};
-use crate::domain::InsufficientFunds;
+use crate::domain::{BetRefused, InsufficientFunds, OddsChanged};
 
 /// What a client is told while the database is unreachable.
 pub const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
@@ -21,7 +21,13 @@ impl From<BetError> for Problem {
             BetError::UnknownEvent(_) | BetError::NotFound(_) => {
                 Problem::not_found(error.to_string())
             }
-            BetError::Refused(_) => Problem::conflict("event-closed", error.to_string()),
+            BetError::InvalidCoefficient => {
+                Problem::validation(vec![FieldError::new("coefficient", error.to_string())])
+            }
+            BetError::Refused(BetRefused::EventClosed) => {
+                Problem::conflict("event-closed", error.to_string())
+            }
+            BetError::Refused(BetRefused::OddsChanged(changed)) => odds_changed(changed),
             BetError::KeyReused => {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
             }
@@ -47,6 +53,16 @@ impl From<WalletError> for Problem {
             WalletError::Storage(storage) => storage_problem(&storage),
         }
     }
+}
+
+/// 409 `odds-changed`: the detail says both coefficients, and the
+/// extension member `current_coefficient` the one the event offers now (a
+/// two-decimal string, like every coefficient).
+pub fn odds_changed(changed: OddsChanged) -> Problem {
+    let mut current = changed.current;
+    current.rescale(2);
+    Problem::conflict("odds-changed", changed.to_string())
+        .with_extension("current_coefficient", current.to_string())
 }
 
 /// 409 `insufficient-funds`: the detail says the balance, and so does the

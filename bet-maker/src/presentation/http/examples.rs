@@ -22,7 +22,9 @@ use super::wallet_dto::{
     MovementRequest, WalletDto, WalletLineDto, WalletLineKind, WalletLinePage,
 };
 use crate::application::{BetError, WalletError};
-use crate::domain::{BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, payout};
+use crate::domain::{
+    BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, OddsChanged, payout,
+};
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
 const BET_ID: Uuid = Uuid::from_u128(0x0193_6b30_1c22_7d4f_8e52_6f70_8b9c_0d1e);
@@ -99,6 +101,16 @@ pub fn unknown_bet() -> Problem {
 /// 409 on `POST /bets`.
 pub fn event_closed() -> Problem {
     BetError::Refused(BetRefused::EventClosed).into()
+}
+
+/// 409 on `POST /bets`: the coefficient moved from 1.85, the one sent,
+/// to 1.90, and the bettor accepted no change.
+pub fn odds_changed() -> Problem {
+    BetError::Refused(BetRefused::OddsChanged(OddsChanged {
+        seen: Decimal::new(185, 2),
+        current: Decimal::new(190, 2),
+    }))
+    .into()
 }
 
 /// 422 on `POST /bets`: a stake finer than a cent.
