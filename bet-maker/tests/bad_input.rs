@@ -167,10 +167,19 @@ async fn a_body_of_the_wrong_shape_is_422_naming_the_field_and_writes_nothing() 
             format!(r#"{{"event_id": "{id}", "amount": "10.50", "status": "WON"}}"#),
             "status",
         ),
+        // The coefficient the bettor saw may be sent (odds-change
+        // protection), but it must be a decimal, and the policy one of three.
         Case::invalid(
-            "a coefficient chosen by the client",
-            format!(r#"{{"event_id": "{id}", "amount": "10.50", "coefficient": "1000.00"}}"#),
+            "a coefficient that is not a decimal",
+            format!(r#"{{"event_id": "{id}", "amount": "10.50", "coefficient": "lots"}}"#),
             "coefficient",
+        ),
+        Case::invalid(
+            "an odds-change policy that does not exist",
+            format!(
+                r#"{{"event_id": "{id}", "amount": "10.50", "coefficient": "1.85", "accept_odds_change": "lower"}}"#
+            ),
+            "accept_odds_change",
         ),
         Case::invalid("a JSON string", r#""10.50""#.to_owned(), "body"),
         Case::invalid("a JSON number", "10.50".to_owned(), "body"),
