@@ -81,7 +81,7 @@ impl DeadLetterWatch {
     /// Watches until `stop`.
     pub async fn run(self, stop: CancellationToken) {
         metrics::gauge!("dead_letter_queue_max_length", "queue" => self.queue.clone())
-            .set(f64::from(self.max_length));
+            .set(self.max_length);
         // Readiness is the consumer's: this status only feeds the supervisor.
         let status = BrokerStatus::default();
         let mut session = WatchSession {
@@ -124,8 +124,7 @@ impl DeadLetterWatch {
             }
         };
         close_channel(&channel).await?;
-        metrics::gauge!("dead_letter_queue_messages", "queue" => self.queue.clone())
-            .set(f64::from(depth));
+        metrics::gauge!("dead_letter_queue_messages", "queue" => self.queue.clone()).set(depth);
         match alarm.observe(depth, self.max_length) {
             Some(FillChange::Crossed) => {
                 tracing::error!(
