@@ -74,6 +74,19 @@ impl WalletLine {
             Self::Refund => "REFUND",
         }
     }
+
+    /// The line named as [`Self::as_str`] spells it.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Deposit,
+            Self::Withdrawal,
+            Self::Stake,
+            Self::Payout,
+            Self::Refund,
+        ]
+        .into_iter()
+        .find(|line| line.as_str() == text)
+    }
 }
 
 /// One entry: an amount (signed) on an account.

@@ -25,8 +25,8 @@ use crate::domain::{Account, BettorId, Currency, Posting, WalletLine};
 const BALANCE: &str = "SELECT balance FROM wallets WHERE bettor_id = $1";
 
 /// The wallet's change `$3` applied, never below zero, then the
-/// transaction and its entries, and the bettor's idempotency key `$11`
-/// (if any) claimed for request `$12` and wallet entry `$13`; returns the
+/// transaction and its entries, and the bettor's idempotency key `$10`
+/// (if any) claimed for request `$11` and wallet entry `$12`; returns the
 /// wallet's entry. A credit makes the wallet when it is the first; a debit
 /// of a wallet that does not exist, or would go negative, matches no row,
 /// so nothing is inserted. A key the bettor holds already fails the whole
@@ -60,15 +60,15 @@ const POST: &str = "
                CASE WHEN e.account = 'WALLET' THEN $1 END,
                CASE WHEN e.account = 'WALLET' THEN $6 END,
                CASE WHEN e.account = 'WALLET' THEN wallet.balance END,
-               $7, txn.created_at
-        FROM txn, wallet, UNNEST($8::uuid[], $9::text[], $10::numeric[]) AS e(id, account, amount)
-        RETURNING id, account, amount, balance_after, bet_id, created_at
+               NULL, txn.created_at
+        FROM txn, wallet, UNNEST($7::uuid[], $8::text[], $9::numeric[]) AS e(id, account, amount)
+        RETURNING id, account, line, amount, balance_after, bet_id, created_at
     ),
     claimed AS (
         INSERT INTO idempotency_keys (bettor_id, key, request, ledger_entry_id)
-        SELECT $1, $11, $12, $13 FROM wallet WHERE $11::text IS NOT NULL
+        SELECT $1, $10, $11, $12 FROM wallet WHERE $10::text IS NOT NULL
     )
-    SELECT id, amount, balance_after, bet_id, created_at FROM entries WHERE account = 'WALLET'";
+    SELECT id, line, amount, balance_after, bet_id, created_at FROM entries WHERE account = 'WALLET'";
 
 /// The constraint a second claim of a bettor's key breaks.
 const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
@@ -123,18 +123,6 @@ fn transaction_kind(line: WalletLine) -> &'static str {
     }
 }
 
-fn wallet_line(text: &str) -> Option<WalletLine> {
-    [
-        WalletLine::Deposit,
-        WalletLine::Withdrawal,
-        WalletLine::Stake,
-        WalletLine::Payout,
-        WalletLine::Refund,
-    ]
-    .into_iter()
-    .find(|line| line.as_str() == text)
-}
-
 #[async_trait]
 impl WalletRepository for SqlWalletRepository {
     async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError> {
@@ -175,7 +163,6 @@ impl WalletRepository for SqlWalletRepository {
             .bind(Uuid::now_v7())
             .bind(transaction_kind(line))
             .bind(line.as_str())
-            .bind(None::<Uuid>)
             .bind(&ids)
             .bind(&accounts)
             .bind(&amounts)
@@ -185,11 +172,7 @@ impl WalletRepository for SqlWalletRepository {
             .fetch_optional(&self.pool)
             .await;
         match posted {
-            Ok(Some(row)) => Ok(PostOutcome::Posted(statement_line(
-                &row,
-                Some(line),
-                &operation,
-            )?)),
+            Ok(Some(row)) => Ok(PostOutcome::Posted(statement_line(&row, &operation)?)),
             Ok(None) => Ok(PostOutcome::BalanceChanged),
             Err(sqlx::Error::Database(error)) if error.constraint() == Some(KEY_CONSTRAINT) => {
                 Ok(PostOutcome::KeyTaken)
@@ -231,9 +214,7 @@ impl WalletRepository for SqlWalletRepository {
             )
             .into());
         }
-        Ok(Some(EarlierUse::Same(statement_line(
-            &row, None, &operation,
-        )?)))
+        Ok(Some(EarlierUse::Same(statement_line(&row, &operation)?)))
     }
 
     async fn statement(
@@ -250,29 +231,19 @@ impl WalletRepository for SqlWalletRepository {
             .await
             .map_err(sqlx_storage(operation.clone()))?;
         rows.iter()
-            .map(|row| statement_line(row, None, &operation))
+            .map(|row| statement_line(row, &operation))
             .collect()
     }
 }
 
-/// A wallet entry read back as a statement line; its kind read from the
-/// row unless given.
-fn statement_line(
-    row: &PgRow,
-    kind: Option<WalletLine>,
-    operation: &str,
-) -> Result<StatementLine, RepositoryError> {
+/// A wallet entry read back as a statement line.
+fn statement_line(row: &PgRow, operation: &str) -> Result<StatementLine, RepositoryError> {
     let read = || -> Result<StatementLine, StorageError> {
         let field = |error| sqlx_storage(operation.to_owned())(error);
-        let kind = match kind {
-            Some(kind) => kind,
-            None => {
-                let text: String = row.try_get("line").map_err(field)?;
-                wallet_line(&text).ok_or_else(|| {
-                    StorageError::corrupt(operation.to_owned(), format!("unknown line kind {text}"))
-                })?
-            }
-        };
+        let text: String = row.try_get("line").map_err(field)?;
+        let kind = WalletLine::parse(&text).ok_or_else(|| {
+            StorageError::corrupt(operation.to_owned(), format!("unknown line kind {text}"))
+        })?;
         Ok(StatementLine {
             id: row.try_get("id").map_err(field)?,
             kind,
