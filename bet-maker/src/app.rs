@@ -63,7 +63,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     .await?;
     let broker = BrokerStatus::default();
     let clock = Arc::new(SystemClock);
-    // GET /events is answered from memory, refreshed whenever the line changes.
+    // GET /events, and the event a bet is decided on, come from memory,
+    // refreshed whenever the line changes.
     let open_events = Arc::new(OpenEventsCache::new(Arc::new(SeaOrmLineRepository::new(
         db.clone(),
     ))));
@@ -71,6 +72,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let pool = db.get_postgres_connection_pool().clone();
     let bets = BetService::new(
         Arc::new(SeaOrmBetRepository::new(db.clone())),
+        open_events.clone(),
         clock,
         config.max_stake,
     );

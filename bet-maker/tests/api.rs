@@ -342,6 +342,7 @@ async fn the_coefficient_is_locked_when_the_bet_is_placed() {
 async fn betting_the_house_limit_is_accepted() {
     let app = TestApp::spawn().await;
     let event = app.open_event("1.85").await;
+    app.deposit_as(support::BETTOR, support::MAX_STAKE).await;
 
     let bet = place(&app, event.id, support::MAX_STAKE).await;
 
@@ -821,6 +822,7 @@ async fn a_cancelled_event_voids_its_bets_paying_back_each_stake() {
     let app = TestApp::spawn().await;
     let event = app.open_event("1.85").await;
     let other = app.open_event("2.00").await;
+    app.deposit_as(support::BETTOR, "1000000.00").await;
     let small = place(&app, event.id, "10.5").await;
     let large = place(&app, event.id, "1000000").await;
     let untouched = place(&app, other.id, "10.50").await;
@@ -841,6 +843,12 @@ async fn a_cancelled_event_voids_its_bets_paying_back_each_stake() {
     assert_eq!(get_bet(&app, &id_of(&untouched)).await, untouched);
     let listed = app.get_json("/events").await;
     assert_eq!(ids(&listed), [other.id.to_string()], "{listed}");
+    let wallet = app.get_json("/wallet").await;
+    assert_eq!(
+        wallet["balance"], "1000989.50",
+        "1,001,000.00 paid in, both voided stakes back, 10.50 still staked: {wallet}"
+    );
+    support::assert_books_balance(&app.db).await;
 }
 
 #[tokio::test]

@@ -108,6 +108,7 @@ async fn the_body_the_cases_spoil_is_accepted() {
     // The cases above fail for their own fault, not the event's.
     let app = TestApp::spawn().await;
     let event = app.open_event("1.85").await;
+    app.deposit_as(support::BETTOR, support::MAX_STAKE).await;
 
     for amount in [r#""10.50""#, "10.50", "0.01", r#""1000000.00""#] {
         let response = app

@@ -316,7 +316,7 @@ async fn the_line_health_metrics_and_docs_need_no_token() {
 
 #[tokio::test]
 async fn with_an_issuer_and_audience_configured_tokens_must_name_both() {
-    let app = TestApp::spawn_with(|config| {
+    let app = TestApp::spawn_unfunded_with(|config| {
         config.jwt.issuer = Some("https://id.example.com/".to_owned());
         config.jwt.audience = Some("bet-maker".to_owned());
     })
@@ -399,7 +399,7 @@ fn temporary_dir() -> PathBuf {
 /// bet-maker verifying tokens with the public key in `public_key_file`.
 async fn app_trusting(public_key_file: &Path) -> TestApp {
     let file = public_key_file.to_owned();
-    TestApp::spawn_with(move |config| {
+    TestApp::spawn_unfunded_with(move |config| {
         config.jwt.key.secret = None;
         config.jwt.key.public_key_file = Some(file);
     })
@@ -423,6 +423,14 @@ async fn assert_key_decides_the_algorithm(
     let app = app_trusting(public_key_file).await;
     let event = app.open_event("1.85").await;
     let token = signed(algorithm, &key, &good_claims("idp-user-1"));
+    let deposited = app
+        .anonymous(Method::POST, "/wallet/deposits")
+        .bearer_auth(&token)
+        .json(&json!({ "amount": "10.00" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    expect_json(deposited, StatusCode::CREATED).await;
 
     let placed = app
         .anonymous(Method::POST, "/bets")

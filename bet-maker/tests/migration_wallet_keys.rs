@@ -2,8 +2,8 @@
 //! wallet lines: every key of a bet stays and still replays its bet, and a
 //! key names exactly one thing.
 
-use bet_maker::application::ports::{BetRepository, IdempotencyClaim, PlacedBet};
-use bet_maker::domain::{Bet, BetRefused, BettorId, LineEvent};
+use bet_maker::application::ports::{BetRepository, EarlierBet, IdempotencyClaim};
+use bet_maker::domain::BettorId;
 use bet_maker::infrastructure::persistence::SeaOrmBetRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use sea_orm::{ConnectionTrait, Statement};
@@ -85,14 +85,12 @@ async fn keys_of_bets_stay_and_replay_and_a_key_names_exactly_one_thing() {
         key: "old-key".to_owned(),
         request,
     };
-    let not_decided =
-        |_: &LineEvent| -> Result<Bet, BetRefused> { panic!("a replayed key decides nothing") };
     let replayed = SeaOrmBetRepository::new(db.connection.clone())
-        .place(event, Some(claim), &not_decided)
+        .earlier_use(&claim)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     match replayed {
-        PlacedBet::Replayed(replayed) => assert_eq!(replayed.id(), bet),
+        Some(EarlierBet::Same(replayed)) => assert_eq!(replayed.id(), bet),
         other => panic!("{other:?}"),
     }
     let names_nothing = execute(

@@ -2,21 +2,25 @@
 //!
 //! Settlement pays every pending bet of an event (won, lost, or void when
 //! the event was cancelled) and posts what it moves to the ledger in one
-//! statement, and the copy of the line keeps the newest version with one
+//! statement, placing a bet takes its stake in one statement, and the copy of the line keeps the newest version with one
 //! `INSERT ... ON CONFLICT`: both for speed. `domain::payout`,
-//! `domain::settlement` and `LineEvent::accepts` stay the definitions,
+//! `domain::settlement`, `domain::stake` with `domain::check_funds`, and
+//! `LineEvent::accepts` stay the definitions,
 //! and these property tests run the statements on the real database
 //! (through the line repository, as the consumer does) over generated
 //! cases, comparing each row with what the domain function says.
 
 use std::future::Future;
 
-use bet_maker::application::ports::{ApplyOutcome, LineRepository};
-use bet_maker::domain::{
-    Acceptance, Account, BetStatus, BetSum, LineEvent, LineEventStatus, payout, settlement,
+use bet_maker::application::ports::{
+    ApplyOutcome, BetRepository, BetToPlace, LineRepository, PlaceOutcome,
 };
-use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
+use bet_maker::domain::{
+    Acceptance, Account, Bet, BetStatus, BetSum, BettorId, LineEvent, LineEventStatus, check_funds,
+    payout, settlement, stake,
+};
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+use bet_maker::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -470,4 +474,155 @@ async fn the_copy_is_what_the_domain_keeps(
 #[test]
 fn the_upsert_keeps_what_accepts_says_and_refuses_what_it_refuses() {
     check(48, versions(), the_copy_is_what_the_domain_keeps);
+}
+
+/// A placement: the wallet's balance in cents (none: no wallet yet), the
+/// stake in cents, and whether the bet was decided on the version the copy
+/// holds (else on the one before).
+type Placement = (Option<i64>, i64, bool);
+
+fn placement() -> impl Strategy<Value = Placement> {
+    let stake = prop_oneof![1..=10_000i64, 1..=MAX_STAKE_CENTS];
+    (
+        prop::option::weighted(0.9, 0..=20_000i64),
+        stake,
+        prop::bool::weighted(0.8),
+    )
+        .prop_flat_map(|(balance, stake, current)| {
+            // Weight in a balance of exactly the stake, and a cent less.
+            let edge = prop_oneof![
+                2 => Just(balance),
+                1 => Just(Some(stake)),
+                1 => Just(Some(stake - 1)),
+            ];
+            (edge, Just(stake), Just(current))
+        })
+}
+
+/// The wallet's balance, or `None` without one.
+async fn balance_of(
+    db: &DatabaseConnection,
+    bettor: &str,
+) -> Result<Option<Decimal>, TestCaseError> {
+    let row = database(
+        db.query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT balance FROM wallets WHERE bettor_id = $1",
+            [bettor.into()],
+        ))
+        .await,
+    )?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(Some(database(row.try_get::<Decimal>("", "balance"))?)),
+    }
+}
+
+/// The placement statement takes the stake exactly when
+/// `domain::check_funds` says the wallet covers it, and then posts
+/// `domain::stake`'s entries for the bet and debits the wallet by its
+/// wallet entry; a bet decided on an outdated version writes nothing.
+async fn placement_matches_the_domain(
+    db: DatabaseConnection,
+    (balance_cents, stake_cents, current): Placement,
+) -> Result<(), TestCaseError> {
+    let lines = SeaOrmLineRepository::new(db.clone());
+    let first = open_event(Decimal::new(185, 2), 1);
+    let held = LineEvent {
+        coefficient: Decimal::new(210, 2),
+        version: 2,
+        ..first.clone()
+    };
+    for version in [&first, &held] {
+        database(lines.apply_snapshot(version).await)?;
+    }
+    let bettor = format!("p{}", Uuid::now_v7().simple());
+    let balance = balance_cents.map(|cents| Decimal::new(cents, 2));
+    if let Some(balance) = balance {
+        database(
+            db.execute_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "INSERT INTO wallets (bettor_id, currency, balance) VALUES ($1, 'EUR', $2)",
+                [bettor.clone().into(), balance.into()],
+            ))
+            .await,
+        )?;
+    }
+    let amount = BetSum::new(Decimal::new(stake_cents, 2), max_stake())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let decided_on = if current { &held } else { &first };
+    let bettor_id = BettorId::parse(&bettor).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let bet = Bet::place(Uuid::now_v7(), bettor_id, decided_on, amount, Utc::now())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let posting = stake(amount);
+
+    let outcome = database(
+        SeaOrmBetRepository::new(db.clone())
+            .place(BetToPlace {
+                bet: &bet,
+                event_version: decided_on.version,
+                stake: &posting,
+                claim: None,
+            })
+            .await,
+    )?;
+
+    let found = balance.unwrap_or(Decimal::new(0, 2));
+    let expected = if !current {
+        PlaceOutcome::EventChanged
+    } else if check_funds(&posting, found).is_ok() {
+        PlaceOutcome::Placed
+    } else {
+        PlaceOutcome::InsufficientFunds { balance: found }
+    };
+    prop_assert_eq!(&outcome, &expected);
+    let written = database(
+        db.query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT (SELECT count(*) FROM bets WHERE id = $1) AS bets,
+                    (SELECT count(*) FROM ledger_entries WHERE bet_id = $1) AS entries",
+            [bet.id().into()],
+        ))
+        .await,
+    )?
+    .ok_or_else(|| TestCaseError::fail("no row"))?;
+    let bets: i64 = database(written.try_get("", "bets"))?;
+    let entries: i64 = database(written.try_get("", "entries"))?;
+    if outcome != PlaceOutcome::Placed {
+        prop_assert_eq!((bets, entries), (0, 0), "nothing written");
+        prop_assert_eq!(balance_of(&db, &bettor).await?, balance);
+        return Ok(());
+    }
+    prop_assert_eq!(
+        balance_of(&db, &bettor).await?,
+        Some(found + posting.wallet_change())
+    );
+    let rows = database(
+        db.query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT account, amount FROM ledger_entries WHERE bet_id = $1 ORDER BY account",
+            [bet.id().into()],
+        ))
+        .await,
+    )?;
+    let mut stored = Vec::new();
+    for row in rows {
+        let account: String = database(row.try_get("", "account"))?;
+        let amount: Decimal = database(row.try_get("", "amount"))?;
+        stored.push((account, amount));
+    }
+    let mut expected: Vec<(String, Decimal)> = posting
+        .entries()
+        .iter()
+        .map(|entry| (entry.account.as_str().to_owned(), entry.amount))
+        .collect();
+    expected.sort();
+    prop_assert_eq!(stored, expected);
+    prop_assert_eq!(bets, 1);
+    Ok(())
+}
+
+#[test]
+fn the_placement_statement_takes_the_stake_exactly_when_the_domain_allows() {
+    check(96, placement(), placement_matches_the_domain);
 }

@@ -61,7 +61,7 @@ async fn entries(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn a_new_bettors_wallet_is_empty_in_the_configured_currency() {
-    let app = TestApp::spawn_with(|config| {
+    let app = TestApp::spawn_unfunded_with(|config| {
         config.currency = bet_maker::domain::Currency::parse("CHF").unwrap();
     })
     .await;
@@ -80,7 +80,7 @@ async fn a_new_bettors_wallet_is_empty_in_the_configured_currency() {
 
 #[tokio::test]
 async fn deposit_withdraw_and_read_the_statement_newest_first() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
 
     let deposited = deposit(&app, "alice", "100.00").await;
     let withdrawn = expect_json(
@@ -134,7 +134,7 @@ async fn deposit_withdraw_and_read_the_statement_newest_first() {
 
 #[tokio::test]
 async fn one_bettor_never_sees_another_bettors_wallet() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
     let alices = deposit(&app, "alice", "100.00").await;
 
     assert_eq!(balance_of(&app, "bob").await, "0.00");
@@ -165,7 +165,7 @@ async fn one_bettor_never_sees_another_bettors_wallet() {
 
 #[tokio::test]
 async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
     deposit(&app, "alice", "10.00").await;
     let before = entries(&app).await;
 
@@ -226,7 +226,7 @@ async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_not
 
 #[tokio::test]
 async fn a_bad_amount_is_422_naming_the_field_and_writes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
     deposit(&app, "alice", "5.00").await;
     let before = entries(&app).await;
 
@@ -298,7 +298,7 @@ async fn a_bad_amount_is_422_naming_the_field_and_writes_nothing() {
 
 #[tokio::test]
 async fn every_wallet_operation_needs_a_bettor_token() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
 
     for (method, path) in OPERATIONS {
         let mut request = app.anonymous(method.clone(), path);
@@ -327,7 +327,7 @@ async fn every_wallet_operation_needs_a_bettor_token() {
 
 #[tokio::test]
 async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
 
     let first = post_as(
         &app,
@@ -379,7 +379,7 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
 
 #[tokio::test]
 async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
     let event = app.open_event("1.85").await;
     post_as(
         &app,
@@ -421,13 +421,17 @@ async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
     expect_problem(bet, StatusCode::UNPROCESSABLE_ENTITY).await;
 
     assert_eq!(entries(&app).await, before);
-    assert_eq!(balance_of(&app, "alice").await, "100.00");
+    assert_eq!(
+        balance_of(&app, "alice").await,
+        "99.00",
+        "100.00 less the stake"
+    );
     assert_books_balance(&app.db).await;
 }
 
 #[tokio::test]
 async fn another_bettors_use_of_the_same_key_is_another_key() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
 
     let alices = post_as(
         &app,
@@ -488,7 +492,7 @@ async fn twenty_at_once(app: &TestApp, path: &'static str, amount: &str) -> Vec<
 
 #[tokio::test]
 async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
 
     let lines = twenty_at_once(&app, "/wallet/deposits", "10.00").await;
 
@@ -506,7 +510,7 @@ async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
 
 #[tokio::test]
 async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_unfunded().await;
     deposit(&app, "alice", "100.00").await;
 
     let lines = twenty_at_once(&app, "/wallet/withdrawals", "7.00").await;

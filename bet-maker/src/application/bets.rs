@@ -7,11 +7,18 @@ use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
 use super::ports::{
-    BetFilter, BetNotPlaced, BetRepository, Clock, IdempotencyClaim, PlacedBet, RepositoryError,
+    BetFilter, BetRepository, BetToPlace, Clock, EarlierBet, IdempotencyClaim, LineRepository,
+    PlaceOutcome, PlacedBet, RepositoryError,
 };
 use crate::domain::{
-    Bet, BetRefused, BetSum, BetSumError, BettorId, LineEvent, OddsRequest, is_coefficient,
+    Bet, BetRefused, BetSum, BetSumError, BettorId, InsufficientFunds, LineEvent, OddsRequest,
+    is_coefficient, stake,
 };
+
+/// How often a bet is decided again when the event changed between
+/// reading it and writing the bet (each round, line-provider changed the
+/// event: it cannot keep that up for long).
+const ROUNDS: usize = 8;
 
 /// Why a use case on bets failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,23 +39,18 @@ pub enum BetError {
     /// The event is finished or past its deadline (409).
     #[error(transparent)]
     Refused(#[from] BetRefused),
+    /// The wallet does not cover the stake (409 `insufficient-funds`).
+    #[error(transparent)]
+    InsufficientFunds(#[from] InsufficientFunds),
     /// The idempotency key was used for another request (422).
     #[error("the Idempotency-Key was already used for a different request")]
     KeyReused,
+    /// The event kept changing under the bet (503, retry).
+    #[error("the event kept changing; gave up after {ROUNDS} attempts")]
+    Contended,
     /// Storage failed: 503 when the database is unreachable, 500 otherwise.
     #[error(transparent)]
     Storage(#[from] RepositoryError),
-}
-
-impl From<BetNotPlaced> for BetError {
-    fn from(error: BetNotPlaced) -> Self {
-        match error {
-            BetNotPlaced::UnknownEvent(id) => Self::UnknownEvent(id),
-            BetNotPlaced::Refused(refusal) => Self::Refused(refusal),
-            BetNotPlaced::KeyReused => Self::KeyReused,
-            BetNotPlaced::Storage(storage) => Self::Storage(storage),
-        }
-    }
 }
 
 /// What a bettor hands in to place a bet: who they are, the event, the
@@ -74,6 +76,7 @@ pub struct BetSlip {
 #[derive(Clone)]
 pub struct BetService {
     bets: Arc<dyn BetRepository>,
+    line: Arc<dyn LineRepository>,
     clock: Arc<dyn Clock>,
     max_stake: Decimal,
 }
@@ -87,19 +90,31 @@ impl std::fmt::Debug for BetService {
 }
 
 impl BetService {
-    /// The use cases over these ports, with the house limit on stakes.
-    pub fn new(bets: Arc<dyn BetRepository>, clock: Arc<dyn Clock>, max_stake: Decimal) -> Self {
+    /// The use cases over these ports (the line for the events bets are
+    /// placed on), with the house limit on stakes.
+    pub fn new(
+        bets: Arc<dyn BetRepository>,
+        line: Arc<dyn LineRepository>,
+        clock: Arc<dyn Clock>,
+        max_stake: Decimal,
+    ) -> Self {
         Self {
             bets,
+            line,
             clock,
             max_stake,
         }
     }
 
-    /// Places a bet at the event's current coefficient. With an idempotency
-    /// key, a retry of the same request returns the first response — the
-    /// bet as it was placed, even if settled since — instead of a second
-    /// bet.
+    /// Places a bet at the event's current coefficient, taking the stake
+    /// from the bettor's wallet. With an idempotency key, a retry of the
+    /// same request returns the first response — the bet as it was placed,
+    /// even if settled since — instead of a second bet.
+    ///
+    /// The common path is one statement: the bet is decided on the event
+    /// as this replica last saw it, and written only if the copy still
+    /// holds that version; when it moved, the bet is decided again on the
+    /// event as it is now.
     pub async fn place(&self, slip: BetSlip) -> Result<PlacedBet, BetError> {
         let amount = BetSum::new(slip.amount, self.max_stake)?;
         if slip.odds.seen.is_some_and(|seen| !is_coefficient(seen)) {
@@ -110,26 +125,66 @@ impl BetService {
             key,
             request: canonical_request(slip.event_id, amount, slip.odds),
         });
-        let clock = self.clock.clone();
-        let (bettor_id, odds) = (slip.bettor_id, slip.odds);
-        let decide = move |event: &LineEvent| {
-            let bet = Bet::place(
-                Uuid::now_v7(),
-                bettor_id.clone(),
-                event,
-                amount,
-                clock.now(),
-            )?;
-            odds.allows(event.coefficient)?;
-            Ok(bet)
-        };
-        match self.bets.place(slip.event_id, claim, &decide).await? {
-            PlacedBet::New(bet) => {
-                metrics::counter!("bets_placed_total").increment(1);
-                tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
-                Ok(PlacedBet::New(bet))
+        let stake = stake(amount);
+        let now = self.clock.now();
+        let mut event = self.line.recent_event(slip.event_id, now).await?;
+        for _ in 0..ROUNDS {
+            let decided = match &event {
+                None => Err(BetError::UnknownEvent(slip.event_id)),
+                Some(event) => decide(&slip.bettor_id, event, amount, slip.odds, self.clock.now()),
+            };
+            let (bet, event_version) = match decided {
+                Ok(decided) => decided,
+                // A retry of a bet placed before the event closed is
+                // answered as it was then.
+                Err(refused) => return self.unless_replayed(claim.as_ref(), refused).await,
+            };
+            let to_place = BetToPlace {
+                bet: &bet,
+                event_version,
+                stake: &stake,
+                claim: claim.as_ref(),
+            };
+            match self.bets.place(to_place).await? {
+                PlaceOutcome::Placed => {
+                    metrics::counter!("bets_placed_total").increment(1);
+                    tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
+                    return Ok(PlacedBet::New(bet));
+                }
+                PlaceOutcome::EventChanged => {
+                    event = self.line.event(slip.event_id).await?;
+                }
+                PlaceOutcome::InsufficientFunds { balance } => {
+                    let short = InsufficientFunds {
+                        balance,
+                        wanted: amount.value(),
+                    };
+                    return self.unless_replayed(claim.as_ref(), short.into()).await;
+                }
+                PlaceOutcome::KeyTaken => {
+                    let vanished = BetError::Storage(key_vanished());
+                    return self.unless_replayed(claim.as_ref(), vanished).await;
+                }
             }
-            PlacedBet::Replayed(bet) => Ok(PlacedBet::Replayed(bet.as_placed())),
+        }
+        Err(BetError::Contended)
+    }
+
+    /// `refused`, unless the bettor's key was used before: then the bet
+    /// that request placed, as it was placed, or, for another request,
+    /// [`BetError::KeyReused`].
+    async fn unless_replayed(
+        &self,
+        claim: Option<&IdempotencyClaim>,
+        refused: BetError,
+    ) -> Result<PlacedBet, BetError> {
+        let Some(claim) = claim else {
+            return Err(refused);
+        };
+        match self.bets.earlier_use(claim).await? {
+            None => Err(refused),
+            Some(EarlierBet::Same(bet)) => Ok(PlacedBet::Replayed(bet.as_placed())),
+            Some(EarlierBet::Different) => Err(BetError::KeyReused),
         }
     }
 
@@ -151,6 +206,30 @@ impl BetService {
     ) -> Result<Vec<Bet>, BetError> {
         Ok(self.bets.list(bettor_id, filter, page).await?)
     }
+}
+
+/// The bet the domain places on `event` as it is, and the version it was
+/// decided on; or why not.
+fn decide(
+    bettor_id: &BettorId,
+    event: &LineEvent,
+    amount: BetSum,
+    odds: OddsRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Bet, i64), BetError> {
+    let bet = Bet::place(Uuid::now_v7(), bettor_id.clone(), event, amount, now)?;
+    odds.allows(event.coefficient).map_err(BetRefused::from)?;
+    Ok((bet, event.version))
+}
+
+/// A key reported taken, yet not found: keys are never deleted, so this
+/// is a fault.
+fn key_vanished() -> RepositoryError {
+    shared_kernel::storage::StorageError::corrupt(
+        "placing a bet",
+        "the idempotency key was taken, yet no earlier use of it is stored",
+    )
+    .into()
 }
 
 /// The request an `Idempotency-Key` stands for, written canonically: the

@@ -11,11 +11,15 @@ use chrono::{DateTime, Utc};
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
+use rust_decimal::Decimal;
+
 use super::ports::{
-    ApplyOutcome, BetFilter, BetNotPlaced, BetRepository, Clock, DecideBet, IdempotencyClaim,
-    LinePage, LineProvider, LineProviderError, LineRepository, PlacedBet, RepositoryError,
+    ApplyOutcome, BetFilter, BetRepository, BetToPlace, Clock, EarlierBet, IdempotencyClaim,
+    LinePage, LineProvider, LineProviderError, LineRepository, PlaceOutcome, RepositoryError,
 };
-use crate::domain::{Acceptance, Bet, BetStatus, BettorId, LineEvent, Refusal, StoredBet, payout};
+use crate::domain::{
+    Acceptance, Bet, BetStatus, BettorId, LineEvent, Refusal, StoredBet, check_funds, payout,
+};
 
 /// A clock that says what it is told.
 #[derive(Debug)]
@@ -40,6 +44,10 @@ struct Tables {
     inbox: HashMap<Uuid, String>,
     /// (bettor, key) to (request, bet).
     keys: HashMap<(BettorId, String), (String, Uuid)>,
+    wallets: HashMap<BettorId, Decimal>,
+    /// What `recent_event` answers instead of the copy, as a replica's
+    /// memory that has not yet heard of a change.
+    remembered: HashMap<Uuid, LineEvent>,
 }
 
 /// One in-memory "database" behind both repositories, so settling an
@@ -50,6 +58,26 @@ pub struct InMemoryStore(Mutex<Tables>);
 impl InMemoryStore {
     fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pays `amount` into the bettor's wallet.
+    pub fn fund(&self, bettor: &BettorId, amount: Decimal) {
+        *self.tables().wallets.entry(bettor.clone()).or_default() += amount;
+    }
+
+    /// The bettor's balance.
+    pub fn balance(&self, bettor: &BettorId) -> Decimal {
+        self.tables()
+            .wallets
+            .get(bettor)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Makes `recent_event` answer `event` for its id, whatever the copy
+    /// holds.
+    pub fn remember(&self, event: LineEvent) {
+        self.tables().remembered.insert(event.id, event);
     }
 
     /// Every bet stored.
@@ -129,6 +157,23 @@ impl LineRepository for InMemoryStore {
         Ok(self.tables().upsert_and_settle(event))
     }
 
+    async fn event(&self, id: Uuid) -> Result<Option<LineEvent>, RepositoryError> {
+        Ok(self.tables().events.get(&id).cloned())
+    }
+
+    async fn recent_event(
+        &self,
+        id: Uuid,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<LineEvent>, RepositoryError> {
+        let tables = self.tables();
+        Ok(tables
+            .remembered
+            .get(&id)
+            .or_else(|| tables.events.get(&id))
+            .cloned())
+    }
+
     async fn list_open(
         &self,
         now: DateTime<Utc>,
@@ -147,38 +192,62 @@ impl LineRepository for InMemoryStore {
 
 #[async_trait]
 impl BetRepository for InMemoryStore {
-    async fn place(
-        &self,
-        event_id: Uuid,
-        claim: Option<IdempotencyClaim>,
-        decide: DecideBet<'_>,
-    ) -> Result<PlacedBet, BetNotPlaced> {
+    async fn place(&self, to_place: BetToPlace<'_>) -> Result<PlaceOutcome, RepositoryError> {
+        let BetToPlace {
+            bet,
+            event_version,
+            stake,
+            claim,
+        } = to_place;
         let mut tables = self.tables();
-        if let Some(claim) = &claim
-            && let Some((request, bet_id)) = tables
-                .keys
-                .get(&(claim.bettor_id.clone(), claim.key.clone()))
-        {
-            if *request != claim.request {
-                return Err(BetNotPlaced::KeyReused);
-            }
-            let bet = tables.bets.get(bet_id).cloned();
-            return bet.map(PlacedBet::Replayed).ok_or_else(|| {
-                shared_kernel::storage::StorageError::corrupt("replaying", "no bet").into()
-            });
-        }
-        let event = tables
+        let held = tables
             .events
-            .get(&event_id)
-            .ok_or(BetNotPlaced::UnknownEvent(event_id))?;
-        let bet = decide(event)?;
-        tables.bets.insert(bet.id(), bet.clone());
-        if let Some(claim) = claim {
-            tables
-                .keys
-                .insert((claim.bettor_id, claim.key), (claim.request, bet.id()));
+            .get(&bet.event_id())
+            .map(|event| event.version);
+        if held != Some(event_version) {
+            return Ok(PlaceOutcome::EventChanged);
         }
-        Ok(PlacedBet::New(bet))
+        let balance = tables
+            .wallets
+            .get(bet.bettor_id())
+            .copied()
+            .unwrap_or_default();
+        if check_funds(stake, balance).is_err() {
+            return Ok(PlaceOutcome::InsufficientFunds { balance });
+        }
+        if let Some(claim) = claim {
+            let key = (claim.bettor_id.clone(), claim.key.clone());
+            if tables.keys.contains_key(&key) {
+                return Ok(PlaceOutcome::KeyTaken);
+            }
+            tables.keys.insert(key, (claim.request.clone(), bet.id()));
+        }
+        tables
+            .wallets
+            .insert(bet.bettor_id().clone(), balance + stake.wallet_change());
+        tables.bets.insert(bet.id(), bet.clone());
+        Ok(PlaceOutcome::Placed)
+    }
+
+    async fn earlier_use(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<EarlierBet>, RepositoryError> {
+        let tables = self.tables();
+        let Some((request, bet_id)) = tables
+            .keys
+            .get(&(claim.bettor_id.clone(), claim.key.clone()))
+        else {
+            return Ok(None);
+        };
+        if *request != claim.request {
+            return Ok(Some(EarlierBet::Different));
+        }
+        let bet =
+            tables.bets.get(bet_id).cloned().ok_or_else(|| {
+                shared_kernel::storage::StorageError::corrupt("replaying", "no bet")
+            })?;
+        Ok(Some(EarlierBet::Same(bet)))
     }
 
     async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Option<Bet>, RepositoryError> {

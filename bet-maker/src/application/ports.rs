@@ -15,9 +15,7 @@ use uuid::Uuid;
 
 use rust_decimal::Decimal;
 
-use crate::domain::{
-    Bet, BetRefused, BetStatus, BettorId, LineEvent, Posting, Refusal, WalletLine,
-};
+use crate::domain::{Bet, BetStatus, BettorId, LineEvent, Posting, Refusal, WalletLine};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -72,32 +70,51 @@ impl PlacedBet {
     }
 }
 
-/// Why a bet was not placed.
-#[derive(Debug, thiserror::Error)]
-pub enum BetNotPlaced {
-    /// bet-maker knows no event with this id.
-    #[error("no event with id {0}")]
-    UnknownEvent(Uuid),
-    /// The domain refused the bet.
-    #[error(transparent)]
-    Refused(#[from] BetRefused),
-    /// The idempotency key was used before for a different request.
-    #[error("the Idempotency-Key was already used for a different request")]
-    KeyReused,
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] RepositoryError),
+/// A bet decided on one version of its event, with the stake it takes
+/// from its bettor's wallet: what [`BetRepository::place`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct BetToPlace<'a> {
+    /// The bet, as the domain placed it.
+    pub bet: &'a Bet,
+    /// The version of the event it was decided on.
+    pub event_version: i64,
+    /// The stake's posting ([`crate::domain::stake`]).
+    pub stake: &'a Posting,
+    /// The bettor's idempotency key, if sent, claimed for the bet.
+    pub claim: Option<&'a IdempotencyClaim>,
 }
 
-impl From<StorageError> for BetNotPlaced {
-    fn from(error: StorageError) -> Self {
-        Self::Storage(error.into())
-    }
+/// What writing a decided bet came to. Anything but `Placed` wrote
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceOutcome {
+    /// The bet, its stake's ledger transaction and the debit of the wallet
+    /// are committed, with the key if there was one.
+    Placed,
+    /// The copy no longer holds the event at the version the bet was
+    /// decided on (or not at all): decide again on the event as it is.
+    EventChanged,
+    /// The wallet does not cover the stake ([`crate::domain::check_funds`]);
+    /// its balance (0.00 when the bettor has no wallet yet).
+    InsufficientFunds {
+        /// The balance found.
+        balance: Decimal,
+    },
+    /// The bettor's key was claimed before (by an earlier request, or a
+    /// concurrent one that committed first).
+    KeyTaken,
 }
 
-/// Decides, on the event as it is at that moment, the bet to place, or
-/// refuses it.
-pub type DecideBet<'a> = &'a (dyn Fn(&LineEvent) -> Result<Bet, BetRefused> + Send + Sync);
+/// What a bettor's idempotency key was used for before, as a bet request
+/// sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierBet {
+    /// The same request: the bet it placed, as it is now.
+    Same(Bet),
+    /// Another request (another event, amount, odds, or a wallet
+    /// movement).
+    Different,
+}
 
 /// Filters for listing bets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,23 +128,23 @@ pub struct BetFilter {
 /// Stores bets.
 #[async_trait]
 pub trait BetRepository: Send + Sync {
-    /// In one transaction: claims the bettor's idempotency key (if any), locks the
-    /// event against a concurrent settlement, asks `decide` for the bet on
-    /// the event as it is now, and stores it. A settlement that commits
-    /// first makes `decide` see the result; one that comes later settles
-    /// this bet too. Either way no bet on a finished event stays pending.
+    /// In one statement: locks the event against a concurrent settlement
+    /// if the copy still holds it open at `to_place.event_version`, debits
+    /// the stake from the bettor's wallet if it covers it, stores the bet
+    /// and the stake's ledger transaction, and claims the key (if any); all
+    /// of it or nothing. A settlement that commits first moves the version
+    /// ([`PlaceOutcome::EventChanged`]); one that comes later settles this
+    /// bet too. Either way no bet on a finished event stays pending.
     ///
-    /// The key is looked up among the claim's bettor's keys only: another
-    /// bettor's use of the same key is neither replayed nor a reuse.
-    ///
-    /// Errors: [`BetNotPlaced::UnknownEvent`], [`BetNotPlaced::Refused`]
-    /// (what `decide` said), [`BetNotPlaced::KeyReused`], or storage.
-    async fn place(
+    /// Errors: storage only; the rest are outcomes.
+    async fn place(&self, to_place: BetToPlace<'_>) -> Result<PlaceOutcome, RepositoryError>;
+
+    /// What the claim's bettor used the claim's key for before, if
+    /// anything; only that bettor's keys are looked at.
+    async fn earlier_use(
         &self,
-        event_id: Uuid,
-        claim: Option<IdempotencyClaim>,
-        decide: DecideBet<'_>,
-    ) -> Result<PlacedBet, BetNotPlaced>;
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<EarlierBet>, RepositoryError>;
 
     /// The bet with this id, if it is `bettor_id`'s (another bettor's is
     /// `None`, as if it did not exist).
@@ -188,6 +205,21 @@ pub trait LineRepository: Send + Sync {
     /// The same without a message (resync, or seeding): replace if the copy
     /// accepts it, settle if finished.
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError>;
+
+    /// The event as the copy holds it now.
+    async fn event(&self, id: Uuid) -> Result<Option<LineEvent>, RepositoryError>;
+
+    /// The event as the copy held it a moment ago (from memory, where a
+    /// replica keeps the open events): good enough to decide a bet on,
+    /// since the bet is written only if the copy still holds that version.
+    async fn recent_event(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LineEvent>, RepositoryError> {
+        let _ = now;
+        self.event(id).await
+    }
 
     /// Up to `page.limit + 1` events open at `now`, after `page.after`, in
     /// id order.

@@ -26,8 +26,16 @@ fn world() -> World {
     let now = Utc::now();
     let store = Arc::new(InMemoryStore::default());
     let clock = Arc::new(FixedClock::at(now));
+    for funded in ["alice", "bob"] {
+        store.fund(&bettor(funded), dec!(1000.00));
+    }
     World {
-        bets: BetService::new(store.clone(), clock.clone(), dec!(1000000.00)),
+        bets: BetService::new(
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            dec!(1000000.00),
+        ),
         line: LineService::new(store.clone(), clock),
         store,
         now,
@@ -404,4 +412,88 @@ async fn idempotency_keys_belong_to_their_bettor() {
         "bob reusing his own key for another body: {bobs_same_body:?}"
     );
     assert_eq!(world.store.bets().len(), 2);
+}
+
+#[tokio::test]
+async fn a_stake_above_the_balance_is_refused_with_the_balance_and_moves_nothing() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let carol = bettor("carol");
+    world.store.fund(&carol, dec!(25.00));
+
+    let short = world.place_as("carol", open.id, dec!(25.01), None).await;
+    let fits = world.place_as("carol", open.id, dec!(25.00), None).await;
+    let empty = world.place_as("carol", open.id, dec!(0.01), None).await;
+
+    match short {
+        Err(BetError::InsufficientFunds(funds)) => {
+            assert_eq!((funds.balance, funds.wanted), (dec!(25.00), dec!(25.01)));
+        }
+        other => panic!("expected insufficient funds, got {other:?}"),
+    }
+    assert!(matches!(fits, Ok(PlacedBet::New(_))), "{fits:?}");
+    assert!(
+        matches!(&empty, Err(BetError::InsufficientFunds(funds)) if funds.balance.is_zero()),
+        "{empty:?}"
+    );
+    assert_eq!(world.store.balance(&carol), dec!(0.00));
+    assert_eq!(world.store.bets().len(), 1, "only the stake that fit");
+}
+
+#[tokio::test]
+async fn a_bet_decided_on_an_outdated_copy_is_decided_again_on_the_event_as_it_is() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    // This replica's memory still holds version 1; the copy moved to 2.
+    world.store.remember(open.clone());
+    world
+        .apply(&LineEvent {
+            coefficient: dec!(2.10),
+            version: 2,
+            ..open.clone()
+        })
+        .await;
+
+    let bet = new_bet(world.placed(open.id, dec!(10.00), None).await);
+    let seen_old_odds = world
+        .bets
+        .place(BetSlip {
+            bettor_id: bettor("alice"),
+            event_id: open.id,
+            amount: dec!(10.00),
+            idempotency_key: None,
+            odds: OddsRequest {
+                seen: Some(dec!(1.85)),
+                accept: Default::default(),
+            },
+        })
+        .await;
+
+    assert_eq!(bet.coefficient(), dec!(2.10), "the odds of version 2");
+    match seen_old_odds {
+        Err(BetError::Refused(crate::domain::BetRefused::OddsChanged(changed))) => {
+            assert_eq!(changed.current, dec!(2.10));
+        }
+        other => panic!("expected odds-changed, got {other:?}"),
+    }
+    assert_eq!(world.store.bets().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_is_replayed_even_when_the_wallet_no_longer_covers_the_stake() {
+    let world = world();
+    let open = world.open_event(dec!(1.85)).await;
+    let dave = bettor("dave");
+    world.store.fund(&dave, dec!(10.00));
+    let first = world
+        .place_as("dave", open.id, dec!(10.00), Some("k"))
+        .await;
+
+    let retry = world
+        .place_as("dave", open.id, dec!(10.00), Some("k"))
+        .await;
+
+    let first = new_bet(first.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(retry.ok(), Some(PlacedBet::Replayed(first)));
+    assert_eq!(world.store.balance(&dave), dec!(0.00), "debited once");
 }

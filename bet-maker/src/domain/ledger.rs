@@ -169,21 +169,38 @@ pub fn deposit(amount: BetSum) -> Posting {
 
 /// Money paid out of a wallet holding `balance`.
 pub fn withdrawal(amount: BetSum, balance: Decimal) -> Result<Posting, InsufficientFunds> {
-    let amount = covered(amount, balance)?;
-    Ok(Posting::new(
+    let amount = amount.value();
+    let posting = Posting::new(
         Some(WalletLine::Withdrawal),
         &[(Account::Wallet, -amount), (Account::HouseCash, amount)],
-    ))
+    );
+    check_funds(&posting, balance)?;
+    Ok(posting)
 }
 
-/// A bet's stake, taken from a wallet holding `balance` and held until
-/// the bet is settled.
-pub fn stake(amount: BetSum, balance: Decimal) -> Result<Posting, InsufficientFunds> {
-    let amount = covered(amount, balance)?;
-    Ok(Posting::new(
+/// A bet's stake, taken from the wallet and held until the bet is
+/// settled. Whether the wallet holds enough is [`check_funds`]: a bet is
+/// placed in one statement, which applies that rule to the balance it
+/// finds, since reading the balance first would cost a round trip.
+pub fn stake(amount: BetSum) -> Posting {
+    let amount = amount.value();
+    Posting::new(
         Some(WalletLine::Stake),
         &[(Account::Wallet, -amount), (Account::StakesHeld, amount)],
-    ))
+    )
+}
+
+/// Whether a wallet holding `balance` can take `posting`: a wallet never
+/// goes below zero.
+pub fn check_funds(posting: &Posting, balance: Decimal) -> Result<(), InsufficientFunds> {
+    let change = posting.wallet_change();
+    if balance + change < Decimal::ZERO {
+        return Err(InsufficientFunds {
+            balance,
+            wanted: -change,
+        });
+    }
+    Ok(())
 }
 
 /// A bet of `amount` settled as `status` with `payout` (see
@@ -215,14 +232,6 @@ pub fn settlement(amount: BetSum, status: BetStatus, payout: Decimal) -> Option<
         ),
     };
     Some(Posting::new(line, entries))
-}
-
-fn covered(amount: BetSum, balance: Decimal) -> Result<Decimal, InsufficientFunds> {
-    let wanted = amount.value();
-    if wanted > balance {
-        return Err(InsufficientFunds { balance, wanted });
-    }
-    Ok(wanted)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! `GET /events` without a query per request: the open events, held in
-//! memory and dropped whenever the line changes.
+//! `GET /events`, and the event a bet is decided on, without a query per
+//! request: the open events, held in memory and dropped whenever the line
+//! changes.
 //!
 //! Any replica's consumer may apply a change, so the signal comes from the
 //! database: a trigger on `events` sends `NOTIFY line_changed` at commit,
@@ -133,6 +134,24 @@ impl LineRepository for OpenEventsCache {
         let outcome = self.inner.apply_snapshot(event).await?;
         self.invalidate_after(&outcome);
         Ok(outcome)
+    }
+
+    async fn event(&self, id: Uuid) -> Result<Option<LineEvent>, RepositoryError> {
+        self.inner.event(id).await
+    }
+
+    /// An open event from memory; any other from the database (a closed
+    /// or unknown one is refused there, after looking it up).
+    async fn recent_event(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LineEvent>, RepositoryError> {
+        let loaded = self.current(now).await?;
+        if let Ok(at) = loaded.events.binary_search_by_key(&id, |event| event.id) {
+            return Ok(loaded.events.get(at).cloned());
+        }
+        self.inner.event(id).await
     }
 
     async fn list_open(

@@ -88,15 +88,36 @@ impl Deref for TestApp {
     }
 }
 
+/// The bettors every [`TestApp::spawn`] funds.
+pub const FUNDED: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+/// What each of them deposits.
+pub const FUNDS: &str = "1000.00";
+
 impl TestApp {
     /// A fresh database, exchange and queues, and the app on them, ready:
-    /// consuming, so nothing a test publishes from now on is unroutable.
+    /// consuming, so nothing a test publishes from now on is unroutable;
+    /// each of [`FUNDED`] has deposited [`FUNDS`], so they can bet.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
     }
 
     /// The same, with the configuration changed by `adjust` first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let app = Self::spawn_unfunded_with(adjust).await;
+        for bettor in FUNDED {
+            app.deposit_as(bettor, FUNDS).await;
+        }
+        app
+    }
+
+    /// A fresh app where no bettor has a wallet yet.
+    pub async fn spawn_unfunded() -> Self {
+        Self::spawn_unfunded_with(|_| {}).await
+    }
+
+    /// The same, with the configuration changed by `adjust` first.
+    pub async fn spawn_unfunded_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let (db, mut broker) =
             database_and_broker::<Migrator>("bet-maker", schema_fingerprint()).await;
         let (queue, dead_letter_queue) = broker.own_consumer_queues("bet-maker");
@@ -173,6 +194,17 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         shared_kernel::testing::expect_json(response, StatusCode::OK).await
+    }
+
+    /// `POST /wallet/deposits` of `amount` as `bettor`, expecting 201.
+    pub async fn deposit_as(&self, bettor: &str, amount: &str) {
+        let response = self
+            .request_as(bettor, Method::POST, "/wallet/deposits")
+            .json(&json!({ "amount": amount }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /wallet/deposits: {e}"));
+        shared_kernel::testing::expect_json(response, StatusCode::CREATED).await;
     }
 
     /// `POST /bets` as the default bettor, and the response.

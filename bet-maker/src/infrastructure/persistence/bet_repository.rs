@@ -1,42 +1,166 @@
 //! Bets in PostgreSQL, each with its bettor, and the bettors'
 //! `Idempotency-Key`s that placed them.
+//!
+//! A bet is placed in one statement (one round trip, no transaction to
+//! open or close): data-modifying CTEs lock the event at the version the
+//! bet was decided on, debit the wallet, insert the bet, its stake's
+//! ledger transaction and entries, and claim the key, or do nothing. Raw
+//! SQL because SeaORM's builders cannot chain these writes; the entries
+//! come from `domain::ledger::stake`, never from SQL, and
+//! `tests/rules_in_sql.rs` holds the statement to `domain::check_funds`.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
-};
+use rust_decimal::Decimal;
+use sea_orm::sqlx::{self, PgPool, Row};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
-use shared_kernel::storage::{StorageError, storage};
+use shared_kernel::storage::{StorageError, sqlx_storage, storage};
 use uuid::Uuid;
 
-use super::entities::{bets, events, idempotency_keys};
-use super::mapping::{bet_from_row, bet_row, event_from_row};
+use super::entities::{bets, idempotency_keys};
+use super::mapping::bet_from_row;
 use crate::application::ports::{
-    BetFilter, BetNotPlaced, BetRepository, DecideBet, IdempotencyClaim, PlacedBet, RepositoryError,
+    BetFilter, BetRepository, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
+    RepositoryError,
 };
-use crate::domain::{Bet, BettorId};
+use crate::domain::{Account, Bet, BettorId};
+
+/// Places a bet: `$1` event at version `$2` (locked `FOR SHARE`, so a
+/// settlement, which updates the event row first, either committed before,
+/// and moved the version, or waits for this bet and then settles it too),
+/// the wallet of `$3` changed by `$4` if it stays at or above zero, bet
+/// `$5` (amount `$6`, coefficient `$7`, placed at `$8`), the key `$9` (if
+/// any) claimed for request `$10`, and ledger transaction `$11` with the
+/// entries `$12`–`$14`. Each step selects from the one before, so a moved
+/// version or a short wallet matches no row and inserts nothing; a key the
+/// bettor holds already breaks `idempotency_keys_pkey` and undoes the whole
+/// statement. Returns whether the event was held at that version, and the
+/// balance after the debit (none when nothing was written).
+const PLACE_BET: &str = "
+    WITH event AS (
+        SELECT id FROM events WHERE id = $1 AND version = $2 FOR SHARE
+    ),
+    debited AS (
+        UPDATE wallets SET balance = balance + $4
+        FROM event
+        WHERE bettor_id = $3 AND balance + $4 >= 0
+        RETURNING balance
+    ),
+    bet AS (
+        INSERT INTO bets
+            (id, bettor_id, event_id, amount, coefficient, status, placed_at, stake_posted)
+        SELECT $5, $3, $1, $6, $7, 'PENDING', $8, true FROM debited
+        RETURNING id
+    ),
+    claimed AS (
+        INSERT INTO idempotency_keys (bettor_id, key, request, bet_id)
+        SELECT $3, $9, $10, bet.id FROM bet WHERE $9::text IS NOT NULL
+    ),
+    txn AS (
+        INSERT INTO ledger_transactions (id, kind)
+        SELECT $11, 'STAKE' FROM bet
+        RETURNING id, created_at
+    ),
+    entries AS (
+        INSERT INTO ledger_entries
+            (id, transaction_id, account, amount, bettor_id, line, balance_after, bet_id, created_at)
+        SELECT e.id, txn.id, e.account, e.amount,
+               CASE WHEN e.account = 'WALLET' THEN $3 END,
+               CASE WHEN e.account = 'WALLET' THEN 'STAKE' END,
+               CASE WHEN e.account = 'WALLET' THEN debited.balance END,
+               $5, txn.created_at
+        FROM txn, debited, UNNEST($12::uuid[], $13::text[], $14::numeric[]) AS e(id, account, amount)
+    )
+    SELECT EXISTS (SELECT 1 FROM event) AS event_held,
+           (SELECT balance FROM debited) AS balance";
+
+/// The constraint a second claim of a bettor's key breaks.
+const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
+
+/// The balance a refused stake met.
+const BALANCE: &str = "SELECT balance FROM wallets WHERE bettor_id = $1";
 
 /// [`BetRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SeaOrmBetRepository {
     db: DatabaseConnection,
+    pool: PgPool,
 }
 
 impl SeaOrmBetRepository {
     /// A repository on this pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        let pool = db.get_postgres_connection_pool().clone();
+        Self { db, pool }
     }
 
-    /// What the bettor's idempotency key was used for before, if it was: a
-    /// replay of the same request, or a refusal of a different one. Only
-    /// the claim's bettor's keys are looked at.
+    /// The bettor's balance now (0.00 without a wallet).
+    async fn balance(&self, bettor: &BettorId) -> Result<Decimal, StorageError> {
+        let balance: Option<Decimal> = sqlx::query_scalar(BALANCE)
+            .bind(bettor.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sqlx_storage(format!("reading the balance of {bettor}")))?;
+        Ok(balance.unwrap_or(Decimal::new(0, 2)))
+    }
+}
+
+#[async_trait]
+impl BetRepository for SeaOrmBetRepository {
+    async fn place(&self, to_place: BetToPlace<'_>) -> Result<PlaceOutcome, RepositoryError> {
+        let BetToPlace {
+            bet,
+            event_version,
+            stake,
+            claim,
+        } = to_place;
+        let entries = stake.entries();
+        let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+        let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
+        let amounts: Vec<Decimal> = entries.iter().map(|e| e.amount).collect();
+        let operation = format!("placing bet {}", bet.id());
+        let placed = sqlx::query(PLACE_BET)
+            .bind(bet.event_id())
+            .bind(event_version)
+            .bind(bet.bettor_id().as_str())
+            .bind(stake.on(Account::Wallet))
+            .bind(bet.id())
+            .bind(bet.amount().value())
+            .bind(bet.coefficient())
+            .bind(bet.placed_at())
+            .bind(claim.map(|claim| claim.key.as_str()))
+            .bind(claim.map(|claim| claim.request.as_str()))
+            .bind(Uuid::now_v7())
+            .bind(&ids)
+            .bind(&accounts)
+            .bind(&amounts)
+            .fetch_one(&self.pool)
+            .await;
+        let row = match placed {
+            Ok(row) => row,
+            Err(sqlx::Error::Database(error)) if error.constraint() == Some(KEY_CONSTRAINT) => {
+                return Ok(PlaceOutcome::KeyTaken);
+            }
+            Err(error) => return Err(sqlx_storage(operation)(error).into()),
+        };
+        let event_held: bool = row
+            .try_get("event_held")
+            .map_err(sqlx_storage(operation.clone()))?;
+        let balance: Option<Decimal> = row.try_get("balance").map_err(sqlx_storage(operation))?;
+        Ok(match (event_held, balance) {
+            (false, _) => PlaceOutcome::EventChanged,
+            (true, Some(_)) => PlaceOutcome::Placed,
+            (true, None) => PlaceOutcome::InsufficientFunds {
+                balance: self.balance(bet.bettor_id()).await?,
+            },
+        })
+    }
+
     async fn earlier_use(
         &self,
         claim: &IdempotencyClaim,
-    ) -> Result<Option<PlacedBet>, BetNotPlaced> {
+    ) -> Result<Option<EarlierBet>, RepositoryError> {
         let id = (claim.bettor_id.as_str().to_owned(), claim.key.clone());
         let Some(earlier) = idempotency_keys::Entity::find_by_id(id)
             .one(&self.db)
@@ -46,7 +170,7 @@ impl SeaOrmBetRepository {
             return Ok(None);
         };
         if earlier.request != claim.request {
-            return Err(BetNotPlaced::KeyReused);
+            return Ok(Some(EarlierBet::Different));
         }
         // The request names the bet's event, so a key that posted a wallet
         // movement never gets here: it is a reuse for another request.
@@ -62,103 +186,7 @@ impl SeaOrmBetRepository {
                 format!("the key names bet {bet_id}, which does not exist"),
             )
         })?;
-        Ok(Some(PlacedBet::Replayed(bet)))
-    }
-
-    /// Places the bet in `txn`; `None` when a concurrent request with the
-    /// same key committed first (then `txn` has been rolled back).
-    async fn place_in(
-        &self,
-        txn: DatabaseTransaction,
-        event_id: Uuid,
-        claim: Option<&IdempotencyClaim>,
-        decide: DecideBet<'_>,
-    ) -> Result<Option<Bet>, BetNotPlaced> {
-        // FOR SHARE: a settlement (which updates the event row first) waits
-        // for this transaction, or this one waits for it and then sees the
-        // event finished. No bet can slip past a settlement.
-        let event = events::Entity::find_by_id(event_id)
-            .lock_shared()
-            .one(&txn)
-            .await
-            .map_err(storage(format!("locking event {event_id}")))?
-            .ok_or(BetNotPlaced::UnknownEvent(event_id))?;
-        let bet = decide(&event_from_row(event))?;
-        bets::Entity::insert(bet_row(&bet))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(storage(format!("inserting bet {}", bet.id())))?;
-        if let Some(claim) = claim
-            && !claim_key(&txn, claim, bet.id()).await?
-        {
-            txn.rollback()
-                .await
-                .map_err(storage("rolling back a bet placed twice"))?;
-            return Ok(None);
-        }
-        txn.commit()
-            .await
-            .map_err(storage(format!("committing bet {}", bet.id())))?;
-        Ok(Some(bet))
-    }
-}
-
-/// Records that the bettor's `claim.key` placed `bet_id`; `false` if another
-/// request of the same bettor holds the key already.
-async fn claim_key(
-    txn: &DatabaseTransaction,
-    claim: &IdempotencyClaim,
-    bet_id: Uuid,
-) -> Result<bool, StorageError> {
-    let row = idempotency_keys::ActiveModel {
-        bettor_id: Set(claim.bettor_id.as_str().to_owned()),
-        key: Set(claim.key.clone()),
-        request: Set(claim.request.clone()),
-        bet_id: Set(Some(bet_id)),
-        ledger_entry_id: Set(None),
-        ..Default::default()
-    };
-    let inserted = idempotency_keys::Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(txn)
-        .await
-        .map_err(storage("claiming idempotency key"))?;
-    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
-}
-
-#[async_trait]
-impl BetRepository for SeaOrmBetRepository {
-    async fn place(
-        &self,
-        event_id: Uuid,
-        claim: Option<IdempotencyClaim>,
-        decide: DecideBet<'_>,
-    ) -> Result<PlacedBet, BetNotPlaced> {
-        if let Some(claim) = &claim
-            && let Some(earlier) = self.earlier_use(claim).await?
-        {
-            return Ok(earlier);
-        }
-        let txn = self
-            .db
-            .begin()
-            .await
-            .map_err(storage("starting to place a bet"))?;
-        if let Some(bet) = self.place_in(txn, event_id, claim.as_ref(), decide).await? {
-            return Ok(PlacedBet::New(bet));
-        }
-        // A concurrent request with the same key committed first: ours was
-        // the retry, undone. Answer as the first did.
-        let claim = claim.as_ref().ok_or_else(|| {
-            StorageError::corrupt("placing a bet", "a bet without a key was undone")
-        })?;
-        self.earlier_use(claim).await?.ok_or_else(|| {
-            StorageError::corrupt(
-                "reading idempotency key",
-                "the key a concurrent request claimed has vanished",
-            )
-            .into()
-        })
+        Ok(Some(EarlierBet::Same(bet)))
     }
 
     async fn get(&self, bettor_id: &BettorId, id: Uuid) -> Result<Option<Bet>, RepositoryError> {

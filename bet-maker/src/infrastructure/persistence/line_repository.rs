@@ -100,6 +100,14 @@ impl LineRepository for SeaOrmLineRepository {
         Ok(outcome)
     }
 
+    async fn event(&self, id: Uuid) -> Result<Option<LineEvent>, RepositoryError> {
+        let row = events::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(storage(format!("reading event {id}")))?;
+        Ok(row.map(event_from_row))
+    }
+
     async fn list_open(
         &self,
         now: DateTime<Utc>,

@@ -3,8 +3,6 @@
 //! entities' enums with the domain's, so the domain knows nothing of
 //! SeaORM.
 
-use sea_orm::ActiveValue::Set;
-
 use super::entities::{bets, events};
 use crate::domain::{Bet, BetStatus, BettorId, LineEvent, LineEventStatus, StoredBet};
 
@@ -76,19 +74,4 @@ pub fn bet_from_row(row: bets::Model) -> Bet {
         placed_at: row.placed_at,
         settled_at: row.settled_at,
     })
-}
-
-/// A new bet's row.
-pub fn bet_row(bet: &Bet) -> bets::ActiveModel {
-    bets::ActiveModel {
-        id: Set(bet.id()),
-        bettor_id: Set(bet.bettor_id().as_str().to_owned()),
-        event_id: Set(bet.event_id()),
-        amount: Set(bet.amount().value()),
-        coefficient: Set(bet.coefficient()),
-        status: Set(bet.status().into()),
-        payout: Set(bet.payout()),
-        placed_at: Set(bet.placed_at()),
-        settled_at: Set(bet.settled_at()),
-    }
 }

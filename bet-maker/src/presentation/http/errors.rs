@@ -28,8 +28,13 @@ impl From<BetError> for Problem {
                 Problem::conflict("event-closed", error.to_string())
             }
             BetError::Refused(BetRefused::OddsChanged(changed)) => odds_changed(changed),
+            BetError::InsufficientFunds(funds) => insufficient_funds(funds),
             BetError::KeyReused => {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
+            }
+            BetError::Contended => {
+                tracing::warn!(error = %error, "request failed: event contended");
+                Problem::unavailable(format!("{error}; try again"))
             }
             BetError::Storage(storage) => storage_problem(&storage),
         }
