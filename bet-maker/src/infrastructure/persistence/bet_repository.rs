@@ -37,7 +37,7 @@ use crate::domain::{Account, Bet, BettorId};
 /// bettor holds already breaks `idempotency_keys_pkey` and undoes the whole
 /// statement. Returns whether the event was held at that version, and the
 /// balance after the debit (none when nothing was written).
-const PLACE_BET: &str = "
+pub const PLACE_BET: &str = "
     WITH event AS (
         SELECT id FROM events WHERE id = $1 AND version = $2 FOR SHARE
     ),

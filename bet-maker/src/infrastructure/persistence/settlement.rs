@@ -36,7 +36,7 @@ use crate::domain::LineEvent;
 /// seconds. `tests/rules_in_sql.rs` runs this statement against
 /// `domain::payout` and `domain::settlement` on a real database, so they
 /// cannot drift.
-const SETTLE_PENDING_BETS: &str = "
+pub const SETTLE_PENDING_BETS: &str = "
     WITH settled AS (
         UPDATE bets SET
             status = CASE $2::text
