@@ -30,11 +30,14 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use shared_kernel::testing::TestDatabase;
 pub use shared_kernel::testing::{PATIENCE, expect_json};
-pub use system::{Messaging, OPERATOR_TOKEN, System};
+pub use system::{FUNDS, Messaging, OPERATOR_TOKEN, System};
 use uuid::Uuid;
 
 /// bet-maker's house limit on a stake, as the services run in tests.
 pub use bet_maker_support::MAX_STAKE;
+/// The ledger's own consistency: every transaction sums to zero, every
+/// wallet equals its entries and is not negative, balances run.
+pub use bet_maker_support::assert_books_balance;
 /// A bettor's token, signed with the secret the services run with in tests
 /// ([`JWT_SECRET`]).
 pub use bet_maker_support::{JWT_SECRET, token_for};

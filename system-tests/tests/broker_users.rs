@@ -105,6 +105,7 @@ async fn each_service_runs_with_only_the_permissions_readme_lists() {
         .await
         .unwrap_or_else(|| panic!("line-provider refused to create an event"));
     cluster.wait_until_known(event).await;
+    cluster.deposit_as(0, "alice", "10.00").await;
     let bet = match cluster.place_bet_as(0, "alice", event, "10.00").await {
         Ok(BetAnswer::Accepted(bet)) => bet,
         other => panic!("the bet was not accepted: {other:?}"),

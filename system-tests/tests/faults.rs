@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use system_tests::cluster::{BetAnswer, Cluster};
+use system_tests::cluster::{BETTORS, BetAnswer, Cluster};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -183,7 +183,8 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
     cluster.stop().await;
 }
 
-/// Bets placed by `workers` concurrent bettors until `stop` resolves: the
+/// Bets placed by `workers` concurrent bettors (the cluster's funded
+/// [`BETTORS`], in turn) until `stop` resolves: the
 /// ids of the accepted ones go to `accepted`, any other answer (status and
 /// body) to `refused`. Requests the server never answered are neither: the
 /// bettor did not get an answer, as when the process has gone.
@@ -196,7 +197,7 @@ async fn bet_until(
     stop: &CancellationToken,
 ) {
     let bettor = |worker: usize| async move {
-        let token = system_tests::token_for(&format!("worker-{worker}"));
+        let token = system_tests::token_for(&format!("bettor-{}", worker % BETTORS));
         while !stop.is_cancelled() {
             let response = client
                 .post(format!("{base_url}/bets"))

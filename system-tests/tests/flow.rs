@@ -8,9 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared_kernel::testing::{eventually, expect_problem};
-use system_tests::{Messaging, PATIENCE, System, expected_payout, id_of, uuid_field};
+use system_tests::{
+    FUNDS, Messaging, PATIENCE, System, assert_books_balance, decimal, expected_payout, id_of,
+    uuid_field,
+};
 use uuid::Uuid;
 
 /// A timestamp field of a JSON object.
@@ -227,6 +231,20 @@ async fn bets_are_placed_and_settled_by_the_results_line_provider_sets() {
         placed.len(),
         "refused bets are not recorded"
     );
+    let money = |value: &Value| decimal(value.as_str().unwrap_or_default());
+    let staked: Decimal = placed.iter().map(|bet| money(&bet["amount"])).sum();
+    let paid: Decimal = system
+        .bets("status=WON")
+        .await
+        .iter()
+        .map(|bet| money(&bet["payout"]))
+        .sum();
+    assert_eq!(
+        money(&system.balance().await),
+        decimal(FUNDS) - staked + paid,
+        "the wallet: every stake taken, every win paid"
+    );
+    assert_books_balance(&system.bet_maker_db).await;
 
     system.wait_until_all_published().await;
     assert_eq!(
@@ -286,6 +304,12 @@ async fn cancelling_an_event_voids_its_bets_and_pays_back_each_stake() {
         "a cancelled event is no longer offered"
     );
     assert_bet_refused_as_closed(&system, cancelled).await;
+    assert_eq!(
+        decimal(system.balance().await.as_str().unwrap_or_default()),
+        decimal(FUNDS) - decimal("5.00"),
+        "every voided stake back; the other still staked"
+    );
+    assert_books_balance(&system.bet_maker_db).await;
 
     system.wait_until_all_published().await;
     assert_eq!(

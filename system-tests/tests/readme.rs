@@ -1,12 +1,15 @@
 //! README's walkthrough, run from README.md itself against both services:
-//! create an event, see it in bet-maker, bet, finish it, see the bet
-//! settled. A renamed field, a wrong path or a missing variable in the
+//! create an event, see it in bet-maker, fund a wallet, bet, finish it,
+//! see the bet settled and paid. A renamed field, a wrong path or a missing variable in the
 //! README fails this test.
 
 use shared_kernel::testing::test_keys;
 use system_tests::process::binary;
 use system_tests::walkthrough::Walkthrough;
-use system_tests::{JWT_SECRET, OPERATOR_TOKEN, System, expected_payout, uuid_field};
+use system_tests::{
+    JWT_SECRET, Messaging, OPERATOR_TOKEN, System, assert_books_balance, expected_payout,
+    uuid_field,
+};
 use uuid::Uuid;
 
 /// The addresses and the token the README is written for.
@@ -29,7 +32,7 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
             "the README walkthrough needs `{tool}` on PATH"
         );
     }
-    let system = System::start().await;
+    let system = System::start_unfunded(Messaging::Shared).await;
     let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
     let readme = std::fs::read_to_string(readme_path)
         .unwrap_or_else(|e| panic!("reading {readme_path}: {e}"));
@@ -84,6 +87,12 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
         expected_payout(&text("amount"), &text("coefficient")),
         "the bet pays what the domain's rule says: {bet}"
     );
+    assert_eq!(
+        system.balance().await,
+        "78.50",
+        "alice's wallet: 100.00 in, 10.00 staked, 18.50 paid, 5.00 staked and refunded, 30.00 out"
+    );
+    assert_books_balance(&system.bet_maker_db).await;
     system.stop().await;
 }
 

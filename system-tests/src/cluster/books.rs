@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use bet_maker::domain::{BetStatus, LineEventStatus};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use shared_kernel::testing::{count, eventually};
+use shared_kernel::testing::{TestDatabase, count, eventually};
 use uuid::Uuid;
 
 use super::Cluster;
@@ -22,6 +22,11 @@ impl Cluster {
     ///   `bet_maker::domain::payout` gives for its event's result, with
     ///   the payout it gives (pending on open events); every void bet pays
     ///   back exactly its stake; no bet was settled twice;
+    /// - the money ([`money_is_where_the_bets_say`]): the ledger balances,
+    ///   every wallet equals its entries and is not negative, every staked
+    ///   bet was debited once, every WON one paid once, every VOID one
+    ///   refunded once, and deposits − withdrawals = wallets + stakes held
+    ///   + the house's result;
     /// - the dead-letter queue is empty.
     pub async fn check_the_books(&self, accepted: &[Uuid]) {
         self.every_message_applied_once().await;
@@ -49,6 +54,7 @@ impl Cluster {
             "void bets that do not pay back their stake"
         );
         every_bet_settled_once(bet_maker).await;
+        money_is_where_the_bets_say(&self.bet_maker_db).await;
         assert_eq!(
             self.depth(&self.dead_letter_queue).await,
             0,
@@ -139,6 +145,66 @@ async fn every_bet_settled_once(db: &DatabaseConnection) {
         settlements, settled,
         "every settled bet was settled exactly once"
     );
+}
+
+/// The money, after the faults. The ledger's own consistency first (every
+/// transaction sums to zero, every wallet equals its entries and is not
+/// negative, balances run), then the money each bet moved, checked against
+/// the bets rather than the SQL that moved it:
+/// - every bet whose stake is in the ledger has exactly one STAKE line of
+///   minus its amount, and no bet has a stake line without being staked;
+/// - a staked WON bet has exactly one PAYOUT line of its payout, a staked
+///   VOID bet exactly one REFUND line of its stake, and no other bet (LOST,
+///   PENDING, or unstaked) has either;
+/// - the stakes held are the stakes of the pending staked bets;
+/// - deposits − withdrawals = wallets + stakes held + the house's result.
+async fn money_is_where_the_bets_say(db: &TestDatabase) {
+    crate::bet_maker_support::assert_books_balance(db).await;
+    let checks = [
+        (
+            "staked bets without exactly one STAKE line of minus their amount",
+            "SELECT count(*) FROM bets b WHERE b.stake_posted AND
+               (SELECT count(*) FILTER (WHERE e.amount = -b.amount) || '/' || count(*)
+                FROM ledger_entries e WHERE e.bet_id = b.id AND e.line = 'STAKE') <> '1/1'",
+        ),
+        (
+            "STAKE lines of bets that are not staked",
+            "SELECT count(*) FROM ledger_entries e JOIN bets b ON b.id = e.bet_id
+             WHERE e.line = 'STAKE' AND NOT b.stake_posted",
+        ),
+        (
+            "staked WON bets not paid exactly once, or VOID ones not refunded exactly once",
+            "SELECT count(*) FROM bets b WHERE b.stake_posted AND b.status IN ('WON', 'VOID') AND
+               (SELECT count(*) FILTER (WHERE e.amount = b.payout) || '/' || count(*)
+                FROM ledger_entries e WHERE e.bet_id = b.id
+                  AND e.line = CASE b.status WHEN 'WON' THEN 'PAYOUT' ELSE 'REFUND' END) <> '1/1'",
+        ),
+        (
+            "payouts or refunds to bets that are not staked WON or VOID bets",
+            "SELECT count(*) FROM ledger_entries e JOIN bets b ON b.id = e.bet_id
+             WHERE e.line IN ('PAYOUT', 'REFUND') AND NOT (b.stake_posted AND
+               (b.status, e.line) IN (('WON', 'PAYOUT'), ('VOID', 'REFUND')))",
+        ),
+        (
+            "stakes held other than the pending staked bets' stakes",
+            "SELECT count(*) FROM (SELECT
+               (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'STAKES_HELD')
+               - (SELECT coalesce(sum(amount), 0) FROM bets WHERE stake_posted AND status = 'PENDING')
+               AS difference) AS held WHERE difference <> 0",
+        ),
+        (
+            "deposits − withdrawals other than wallets + stakes held + the house's result",
+            "SELECT count(*) FROM (SELECT
+               (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE line IN ('DEPOSIT', 'WITHDRAWAL'))
+               - (SELECT coalesce(sum(balance), 0) FROM wallets)
+               - (SELECT coalesce(sum(amount), 0) FROM ledger_entries
+                  WHERE account IN ('STAKES_HELD', 'HOUSE_RESULT')) AS difference) AS money
+             WHERE difference <> 0",
+        ),
+    ];
+    for (what, sql) in checks {
+        assert_eq!(count(&db.connection, sql).await, 0, "{what}");
+    }
 }
 
 /// An event's status as bet-maker's `events.status` spells it.

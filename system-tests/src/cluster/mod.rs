@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use shared_kernel::testing::{TestBroker, TestDatabase, count, eventually};
 use uuid::Uuid;
 
-use crate::PATIENCE;
+use crate::{PATIENCE, expect_json};
 pub use node::Node;
 
 /// The operator token the line-provider processes are started with.
@@ -21,6 +21,10 @@ pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
 
 /// How many bettors the cluster's bets come from, in turn.
 pub const BETTORS: usize = 8;
+
+/// What each of the [`BETTORS`] deposits when the cluster starts: more
+/// than any test stakes.
+pub const FUNDS: &str = "100000.00";
 
 /// Records every settlement of a bet (PENDING to WON or LOST), so a test
 /// can show that no bet was settled twice.
@@ -155,7 +159,7 @@ impl Cluster {
                 Node::new(&name, "bet-maker", &bet_maker_db.url, env, "BET_MAKER_PORT").await,
             );
         }
-        Self {
+        let cluster = Self {
             line_providers: line_provider_nodes,
             bet_makers: bet_maker_nodes,
             client: reqwest::Client::new(),
@@ -165,7 +169,32 @@ impl Cluster {
             bet_maker_db,
             broker,
             next_bettor: AtomicUsize::new(0),
+        };
+        if !cluster.bet_makers.is_empty() {
+            for bettor in 0..BETTORS {
+                cluster
+                    .deposit_as(0, &format!("bettor-{bettor}"), FUNDS)
+                    .await;
+            }
         }
+        cluster
+    }
+
+    /// Deposits `amount` into `bettor`'s wallet through replica `replica`
+    /// of bet-maker, expecting 201.
+    pub async fn deposit_as(&self, replica: usize, bettor: &str, amount: &str) {
+        let response = self
+            .client
+            .post(format!(
+                "{}/wallet/deposits",
+                self.bet_makers[replica].base_url()
+            ))
+            .bearer_auth(crate::token_for(bettor))
+            .json(&json!({ "amount": amount }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /wallet/deposits as {bettor}: {e}"));
+        expect_json(response, StatusCode::CREATED).await;
     }
 
     /// Stops every process with SIGTERM and asserts each exited with 0.

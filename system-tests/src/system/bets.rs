@@ -23,6 +23,24 @@ impl System {
             .unwrap_or_else(|e| panic!("POST /bets: {e}"))
     }
 
+    /// `POST /wallet/deposits` of `amount` as [`BETTOR`], expecting 201.
+    pub async fn deposit(&self, amount: &str) {
+        let response = self
+            .bet_maker
+            .request(Method::POST, "/wallet/deposits")
+            .bearer_auth(token_for(BETTOR))
+            .json(&json!({ "amount": amount }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /wallet/deposits: {e}"));
+        expect_json(response, StatusCode::CREATED).await;
+    }
+
+    /// [`BETTOR`]'s wallet balance.
+    pub async fn balance(&self) -> Value {
+        self.get_json("/wallet").await["balance"].clone()
+    }
+
     /// Places a bet, expecting 201; returns the bet.
     pub async fn place_bet(&self, event_id: Uuid, amount: &str) -> Value {
         let response = self.try_place_bet(event_id, amount).await;

@@ -50,8 +50,13 @@ pub struct System {
     isolated_broker: Option<TestBroker>,
 }
 
+/// What the bettor has deposited when a [`System`] starts: four deposits
+/// of the house limit, enough for any test's stakes.
+pub const FUNDS: &str = "4000000.00";
+
 impl System {
-    /// Both services on one exchange, ready.
+    /// Both services on one exchange, ready; the bettor
+    /// [`crate::bet_maker_support::BETTOR`] has deposited [`FUNDS`].
     pub async fn start() -> Self {
         Self::start_with(Messaging::Shared).await
     }
@@ -59,6 +64,15 @@ impl System {
     /// Both services, bet-maker hearing line-provider's messages or not,
     /// started and ready (database and broker reachable).
     pub async fn start_with(messaging: Messaging) -> Self {
+        let system = Self::start_unfunded(messaging).await;
+        for _ in 0..4 {
+            system.deposit(crate::MAX_STAKE).await;
+        }
+        system
+    }
+
+    /// The same, where no bettor has a wallet yet.
+    pub async fn start_unfunded(messaging: Messaging) -> Self {
         shared_kernel::testing::init_logs();
         let (line_provider_db, bet_maker_db) = databases().await;
         let mut broker = new_broker("system").await;
