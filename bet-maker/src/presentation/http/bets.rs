@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Place a bet at the event's current coefficient, as the bettor the token
-/// names.
+/// names, taking the stake from their wallet.
 #[utoipa::path(
     post, path = "/bets", tag = "bets",
     security(("bettor_token" = [])),
@@ -48,9 +48,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unknown_event())),
-        (status = 409, description = "The event is closed for betting, or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now)", body = Problem, content_type = "application/problem+json",
+        (status = 409, description = "The event is closed for betting; or the wallet does not cover the stake (`balance` says the balance); or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now). Nothing is written.", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Event closed" = (summary = "Finished, cancelled, or past its deadline", value = json!(examples::event_closed()))),
+                ("Insufficient funds" = (summary = "The stake is more than the balance", value = json!(examples::insufficient_funds()))),
                 ("Odds changed" = (summary = "The coefficient moved from the one sent", value = json!(examples::odds_changed()))),
             )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
@@ -60,7 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
                 ("Invalid amount" = (summary = "The amount breaks a rule", value = json!(examples::invalid_amount()))),
                 ("Key reused" = (summary = "The Idempotency-Key placed another bet", value = json!(examples::key_reused()))),
             )),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+        (status = 503, description = "The database is unavailable, or the event kept changing under the bet; try again", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
 )]

@@ -241,7 +241,8 @@ pub fn statement() -> WalletLinePage {
     }
 }
 
-/// 409 on `POST /wallet/withdrawals`: more than the balance.
+/// 409 on `POST /wallet/withdrawals` and `POST /bets`: more than the
+/// balance.
 pub fn insufficient_funds() -> Problem {
     insufficient_funds_problem(InsufficientFunds {
         balance: Decimal::new(7000, 2),
