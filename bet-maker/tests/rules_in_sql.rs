@@ -166,23 +166,11 @@ async fn insert_pending_bets(
     database(db.execute_unprepared(&sql).await).map(|_| ())
 }
 
-/// The balances of [`BETTORS`]' wallets.
+/// The balances of [`BETTORS`]' wallets (0.00 without one).
 async fn balances(db: &DatabaseConnection) -> Result<Vec<Decimal>, TestCaseError> {
     let mut balances = Vec::new();
     for bettor in BETTORS {
-        let row = database(
-            db.query_one_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                "SELECT balance FROM wallets WHERE bettor_id = $1",
-                [bettor.into()],
-            ))
-            .await,
-        )?;
-        let balance = match row {
-            Some(row) => database(row.try_get("", "balance"))?,
-            None => Decimal::ZERO,
-        };
-        balances.push(balance);
+        balances.push(balance_of(db, bettor).await?.unwrap_or(Decimal::ZERO));
     }
     Ok(balances)
 }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::entities::{bets, idempotency_keys};
 use super::mapping::bet_from_row;
+use super::wallet_repository::{EntryColumns, read_balance};
 use crate::application::ports::{
     BetFilter, BetRepository, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
     RepositoryError,
@@ -78,9 +79,6 @@ pub const PLACE_BET: &str = "
 /// The constraint a second claim of a bettor's key breaks.
 const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
 
-/// The balance a refused stake met.
-const BALANCE: &str = "SELECT balance FROM wallets WHERE bettor_id = $1";
-
 /// [`BetRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SeaOrmBetRepository {
@@ -94,16 +92,6 @@ impl SeaOrmBetRepository {
         let pool = db.get_postgres_connection_pool().clone();
         Self { db, pool }
     }
-
-    /// The bettor's balance now (0.00 without a wallet).
-    async fn balance(&self, bettor: &BettorId) -> Result<Decimal, StorageError> {
-        let balance: Option<Decimal> = sqlx::query_scalar(BALANCE)
-            .bind(bettor.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sqlx_storage(format!("reading the balance of {bettor}")))?;
-        Ok(balance.unwrap_or(Decimal::new(0, 2)))
-    }
 }
 
 #[async_trait]
@@ -115,10 +103,7 @@ impl BetRepository for SeaOrmBetRepository {
             stake,
             claim,
         } = to_place;
-        let entries = stake.entries();
-        let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
-        let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
-        let amounts: Vec<Decimal> = entries.iter().map(|e| e.amount).collect();
+        let columns = EntryColumns::of(stake);
         let operation = format!("placing bet {}", bet.id());
         let placed = sqlx::query(PLACE_BET)
             .bind(bet.event_id())
@@ -132,9 +117,9 @@ impl BetRepository for SeaOrmBetRepository {
             .bind(claim.map(|claim| claim.key.as_str()))
             .bind(claim.map(|claim| claim.request.as_str()))
             .bind(Uuid::now_v7())
-            .bind(&ids)
-            .bind(&accounts)
-            .bind(&amounts)
+            .bind(&columns.ids)
+            .bind(&columns.accounts)
+            .bind(&columns.amounts)
             .fetch_one(&self.pool)
             .await;
         let row = match placed {
@@ -152,7 +137,7 @@ impl BetRepository for SeaOrmBetRepository {
             (false, _) => PlaceOutcome::EventChanged,
             (true, Some(_)) => PlaceOutcome::Placed,
             (true, None) => PlaceOutcome::InsufficientFunds {
-                balance: self.balance(bet.bettor_id()).await?,
+                balance: read_balance(&self.pool, bet.bettor_id()).await?,
             },
         })
     }

@@ -96,6 +96,46 @@ const STATEMENT: &str = "
     ORDER BY created_at DESC, id DESC
     LIMIT $3";
 
+/// A posting's entries as the statements take them: one array per
+/// column (new ids, accounts, amounts), and the id of the wallet's entry.
+pub(super) struct EntryColumns {
+    pub ids: Vec<Uuid>,
+    pub accounts: Vec<&'static str>,
+    pub amounts: Vec<Decimal>,
+    pub wallet_entry: Option<Uuid>,
+}
+
+impl EntryColumns {
+    pub fn of(posting: &Posting) -> Self {
+        let entries = posting.entries();
+        let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+        let wallet_entry = entries
+            .iter()
+            .zip(&ids)
+            .find(|(entry, _)| entry.account == Account::Wallet)
+            .map(|(_, id)| *id);
+        Self {
+            accounts: entries.iter().map(|e| e.account.as_str()).collect(),
+            amounts: entries.iter().map(|e| e.amount).collect(),
+            ids,
+            wallet_entry,
+        }
+    }
+}
+
+/// The bettor's balance now: 0.00 before their first deposit.
+pub(super) async fn read_balance(
+    pool: &PgPool,
+    bettor: &BettorId,
+) -> Result<Decimal, StorageError> {
+    let balance: Option<Decimal> = sqlx::query_scalar(BALANCE)
+        .bind(bettor.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(sqlx_storage(format!("reading the balance of {bettor}")))?;
+    Ok(balance.unwrap_or(Decimal::new(0, 2)))
+}
+
 /// [`WalletRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SqlWalletRepository {
@@ -126,12 +166,7 @@ fn transaction_kind(line: WalletLine) -> &'static str {
 #[async_trait]
 impl WalletRepository for SqlWalletRepository {
     async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError> {
-        let balance: Option<Decimal> = sqlx::query_scalar(BALANCE)
-            .bind(bettor.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sqlx_storage(format!("reading the balance of {bettor}")))?;
-        Ok(balance.unwrap_or(Decimal::new(0, 2)))
+        Ok(read_balance(&self.pool, bettor).await?)
     }
 
     async fn post(
@@ -146,15 +181,7 @@ impl WalletRepository for SqlWalletRepository {
                 "the posting does not touch the wallet",
             )
         })?;
-        let entries = posting.entries();
-        let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
-        let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
-        let amounts: Vec<Decimal> = entries.iter().map(|e| e.amount).collect();
-        let wallet_entry = entries
-            .iter()
-            .zip(&ids)
-            .find(|(entry, _)| entry.account == Account::Wallet)
-            .map(|(_, id)| *id);
+        let columns = EntryColumns::of(posting);
         let operation = format!("posting a {} for {bettor}", line.as_str());
         let posted = sqlx::query(POST)
             .bind(bettor.as_str())
@@ -163,12 +190,12 @@ impl WalletRepository for SqlWalletRepository {
             .bind(Uuid::now_v7())
             .bind(transaction_kind(line))
             .bind(line.as_str())
-            .bind(&ids)
-            .bind(&accounts)
-            .bind(&amounts)
+            .bind(&columns.ids)
+            .bind(&columns.accounts)
+            .bind(&columns.amounts)
             .bind(claim.map(|claim| claim.key.as_str()))
             .bind(claim.map(|claim| claim.request.as_str()))
-            .bind(wallet_entry)
+            .bind(columns.wallet_entry)
             .fetch_optional(&self.pool)
             .await;
         match posted {
