@@ -8,6 +8,7 @@ mod support;
 
 use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Method, Response, StatusCode};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use shared_kernel::testing::{assert_names_field, expect_json, expect_problem};
 use support::{TestApp, assert_books_balance};
@@ -525,5 +526,41 @@ async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
         app.count("SELECT count(*) FROM ledger_transactions").await,
         2
     );
+    assert_books_balance(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_nothing() {
+    let app = TestApp::spawn_unfunded().await;
+    // A wallet a cent short of full, written as the ledger would.
+    app.db
+        .connection
+        .execute_unprepared(
+            "INSERT INTO wallets (bettor_id, currency, balance) VALUES ('alice', 'EUR', 99999999999999.00);
+             INSERT INTO ledger_transactions (id, kind) VALUES ('00000000-0000-7000-8000-000000000001', 'DEPOSIT');
+             INSERT INTO ledger_entries (id, transaction_id, account, amount, bettor_id, line, balance_after, created_at)
+             VALUES ('00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001',
+                     'WALLET', 99999999999999.00, 'alice', 'DEPOSIT', 99999999999999.00, now()),
+                    ('00000000-0000-7000-8000-000000000003', '00000000-0000-7000-8000-000000000001',
+                     'HOUSE_CASH', -99999999999999.00, NULL, NULL, NULL, now())",
+        )
+        .await
+        .unwrap();
+    let before = entries(&app).await;
+
+    let response = post_as(
+        &app,
+        "alice",
+        "/wallet/deposits",
+        json!({ "amount": "1.00" }),
+        None,
+    )
+    .await;
+
+    let problem = expect_problem(response, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "urn:betting:problem:balance-limit");
+    assert_eq!(entries(&app).await, before, "nothing written");
+    let fits = deposit(&app, "alice", "0.99").await;
+    assert_eq!(fits["balance_after"], "99999999999999.99");
     assert_books_balance(&app.db).await;
 }

@@ -305,6 +305,9 @@ pub enum PostOutcome {
     /// The balance would have gone below zero (it changed since the
     /// posting was decided): nothing was written.
     BalanceChanged,
+    /// The balance would exceed the most a wallet can hold
+    /// ([`crate::domain::MAX_BALANCE`]): nothing was written.
+    BalanceLimit,
     /// Another request of the bettor holds the idempotency key already (a
     /// concurrent duplicate committed first): nothing was written.
     KeyTaken,

@@ -10,7 +10,8 @@ use super::ports::{
     EarlierUse, IdempotencyClaim, PostOutcome, RepositoryError, StatementLine, WalletRepository,
 };
 use crate::domain::{
-    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, Posting, deposit, withdrawal,
+    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, MAX_BALANCE, Posting, deposit,
+    withdrawal,
 };
 
 /// How often a withdrawal is decided again when the balance changed
@@ -30,6 +31,10 @@ pub enum WalletError {
     /// The idempotency key was used for another request (422).
     #[error("the Idempotency-Key was already used for a different request")]
     KeyReused,
+    /// The deposit would take the balance above the most a wallet holds
+    /// (409 `balance-limit`).
+    #[error("the balance would exceed {MAX_BALANCE}, the most a wallet holds")]
+    BalanceLimit,
     /// The balance kept changing under a withdrawal (503, retry).
     #[error("the wallet kept changing; gave up after {ROUNDS} attempts")]
     Contended,
@@ -159,6 +164,7 @@ impl WalletService {
         match self.wallets.post(bettor, posting, claim).await? {
             PostOutcome::Posted(line) => Ok(Some(line)),
             PostOutcome::BalanceChanged => Ok(None),
+            PostOutcome::BalanceLimit => Err(WalletError::BalanceLimit),
             PostOutcome::KeyTaken => match self.replay(claim).await? {
                 Some(line) => Ok(Some(line)),
                 // Taken, then gone: keys are never deleted, so this is a bug.

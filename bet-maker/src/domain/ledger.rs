@@ -23,6 +23,10 @@ use rust_decimal::Decimal;
 
 use super::{BetStatus, BetSum};
 
+/// The most a wallet (and any ledger amount) can hold: what the ledger's
+/// `NUMERIC(16, 2)` columns store.
+pub const MAX_BALANCE: Decimal = rust_decimal::dec!(99_999_999_999_999.99);
+
 /// Where money sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Account {

@@ -16,8 +16,8 @@ pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use currency::{Currency, CurrencyError};
 pub use ledger::{
-    Account, Entry, InsufficientFunds, Posting, WalletLine, check_funds, deposit, settlement,
-    stake, withdrawal,
+    Account, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, check_funds, deposit,
+    settlement, stake, withdrawal,
 };
 pub use line_change::{
     ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values, is_coefficient,

@@ -20,7 +20,7 @@ pub use node::Node;
 pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
 
 /// How many bettors the cluster's bets come from, in turn.
-pub const BETTORS: usize = 8;
+pub const BETTORS: usize = 24;
 
 /// What each of the [`BETTORS`] deposits when the cluster starts: more
 /// than any test stakes.

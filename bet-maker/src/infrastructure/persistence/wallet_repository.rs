@@ -204,6 +204,10 @@ impl WalletRepository for SqlWalletRepository {
             Err(sqlx::Error::Database(error)) if error.constraint() == Some(KEY_CONSTRAINT) => {
                 Ok(PostOutcome::KeyTaken)
             }
+            // numeric_value_out_of_range: the balance outgrew NUMERIC(16, 2).
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("22003") => {
+                Ok(PostOutcome::BalanceLimit)
+            }
             Err(error) => Err(sqlx_storage(operation)(error).into()),
         }
     }

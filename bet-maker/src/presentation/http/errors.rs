@@ -51,6 +51,7 @@ impl From<WalletError> for Problem {
             WalletError::KeyReused => {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
             }
+            WalletError::BalanceLimit => Problem::conflict("balance-limit", error.to_string()),
             WalletError::Contended => {
                 tracing::warn!(error = %error, "request failed: wallet contended");
                 Problem::unavailable(format!("{error}; try again"))

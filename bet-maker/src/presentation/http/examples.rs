@@ -250,6 +250,11 @@ pub fn insufficient_funds() -> Problem {
     })
 }
 
+/// 409 on `POST /wallet/deposits`: the wallet would hold more than it can.
+pub fn balance_limit() -> Problem {
+    WalletError::BalanceLimit.into()
+}
+
 /// 422 on a deposit or withdrawal: an amount finer than a cent.
 pub fn invalid_movement_amount() -> Problem {
     WalletError::InvalidAmount(BetSumError::TooPrecise).into()

@@ -73,6 +73,8 @@ async fn get_wallet(
                 ("No token" = (summary = "No Authorization header", value = json!(examples::no_token()))),
                 ("Expired token" = (summary = "The token's exp has passed", value = json!(examples::expired_token()))),
             )),
+        (status = 409, description = "The balance would exceed 99,999,999,999,999.99, the most a wallet holds: nothing is written", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::balance_limit())),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
             example = json!(examples::movement_not_json())),
         (status = 422, description = "Invalid amount, or the key was used for another request", body = Problem, content_type = "application/problem+json",
