@@ -25,7 +25,7 @@ mod bet_maker_support;
 #[path = "../../line-provider/tests/support/mod.rs"]
 mod line_provider_support;
 
-use bet_maker::domain::{BetSum, LineEventStatus, payout};
+use bet_maker::domain::{BetStatus, BetSum, LineEventStatus, payout};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use shared_kernel::testing::TestDatabase;
@@ -78,6 +78,16 @@ pub fn expected_settlement(
         .unwrap_or_else(|e| panic!("{amount} is not a stake: {e}"));
     payout(stake, coefficient, result)
         .unwrap_or_else(|| panic!("an event finishing as {result:?} settles no bet"))
+}
+
+/// A bet's status as bet-maker's `bets.status` spells it.
+pub fn status_text(status: BetStatus) -> &'static str {
+    match status {
+        BetStatus::Pending => "PENDING",
+        BetStatus::Won => "WON",
+        BetStatus::Lost => "LOST",
+        BetStatus::Void => "VOID",
+    }
 }
 
 /// What a won bet pays, as the API writes it (two decimals), by the

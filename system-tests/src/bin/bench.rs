@@ -1,7 +1,10 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|bets|settle|propagation|memory|relay]`
+//! `bench [--smoke] [--runs N] [--only events|bets|settle|cancel|propagation|memory|relay]`
+//!
+//! `--only settle` runs both settlement workloads (won, and cancelled);
+//! `--only cancel` only the cancelled one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,8 +66,12 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
         }
     }
     if wanted("settle") {
-        eprintln!("bench: settlement");
+        eprintln!("bench: settlement (won)");
         rows.push(workloads::settle_large_event(&platform, settings).await?);
+    }
+    if wanted("settle") || wanted("cancel") {
+        eprintln!("bench: settlement (cancelled)");
+        rows.push(workloads::settle_cancelled_event(&platform, settings).await?);
     }
     if wanted("propagation") {
         eprintln!("bench: change propagation");

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use bet_maker::domain::{BetStatus, LineEventStatus};
+use bet_maker::domain::LineEventStatus;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shared_kernel::testing::{TestDatabase, count, eventually};
 use uuid::Uuid;
 
 use super::Cluster;
-use crate::{PATIENCE, decimal, expected_settlement};
+use crate::{PATIENCE, decimal, expected_settlement, status_text};
 
 impl Cluster {
     /// The books, once every fault is healed: nothing lost, nothing twice.
@@ -215,16 +215,6 @@ fn result(status: &str) -> LineEventStatus {
         "FINISHED_LOSE" => LineEventStatus::FinishedLose,
         "CANCELLED" => LineEventStatus::Cancelled,
         other => panic!("an event status bet-maker does not write: {other}"),
-    }
-}
-
-/// A bet's status as `bets.status` spells it.
-fn status_text(status: BetStatus) -> &'static str {
-    match status {
-        BetStatus::Pending => "PENDING",
-        BetStatus::Won => "WON",
-        BetStatus::Lost => "LOST",
-        BetStatus::Void => "VOID",
     }
 }
 

@@ -4,15 +4,17 @@
 mod messaging;
 mod settlement;
 mod throughput;
+mod wallets;
 
 pub use messaging::{change_propagation, relay_throughput};
-pub use settlement::settle_large_event;
+pub use settlement::{settle_cancelled_event, settle_large_event};
 pub use throughput::{open_events, place_bets};
 
 use std::time::{Duration, Instant};
 
+use rust_decimal::Decimal;
 use sea_orm::sqlx::postgres::PgPoolOptions;
-use sea_orm::sqlx::{self, PgPool};
+use sea_orm::sqlx::{self, PgPool, Row as _};
 use serde_json::json;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url, count};
 use uuid::Uuid;
@@ -122,19 +124,37 @@ async fn pool(db: &TestDatabase) -> anyhow::Result<PgPool> {
         .await?)
 }
 
+/// An open event in bet-maker's copy of the line, with the terms a bet on
+/// it is decided on (the workloads never change them).
+#[derive(Debug, Clone, Copy)]
+struct OpenEvent {
+    id: Uuid,
+    coefficient: Decimal,
+    version: i64,
+}
+
 /// Open events written straight into bet-maker's copy of the line.
-async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Vec<Uuid>> {
+async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Vec<OpenEvent>> {
     let pool = pool(db).await?;
-    let ids = sqlx::query_scalar(
+    let rows = sqlx::query(
         "INSERT INTO events (id, coefficient, deadline, status, version)
-         SELECT gen_random_uuid(), 1.85, now() + interval '1 day', 'NEW', 1 FROM generate_series(1, $1)
-         RETURNING id",
+         SELECT gen_random_uuid(), $2, now() + interval '1 day', 'NEW', 1 FROM generate_series(1, $1)
+         RETURNING id, coefficient, version",
     )
     .bind(how_many)
+    .bind(COEFFICIENT.parse::<Decimal>()?)
     .fetch_all(&pool)
     .await?;
     pool.close().await;
-    Ok(ids)
+    rows.iter()
+        .map(|row| {
+            Ok(OpenEvent {
+                id: row.try_get("id")?,
+                coefficient: row.try_get("coefficient")?,
+                version: row.try_get("version")?,
+            })
+        })
+        .collect()
 }
 
 async fn create_event(platform: &Platform) -> anyhow::Result<Uuid> {

@@ -4,13 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bet_maker::domain::{Account, BetSum, stake};
+use bet_maker::infrastructure::persistence::PLACE_BET;
+use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row as _};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::super::load::{LoadResult, closed_loop, median};
 use super::super::{Row, Settings, ms, ratio};
-use super::{Platform, pool, seed_open_events};
+use super::wallets::{bench_funds, books_balance, fund_bettors};
+use super::{OpenEvent, Platform, pool, seed_open_events};
+use crate::MAX_STAKE;
 
 fn throughput_row(
     workload: &str,
@@ -135,11 +140,18 @@ pub async fn open_events(platform: &Platform, settings: &Settings) -> anyhow::Re
 }
 
 /// How many bettors place the benchmark's bets, each with a token of their
-/// own.
-const BETTORS: usize = 1_000;
+/// own and a funded wallet.
+const BETTORS: i64 = 1_000;
+
+/// Who they are: `bench-bettor-0`, `-1`, ...
+const BETTOR_PREFIX: &str = "bench-bettor-";
+
+/// The stake of every bet.
+const STAKE: &str = "10.00";
 
 /// `POST /bets` at `concurrency` connections on 1,000 open events from
-/// 1,000 bettors, beside the same transaction issued directly.
+/// 1,000 funded bettors, beside the same statement (`PLACE_BET`: the bet,
+/// the wallet debited, its ledger lines) issued directly.
 pub async fn place_bets(
     platform: &Platform,
     settings: &Settings,
@@ -147,10 +159,12 @@ pub async fn place_bets(
 ) -> anyhow::Result<Row> {
     let events =
         Arc::new(seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?);
+    let pool = Arc::new(pool(&platform.bet_maker_db).await?);
+    fund_bettors(&pool, BETTOR_PREFIX, BETTORS, bench_funds()).await?;
     let bettors: Arc<Vec<(String, String)>> = Arc::new(
         (0..BETTORS)
             .map(|n| {
-                let bettor = format!("bench-bettor-{n}");
+                let bettor = format!("{BETTOR_PREFIX}{n}");
                 let token = crate::bet_maker_support::token_for(&bettor);
                 (bettor, token)
             })
@@ -164,11 +178,11 @@ pub async fn place_bets(
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
                     let (client, url) = (client.clone(), url.clone());
-                    let event = events[rand::random_range(0..events.len())];
+                    let event = events[rand::random_range(0..events.len())].id;
                     let (_, token) = &bettors[rand::random_range(0..bettors.len())];
                     let token = token.clone();
                     async move {
-                        let body = json!({ "event_id": event, "amount": "10.00" });
+                        let body = json!({ "event_id": event, "amount": STAKE });
                         client
                             .post(&url)
                             .bearer_auth(token)
@@ -183,26 +197,33 @@ pub async fn place_bets(
         }
     })
     .await?;
-    let pool = Arc::new(pool(&platform.bet_maker_db).await?);
+    let stake = Arc::new(StakeBinds::new()?);
     let limit = median_run(settings.runs, || {
-        let (pool, events, bettors) = (pool.clone(), events.clone(), bettors.clone());
+        let (pool, events, bettors, stake) =
+            (pool.clone(), events.clone(), bettors.clone(), stake.clone());
         async move {
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
-                    let pool = pool.clone();
+                    let (pool, stake) = (pool.clone(), stake.clone());
                     let event = events[rand::random_range(0..events.len())];
                     let (bettor, _) = &bettors[rand::random_range(0..bettors.len())];
                     let bettor = bettor.clone();
-                    async move { place_bet_directly(&pool, &bettor, event).await.is_ok() }
+                    async move {
+                        place_bet_directly(&pool, &stake, &bettor, event)
+                            .await
+                            .unwrap_or(false)
+                    }
                 })
                 .await,
             )
         }
     })
     .await?;
+    books_balance(&pool).await?;
+    pool.close().await;
     let p99_bound = (concurrency == 32).then_some(Duration::from_millis(50));
     Ok(throughput_row(
-        &format!("POST /bets, 1,000 events, 1,000 bettors (c={concurrency})"),
+        &format!("POST /bets, 1,000 events, 1,000 funded bettors (c={concurrency})"),
         &service,
         &limit,
         500,
@@ -210,24 +231,61 @@ pub async fn place_bets(
     ))
 }
 
-/// What bet-maker's database does for one bet: lock the event, insert.
-async fn place_bet_directly(pool: &PgPool, bettor: &str, event: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let row =
-        sqlx::query("SELECT coefficient, status, deadline FROM events WHERE id = $1 FOR SHARE")
-            .bind(event)
-            .fetch_one(&mut *tx)
-            .await?;
-    let coefficient: rust_decimal::Decimal = row.try_get("coefficient")?;
-    sqlx::query(
-        "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
-         VALUES ($1, $2, $3, 10.00, $4, 'PENDING', now())",
-    )
-    .bind(Uuid::now_v7())
-    .bind(bettor)
-    .bind(event)
-    .bind(coefficient)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+/// What `SeaOrmBetRepository::place` binds for a stake, by the domain's
+/// rule (`bet_maker::domain::stake`), worked out once.
+#[derive(Debug)]
+struct StakeBinds {
+    amount: Decimal,
+    wallet_change: Decimal,
+    accounts: Vec<&'static str>,
+    amounts: Vec<Decimal>,
+}
+
+impl StakeBinds {
+    fn new() -> anyhow::Result<Self> {
+        let amount = BetSum::new(STAKE.parse()?, MAX_STAKE.parse()?)?;
+        let posting = stake(amount);
+        Ok(Self {
+            amount: amount.value(),
+            wallet_change: posting.on(Account::Wallet),
+            accounts: posting
+                .entries()
+                .iter()
+                .map(|e| e.account.as_str())
+                .collect(),
+            amounts: posting.entries().iter().map(|e| e.amount).collect(),
+        })
+    }
+}
+
+/// What bet-maker's database does for one bet: `PLACE_BET`, with the binds
+/// the repository gives it (no idempotency key). Whether the bet was
+/// placed: the event held at its version and the wallet debited.
+async fn place_bet_directly(
+    pool: &PgPool,
+    stake: &StakeBinds,
+    bettor: &str,
+    event: OpenEvent,
+) -> Result<bool, sqlx::Error> {
+    let ids: Vec<Uuid> = stake.accounts.iter().map(|_| Uuid::now_v7()).collect();
+    let row = sqlx::query(PLACE_BET)
+        .bind(event.id)
+        .bind(event.version)
+        .bind(bettor)
+        .bind(stake.wallet_change)
+        .bind(Uuid::now_v7())
+        .bind(stake.amount)
+        .bind(event.coefficient)
+        .bind(chrono::Utc::now())
+        .bind(None::<&str>)
+        .bind(None::<&str>)
+        .bind(Uuid::now_v7())
+        .bind(&ids)
+        .bind(&stake.accounts)
+        .bind(&stake.amounts)
+        .fetch_one(pool)
+        .await?;
+    let event_held: bool = row.try_get("event_held")?;
+    let balance: Option<Decimal> = row.try_get("balance")?;
+    Ok(event_held && balance.is_some())
 }
