@@ -80,9 +80,14 @@ impl OpenEventsCache {
         }
     }
 
+    /// The list as loaded, however old (none after an invalidation).
+    fn held(&self) -> Option<Arc<Loaded>> {
+        self.loaded.read().ok()?.clone()
+    }
+
     fn fresh(&self) -> Option<Arc<Loaded>> {
-        let loaded = self.loaded.read().ok()?.clone()?;
-        (loaded.loaded_at.elapsed() < TIME_TO_LIVE).then_some(loaded)
+        self.held()
+            .filter(|loaded| loaded.loaded_at.elapsed() < TIME_TO_LIVE)
     }
 
     async fn current(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, RepositoryError> {
@@ -93,6 +98,11 @@ impl OpenEventsCache {
         if let Some(loaded) = self.fresh() {
             return Ok(loaded);
         }
+        self.load(now).await
+    }
+
+    /// Loads the list; the caller holds `loading`.
+    async fn load(&self, now: DateTime<Utc>) -> Result<Arc<Loaded>, RepositoryError> {
         // Read before the query: a change committed during the load bumps
         // the generation, and the load is then not kept.
         let generation = self.generation.load(Ordering::SeqCst);
@@ -109,6 +119,23 @@ impl OpenEventsCache {
             *slot = Some(loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// The list to decide a bet on, without waiting for a load: a fresh
+    /// one; else this request reloads it if no other is; else whatever is
+    /// held, however old (a bet is written only at the version it was
+    /// decided on, so an old list costs a retry, never a wrong bet).
+    async fn for_a_bet(&self, now: DateTime<Utc>) -> Result<Option<Arc<Loaded>>, RepositoryError> {
+        if let Some(loaded) = self.fresh() {
+            return Ok(Some(loaded));
+        }
+        match self.loading.try_lock() {
+            Ok(_loading) => match self.fresh() {
+                Some(loaded) => Ok(Some(loaded)),
+                None => self.load(now).await.map(Some),
+            },
+            Err(_) => Ok(self.held()),
+        }
     }
 
     /// Invalidates the cache whenever any replica changes the line, until
@@ -140,15 +167,17 @@ impl LineRepository for OpenEventsCache {
         self.inner.event(id).await
     }
 
-    /// An open event from memory; any other from the database (a closed
-    /// or unknown one is refused there, after looking it up).
+    /// An open event from memory; any other, or any while another
+    /// request loads the list after a change, from the database (one row
+    /// by its key, rather than waiting for the whole list).
     async fn recent_event(
         &self,
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<LineEvent>, RepositoryError> {
-        let loaded = self.current(now).await?;
-        if let Ok(at) = loaded.events.binary_search_by_key(&id, |event| event.id) {
+        if let Some(loaded) = self.for_a_bet(now).await?
+            && let Ok(at) = loaded.events.binary_search_by_key(&id, |event| event.id)
+        {
             return Ok(loaded.events.get(at).cloned());
         }
         self.inner.event(id).await
