@@ -196,14 +196,7 @@ async fn concurrent_stakes_beyond_the_balance_accept_exactly_those_that_fit() {
         statuses.push(response.status());
     }
 
-    let accepted = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
+    let (accepted, refused) = support::created_and_conflicts(&statuses);
     assert_eq!((accepted, refused), (14, 6), "{statuses:?}");
     assert_eq!(balance_of(&app, "alice").await, "2.00");
     assert_eq!(app.count("SELECT count(*) FROM bets").await, 14);

@@ -424,14 +424,7 @@ async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
     let (statuses, ()) = tokio::join!(betting, result);
     app.until_version(event.id, 2).await;
 
-    let accepted = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
+    let (accepted, refused) = support::created_and_conflicts(&statuses);
     assert_eq!(
         accepted + refused,
         BETS,

@@ -392,6 +392,12 @@ pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
     )
 }
 
+/// How many of `statuses` are 201, and how many 409.
+pub fn created_and_conflicts(statuses: &[StatusCode]) -> (usize, usize) {
+    let of = |wanted: StatusCode| statuses.iter().filter(|s| **s == wanted).count();
+    (of(StatusCode::CREATED), of(StatusCode::CONFLICT))
+}
+
 /// The books: every transaction sums to zero, every wallet equals the sum
 /// of its entries and is not negative, and each wallet entry's
 /// balance_after is the running sum of that wallet's entries.
