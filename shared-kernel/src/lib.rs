@@ -12,6 +12,7 @@ pub mod migrations;
 pub mod money;
 pub mod pagination;
 pub mod postgres;
+pub mod proto;
 pub mod signing;
 pub mod storage;
 pub mod telemetry;
