@@ -15,10 +15,13 @@ use crate::config::Config;
 use crate::infrastructure::outbox::{OutboxRelay, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
+use crate::presentation::grpc::{self, LineGrpc};
 use crate::presentation::http::{AppState, OperatorAuth, OperatorToken, ThrottleSettings, router};
 
 const SERVICE: &str = "line-provider";
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";
+/// The name [`RunningService::address_of`] knows the gRPC server by.
+pub const GRPC: &str = "gRPC";
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -45,8 +48,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SeaOrmEventRepository::new(db.clone())),
         Arc::new(SystemClock),
     );
+    let operator_token = OperatorToken::new(&config.admin_token);
+    let line_grpc = LineGrpc::new(events.clone(), operator_token.clone());
     let operator_auth = OperatorAuth::new(
-        OperatorToken::new(&config.admin_token),
+        operator_token,
         ThrottleSettings {
             max_failures: config.operator_auth_max_failures,
             window: config.operator_auth_window,
@@ -61,6 +66,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         database: db.clone(),
         broker: broker.clone(),
     };
+    // Bound before anything is served, so a taken port stops start-up.
+    let grpc_listener = tokio::net::TcpListener::bind((config.host, config.grpc_port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{} (LINE_PROVIDER_GRPC_PORT)",
+                config.host, config.grpc_port
+            )
+        })?;
+    let grpc_address = grpc_listener
+        .local_addr()
+        .context("reading the address the gRPC server listens on")?;
+    let grpc_readiness = readiness.clone();
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
         config.host,
@@ -82,9 +100,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("outbox relay", |stop| relay.run(stop));
+    service.add_address(GRPC, grpc_address);
+    service.spawn_worker("gRPC server", |stop| async move {
+        if let Err(error) = grpc::serve(grpc_listener, line_grpc, grpc_readiness, stop).await {
+            tracing::error!(error = %shared_kernel::storage::chain(&error), "the gRPC server stopped");
+        }
+    });
     tracing::info!(
         service = SERVICE,
         address = %service.address(),
+        grpc_address = %grpc_address,
         "listening; Swagger UI at /docs"
     );
     Ok(service)

@@ -48,6 +48,15 @@ pub struct Config {
         default_value_t = 8100
     )]
     pub port: u16,
+    /// The port the gRPC API (`line.v1.LineService`, health, reflection)
+    /// listens on, on the same address (0 picks a free one).
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_GRPC_PORT",
+        value_name = "LINE_PROVIDER_GRPC_PORT",
+        default_value_t = 50051
+    )]
+    pub grpc_port: u16,
     /// The operator token for the write endpoints. Required, no default.
     #[arg(
         long,

@@ -45,6 +45,8 @@ pub struct RunningService {
     label: ServiceLabel,
     span: tracing::Span,
     address: SocketAddr,
+    /// Other servers' addresses (gRPC), by name.
+    other_addresses: Vec<(&'static str, SocketAddr)>,
     stop: CancellationToken,
     grace: Duration,
     connections: Connections,
@@ -86,6 +88,7 @@ impl RunningService {
             label,
             span,
             address,
+            other_addresses: Vec::new(),
             stop,
             grace: http.shutdown_grace,
             connections,
@@ -108,6 +111,20 @@ impl RunningService {
     /// The address the server listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Records where another server of the service (run as a worker)
+    /// listens, for [`address_of`](Self::address_of).
+    pub fn add_address(&mut self, name: &'static str, address: SocketAddr) {
+        self.other_addresses.push((name, address));
+    }
+
+    /// Where the server recorded as `name` listens.
+    pub fn address_of(&self, name: &str) -> Option<SocketAddr> {
+        self.other_addresses
+            .iter()
+            .find(|(recorded, _)| *recorded == name)
+            .map(|(_, address)| *address)
     }
 
     /// Which service this is, on which database.

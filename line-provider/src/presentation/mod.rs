@@ -1,4 +1,6 @@
-//! Inbound adapters: what drives the use cases from outside. Today that is
-//! HTTP only ([`http`]); the gRPC service will sit beside it.
+//! Inbound adapters: what drives the use cases from outside. [`http`] (the
+//! REST API) and [`grpc`] (`line.v1.LineService`) drive the same use cases,
+//! so a rule has one home and two ways in.
 
+pub mod grpc;
 pub mod http;

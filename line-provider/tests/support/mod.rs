@@ -116,6 +116,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         database_pool_size: 3,
         host: [127, 0, 0, 1].into(),
         port: 0,
+        grpc_port: 0,
         admin_token: operator_token.to_owned(),
         signing_key_file: test_keys().signing_key_file.clone(),
         operator_auth_max_failures: 10,

@@ -26,6 +26,12 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// Whether the service can do its job: what `/health/ready` answers 200
+    /// to, for other probes (the gRPC health service) to report alike.
+    pub async fn is_ready(&self) -> bool {
+        self.broker.down_reason().is_none() && self.database_down_reason().await.is_none()
+    }
+
     /// Why the database is down; `None` when it answers.
     async fn database_down_reason(&self) -> Option<String> {
         match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, self.database.ping()).await {

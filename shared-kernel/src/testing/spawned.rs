@@ -73,6 +73,15 @@ impl SpawnedApp {
         }
     }
 
+    /// Where the service's server recorded as `name` listens (its gRPC
+    /// server, say); fails the test if there is none or it stopped.
+    pub fn address_of(&self, name: &str) -> std::net::SocketAddr {
+        self.service
+            .as_ref()
+            .and_then(|service| service.address_of(name))
+            .unwrap_or_else(|| panic!("{} has no running {name} server", self.name))
+    }
+
     /// The absolute URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

@@ -1,0 +1,71 @@
+//! Use-case errors as gRPC statuses. Database details go to the log, with
+//! every cause, and never to the client.
+
+use shared_kernel::storage::chain;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt as _};
+
+use crate::application::EventError;
+use crate::domain::{DomainError, InvalidFields};
+
+/// `INVALID_ARGUMENT` naming every bad field in a `google.rpc.BadRequest`.
+pub fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
+    let summary = violations
+        .iter()
+        .map(|violation| format!("{} {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(
+        Code::InvalidArgument,
+        summary,
+        ErrorDetails::with_bad_request(violations),
+    )
+}
+
+/// The status of a use case's refusal:
+///
+/// - an invalid field: `INVALID_ARGUMENT`, with the field violations;
+/// - no such event: `NOT_FOUND`;
+/// - `expected_version` is not the current one: `ABORTED`. gRPC's status
+///   guide gives ABORTED to a failed test-and-set, "the client should retry
+///   at a higher level" (read the event again, decide again); it keeps
+///   FAILED_PRECONDITION for what retrying cannot fix until the system's
+///   state changes, which is the case below;
+/// - a change to a finished or cancelled event, or another final status:
+///   `FAILED_PRECONDITION` (REST's 409);
+/// - the database unreachable: `UNAVAILABLE` (retry shortly); any other
+///   storage failure `INTERNAL`.
+pub fn status_of(error: EventError) -> Status {
+    match error {
+        EventError::NotFound(_) => Status::not_found(error.to_string()),
+        EventError::Rule(DomainError::Invalid(fields)) => invalid_argument(violations_of(fields)),
+        EventError::Rule(rule @ DomainError::AlreadyFinished(_)) => {
+            Status::failed_precondition(rule.to_string())
+        }
+        EventError::Rule(rule @ DomainError::ConflictingResult(_)) => {
+            Status::failed_precondition(rule.to_string())
+        }
+        EventError::VersionMismatch { current } => Status::aborted(format!(
+            "the event is at version {current}, not the expected_version given"
+        )),
+        error if error.is_unavailable() => {
+            tracing::warn!(error = %chain(&error), "gRPC call failed: database unavailable");
+            Status::unavailable("the database is unavailable; try again shortly")
+        }
+        error @ EventError::Storage(_) => {
+            tracing::error!(error = %chain(&error), "gRPC call failed");
+            Status::internal("internal error")
+        }
+    }
+}
+
+/// Each field the domain refused, named as the client wrote it.
+fn violations_of(fields: InvalidFields) -> Vec<FieldViolation> {
+    let coefficient = fields
+        .coefficient
+        .map(|error| FieldViolation::new("coefficient", error.to_string()));
+    let deadline = fields
+        .deadline
+        .map(|error| FieldViolation::new("deadline", error.to_string()));
+    coefficient.into_iter().chain(deadline).collect()
+}

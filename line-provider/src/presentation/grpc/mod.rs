@@ -1,0 +1,88 @@
+//! The gRPC adapter: `line.v1.LineService` on the same use cases as the
+//! REST API, with the standard health service and server reflection.
+
+mod errors;
+mod messages;
+mod service;
+
+use std::time::Duration;
+
+use shared_kernel::http::Readiness;
+use shared_kernel::proto::line::v1::line_service_server::LineServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+pub use service::LineGrpc;
+
+/// How often the health service re-checks readiness.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the gRPC server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcServeError {
+    /// The reflection service could not read the descriptor sets.
+    #[error("building the reflection service")]
+    Reflection(#[source] tonic_reflection::server::Error),
+    /// The server failed while serving.
+    #[error("serving gRPC")]
+    Transport(#[source] tonic::transport::Error),
+}
+
+/// Serves `LineService`, `grpc.health.v1` and reflection on `listener`
+/// until `stop` is cancelled; then lets calls in flight finish and returns.
+/// Health says SERVING (for the whole server and for `line.v1.LineService`)
+/// only while `readiness` holds, as `/health/ready` does.
+pub async fn serve(
+    listener: TcpListener,
+    line: LineGrpc,
+    readiness: Readiness,
+    stop: CancellationToken,
+) -> Result<(), GrpcServeError> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(shared_kernel::proto::line::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(GrpcServeError::Reflection)?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    reporter
+        .set_not_serving::<LineServiceServer<LineGrpc>>()
+        .await;
+    let server = Server::builder()
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(LineServiceServer::new(line))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.clone().cancelled_owned());
+    let (served, ()) = tokio::join!(server, report_readiness(reporter, readiness, stop));
+    served.map_err(GrpcServeError::Transport)
+}
+
+/// Keeps the health service's answer in step with readiness until `stop`.
+async fn report_readiness(reporter: HealthReporter, readiness: Readiness, stop: CancellationToken) {
+    let mut last = None;
+    loop {
+        let ready = readiness.is_ready().await;
+        if last != Some(ready) {
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            reporter.set_service_status("", status).await;
+            reporter
+                .set_service_status("line.v1.LineService", status)
+                .await;
+            last = Some(ready);
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(HEALTH_INTERVAL) => {}
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `LineService`: each call reads its request, checks the operator where
+//! REST does, and drives the same use case as the REST handler.
+
+use shared_kernel::pagination::into_page;
+use shared_kernel::proto::line::v1 as wire;
+use shared_kernel::proto::line::v1::line_service_server::LineService;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+use super::errors::status_of;
+use super::messages::{
+    Violations, decimal, event_id, event_message, final_status, instant, page, precondition,
+    status_filter,
+};
+use crate::application::{EventFilter, EventService, RequestedChanges};
+use crate::domain::Event;
+use crate::presentation::http::OperatorToken;
+
+/// The answer to an operator call without a token.
+const MISSING_TOKEN: &str = "operator calls need `authorization: Bearer <token>` metadata";
+
+/// The gRPC face of the line's use cases.
+#[derive(Debug, Clone)]
+pub struct LineGrpc {
+    events: EventService,
+    operator: OperatorToken,
+}
+
+impl LineGrpc {
+    /// The service over these use cases, letting operator calls through
+    /// with `operator`'s token.
+    pub fn new(events: EventService, operator: OperatorToken) -> Self {
+        Self { events, operator }
+    }
+
+    /// `UNAUTHENTICATED` unless the metadata carries the operator's token
+    /// (compared in constant time, as for REST).
+    fn authenticate(&self, metadata: &MetadataMap) -> Result<(), Status> {
+        let header = metadata
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| Status::unauthenticated(MISSING_TOKEN))?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(Status::unauthenticated(MISSING_TOKEN)),
+        };
+        if self.operator.matches(token) {
+            Ok(())
+        } else {
+            tracing::warn!("gRPC operator call refused: wrong token");
+            Err(Status::unauthenticated("the operator token is not valid"))
+        }
+    }
+}
+
+fn reply(event: &Event) -> Response<wire::Event> {
+    Response::new(event_message(event))
+}
+
+#[tonic::async_trait]
+impl LineService for LineGrpc {
+    async fn create_event(
+        &self,
+        request: Request<wire::CreateEventRequest>,
+    ) -> Result<Response<wire::Event>, Status> {
+        self.authenticate(request.metadata())?;
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let coefficient = violations.read("coefficient", decimal(&request.coefficient));
+        let deadline = violations.read("deadline", instant(&request.deadline));
+        violations.finish()?;
+        let (Some(coefficient), Some(deadline)) = (coefficient, deadline) else {
+            return Err(Status::internal("a read field went missing"));
+        };
+        let event = self
+            .events
+            .create(coefficient, deadline)
+            .await
+            .map_err(status_of)?;
+        Ok(reply(&event))
+    }
+
+    async fn get_event(
+        &self,
+        request: Request<wire::GetEventRequest>,
+    ) -> Result<Response<wire::Event>, Status> {
+        let mut violations = Violations::default();
+        let id = violations.read("id", event_id(&request.get_ref().id));
+        violations.finish()?;
+        let Some(id) = id else {
+            return Err(Status::internal("a read field went missing"));
+        };
+        let event = self.events.get(id).await.map_err(status_of)?;
+        Ok(reply(&event))
+    }
+
+    async fn list_events(
+        &self,
+        request: Request<wire::ListEventsRequest>,
+    ) -> Result<Response<wire::ListEventsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let page = page(request.limit, &request.cursor, &mut violations);
+        let status = violations.read("status", status_filter(request.status));
+        violations.finish()?;
+        let filter = EventFilter {
+            status: status.flatten(),
+        };
+        let rows = self.events.list(filter, page).await.map_err(status_of)?;
+        let (events, next_cursor) = into_page(rows, page, Event::id);
+        Ok(Response::new(wire::ListEventsResponse {
+            items: events.iter().map(event_message).collect(),
+            next_cursor: next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_event(
+        &self,
+        request: Request<wire::UpdateEventRequest>,
+    ) -> Result<Response<wire::Event>, Status> {
+        self.authenticate(request.metadata())?;
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = violations.read("id", event_id(&request.id));
+        let coefficient = match request.coefficient.as_deref() {
+            Some(text) => violations.read("coefficient", decimal(text)),
+            None => None,
+        };
+        let deadline = match request.deadline.as_deref() {
+            Some(text) => violations.read("deadline", instant(text)),
+            None => None,
+        };
+        if request.coefficient.is_none() && request.deadline.is_none() {
+            violations.note(
+                "coefficient",
+                "name at least one of `coefficient` and `deadline`",
+            );
+        }
+        violations.finish()?;
+        let Some(id) = id else {
+            return Err(Status::internal("a read field went missing"));
+        };
+        let changes = RequestedChanges {
+            coefficient,
+            deadline,
+        };
+        let event = self
+            .events
+            .update(id, changes, precondition(request.expected_version))
+            .await
+            .map_err(status_of)?;
+        Ok(reply(&event))
+    }
+
+    async fn set_event_status(
+        &self,
+        request: Request<wire::SetEventStatusRequest>,
+    ) -> Result<Response<wire::Event>, Status> {
+        self.authenticate(request.metadata())?;
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = violations.read("id", event_id(&request.id));
+        let result = violations.read("status", final_status(request.status));
+        violations.finish()?;
+        let (Some(id), Some(result)) = (id, result) else {
+            return Err(Status::internal("a read field went missing"));
+        };
+        let event = self
+            .events
+            .finish(id, result, precondition(request.expected_version))
+            .await
+            .map_err(status_of)?;
+        Ok(reply(&event))
+    }
+}
