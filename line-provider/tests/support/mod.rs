@@ -70,6 +70,11 @@ impl TestApp {
         self.app.stop().await;
     }
 
+    /// `http://<address>` of the gRPC server, for a tonic client.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.app.address_of(app::GRPC))
+    }
+
     /// A request with the operator's token.
     pub fn operator(&self, method: Method, path: &str) -> RequestBuilder {
         self.request(method, path).bearer_auth(TOKEN)
