@@ -122,6 +122,8 @@ impl Cluster {
                 ),
                 ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
                 ("LINE_PROVIDER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
+                // Replicas side by side: each its own free gRPC port.
+                ("LINE_PROVIDER_GRPC_PORT".to_owned(), "0".to_owned()),
                 ("OUTBOX_SWEEP_INTERVAL_MS".to_owned(), "200".to_owned()),
             ]
             .into_iter()

@@ -98,6 +98,7 @@ async fn start_line_provider(db: &TestDatabase, exchange: &str) -> ServiceProces
         port,
         &[
             env("LINE_PROVIDER_PORT", &port.to_string()),
+            env("LINE_PROVIDER_GRPC_PORT", "0"),
             env("LINE_PROVIDER_DATABASE_URL", &db.url),
             env("LINE_PROVIDER_ADMIN_TOKEN", TOKEN),
             env("AMQP_URL", &amqp_url()),
