@@ -42,10 +42,12 @@ pub async fn serve(
     readiness: Readiness,
     stop: CancellationToken,
 ) -> Result<(), GrpcServeError> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(shared_kernel::proto::line::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // v1, and v1alpha for the grpcurl and clients that know only that one.
+    let reflection_v1 = reflection_over_line()
         .build_v1()
+        .map_err(GrpcServeError::Reflection)?;
+    let reflection_alpha = reflection_over_line()
+        .build_v1alpha()
         .map_err(GrpcServeError::Reflection)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
@@ -56,11 +58,19 @@ pub async fn serve(
         .await;
     let server = Server::builder()
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_alpha)
         .add_service(LineServiceServer::new(line))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.clone().cancelled_owned());
     let (served, ()) = tokio::join!(server, report_readiness(reporter, readiness, stop));
     served.map_err(GrpcServeError::Transport)
+}
+
+/// Reflection over `line.v1` and `grpc.health.v1`.
+fn reflection_over_line() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(shared_kernel::proto::line::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Keeps the health service's answer in step with readiness until `stop`.
