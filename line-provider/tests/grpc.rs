@@ -406,6 +406,26 @@ async fn health_says_serving_once_ready() {
 }
 
 #[tokio::test]
+async fn the_grpc_server_stops_with_the_service_while_a_client_is_connected() {
+    let mut app = TestApp::spawn().await;
+    let mut client = client(&app).await;
+    create_event(&mut client, "1.85").await;
+
+    // Fails the test if the gRPC worker does not finish within the grace.
+    app.stop().await;
+
+    let after = client
+        .get_event(GetEventRequest {
+            id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await;
+    assert!(
+        matches!(&after, Err(status) if status.code() == Code::Unavailable),
+        "{after:?}"
+    );
+}
+
+#[tokio::test]
 async fn reflection_lists_the_line_service() {
     let app = TestApp::spawn().await;
     let mut reflection = ServerReflectionClient::new(channel(&app).await);

@@ -69,3 +69,77 @@ fn violations_of(fields: InvalidFields) -> Vec<FieldViolation> {
         .map(|error| FieldViolation::new("deadline", error.to_string()));
     coefficient.into_iter().chain(deadline).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbErr, RuntimeErr};
+    use shared_kernel::storage::storage;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::application::ports::RepositoryError;
+    use crate::domain::{CoefficientError, DeadlineError, EventStatus};
+
+    fn storage_error(error: DbErr) -> EventError {
+        EventError::from(RepositoryError::from(storage("reading event 1")(error)))
+    }
+
+    #[test]
+    fn each_refusal_has_its_code() {
+        let cases = [
+            (EventError::NotFound(Uuid::nil()), Code::NotFound),
+            (EventError::VersionMismatch { current: 2 }, Code::Aborted),
+            (
+                EventError::Rule(DomainError::AlreadyFinished(EventStatus::FinishedWin)),
+                Code::FailedPrecondition,
+            ),
+            (
+                EventError::Rule(DomainError::ConflictingResult(EventStatus::Cancelled)),
+                Code::FailedPrecondition,
+            ),
+            (
+                storage_error(DbErr::Conn(RuntimeErr::Internal("refused".to_owned()))),
+                Code::Unavailable,
+            ),
+            (
+                storage_error(DbErr::Custom("broken".to_owned())),
+                Code::Internal,
+            ),
+        ];
+
+        for (error, code) in cases {
+            assert_eq!(status_of(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn every_refused_field_is_a_violation_and_no_database_detail_leaks() {
+        let fields = InvalidFields {
+            coefficient: Some(CoefficientError::TooLarge),
+            deadline: Some(DeadlineError::NotInFuture),
+        };
+
+        let status = status_of(EventError::Rule(DomainError::Invalid(fields)));
+        let violations = status
+            .get_details_bad_request()
+            .map(|bad| bad.field_violations)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|violation| (violation.field, violation.description))
+            .collect::<Vec<_>>();
+
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            violations,
+            [
+                (
+                    "coefficient".to_owned(),
+                    "must be at most 1000.00".to_owned()
+                ),
+                ("deadline".to_owned(), "must be in the future".to_owned()),
+            ]
+        );
+        let hidden = status_of(storage_error(DbErr::Custom("secret detail".to_owned())));
+        assert!(!hidden.message().contains("secret"), "{hidden:?}");
+    }
+}
