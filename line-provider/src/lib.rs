@@ -3,7 +3,7 @@
 //!
 //! Layers, inner to outer: [`domain`] (the rules), [`application`] (the use
 //! cases and their ports), [`infrastructure`] (outbound adapters: PostgreSQL,
-//! the outbox relay), [`presentation`] (inbound adapters: HTTP). [`app`]
+//! the outbox relay), [`presentation`] (inbound adapters: HTTP and gRPC). [`app`]
 //! wires them together.
 
 pub mod app;
