@@ -35,10 +35,6 @@ async fn bet_as(
         .unwrap_or_else(|e| panic!("POST /bets: {e}"))
 }
 
-async fn balance_of(app: &TestApp, bettor: &str) -> Value {
-    app.get_json_as(bettor, "/wallet").await["balance"].clone()
-}
-
 async fn statement_of(app: &TestApp, bettor: &str) -> Vec<Value> {
     let page = app.get_json_as(bettor, "/wallet/transactions").await;
     page["items"]
@@ -86,10 +82,10 @@ async fn a_won_bet_takes_the_stake_then_pays_the_payout_and_the_statement_shows_
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(balance_of(&app, "alice").await, "90.00");
+    assert_eq!(app.balance_of("alice").await, "90.00");
     close(&app, &event, LineEventStatus::FinishedWin).await;
 
-    assert_eq!(balance_of(&app, "alice").await, "108.50");
+    assert_eq!(app.balance_of("alice").await, "108.50");
     let statement = statement_of(&app, "alice").await;
     let expected = [
         ("PAYOUT", "18.50", "108.50"),
@@ -104,7 +100,7 @@ async fn a_won_bet_takes_the_stake_then_pays_the_payout_and_the_statement_shows_
     assert_eq!(statement[0]["bet_id"], bet["id"]);
     assert_eq!(statement[1]["bet_id"], bet["id"]);
     // A second bettor sees none of it.
-    assert_eq!(balance_of(&app, "bob").await, "0.00");
+    assert_eq!(app.balance_of("bob").await, "0.00");
     assert!(statement_of(&app, "bob").await.is_empty());
     let bobs_view = app
         .request_as(
@@ -132,12 +128,12 @@ async fn a_lost_bet_keeps_the_stake_and_a_cancelled_one_refunds_it() {
         )
         .await;
     }
-    assert_eq!(balance_of(&app, "alice").await, "10.00");
+    assert_eq!(app.balance_of("alice").await, "10.00");
 
     close(&app, &lost, LineEventStatus::FinishedLose).await;
     close(&app, &cancelled, LineEventStatus::Cancelled).await;
 
-    assert_eq!(balance_of(&app, "alice").await, "30.00", "one stake back");
+    assert_eq!(app.balance_of("alice").await, "30.00", "one stake back");
     let statement = statement_of(&app, "alice").await;
     assert_eq!(
         lines(&statement)[0],
@@ -169,7 +165,7 @@ async fn a_stake_above_the_balance_is_409_saying_the_balance_and_writes_nothing(
     let problem = expect_problem(no_wallet, StatusCode::CONFLICT).await;
     assert_eq!(problem["balance"], "0.00", "{problem}");
     assert_eq!(app.count(written).await, before, "nothing written");
-    assert_eq!(balance_of(&app, "alice").await, "25.00");
+    assert_eq!(app.balance_of("alice").await, "25.00");
     // The key was not taken by the refusal: the same request, once it
     // fits, places the bet.
     app.deposit_as("alice", "0.01").await;
@@ -178,7 +174,7 @@ async fn a_stake_above_the_balance_is_409_saying_the_balance_and_writes_nothing(
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(balance_of(&app, "alice").await, "0.00");
+    assert_eq!(app.balance_of("alice").await, "0.00");
     assert_books_balance(&app.db).await;
 }
 
@@ -198,7 +194,7 @@ async fn concurrent_stakes_beyond_the_balance_accept_exactly_those_that_fit() {
 
     let (accepted, refused) = support::created_and_conflicts(&statuses);
     assert_eq!((accepted, refused), (14, 6), "{statuses:?}");
-    assert_eq!(balance_of(&app, "alice").await, "2.00");
+    assert_eq!(app.balance_of("alice").await, "2.00");
     assert_eq!(app.count("SELECT count(*) FROM bets").await, 14);
     assert_books_balance(&app.db).await;
 }
@@ -222,7 +218,7 @@ async fn a_retried_bet_is_debited_once_even_after_its_event_closed() {
     .await;
 
     assert_eq!(retry, first, "the first response, as placed");
-    assert_eq!(balance_of(&app, "alice").await, "20.00", "paid once");
+    assert_eq!(app.balance_of("alice").await, "20.00", "paid once");
     assert_eq!(
         app.count("SELECT count(*) FROM ledger_transactions WHERE kind = 'STAKE'")
             .await,

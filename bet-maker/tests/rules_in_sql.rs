@@ -64,6 +64,36 @@ fn database<T>(result: Result<T, impl std::fmt::Display>) -> Result<T, TestCaseE
     result.map_err(|e| TestCaseError::fail(format!("database: {e}")))
 }
 
+/// `sql` with `values` bound: every row.
+async fn query_all(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Result<Vec<sea_orm::QueryResult>, TestCaseError> {
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    database(db.query_all_raw(statement).await)
+}
+
+/// `sql` with `values` bound: the first row, if any.
+async fn query_one(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Result<Option<sea_orm::QueryResult>, TestCaseError> {
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    database(db.query_one_raw(statement).await)
+}
+
+/// `sql` with `values` bound, for its effect.
+async fn execute(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Result<(), TestCaseError> {
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    database(db.execute_raw(statement).await).map(|_| ())
+}
+
 /// A stake in cents (1 cent to the house limit) and odds in hundredths
 /// (1.01 to 1000.00), with the cases rounding must get right weighted in:
 /// products ending in exactly half a cent, and the extremes.
@@ -181,16 +211,14 @@ async fn settlement_entries(
     db: &DatabaseConnection,
     event: &LineEvent,
 ) -> Result<Vec<StoredEntry>, TestCaseError> {
-    let rows = database(
-        db.query_all_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT account, amount, bettor_id, line, bet_id FROM ledger_entries
+    let rows = query_all(
+        db,
+        "SELECT account, amount, bettor_id, line, bet_id FROM ledger_entries
              WHERE transaction_id IN (SELECT id FROM ledger_transactions WHERE event_id = $1)
              ORDER BY created_at, id",
-            [event.id.into()],
-        ))
-        .await,
-    )?;
+        [event.id.into()],
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -209,14 +237,12 @@ async fn stored_bets(
     db: &DatabaseConnection,
     event: &LineEvent,
 ) -> Result<Vec<(Uuid, String, Option<String>)>, TestCaseError> {
-    let rows = database(
-        db.query_all_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT id, status, payout::text AS payout FROM bets WHERE event_id = $1",
-            [event.id.into()],
-        ))
-        .await,
-    )?;
+    let rows = query_all(
+        db,
+        "SELECT id, status, payout::text AS payout FROM bets WHERE event_id = $1",
+        [event.id.into()],
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -375,14 +401,12 @@ async fn stored_copy(
     db: &DatabaseConnection,
     id: Uuid,
 ) -> Result<Option<(Decimal, DateTime<Utc>, String, i64)>, TestCaseError> {
-    let row = database(
-        db.query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT coefficient, deadline, status, version FROM events WHERE id = $1",
-            [id.into()],
-        ))
-        .await,
-    )?;
+    let row = query_one(
+        db,
+        "SELECT coefficient, deadline, status, version FROM events WHERE id = $1",
+        [id.into()],
+    )
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -492,14 +516,12 @@ async fn balance_of(
     db: &DatabaseConnection,
     bettor: &str,
 ) -> Result<Option<Decimal>, TestCaseError> {
-    let row = database(
-        db.query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT balance FROM wallets WHERE bettor_id = $1",
-            [bettor.into()],
-        ))
-        .await,
-    )?;
+    let row = query_one(
+        db,
+        "SELECT balance FROM wallets WHERE bettor_id = $1",
+        [bettor.into()],
+    )
+    .await?;
     match row {
         None => Ok(None),
         Some(row) => Ok(Some(database(row.try_get::<Decimal>("", "balance"))?)),
@@ -527,14 +549,12 @@ async fn placement_matches_the_domain(
     let bettor = format!("p{}", Uuid::now_v7().simple());
     let balance = balance_cents.map(|cents| Decimal::new(cents, 2));
     if let Some(balance) = balance {
-        database(
-            db.execute_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                "INSERT INTO wallets (bettor_id, currency, balance) VALUES ($1, 'EUR', $2)",
-                [bettor.clone().into(), balance.into()],
-            ))
-            .await,
-        )?;
+        execute(
+            &db,
+            "INSERT INTO wallets (bettor_id, currency, balance) VALUES ($1, 'EUR', $2)",
+            [bettor.clone().into(), balance.into()],
+        )
+        .await?;
     }
     let amount = BetSum::new(Decimal::new(stake_cents, 2), max_stake())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -564,15 +584,13 @@ async fn placement_matches_the_domain(
         PlaceOutcome::InsufficientFunds { balance: found }
     };
     prop_assert_eq!(&outcome, &expected);
-    let written = database(
-        db.query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT (SELECT count(*) FROM bets WHERE id = $1) AS bets,
+    let written = query_one(
+        &db,
+        "SELECT (SELECT count(*) FROM bets WHERE id = $1) AS bets,
                     (SELECT count(*) FROM ledger_entries WHERE bet_id = $1) AS entries",
-            [bet.id().into()],
-        ))
-        .await,
-    )?
+        [bet.id().into()],
+    )
+    .await?
     .ok_or_else(|| TestCaseError::fail("no row"))?;
     let bets: i64 = database(written.try_get("", "bets"))?;
     let entries: i64 = database(written.try_get("", "entries"))?;
@@ -585,14 +603,12 @@ async fn placement_matches_the_domain(
         balance_of(&db, &bettor).await?,
         Some(found + posting.wallet_change())
     );
-    let rows = database(
-        db.query_all_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT account, amount FROM ledger_entries WHERE bet_id = $1 ORDER BY account",
-            [bet.id().into()],
-        ))
-        .await,
-    )?;
+    let rows = query_all(
+        &db,
+        "SELECT account, amount FROM ledger_entries WHERE bet_id = $1 ORDER BY account",
+        [bet.id().into()],
+    )
+    .await?;
     let mut stored = Vec::new();
     for row in rows {
         let account: String = database(row.try_get("", "account"))?;

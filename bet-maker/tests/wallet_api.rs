@@ -39,23 +39,6 @@ async fn post_as(
         .unwrap_or_else(|e| panic!("POST {path}: {e}"))
 }
 
-/// Deposits `amount` as `bettor`, expecting 201; the line.
-async fn deposit(app: &TestApp, bettor: &str, amount: &str) -> Value {
-    let response = post_as(
-        app,
-        bettor,
-        "/wallet/deposits",
-        json!({ "amount": amount }),
-        None,
-    )
-    .await;
-    expect_json(response, StatusCode::CREATED).await
-}
-
-async fn balance_of(app: &TestApp, bettor: &str) -> Value {
-    app.get_json_as(bettor, "/wallet").await["balance"].clone()
-}
-
 async fn entries(app: &TestApp) -> i64 {
     app.count("SELECT count(*) FROM ledger_entries").await
 }
@@ -83,7 +66,7 @@ async fn a_new_bettors_wallet_is_empty_in_the_configured_currency() {
 async fn deposit_withdraw_and_read_the_statement_newest_first() {
     let app = TestApp::spawn_unfunded().await;
 
-    let deposited = deposit(&app, "alice", "100.00").await;
+    let deposited = app.deposit_as("alice", "100.00").await;
     let withdrawn = expect_json(
         post_as(
             &app,
@@ -136,9 +119,9 @@ async fn deposit_withdraw_and_read_the_statement_newest_first() {
 #[tokio::test]
 async fn one_bettor_never_sees_another_bettors_wallet() {
     let app = TestApp::spawn_unfunded().await;
-    let alices = deposit(&app, "alice", "100.00").await;
+    let alices = app.deposit_as("alice", "100.00").await;
 
-    assert_eq!(balance_of(&app, "bob").await, "0.00");
+    assert_eq!(app.balance_of("bob").await, "0.00");
     assert_eq!(
         app.get_json_as("bob", "/wallet/transactions").await["items"],
         json!([])
@@ -160,14 +143,14 @@ async fn one_bettor_never_sees_another_bettors_wallet() {
     )
     .await;
     expect_problem(refused, StatusCode::CONFLICT).await;
-    assert_eq!(balance_of(&app, "alice").await, "100.00");
+    assert_eq!(app.balance_of("alice").await, "100.00");
     assert_books_balance(&app.db).await;
 }
 
 #[tokio::test]
 async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_nothing() {
     let app = TestApp::spawn_unfunded().await;
-    deposit(&app, "alice", "10.00").await;
+    app.deposit_as("alice", "10.00").await;
     let before = entries(&app).await;
 
     let refused = post_as(
@@ -208,7 +191,7 @@ async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_not
         0,
         "a refused request does not hold its key"
     );
-    assert_eq!(balance_of(&app, "alice").await, "10.00");
+    assert_eq!(app.balance_of("alice").await, "10.00");
     // The balance itself may be withdrawn, to the cent.
     let emptied = post_as(
         &app,
@@ -228,7 +211,7 @@ async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_not
 #[tokio::test]
 async fn a_bad_amount_is_422_naming_the_field_and_writes_nothing() {
     let app = TestApp::spawn_unfunded().await;
-    deposit(&app, "alice", "5.00").await;
+    app.deposit_as("alice", "5.00").await;
     let before = entries(&app).await;
 
     for path in ["/wallet/deposits", "/wallet/withdrawals"] {
@@ -370,7 +353,7 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
     .await;
     assert_eq!(expect_json(retry, StatusCode::CREATED).await, taken);
 
-    assert_eq!(balance_of(&app, "alice").await, "40.00");
+    assert_eq!(app.balance_of("alice").await, "40.00");
     assert_eq!(
         app.get_json("/wallet/transactions").await["items"],
         json!([taken, first])
@@ -423,7 +406,7 @@ async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
 
     assert_eq!(entries(&app).await, before);
     assert_eq!(
-        balance_of(&app, "alice").await,
+        app.balance_of("alice").await,
         "99.00",
         "100.00 less the stake"
     );
@@ -465,7 +448,7 @@ async fn another_bettors_use_of_the_same_key_is_another_key() {
     assert_ne!(alices["id"], bobs["id"], "bob's deposit is his own");
     assert_eq!(carols["amount"], "25.00", "no reuse across bettors");
     for (bettor, balance) in [("alice", "10.00"), ("bob", "10.00"), ("carol", "25.00")] {
-        assert_eq!(balance_of(&app, bettor).await, balance, "{bettor}");
+        assert_eq!(app.balance_of(bettor).await, balance, "{bettor}");
     }
     assert_books_balance(&app.db).await;
 }
@@ -501,7 +484,7 @@ async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
         lines.iter().all(|line| line == &lines[0]),
         "one line for all: {lines:?}"
     );
-    assert_eq!(balance_of(&app, "alice").await, "10.00");
+    assert_eq!(app.balance_of("alice").await, "10.00");
     assert_eq!(
         app.count("SELECT count(*) FROM ledger_transactions").await,
         1
@@ -512,7 +495,7 @@ async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
 #[tokio::test]
 async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
     let app = TestApp::spawn_unfunded().await;
-    deposit(&app, "alice", "100.00").await;
+    app.deposit_as("alice", "100.00").await;
 
     let lines = twenty_at_once(&app, "/wallet/withdrawals", "7.00").await;
 
@@ -521,7 +504,7 @@ async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
         "one line for all: {lines:?}"
     );
     assert_eq!(lines[0]["balance_after"], "93.00");
-    assert_eq!(balance_of(&app, "alice").await, "93.00");
+    assert_eq!(app.balance_of("alice").await, "93.00");
     assert_eq!(
         app.count("SELECT count(*) FROM ledger_transactions").await,
         2
@@ -560,7 +543,7 @@ async fn a_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_nothing() {
     let problem = expect_problem(response, StatusCode::CONFLICT).await;
     assert_eq!(problem["type"], "urn:betting:problem:balance-limit");
     assert_eq!(entries(&app).await, before, "nothing written");
-    let fits = deposit(&app, "alice", "0.99").await;
+    let fits = app.deposit_as("alice", "0.99").await;
     assert_eq!(fits["balance_after"], "99999999999999.99");
     assert_books_balance(&app.db).await;
 }

@@ -196,15 +196,21 @@ impl TestApp {
         shared_kernel::testing::expect_json(response, StatusCode::OK).await
     }
 
-    /// `POST /wallet/deposits` of `amount` as `bettor`, expecting 201.
-    pub async fn deposit_as(&self, bettor: &str, amount: &str) {
+    /// `POST /wallet/deposits` of `amount` as `bettor`, expecting 201; the
+    /// statement line.
+    pub async fn deposit_as(&self, bettor: &str, amount: &str) -> serde_json::Value {
         let response = self
             .request_as(bettor, Method::POST, "/wallet/deposits")
             .json(&json!({ "amount": amount }))
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST /wallet/deposits: {e}"));
-        shared_kernel::testing::expect_json(response, StatusCode::CREATED).await;
+        shared_kernel::testing::expect_json(response, StatusCode::CREATED).await
+    }
+
+    /// `bettor`'s balance, as `GET /wallet` says it.
+    pub async fn balance_of(&self, bettor: &str) -> serde_json::Value {
+        self.get_json_as(bettor, "/wallet").await["balance"].clone()
     }
 
     /// `POST /bets` as the default bettor, and the response.
