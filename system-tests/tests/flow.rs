@@ -240,7 +240,7 @@ async fn bets_are_placed_and_settled_by_the_results_line_provider_sets() {
         .map(|bet| money(&bet["payout"]))
         .sum();
     assert_eq!(
-        money(&system.balance().await),
+        system.balance().await,
         decimal(FUNDS) - staked + paid,
         "the wallet: every stake taken, every win paid"
     );
@@ -305,7 +305,7 @@ async fn cancelling_an_event_voids_its_bets_and_pays_back_each_stake() {
     );
     assert_bet_refused_as_closed(&system, cancelled).await;
     assert_eq!(
-        decimal(system.balance().await.as_str().unwrap_or_default()),
+        system.balance().await,
         decimal(FUNDS) - decimal("5.00"),
         "every voided stake back; the other still staked"
     );

@@ -89,7 +89,7 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
     );
     assert_eq!(
         system.balance().await,
-        "78.50",
+        system_tests::decimal("78.50"),
         "alice's wallet: 100.00 in, 10.00 staked, 18.50 paid, 5.00 staked and refunded, 30.00 out"
     );
     assert_books_balance(&system.bet_maker_db).await;

@@ -37,8 +37,9 @@ impl System {
     }
 
     /// [`BETTOR`]'s wallet balance.
-    pub async fn balance(&self) -> Value {
-        self.get_json("/wallet").await["balance"].clone()
+    pub async fn balance(&self) -> rust_decimal::Decimal {
+        let wallet = self.get_json("/wallet").await;
+        crate::decimal(wallet["balance"].as_str().unwrap_or_default())
     }
 
     /// Places a bet, expecting 201; returns the bet.
