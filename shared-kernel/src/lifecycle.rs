@@ -71,6 +71,7 @@ impl RunningService {
         let address = listener
             .local_addr()
             .context("reading the address the server listens on")?;
+        room_for_connections(http.max_connections);
         let stop = CancellationToken::new();
         let span = label.span();
         let connections = Connections::new(http.max_connections);
@@ -171,6 +172,27 @@ impl RunningService {
             );
         }
         Ok(())
+    }
+}
+
+/// File descriptors a service needs besides its HTTP connections
+/// (database pools, the broker, listeners, log files).
+const OTHER_FILES: u64 = 256;
+
+/// Raises the soft limit on open files to the hard limit (many systems
+/// start services at 1024, far below the connection cap), and warns when
+/// even that leaves too few for `max_connections`: past it, accepting
+/// fails and clients wait in the backlog.
+fn room_for_connections(max_connections: u32) {
+    let needed = u64::from(max_connections) + OTHER_FILES;
+    match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) if limit < needed => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit leaves room for fewer connections than HTTP_MAX_CONNECTIONS; raise it (ulimit -n) or lower the cap"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),
     }
 }
 

@@ -40,7 +40,20 @@ enum Phase {
 #[derive(Debug)]
 pub(super) struct Activity {
     phase: Mutex<Phase>,
+    /// Since when a write has been waiting for the client to read.
+    blocked_since: Mutex<Option<Instant>>,
     changed: Notify,
+}
+
+/// How long each phase of a connection may last.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timeouts {
+    /// Reading a request head.
+    pub(super) header_read: Duration,
+    /// Idle between requests.
+    pub(super) idle: Duration,
+    /// A write waiting for the client to read.
+    pub(super) send: Duration,
 }
 
 impl Activity {
@@ -52,8 +65,21 @@ impl Activity {
                 since: Instant::now(),
                 scan: HeadScan::default(),
             }),
+            blocked_since: Mutex::new(None),
             changed: Notify::new(),
         })
+    }
+
+    /// A write could not go out (`true`) or went out (`false`).
+    fn write_blocked(&self, blocked: bool) {
+        let mut since = self
+            .blocked_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if since.is_some() != blocked {
+            *since = blocked.then(Instant::now);
+            self.changed.notify_one();
+        }
     }
 
     fn phase(&self) -> MutexGuard<'_, Phase> {
@@ -99,24 +125,34 @@ impl Activity {
         RequestGuard(Arc::clone(self))
     }
 
-    fn deadline(&self, header_read_timeout: Duration, idle_timeout: Duration) -> Option<Instant> {
-        match *self.phase() {
-            Phase::Idle { since } => Some(since + idle_timeout),
+    fn deadline(&self, timeouts: Timeouts) -> Option<Instant> {
+        let phase = match *self.phase() {
+            Phase::Idle { since } => Some(since + timeouts.idle),
             Phase::Head { since, .. } | Phase::Refusing { since } => {
-                Some(since + header_read_timeout)
+                Some(since + timeouts.header_read)
             }
             Phase::Busy { .. } => None,
+        };
+        let blocked = self
+            .blocked_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|since| since + timeouts.send);
+        match (phase, blocked) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
     /// Resolves when the connection has been idle, or reading a head, for
-    /// too long; never while a request is in hand.
-    pub(super) async fn expired(&self, header_read_timeout: Duration, idle_timeout: Duration) {
+    /// too long, or its client has read nothing of a response for too
+    /// long; never while a request is in hand and its response flows.
+    pub(super) async fn expired(&self, timeouts: Timeouts) {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            match self.deadline(header_read_timeout, idle_timeout) {
+            match self.deadline(timeouts) {
                 Some(deadline) if deadline <= Instant::now() => return,
                 Some(deadline) => {
                     tokio::select! {
@@ -186,6 +222,8 @@ pub(super) struct WatchedStream {
     inner: TcpStream,
     activity: Arc<Activity>,
     refusal: Option<Refusal>,
+    /// Whether the last write had to wait.
+    write_blocked: bool,
 }
 
 #[derive(Debug)]
@@ -201,6 +239,7 @@ impl WatchedStream {
             inner,
             activity,
             refusal: None,
+            write_blocked: false,
         }
     }
 
@@ -261,12 +300,21 @@ impl AsyncRead for WatchedStream {
 }
 
 impl AsyncWrite for WatchedStream {
+    /// Notes when a write waits for the client to read, and when it goes
+    /// out again (only the changes reach the shared [`Activity`]).
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        let blocked = written.is_pending();
+        if blocked != this.write_blocked {
+            this.write_blocked = blocked;
+            this.activity.write_blocked(blocked);
+        }
+        written
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,6 +1,6 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, at most
-//! `HTTP_MAX_CONNECTIONS` at once, each closed when idle or slow to send
-//! its head for too long; on stop, no new connection is accepted, those
+//! `HTTP_MAX_CONNECTIONS` at once, each closed when idle, slow to send its
+//! head, or not reading its response for too long; on stop, no new connection is accepted, those
 //! open finish their requests within the grace period, and what is left
 //! is then closed.
 //!
@@ -28,7 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use super::HttpSettings;
-use super::connection::{Activity, TrackedBody, WatchedStream};
+use super::connection::{Activity, Timeouts, TrackedBody, WatchedStream};
 use super::head::HYPER_MAX_HEADERS;
 
 /// How long the loop waits after a failed `accept` (out of file
@@ -235,7 +235,11 @@ impl Connection {
             .header_read_timeout(None)
             .serve_connection(io, service);
         tokio::pin!(connection);
-        let expired = activity.expired(settings.header_read_timeout, settings.idle_timeout);
+        let expired = activity.expired(Timeouts {
+            header_read: settings.header_read_timeout,
+            idle: settings.idle_timeout,
+            send: settings.send_timeout,
+        });
         tokio::pin!(expired);
         let mut draining = false;
         loop {
@@ -247,6 +251,7 @@ impl Connection {
                     break;
                 }
                 () = expired.as_mut() => {
+                    metrics::counter!("http_connections_timed_out_total").increment(1);
                     tracing::debug!(%peer, "closing a connection idle or stalled too long");
                     break;
                 }

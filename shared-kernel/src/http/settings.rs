@@ -29,13 +29,27 @@ pub struct HttpSettings {
         value_parser = positive_milliseconds
     )]
     pub idle_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen backlog
-    /// until one closes.
+    /// How long, in milliseconds, a response may wait to be written because
+    /// the client reads nothing (its buffers full) before the connection is
+    /// closed: a client that stalls cannot hold a connection, or a live
+    /// stream's place, for ever.
+    #[arg(
+        long = "http-send-timeout-ms",
+        env = "HTTP_SEND_TIMEOUT_MS",
+        value_name = "HTTP_SEND_TIMEOUT_MS",
+        default_value = "15000",
+        value_parser = positive_milliseconds
+    )]
+    pub send_timeout: Duration,
+    /// Connections served at once (live streams included); further ones
+    /// wait in the listen backlog until one closes. Each needs a file
+    /// descriptor: the service raises its own limit to the hard limit at
+    /// start, and says so when that is still too low.
     #[arg(
         long = "http-max-connections",
         env = "HTTP_MAX_CONNECTIONS",
         value_name = "HTTP_MAX_CONNECTIONS",
-        default_value_t = 1024,
+        default_value_t = 16_384,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub max_connections: u32,
@@ -67,7 +81,8 @@ impl Default for HttpSettings {
         Self {
             header_read_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(60),
-            max_connections: 1024,
+            send_timeout: Duration::from_secs(15),
+            max_connections: 16_384,
             shutdown_grace: Duration::from_secs(15),
             cors_allowed_origins: AllowedOrigins::default(),
         }
