@@ -8,8 +8,10 @@ use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
 use shared_kernel::http::Readiness;
 use shared_kernel::lifecycle::{RunningService, ServiceLabel};
+use shared_kernel::postgres::listen;
 use shared_kernel::signing::MessageVerifier;
 
+use crate::application::live::LiveFeed;
 use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport, WalletService};
 use crate::config::Config;
@@ -18,7 +20,7 @@ use crate::infrastructure::line_provider_client::HttpLineProvider;
 use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    SeaOrmBetRepository, SeaOrmLineRepository, SqlWalletRepository,
+    SeaOrmBetRepository, SeaOrmLineRepository, SqlChangeLog, SqlWalletRepository,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -28,6 +30,9 @@ use crate::presentation::messaging::{
 
 const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
+
+/// The `NOTIFY` channel of the trigger on `change_feed`.
+const CHANGE_FEED: &str = "change_feed";
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -81,6 +86,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         config.max_stake,
         config.currency.clone(),
     );
+    // The live streams: one reader of the change feed, woken at every
+    // commit that writes to it, whichever replica made the change.
+    let feed = LiveFeed::new(Arc::new(SqlChangeLog::new(&db)), config.streams.feed());
     let readiness = Readiness {
         database: db,
         broker: broker.clone(),
@@ -90,6 +98,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         line: line.clone(),
         wallets,
         tokens,
+        feed: feed.clone(),
+        keep_alive: config.streams.keep_alive(),
     };
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
@@ -122,6 +132,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     service.spawn_worker("consumer", |stop| consumer.run(stop));
     service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
+    service.spawn_worker("change feed listener", {
+        let (feed, pool) = (feed.clone(), pool.clone());
+        |stop| async move { listen(pool, CHANGE_FEED, stop, || feed.wake()).await }
+    });
+    service.spawn_worker("change feed", |stop| feed.run(stop));
     service.spawn_worker("open events cache", |stop| {
         open_events.listen_for_changes(pool, stop)
     });

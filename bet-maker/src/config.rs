@@ -3,6 +3,7 @@
 //! variable with its default).
 
 mod jwt;
+mod streams;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ pub use jwt::{
     BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
     parse_lifetime,
 };
+pub use streams::StreamSettings;
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
 const LARGEST_STAKE_LIMIT: Decimal = rust_decimal::dec!(9_999_999_999.99);
@@ -168,6 +170,9 @@ pub struct Config {
     /// How bettors' tokens are verified (and, with a secret, issued).
     #[command(flatten)]
     pub jwt: JwtSettings,
+    /// Retention, buffering and keep-alive of the live streams.
+    #[command(flatten)]
+    pub streams: StreamSettings,
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,

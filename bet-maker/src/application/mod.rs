@@ -1,8 +1,10 @@
 //! bet-maker's use cases: place and read bets, read the open line, apply
-//! news of events (settling bets), and resync from line-provider.
+//! news of events (settling bets), resync from line-provider, and follow
+//! the line, bets and wallets live.
 
 mod bets;
 mod line;
+pub mod live;
 pub mod ports;
 mod wallets;
 

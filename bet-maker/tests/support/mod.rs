@@ -12,7 +12,7 @@ use std::ops::Deref;
 
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
-use bet_maker::config::{Config, JwtKeySettings, JwtSecret, JwtSettings};
+use bet_maker::config::{Config, JwtKeySettings, JwtSecret, JwtSettings, StreamSettings};
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
@@ -355,6 +355,7 @@ pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
         jwt: jwt_settings(),
+        streams: StreamSettings::default(),
         http: HttpSettings::default(),
         log_format: LogFormat::Pretty,
     }

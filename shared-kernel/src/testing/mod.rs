@@ -11,6 +11,7 @@ mod database;
 mod keys;
 mod openapi;
 mod spawned;
+mod sse;
 
 /// The signature headers a signer gives a body (as line-provider sends them).
 pub use crate::amqp::signature_headers as signed_by;
@@ -24,6 +25,7 @@ pub use database::{TestDatabase, database_server_url};
 pub use keys::{TestKeys, rotated_test_keys, test_keys};
 pub use openapi::openapi_31_violations;
 pub use spawned::{PATIENCE, SpawnedApp};
+pub use sse::{EventStream, SseMessage};
 
 use std::time::Duration;
 

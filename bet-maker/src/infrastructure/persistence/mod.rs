@@ -1,7 +1,9 @@
-//! PostgreSQL: the schema, the entities, the bet repository, and the line
-//! repository (the copy of the line, and settlement).
+//! PostgreSQL: the schema, the entities, the bet repository, the line
+//! repository (the copy of the line, and settlement), the wallets, and the
+//! change feed behind the live streams.
 
 mod bet_repository;
+mod change_log;
 mod entities;
 mod line_repository;
 mod mapping;
@@ -10,6 +12,7 @@ mod settlement;
 mod wallet_repository;
 
 pub use bet_repository::{PLACE_BET, SeaOrmBetRepository};
+pub use change_log::SqlChangeLog;
 pub use line_repository::SeaOrmLineRepository;
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.

@@ -94,7 +94,7 @@ impl From<LineError> for Problem {
 
 /// 503 while the database is unreachable (worth retrying), else 500; the
 /// log line names the operation and every cause.
-fn storage_problem(error: &RepositoryError) -> Problem {
+pub(super) fn storage_problem(error: &RepositoryError) -> Problem {
     if error.is_unavailable() {
         tracing::warn!(error = %chain(error), "request failed: database unavailable");
         Problem::unavailable(UNAVAILABLE)

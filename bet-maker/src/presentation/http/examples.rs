@@ -284,3 +284,24 @@ pub fn movement_not_json() -> Problem {
         .and_then(Result::err)
         .unwrap_or_else(Problem::internal)
 }
+
+/// 200 on `GET /events/stream`: two changes as they arrive.
+pub fn line_stream() -> &'static str {
+    "id: 41\nevent: line\ndata: {\"id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"coefficient\":\"1.85\",\"deadline\":\"2030-06-01T18:00:00Z\",\"status\":\"NEW\",\"version\":2}\n\n\
+     : keep-alive\n\n\
+     id: 42\nevent: line\ndata: {\"id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"coefficient\":\"1.85\",\"deadline\":\"2030-06-01T18:00:00Z\",\"status\":\"FINISHED_WIN\",\"version\":3}\n\n"
+}
+
+/// 200 on `GET /bets/stream`: a bet placed (the stake leaves the wallet),
+/// then won (the payout arrives).
+pub fn bets_stream() -> &'static str {
+    "id: 43\nevent: wallet\ndata: {\"balance\":\"90.00\",\"currency\":\"EUR\"}\n\n\
+     id: 44\nevent: bet\ndata: {\"id\":\"0193a4b3-0000-7000-8000-000000000001\",\"event_id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"amount\":\"10.00\",\"coefficient\":\"1.85\",\"status\":\"PENDING\",\"placed_at\":\"2030-06-01T17:00:00Z\"}\n\n\
+     id: 45\nevent: bet\ndata: {\"id\":\"0193a4b3-0000-7000-8000-000000000001\",\"event_id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"amount\":\"10.00\",\"coefficient\":\"1.85\",\"status\":\"WON\",\"payout\":\"18.50\",\"placed_at\":\"2030-06-01T17:00:00Z\",\"settled_at\":\"2030-06-01T20:00:00Z\"}\n\n\
+     id: 46\nevent: wallet\ndata: {\"balance\":\"108.50\",\"currency\":\"EUR\"}\n\n"
+}
+
+/// 400 on the streams: a `Last-Event-ID` no stream sent.
+pub fn bad_last_event_id() -> Problem {
+    super::streams::refused_last_event_id()
+}

@@ -1,4 +1,4 @@
-//! The REST API (events, bets, the wallet): routes, DTOs, the OpenAPI document and its examples, the
+//! The REST API (events, bets, the wallet) and its live streams: routes, DTOs, the OpenAPI document and its examples, the
 //! bettor (token) and `Idempotency-Key` extractors, and the mapping from
 //! use-case errors to problem documents.
 
@@ -10,6 +10,8 @@ mod events;
 mod examples;
 mod idempotency_key;
 mod openapi;
+mod stream_dto;
+mod streams;
 mod tokens;
 mod wallet;
 mod wallet_dto;
@@ -22,6 +24,9 @@ pub use bettor::{Bettor, SECURITY_SCHEME, TokenRefusal};
 pub use openapi::openapi_document;
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
 
+use std::time::Duration;
+
+use crate::application::live::LiveFeed;
 use crate::application::{BetService, LineService, WalletService};
 
 /// What the handlers share.
@@ -35,6 +40,10 @@ pub struct AppState {
     pub wallets: WalletService,
     /// Verifies bettors' tokens ([`Bettor`]).
     pub tokens: BettorTokens,
+    /// The live changes behind the streams.
+    pub feed: LiveFeed,
+    /// How often an idle stream sends a keep-alive comment.
+    pub keep_alive: Duration,
 }
 
 /// The API's routes, documented.
@@ -42,6 +51,7 @@ fn api() -> OpenApiRouter<AppState> {
     use utoipa::OpenApi;
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(events::router())
+        .merge(streams::router())
         .merge(bets::router())
         .merge(wallet::router())
 }

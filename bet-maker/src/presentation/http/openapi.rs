@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bettor::SECURITY_SCHEME;
+use super::stream_dto::ResetDto;
 
 /// The document's fixed parts; the paths come from the routes.
 #[derive(OpenApi)]
@@ -16,7 +17,9 @@ use super::bettor::SECURITY_SCHEME;
                        line-provider publishes an event's result, and void (the stake paid back) \
                        when it cancels the event. Bettor calls carry \
                        `Authorization: Bearer <JWT>`; each bettor sees only their own bets \
-                       and wallet.",
+                       and wallet. `GET /events/stream` and `GET /bets/stream` are live \
+                       Server-Sent Events streams (Swagger UI cannot play them: use `curl -N` \
+                       or an `EventSource`).",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
@@ -24,7 +27,7 @@ use super::bettor::SECURITY_SCHEME;
         (name = "bets", description = "Placing bets and following them"),
         (name = "wallet", description = "The bettor's money: balance, deposits, withdrawals, statement"),
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, ResetDto)),
     modifiers(&BettorSecurity),
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ mod m20261122_000007_bettors_own_their_bets;
 mod m20261122_000008_wallets_and_ledger;
 mod m20261122_000009_wallet_idempotency_keys;
 mod m20261122_000010_stakes_in_the_ledger;
+mod m20261205_000011_change_feed;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -26,6 +27,7 @@ const ALL: &[SqlMigration] = &[
     m20261122_000008_wallets_and_ledger::MIGRATION,
     m20261122_000009_wallet_idempotency_keys::MIGRATION,
     m20261122_000010_stakes_in_the_ledger::MIGRATION,
+    m20261205_000011_change_feed::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.

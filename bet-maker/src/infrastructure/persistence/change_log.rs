@@ -1,0 +1,333 @@
+//! The change feed in PostgreSQL: `change_feed`, filled by triggers on
+//! `events`, `bets` and `wallets` (see the migration), read here in
+//! (transaction, position) order and never past the oldest transaction
+//! still running, so that no reader can pass a change that commits later.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sqlx::postgres::PgRow;
+use sea_orm::sqlx::{self, PgPool, Row};
+use sea_orm::{ActiveEnum, DatabaseConnection};
+use serde::Deserialize;
+use shared_kernel::storage::{StorageError, sqlx_storage};
+use uuid::Uuid;
+
+use super::entities::{bets, events};
+use super::mapping::{bet_from_row, event_from_row};
+use crate::application::live::{
+    ChangeLog, FeedChange, FeedKey, FeedPage, LiveChange, Topic, WalletBalance,
+};
+use crate::application::ports::RepositoryError;
+use crate::domain::BettorId;
+
+/// Every change below this is committed: the oldest transaction still
+/// running.
+const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xid";
+
+/// The changes after `$1, $2` that can be read: below the horizon, in
+/// order; `$filter` narrows them and ends with the `LIMIT`.
+macro_rules! read_after {
+    ($filter:literal) => {
+        concat!(
+            "SELECT position, xid::text AS xid, bettor_id, kind, snapshot::text AS snapshot
+             FROM change_feed
+             WHERE (xid, position) > ($1::text::xid8, $2)
+               AND xid < pg_snapshot_xmin(pg_current_snapshot()) ",
+            $filter
+        )
+    };
+}
+
+const READ_ALL: &str = read_after!("ORDER BY xid, position LIMIT $3");
+const READ_LINE: &str = read_after!("AND bettor_id IS NULL ORDER BY xid, position LIMIT $3");
+const READ_BETTOR: &str = read_after!("AND bettor_id = $3 ORDER BY xid, position LIMIT $4");
+
+/// Whether anything is written after `$1, $2` (held back, once a read
+/// below the horizon came back short).
+const ANY_AFTER: &str = "
+    SELECT EXISTS (
+        SELECT 1 FROM change_feed WHERE (xid, position) > ($1::text::xid8, $2)
+    ) AS held_back";
+
+const LOCATE: &str = "SELECT xid::text AS xid, bettor_id FROM change_feed WHERE position = $1";
+
+/// Forgets, a batch at a time (a short transaction each: a long one would
+/// hold the horizon back for every reader), the changes up to a key.
+const FORGET_BATCH: i64 = 10_000;
+const FORGET: &str = "
+    DELETE FROM change_feed WHERE position IN (
+        SELECT position FROM change_feed
+        WHERE (xid, position) <= ($1::text::xid8, $2)
+        ORDER BY xid, position LIMIT $3
+    )";
+
+/// [`ChangeLog`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlChangeLog {
+    pool: PgPool,
+}
+
+impl SqlChangeLog {
+    /// The feed of this database.
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Self {
+            pool: db.get_postgres_connection_pool().clone(),
+        }
+    }
+
+    async fn rows(
+        &self,
+        sql: &'static str,
+        after: FeedKey,
+        bettor: Option<&BettorId>,
+        limit: u32,
+        operation: &'static str,
+    ) -> Result<Vec<PgRow>, StorageError> {
+        let mut query = sqlx::query(sql)
+            .bind(after.xid.to_string())
+            .bind(after.position);
+        if let Some(bettor) = bettor {
+            query = query.bind(bettor.as_str());
+        }
+        query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation))
+    }
+}
+
+#[async_trait]
+impl ChangeLog for SqlChangeLog {
+    async fn horizon(&self) -> Result<FeedKey, RepositoryError> {
+        const OPERATION: &str = "reading the change feed's horizon";
+        let row = sqlx::query(HORIZON)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sqlx_storage(OPERATION))?;
+        Ok(FeedKey {
+            xid: xid_of(&row, OPERATION)?,
+            position: 0,
+        })
+    }
+
+    async fn read_all(
+        &self,
+        after: FeedKey,
+        followed: &(dyn for<'b> Fn(&'b BettorId) -> bool + Send + Sync),
+        limit: u32,
+    ) -> Result<FeedPage, RepositoryError> {
+        const OPERATION: &str = "reading the change feed";
+        let rows = self.rows(READ_ALL, after, None, limit, OPERATION).await?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            changes.push(change_of(row, |bettor| followed(bettor), OPERATION)?);
+        }
+        let held_back = if rows.len() < limit as usize {
+            let last = changes.last().map_or(after, |change| change.key);
+            sqlx::query(ANY_AFTER)
+                .bind(last.xid.to_string())
+                .bind(last.position)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get("held_back"))
+                .map_err(sqlx_storage(OPERATION))?
+        } else {
+            false
+        };
+        Ok(FeedPage { changes, held_back })
+    }
+
+    async fn read_topic(
+        &self,
+        topic: &Topic,
+        after: FeedKey,
+        limit: u32,
+    ) -> Result<Vec<FeedChange>, RepositoryError> {
+        const OPERATION: &str = "reading a stream's missed changes";
+        let rows = match topic {
+            Topic::Line => self.rows(READ_LINE, after, None, limit, OPERATION).await?,
+            Topic::Bettor(bettor) => {
+                self.rows(READ_BETTOR, after, Some(bettor), limit, OPERATION)
+                    .await?
+            }
+        };
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            changes.push(change_of(row, |_| true, OPERATION)?);
+        }
+        Ok(changes)
+    }
+
+    async fn locate(
+        &self,
+        topic: &Topic,
+        position: i64,
+    ) -> Result<Option<FeedKey>, RepositoryError> {
+        const OPERATION: &str = "finding where a stream resumes";
+        let row = sqlx::query(LOCATE)
+            .bind(position)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sqlx_storage(OPERATION))?;
+        let Some(row) = row else { return Ok(None) };
+        let bettor: Option<String> = row.try_get("bettor_id").map_err(sqlx_storage(OPERATION))?;
+        let theirs = match topic {
+            Topic::Line => bettor.is_none(),
+            Topic::Bettor(wanted) => bettor.as_deref() == Some(wanted.as_str()),
+        };
+        if !theirs {
+            return Ok(None);
+        }
+        Ok(Some(FeedKey {
+            xid: xid_of(&row, OPERATION)?,
+            position,
+        }))
+    }
+
+    async fn forget_through(&self, through: FeedKey) -> Result<u64, RepositoryError> {
+        const OPERATION: &str = "forgetting changes past the retention";
+        let mut forgotten = 0;
+        loop {
+            let deleted = sqlx::query(FORGET)
+                .bind(through.xid.to_string())
+                .bind(through.position)
+                .bind(FORGET_BATCH)
+                .execute(&self.pool)
+                .await
+                .map_err(sqlx_storage(OPERATION))?
+                .rows_affected();
+            forgotten += deleted;
+            if deleted < FORGET_BATCH.unsigned_abs() {
+                return Ok(forgotten);
+            }
+        }
+    }
+}
+
+fn xid_of(row: &PgRow, operation: &'static str) -> Result<u64, StorageError> {
+    let text: String = row.try_get("xid").map_err(sqlx_storage(operation))?;
+    text.parse()
+        .map_err(|_| StorageError::corrupt(operation, format!("`{text}` is not a transaction id")))
+}
+
+/// A row of the feed, with what changed when `wanted` says so.
+fn change_of(
+    row: &PgRow,
+    wanted: impl Fn(&BettorId) -> bool,
+    operation: &'static str,
+) -> Result<FeedChange, StorageError> {
+    let field = sqlx_storage(operation);
+    let key = FeedKey {
+        xid: xid_of(row, operation)?,
+        position: row.try_get("position").map_err(field)?,
+    };
+    let bettor: Option<String> = row.try_get("bettor_id").map_err(sqlx_storage(operation))?;
+    let topic = match bettor {
+        None => Topic::Line,
+        Some(bettor) => Topic::Bettor(BettorId::restore(bettor)),
+    };
+    let change = match &topic {
+        Topic::Bettor(bettor) if !wanted(bettor) => None,
+        _ => {
+            let kind: String = row.try_get("kind").map_err(sqlx_storage(operation))?;
+            let snapshot: String = row.try_get("snapshot").map_err(sqlx_storage(operation))?;
+            Some(parse_snapshot(&kind, &snapshot).map_err(|what| {
+                StorageError::corrupt(operation, format!("change {}: {what}", key.position))
+            })?)
+        }
+    };
+    Ok(FeedChange::new(key, topic, change))
+}
+
+/// A decimal as `to_jsonb` writes a `NUMERIC`: a JSON number whose text is
+/// exact (serde_json keeps it, with `arbitrary_precision`).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct Exact(serde_json::Number);
+
+impl Exact {
+    fn decimal(&self) -> Result<Decimal, String> {
+        let text = self.0.to_string();
+        Decimal::from_str(&text).map_err(|_| format!("`{text}` is not a decimal"))
+    }
+}
+
+/// `events` as `to_jsonb` writes a row.
+#[derive(Debug, Deserialize)]
+struct EventRow {
+    id: Uuid,
+    coefficient: Exact,
+    deadline: DateTime<Utc>,
+    status: String,
+    version: i64,
+    updated_at: DateTime<Utc>,
+}
+
+/// `bets` as `to_jsonb` writes a row (columns not shown are ignored).
+#[derive(Debug, Deserialize)]
+struct BetRow {
+    id: Uuid,
+    bettor_id: String,
+    event_id: Uuid,
+    amount: Exact,
+    coefficient: Exact,
+    status: String,
+    payout: Option<Exact>,
+    placed_at: DateTime<Utc>,
+    settled_at: Option<DateTime<Utc>>,
+}
+
+/// `wallets` as `to_jsonb` writes a row.
+#[derive(Debug, Deserialize)]
+struct WalletRow {
+    balance: Exact,
+    currency: String,
+}
+
+/// A snapshot read back into the domain, through the same entities (and
+/// so the same spelling of statuses) as the repositories.
+fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, String> {
+    let unreadable = |error: serde_json::Error| format!("unreadable {kind} snapshot: {error}");
+    let status = |text: String| format!("unknown status `{text}`");
+    match kind {
+        "line" => {
+            let row: EventRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Line(event_from_row(events::Model {
+                id: row.id,
+                coefficient: row.coefficient.decimal()?,
+                deadline: row.deadline,
+                status: events::Status::try_from_value(&row.status)
+                    .map_err(|_| status(row.status))?,
+                version: row.version,
+                updated_at: row.updated_at,
+            })))
+        }
+        "bet" => {
+            let row: BetRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Bet(bet_from_row(bets::Model {
+                id: row.id,
+                bettor_id: row.bettor_id,
+                event_id: row.event_id,
+                amount: row.amount.decimal()?,
+                coefficient: row.coefficient.decimal()?,
+                status: bets::Status::try_from_value(&row.status)
+                    .map_err(|_| status(row.status))?,
+                payout: row.payout.as_ref().map(Exact::decimal).transpose()?,
+                placed_at: row.placed_at,
+                settled_at: row.settled_at,
+            })))
+        }
+        "wallet" => {
+            let row: WalletRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Wallet(WalletBalance {
+                balance: row.balance.decimal()?,
+                currency: row.currency,
+            }))
+        }
+        other => Err(format!("unknown kind `{other}`")),
+    }
+}

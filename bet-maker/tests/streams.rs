@@ -1,0 +1,433 @@
+//! The live streams against the real app, database and broker: every
+//! change in order with its payload, a reconnect that gets exactly what it
+//! missed, a reset when that is too old, every replica streaming every
+//! change, each bettor only their own, a stalled client dropped while the
+//! others go on, and the streams ending when the service stops.
+
+mod support;
+
+use std::time::Duration;
+
+use bet_maker::domain::{LineEvent, LineEventStatus};
+use chrono::Utc;
+use reqwest::header::WWW_AUTHENTICATE;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use shared_kernel::contracts::LineEventKind;
+use shared_kernel::testing::{EventStream, SseMessage, TestBroker, eventually, expect_problem};
+use support::{TestApp, line_event, message_for, token_for};
+use tokio::io::AsyncWriteExt;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A client without the app client's overall timeout: a stream may last.
+fn stream_client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn events_stream(app: &TestApp) -> RequestBuilder {
+    stream_client().get(app.url("/events/stream"))
+}
+
+fn bets_stream(app: &TestApp, bettor: &str) -> RequestBuilder {
+    stream_client()
+        .get(app.url("/bets/stream"))
+        .bearer_auth(token_for(bettor))
+}
+
+/// An hour from now, to the second (as stored and sent back).
+fn in_an_hour() -> chrono::DateTime<Utc> {
+    use chrono::SubsecRound;
+    (Utc::now() + chrono::Duration::hours(1)).trunc_subsecs(0)
+}
+
+/// Seeds an open event (as the consumer would store it), closing in an
+/// hour.
+async fn open_event(app: &TestApp, coefficient: &str) -> LineEvent {
+    let event = line_event(coefficient, in_an_hour(), LineEventStatus::New, 1);
+    app.seed_event(&event).await;
+    event
+}
+
+/// `event` at its next version with these changes.
+fn next(event: &LineEvent, coefficient: &str, status: LineEventStatus) -> LineEvent {
+    line_event(coefficient, event.deadline, status, event.version + 1).with_id(event.id)
+}
+
+trait WithId {
+    fn with_id(self, id: uuid::Uuid) -> Self;
+}
+
+impl WithId for LineEvent {
+    fn with_id(mut self, id: uuid::Uuid) -> Self {
+        self.id = id;
+        self
+    }
+}
+
+/// The `line` message expected for `event`.
+fn line_data(event: &LineEvent) -> Value {
+    let status = match event.status {
+        LineEventStatus::New => "NEW",
+        LineEventStatus::FinishedWin => "FINISHED_WIN",
+        LineEventStatus::FinishedLose => "FINISHED_LOSE",
+        LineEventStatus::Cancelled => "CANCELLED",
+    };
+    json!({
+        "id": event.id,
+        "coefficient": format!("{:.2}", event.coefficient),
+        "deadline": event.deadline.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "status": status,
+        "version": event.version,
+    })
+}
+
+async fn next_line(stream: &mut EventStream, what: &str) -> SseMessage {
+    let message = stream.next_within(PATIENCE, what).await;
+    assert_eq!(message.event, "line", "{what}: {message:?}");
+    message
+}
+
+/// Positions are whole numbers that grow along the stream.
+fn position(message: &SseMessage) -> i64 {
+    message
+        .id
+        .as_deref()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{message:?} has no position"))
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_create_update_finish_and_cancel_in_order() {
+    let app = TestApp::spawn().await;
+    let mut stream = EventStream::expect(events_stream(&app)).await;
+
+    let created = line_event("1.85", in_an_hour(), LineEventStatus::New, 1);
+    let updated = next(&created, "2.10", LineEventStatus::New);
+    let finished = next(&updated, "2.10", LineEventStatus::FinishedWin);
+    let other = line_event("3.00", in_an_hour(), LineEventStatus::New, 1);
+    let cancelled = next(&other, "3.00", LineEventStatus::Cancelled);
+    for (kind, event) in [
+        (LineEventKind::Created, &created),
+        (LineEventKind::Updated, &updated),
+        (LineEventKind::Finished, &finished),
+        (LineEventKind::Created, &other),
+        (LineEventKind::Cancelled, &cancelled),
+    ] {
+        app.publish(&message_for(kind, event)).await;
+        app.until_version(event.id, event.version).await;
+    }
+
+    let mut last = 0;
+    for expected in [&created, &updated, &finished, &other, &cancelled] {
+        let message = next_line(&mut stream, "the next change").await;
+        assert_eq!(message.json(), line_data(expected));
+        assert!(position(&message) > last, "positions grow: {message:?}");
+        last = position(&message);
+    }
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_gets_exactly_what_it_missed_while_changes_keep_coming() {
+    let app = TestApp::spawn().await;
+    let mut seen: Vec<(i64, Value)> = Vec::new();
+    let mut stream = EventStream::expect(events_stream(&app)).await;
+    // Changes keep being made, through the consumer's own store, while
+    // the client drops and reconnects three times.
+    let writer = {
+        let db = app.db.connection.clone();
+        tokio::spawn(async move {
+            let repository = bet_maker::infrastructure::persistence::SeaOrmLineRepository::new(db);
+            let mut written = Vec::new();
+            for round in 0..60 {
+                let mut event = line_event("1.50", in_an_hour(), LineEventStatus::New, 1);
+                for version in 1..=2 {
+                    event.version = version;
+                    event.coefficient = rust_decimal::Decimal::new(150 + round, 2);
+                    bet_maker::application::ports::LineRepository::apply_snapshot(
+                        &repository,
+                        &event,
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("writing a change: {e}"));
+                    written.push(line_data(&event));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            written
+        })
+    };
+    for _ in 0..3 {
+        for _ in 0..10 {
+            let message = next_line(&mut stream, "a change").await;
+            seen.push((position(&message), message.json()));
+        }
+        let last = seen.last().map(|(p, _)| p.to_string()).unwrap_or_default();
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stream = EventStream::expect(events_stream(&app).header("Last-Event-ID", last)).await;
+    }
+    let written = writer.await.unwrap_or_else(|e| panic!("the writer: {e}"));
+    while seen.len() < written.len() {
+        let message = next_line(&mut stream, "the rest of the changes").await;
+        seen.push((position(&message), message.json()));
+    }
+
+    let positions: Vec<i64> = seen.iter().map(|(p, _)| *p).collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "no duplicate, nothing out of order: {positions:?}"
+    );
+    let payloads: Vec<Value> = seen.into_iter().map(|(_, data)| data).collect();
+    assert_eq!(payloads, written, "every change, once, in order");
+}
+
+#[tokio::test]
+async fn an_id_older_than_the_retention_gets_a_reset_then_live_changes() {
+    let app = TestApp::spawn_with(|config| config.streams.retention_secs = 1).await;
+    let mut stream = EventStream::expect(events_stream(&app)).await;
+    let old = open_event(&app, "1.50").await;
+    let first = next_line(&mut stream, "the first change").await;
+    assert_eq!(first.json()["id"], json!(old.id));
+    drop(stream);
+    let gone = format!(
+        "SELECT count(*) FROM change_feed WHERE position = {}",
+        position(&first)
+    );
+    eventually(
+        "the change forgotten past the retention",
+        PATIENCE,
+        || async { (app.count(&gone).await == 0).then_some(()) },
+    )
+    .await;
+
+    let mut stream = EventStream::expect(
+        events_stream(&app).header("Last-Event-ID", position(&first).to_string()),
+    )
+    .await;
+    let reset = stream.next_within(PATIENCE, "a reset").await;
+    assert_eq!(reset.event, "reset");
+    assert_eq!(reset.id, None, "a reset moves no client's position");
+    assert_eq!(reset.json()["reason"], "too-old");
+    let fresh = open_event(&app, "2.50").await;
+    let message = next_line(&mut stream, "a live change after the reset").await;
+    assert_eq!(message.json(), line_data(&fresh));
+}
+
+#[tokio::test]
+async fn a_last_event_id_no_stream_sent_is_a_problem() {
+    let app = TestApp::spawn_unfunded().await;
+    for bad in ["yesterday", "-3", "0", "1.5"] {
+        let response = events_stream(&app)
+            .header("Last-Event-ID", bad)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let problem = expect_problem(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "Last-Event-ID", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_bet_stream_needs_a_token() {
+    let app = TestApp::spawn_unfunded().await;
+    let response = stream_client()
+        .get(app.url("/bets/stream"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+    expect_problem(response, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn a_bettor_follows_their_bets_and_wallet_and_never_another_bettors() {
+    let app = TestApp::spawn_unfunded().await;
+    let event = open_event(&app, "1.85").await;
+    let mut alice = EventStream::expect(bets_stream(&app, "alice")).await;
+    let mut bob = EventStream::expect(bets_stream(&app, "bob")).await;
+
+    app.deposit_as("alice", "100.00").await;
+    let response = app.place_bet(event.id, "10.00").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let finished = next(&event, "1.85", LineEventStatus::FinishedWin);
+    app.publish(&message_for(LineEventKind::Finished, &finished))
+        .await;
+
+    let mut got = Vec::new();
+    for what in ["deposit", "stake", "bet placed", "payout", "bet settled"] {
+        let message = alice.next_within(PATIENCE, what).await;
+        got.push((message.event.clone(), message.json()));
+    }
+    let wallets: Vec<&Value> = got
+        .iter()
+        .filter(|(kind, _)| kind == "wallet")
+        .map(|(_, data)| &data["balance"])
+        .collect();
+    assert_eq!(
+        wallets,
+        [&json!("100.00"), &json!("90.00"), &json!("108.50")]
+    );
+    let bets: Vec<(&Value, Option<&Value>)> = got
+        .iter()
+        .filter(|(kind, _)| kind == "bet")
+        .map(|(_, data)| (&data["status"], data.get("payout")))
+        .collect();
+    assert_eq!(
+        bets,
+        [
+            (&json!("PENDING"), None),
+            (&json!("WON"), Some(&json!("18.50")))
+        ]
+    );
+    let bet = got
+        .iter()
+        .rev()
+        .find_map(|(kind, data)| (kind == "bet").then_some(data))
+        .unwrap_or_else(|| panic!("no bet in {got:?}"));
+    assert_eq!(bet["event_id"], json!(event.id));
+    assert_eq!(bet["amount"], "10.00");
+
+    // Bob's first message is his own deposit: nothing of alice's came
+    // before it.
+    app.deposit_as("bob", "5.00").await;
+    let first = bob.next_within(PATIENCE, "bob's deposit").await;
+    assert_eq!(
+        (first.event.as_str(), first.json()),
+        ("wallet", json!({"balance": "5.00", "currency": "EUR"}))
+    );
+}
+
+#[tokio::test]
+async fn changes_applied_by_one_replica_reach_the_subscribers_of_another() {
+    let a = TestApp::spawn_unfunded().await;
+    // Replica B shares A's database but consumes from an exchange nobody
+    // publishes to: every change it streams was applied by A.
+    let mut quiet = TestBroker::new("bet-maker-b")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    quiet
+        .declare_exchange()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (queue, _) = quiet.own_consumer_queues("bet-maker-b");
+    let b = shared_kernel::testing::SpawnedApp::new(
+        "bet-maker B",
+        bet_maker::app::start(support::config(
+            &a.db.url,
+            &quiet.exchange,
+            &queue,
+            "http://127.0.0.1:9",
+        ))
+        .await,
+    );
+    b.wait_until_ready().await;
+    let mut line_on_b = EventStream::expect(stream_client().get(b.url("/events/stream"))).await;
+    let mut alice_on_b = EventStream::expect(
+        stream_client()
+            .get(b.url("/bets/stream"))
+            .bearer_auth(token_for("alice")),
+    )
+    .await;
+
+    let event = line_event("1.85", in_an_hour(), LineEventStatus::New, 1);
+    a.publish(&message_for(LineEventKind::Created, &event))
+        .await;
+    a.deposit_as("alice", "20.00").await;
+
+    let line = next_line(&mut line_on_b, "A's change on B").await;
+    assert_eq!(line.json(), line_data(&event));
+    let wallet = alice_on_b.next_within(PATIENCE, "A's deposit on B").await;
+    assert_eq!(wallet.json()["balance"], "20.00");
+}
+
+#[tokio::test]
+async fn a_stalled_client_is_dropped_without_affecting_another() {
+    let app = TestApp::spawn_unfunded_with(|config| {
+        config.http.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // A client that asks for the stream and never reads, with a receive
+    // buffer as small as the system allows.
+    let address = app
+        .base_url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .set_recv_buffer_size(1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stalled = socket
+        .connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stalled
+        .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut healthy = EventStream::expect(events_stream(&app)).await;
+    eventually("both streams open", PATIENCE, || async {
+        (streams_open(&app).await == 2).then_some(())
+    })
+    .await;
+
+    // Changes in batches of 500 (one statement each, as a resync writes
+    // them) until the stalled client's buffers are full and it is dropped.
+    let mut written = 0;
+    let mut read = 0;
+    while streams_open(&app).await > 1 {
+        assert!(written < 200_000, "the stalled client was never dropped");
+        app.count(
+            "WITH made AS (
+                 INSERT INTO events (id, coefficient, deadline, status, version)
+                 SELECT gen_random_uuid(), 1.50, now() + interval '1 day', 'NEW', 1
+                 FROM generate_series(1, 500) RETURNING 1)
+             SELECT count(*) FROM made",
+        )
+        .await;
+        written += 500;
+        while read < written {
+            next_line(&mut healthy, "every change, on the healthy stream").await;
+            read += 1;
+        }
+    }
+
+    // The healthy client goes on.
+    let event = open_event(&app, "4.00").await;
+    let message = next_line(&mut healthy, "a change after the drop").await;
+    assert_eq!(message.json(), line_data(&event));
+}
+
+/// `sse_streams_open{stream="events"}`, as `/metrics` says it.
+async fn streams_open(app: &TestApp) -> i64 {
+    let metrics = app
+        .anonymous(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("sse_streams_open{stream=\"events\"} "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |value| value as i64)
+}
+
+#[tokio::test]
+async fn an_idle_stream_is_kept_alive_and_ends_when_the_service_stops() {
+    let mut app = TestApp::spawn_unfunded_with(|config| {
+        config.streams.keep_alive_secs = 1;
+    })
+    .await;
+    let mut stream = EventStream::expect(events_stream(&app)).await;
+    let keep_alive = tokio::time::timeout(PATIENCE, stream.next_comment()).await;
+    assert_eq!(keep_alive, Ok(true), "a keep-alive comment");
+
+    let stopped = tokio::time::timeout(PATIENCE, app.stop());
+    let (stopped, ended) = tokio::join!(stopped, stream.ends_within(PATIENCE));
+    stopped.unwrap_or_else(|_| panic!("the service did not stop with a stream open"));
+    ended.unwrap_or_else(|e| panic!("the stream on stop: {e}"));
+}
