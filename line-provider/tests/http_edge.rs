@@ -129,6 +129,30 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_reads_nothing_of_a_response_is_disconnected_after_the_send_timeout() {
+    let edge = Edge::start(settings(|http| {
+        http.send_timeout = Duration::from_millis(300);
+    }))
+    .await;
+    // A receive buffer as small as the system allows, never read, and
+    // Swagger UI's script (1.5 MB) asked for eight times in a row: more
+    // than the server's send buffer can take (4 MiB at most here).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .set_recv_buffer_size(1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = socket
+        .connect(edge.service.address())
+        .await
+        .unwrap_or_else(|e| panic!("connecting: {e}"));
+    let request = b"GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: test\r\n\r\n";
+    send(&mut stream, &request.repeat(8)).await;
+    edge.connections_open_become(1).await;
+
+    edge.connections_open_become(0).await;
+}
+
+#[tokio::test]
 async fn a_client_slow_to_send_its_head_is_disconnected_after_the_header_read_timeout() {
     let edge = Edge::start(settings(|http| {
         http.header_read_timeout = Duration::from_millis(300);

@@ -106,9 +106,12 @@ impl ServiceProcess {
 
     /// Resident memory (VmRSS) in KiB, from `/proc`.
     pub fn resident_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        resident_kib_of(self.child.id()?)
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown, no clean-up, as a crash or an OOM kill.
@@ -172,4 +175,11 @@ fn binary_dir() -> PathBuf {
     } else {
         dir.to_path_buf()
     }
+}
+
+/// Resident memory (VmRSS) of process `pid` in KiB, from `/proc`.
+pub fn resident_kib_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -1,7 +1,7 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|bets|settle|cancel|propagation|memory|relay]`
+//! `bench [--smoke] [--runs N] [--only events|bets|settle|cancel|propagation|memory|streams|relay]`
 //!
 //! `--only settle` runs both settlement workloads (won, and cancelled);
 //! `--only cancel` only the cancelled one.
@@ -79,6 +79,12 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
     }
     if wanted("memory") {
         rows.push(workloads::memory(&platform));
+    }
+    // After the memory row: thousands of connections leave the allocator
+    // holding memory that the other workloads' figure should not carry.
+    if wanted("streams") {
+        eprintln!("bench: live streams");
+        rows.push(workloads::live_streams(&platform, settings).await?);
     }
     if wanted("relay") {
         eprintln!("bench: outbox relay");

@@ -10,6 +10,8 @@
 
 mod feed;
 mod subscription;
+#[cfg(test)]
+mod tests;
 
 use std::sync::OnceLock;
 

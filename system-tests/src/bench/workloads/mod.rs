@@ -3,11 +3,13 @@
 
 mod messaging;
 mod settlement;
+mod streams;
 mod throughput;
 mod wallets;
 
 pub use messaging::{change_propagation, relay_throughput};
 pub use settlement::{settle_cancelled_event, settle_large_event};
+pub use streams::live_streams;
 pub use throughput::{open_events, place_bets};
 
 use std::time::{Duration, Instant};
