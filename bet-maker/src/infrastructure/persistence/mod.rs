@@ -5,6 +5,7 @@
 mod bet_repository;
 mod change_log;
 mod entities;
+mod feed_snapshots;
 mod line_repository;
 mod mapping;
 pub mod migrations;

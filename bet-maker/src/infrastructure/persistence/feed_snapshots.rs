@@ -1,0 +1,104 @@
+//! The rows of `change_feed` as the triggers write them (`to_jsonb` of the
+//! changed row), read back into the domain through the same entities, and
+//! so the same spelling of statuses, as the repositories.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::ActiveEnum;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::entities::{bets, events};
+use super::mapping::{bet_from_row, event_from_row};
+use crate::application::live::{LiveChange, WalletBalance};
+
+/// A decimal as `to_jsonb` writes a `NUMERIC`: a JSON number whose text is
+/// exact (serde_json keeps it, with `arbitrary_precision`).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct Exact(serde_json::Number);
+
+impl Exact {
+    fn decimal(&self) -> Result<Decimal, String> {
+        let text = self.0.to_string();
+        Decimal::from_str(&text).map_err(|_| format!("`{text}` is not a decimal"))
+    }
+}
+
+/// `events` as `to_jsonb` writes a row.
+#[derive(Debug, Deserialize)]
+struct EventRow {
+    id: Uuid,
+    coefficient: Exact,
+    deadline: DateTime<Utc>,
+    status: String,
+    version: i64,
+    updated_at: DateTime<Utc>,
+}
+
+/// `bets` as `to_jsonb` writes a row (columns not shown are ignored).
+#[derive(Debug, Deserialize)]
+struct BetRow {
+    id: Uuid,
+    bettor_id: String,
+    event_id: Uuid,
+    amount: Exact,
+    coefficient: Exact,
+    status: String,
+    payout: Option<Exact>,
+    placed_at: DateTime<Utc>,
+    settled_at: Option<DateTime<Utc>>,
+}
+
+/// `wallets` as `to_jsonb` writes a row.
+#[derive(Debug, Deserialize)]
+struct WalletRow {
+    balance: Exact,
+    currency: String,
+}
+
+/// A snapshot read back into the domain, through the same entities (and
+/// so the same spelling of statuses) as the repositories.
+pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, String> {
+    let unreadable = |error: serde_json::Error| format!("unreadable {kind} snapshot: {error}");
+    let status = |text: String| format!("unknown status `{text}`");
+    match kind {
+        "line" => {
+            let row: EventRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Line(event_from_row(events::Model {
+                id: row.id,
+                coefficient: row.coefficient.decimal()?,
+                deadline: row.deadline,
+                status: events::Status::try_from_value(&row.status)
+                    .map_err(|_| status(row.status))?,
+                version: row.version,
+                updated_at: row.updated_at,
+            })))
+        }
+        "bet" => {
+            let row: BetRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Bet(bet_from_row(bets::Model {
+                id: row.id,
+                bettor_id: row.bettor_id,
+                event_id: row.event_id,
+                amount: row.amount.decimal()?,
+                coefficient: row.coefficient.decimal()?,
+                status: bets::Status::try_from_value(&row.status)
+                    .map_err(|_| status(row.status))?,
+                payout: row.payout.as_ref().map(Exact::decimal).transpose()?,
+                placed_at: row.placed_at,
+                settled_at: row.settled_at,
+            })))
+        }
+        "wallet" => {
+            let row: WalletRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+            Ok(LiveChange::Wallet(WalletBalance {
+                balance: row.balance.decimal()?,
+                currency: row.currency,
+            }))
+        }
+        other => Err(format!("unknown kind `{other}`")),
+    }
+}
