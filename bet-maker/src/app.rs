@@ -99,7 +99,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         wallets,
         tokens,
         feed: feed.clone(),
-        keep_alive: config.streams.keep_alive(),
     };
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),

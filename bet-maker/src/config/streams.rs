@@ -47,6 +47,7 @@ impl StreamSettings {
         FeedSettings {
             line_buffer: usize::try_from(self.buffer).unwrap_or(usize::MAX),
             retention: Duration::from_secs(self.retention_secs),
+            keep_alive: self.keep_alive(),
         }
     }
 

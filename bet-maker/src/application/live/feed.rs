@@ -45,7 +45,20 @@ pub struct FeedSettings {
     pub line_buffer: usize,
     /// How long changes stay readable for subscribers that come back.
     pub retention: Duration,
+    /// How often every subscriber is sent a keep-alive.
+    pub keep_alive: Duration,
 }
+
+/// What the fan-out carries: a change, or the keep-alive beat every
+/// subscriber gets at once (one timer for the replica, not one per
+/// subscriber).
+#[derive(Debug, Clone)]
+pub(super) enum Fanned {
+    Change(Arc<FeedChange>),
+    KeepAlive,
+}
+
+type Sender = broadcast::Sender<Fanned>;
 
 /// The live feed of one replica.
 #[derive(Clone)]
@@ -55,11 +68,13 @@ pub struct LiveFeed {
 
 pub(super) struct Inner {
     pub(super) log: Arc<dyn ChangeLog>,
-    line: broadcast::Sender<Arc<FeedChange>>,
-    bettors: Mutex<HashMap<BettorId, broadcast::Sender<Arc<FeedChange>>>>,
+    /// `None` once the reader stopped: dropping the senders ends every
+    /// subscription (no subscriber waits on anything else).
+    line: Mutex<Option<Sender>>,
+    bettors: Mutex<HashMap<BettorId, Sender>>,
     wake: Notify,
-    /// Cancelled when the reader stops: every subscription then ends.
-    pub(super) closed: CancellationToken,
+    /// Cancelled when the reader stops.
+    closed: CancellationToken,
     settings: FeedSettings,
 }
 
@@ -78,7 +93,7 @@ impl LiveFeed {
         Self {
             inner: Arc::new(Inner {
                 log,
-                line,
+                line: Mutex::new(Some(line)),
                 bettors: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 closed: CancellationToken::new(),
@@ -108,10 +123,6 @@ impl LiveFeed {
         Subscription::start(Arc::clone(&self.inner), topic, resume).await
     }
 
-    /// Subscribers following the line on this replica now.
-    pub fn line_subscribers(&self) -> usize {
-        self.inner.line.receiver_count()
-    }
 
     /// Reads the feed and fans it out until `stop`; then ends every
     /// subscription.
@@ -123,9 +134,14 @@ impl LiveFeed {
             checkpoints: VecDeque::new(),
             last_checkpoint: Instant::now(),
         };
+        let mut last_beat = Instant::now();
         loop {
             let next = reader.read_available().await;
             reader.forget_expired().await;
+            if last_beat.elapsed() >= inner.settings.keep_alive {
+                last_beat = Instant::now();
+                inner.beat();
+            }
             tokio::select! {
                 () = stop.cancelled() => break,
                 () = inner.wake.notified(), if next == Next::WhenWoken => {}
@@ -136,25 +152,51 @@ impl LiveFeed {
                 () = tokio::time::sleep(MIN_READ_INTERVAL) => {}
             }
         }
-        inner.closed.cancel();
+        inner.close();
     }
 }
 
 impl Inner {
-    fn bettors(&self) -> MutexGuard<'_, HashMap<BettorId, broadcast::Sender<Arc<FeedChange>>>> {
+    fn bettors(&self) -> MutexGuard<'_, HashMap<BettorId, Sender>> {
         self.bettors.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A receiver of `topic`'s changes from the next one read on.
-    pub(super) fn receiver(&self, topic: &Topic) -> broadcast::Receiver<Arc<FeedChange>> {
+    fn line(&self) -> MutexGuard<'_, Option<Sender>> {
+        self.line.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A receiver of `topic`'s changes from the next one read on; once the
+    /// feed is closed, one that is closed too.
+    pub(super) fn receiver(&self, topic: &Topic) -> broadcast::Receiver<Fanned> {
+        let closed = || broadcast::channel(1).1;
+        if self.closed.is_cancelled() {
+            return closed();
+        }
         match topic {
-            Topic::Line => self.line.subscribe(),
+            Topic::Line => self.line().as_ref().map_or_else(closed, Sender::subscribe),
             Topic::Bettor(bettor) => self
                 .bettors()
                 .entry(bettor.clone())
                 .or_insert_with(|| broadcast::channel(BETTOR_BUFFER).0)
                 .subscribe(),
         }
+    }
+
+    /// Sends every subscriber a keep-alive.
+    fn beat(&self) {
+        if let Some(line) = self.line().as_ref() {
+            let _ = line.send(Fanned::KeepAlive);
+        }
+        for sender in self.bettors().values() {
+            let _ = sender.send(Fanned::KeepAlive);
+        }
+    }
+
+    /// Ends every subscription: their channels close.
+    fn close(&self) {
+        self.closed.cancel();
+        self.line().take();
+        self.bettors().clear();
     }
 
     /// Whether someone follows `bettor` on this replica.
@@ -170,14 +212,16 @@ impl Inner {
 
     fn dispatch(&self, change: FeedChange) {
         let change = Arc::new(change);
+        // No receiver is not a failure: nobody follows the topic now.
         match &change.topic {
-            // No receiver is not a failure: nobody follows the line now.
             Topic::Line => {
-                let _ = self.line.send(change);
+                if let Some(line) = self.line().as_ref() {
+                    let _ = line.send(Fanned::Change(change));
+                }
             }
             Topic::Bettor(bettor) => {
                 if let Some(sender) = self.bettors().get(bettor) {
-                    let _ = sender.send(change);
+                    let _ = sender.send(Fanned::Change(change));
                 }
             }
         }

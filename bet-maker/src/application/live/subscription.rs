@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::feed::{Inner, PAGE};
+use super::feed::{Fanned, Inner, PAGE};
 use super::{FeedChange, FeedKey, Topic};
 use crate::application::ports::RepositoryError;
 
@@ -30,6 +30,8 @@ pub enum Delivery {
     Change(Arc<FeedChange>),
     /// Reload, then go on (see [`ResetReason`]).
     Reset(ResetReason),
+    /// Nothing happened: tell the client the stream is alive.
+    KeepAlive,
 }
 
 /// Where a subscription is.
@@ -54,7 +56,7 @@ pub struct Subscription {
     /// Read from the database, not yet delivered.
     pending: VecDeque<Arc<FeedChange>>,
     /// The fan-out, joined once the replay has caught up.
-    live: Option<broadcast::Receiver<Arc<FeedChange>>>,
+    live: Option<broadcast::Receiver<Fanned>>,
     reset: Option<ResetReason>,
 }
 
@@ -129,10 +131,11 @@ impl Subscription {
                     }
                 }
                 Phase::Live => match self.receive().await? {
-                    Some(change) => {
+                    Some(Fanned::Change(change)) => {
                         self.last = Some(change.key);
                         return Some(Ok(Delivery::Change(change)));
                     }
+                    Some(Fanned::KeepAlive) => return Some(Ok(Delivery::KeepAlive)),
                     None => {
                         self.phase = Phase::Ended;
                         return Some(Ok(Delivery::Reset(ResetReason::TooSlow)));
@@ -163,20 +166,18 @@ impl Subscription {
         Ok(())
     }
 
-    /// The next live change not yet delivered; `Some(None)` when the
-    /// subscriber fell too far behind, `None` when the feed stopped.
-    async fn receive(&mut self) -> Option<Option<Arc<FeedChange>>> {
+    /// The next live change not yet delivered (or a keep-alive);
+    /// `Some(None)` when the subscriber fell too far behind, `None` when
+    /// the feed stopped.
+    async fn receive(&mut self) -> Option<Option<Fanned>> {
         let live = self.live.as_mut()?;
         loop {
-            let received = tokio::select! {
-                () = self.feed.closed.cancelled() => return None,
-                received = live.recv() => received,
-            };
-            match received {
+            match live.recv().await {
                 // Already replayed from the database, or read by the
                 // reader before this bettor was followed (and so replayed).
-                Ok(change) if Some(change.key) <= self.last || change.change.is_none() => {}
-                Ok(change) => return Some(Some(change)),
+                Ok(Fanned::Change(change))
+                    if Some(change.key) <= self.last || change.change.is_none() => {}
+                Ok(fanned) => return Some(Some(fanned)),
                 Err(RecvError::Lagged(_)) => return Some(None),
                 Err(RecvError::Closed) => return None,
             }

@@ -124,6 +124,7 @@ fn running(log: &Arc<MemoryLog>, buffer: usize) -> (LiveFeed, CancellationToken)
         FeedSettings {
             line_buffer: buffer,
             retention: Duration::from_secs(600),
+            keep_alive: Duration::from_secs(600),
         },
     );
     let stop = CancellationToken::new();

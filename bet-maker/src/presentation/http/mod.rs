@@ -24,8 +24,6 @@ pub use bettor::{Bettor, SECURITY_SCHEME, TokenRefusal};
 pub use openapi::openapi_document;
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
 
-use std::time::Duration;
-
 use crate::application::live::LiveFeed;
 use crate::application::{BetService, LineService, WalletService};
 
@@ -42,8 +40,6 @@ pub struct AppState {
     pub tokens: BettorTokens,
     /// The live changes behind the streams.
     pub feed: LiveFeed,
-    /// How often an idle stream sends a keep-alive comment.
-    pub keep_alive: Duration,
 }
 
 /// The API's routes, documented.

@@ -1,8 +1,6 @@
 //! What the live streams send: each message's `data`, and how a change of
 //! the feed becomes one server-sent event.
 
-use std::time::Duration;
-
 use axum::response::sse::Event;
 use serde::Serialize;
 use shared_kernel::money::WireDecimal;
@@ -119,6 +117,7 @@ pub fn message(stream: StreamName, delivery: &Delivery) -> Event {
     match delivery {
         Delivery::Change(change) => change_message(change),
         Delivery::Reset(reason) => reset_message(stream, *reason),
+        Delivery::KeepAlive => Event::default().comment("keep-alive"),
     }
 }
 
@@ -174,12 +173,4 @@ fn reset_message(stream: StreamName, reason: ResetReason) -> Event {
     };
     let data = serde_json::to_string(&reset).unwrap_or_default();
     Event::default().event("reset").data(data)
-}
-
-/// How often an idle stream sends a comment line, so that proxies keep it
-/// open and the client can tell a quiet stream from a dead one.
-pub fn keep_alive(every: Duration) -> axum::response::sse::KeepAlive {
-    axum::response::sse::KeepAlive::new()
-        .interval(every)
-        .text("keep-alive")
 }

@@ -17,7 +17,7 @@ use super::AppState;
 use super::bettor::Bettor;
 use super::errors::storage_problem;
 use super::examples;
-use super::stream_dto::{BettorStreamData, LineEventDto, StreamName, keep_alive, message};
+use super::stream_dto::{BettorStreamData, LineEventDto, StreamName, message};
 use crate::application::live::{Delivery, ResetReason, Subscription, Topic};
 
 /// The header a reconnecting client names its last message in.
@@ -39,9 +39,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// every change missed meanwhile, within the retention window
 /// (`BET_MAKER_STREAM_RETENTION_SECS`). Older than that, the stream starts
 /// with `event: reset`: reload `GET /events`, then carry on. A client too
-/// slow to keep up is sent `event: reset` and the stream ends. An idle
-/// stream sends a `: keep-alive` comment every
-/// `BET_MAKER_STREAM_KEEP_ALIVE_SECS` seconds.
+/// slow to keep up is sent `event: reset` and the stream ends. Every
+/// `BET_MAKER_STREAM_KEEP_ALIVE_SECS` seconds the stream sends a
+/// `: keep-alive` comment.
 #[utoipa::path(
     get, path = "/events/stream", tag = "events",
     params(("Last-Event-ID" = Option<String>, Header,
@@ -66,8 +66,7 @@ async fn events_stream(
         .subscribe(Topic::Line, resume)
         .await
         .map_err(|error| storage_problem(&error))?;
-    Ok(Sse::new(deliveries(StreamName::Events, subscription))
-        .keep_alive(keep_alive(state.keep_alive)))
+    Ok(Sse::new(deliveries(StreamName::Events, subscription)))
 }
 
 /// Follow your bets and wallet live.
@@ -109,8 +108,7 @@ async fn bets_stream(
         .subscribe(Topic::Bettor(bettor.id().clone()), resume)
         .await
         .map_err(|error| storage_problem(&error))?;
-    Ok(Sse::new(deliveries(StreamName::Bets, subscription))
-        .keep_alive(keep_alive(state.keep_alive)))
+    Ok(Sse::new(deliveries(StreamName::Bets, subscription)))
 }
 
 /// `Last-Event-ID`, when sent: an id one of the streams sent (a position,

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use sea_orm::sqlx;
 use serde_json::json;
 
@@ -59,30 +61,24 @@ pub async fn live_streams(platform: &Platform, settings: &Settings) -> anyhow::R
         .fetch_one(&bet_maker)
         .await?;
 
-    // Each subscriber on a connection of its own.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()?;
-    let url = format!("{}/events/stream", platform.bet_maker.base_url);
-    let bodies: Vec<_> = stream::iter(0..subscribers)
-        .map(|_| {
-            let request = client.get(&url);
-            async move { request.send().await }
-        })
+    // Each subscriber on a connection of its own, read as plain bytes (a
+    // full HTTP client per message would take the service's share of the
+    // two cores).
+    let address = platform
+        .bet_maker
+        .base_url
+        .trim_start_matches("http://")
+        .parse::<std::net::SocketAddr>()?;
+    let connections: Vec<anyhow::Result<TcpStream>> = stream::iter(0..subscribers)
+        .map(|_| subscribe(address))
         .buffer_unordered(CONNECTING)
         .collect()
         .await;
     let stop = tokio_util::sync::CancellationToken::new();
     let mut readers = Vec::with_capacity(subscribers);
-    for response in bodies {
-        let response = response?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "GET /events/stream: {}",
-            response.status()
-        );
+    for connection in connections {
         let progress = Arc::new(AtomicI64::new(0));
-        let reader = tokio::spawn(read_positions(response, progress.clone(), stop.clone()));
+        let reader = tokio::spawn(read_positions(connection?, progress.clone(), stop.clone()));
         readers.push((progress, reader));
     }
 
@@ -221,28 +217,48 @@ async fn collect(
     Ok(received)
 }
 
+/// Opens `GET /events/stream` and reads up to the end of the response's
+/// head, which must say 200.
+async fn subscribe(address: std::net::SocketAddr) -> anyhow::Result<TcpStream> {
+    let mut connection = TcpStream::connect(address).await?;
+    connection
+        .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\nAccept: text/event-stream\r\n\r\n")
+        .await?;
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        anyhow::ensure!(connection.read(&mut byte).await? == 1, "closed before answering");
+        head.extend_from_slice(&byte);
+    }
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "GET /events/stream: {}",
+        String::from_utf8_lossy(&head)
+    );
+    Ok(connection)
+}
+
 /// Reads one stream until `stop`, noting each message's position (`id:`)
-/// and arrival time, and the last position in `progress`; nothing else of
-/// the message is parsed, so that the client costs the shared cores as
-/// little as it can.
+/// and arrival time, and the last position in `progress`. Nothing else is
+/// parsed: the chunked encoding's size lines never start with `id: `.
 async fn read_positions(
-    response: reqwest::Response,
+    mut connection: TcpStream,
     progress: Arc<AtomicI64>,
     stop: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Received> {
-    let mut body = response.bytes_stream();
     let mut received = Received::with_capacity(512);
-    let mut pending = Vec::new();
+    let mut pending = Vec::with_capacity(4096);
+    let mut buffer = [0_u8; 4096];
     loop {
-        let chunk = tokio::select! {
+        let read = tokio::select! {
             () = stop.cancelled() => return Ok(received),
-            chunk = body.next() => chunk,
+            read = connection.read(&mut buffer) => read?,
         };
-        let Some(chunk) = chunk else {
+        if read == 0 {
             return Ok(received);
-        };
+        }
         let arrived = Utc::now().timestamp_micros();
-        pending.extend_from_slice(&chunk?);
+        pending.extend_from_slice(&buffer[..read]);
         let mut consumed = 0;
         while let Some(end) = pending[consumed..].iter().position(|b| *b == b'\n') {
             let line = &pending[consumed..consumed + end];
