@@ -14,6 +14,12 @@ use bet_maker::domain::BettorId;
 use bet_maker::presentation::messaging::DEFAULT_LIST_LIMIT;
 use shared_kernel::lifecycle::serve_until_signal;
 
+/// jemalloc: every live stream holds a connection whose buffers are mostly
+/// never written, and jemalloc leaves those pages unbacked where glibc's
+/// malloc touches them (its chunk headers sit inside them).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// What the binary can be asked to do.
 #[derive(Debug, Clone, clap::Subcommand)]
 enum Command {

@@ -123,7 +123,6 @@ impl LiveFeed {
         Subscription::start(Arc::clone(&self.inner), topic, resume).await
     }
 
-
     /// Reads the feed and fans it out until `stop`; then ends every
     /// subscription.
     pub async fn run(self, stop: CancellationToken) {

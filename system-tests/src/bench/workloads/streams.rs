@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use sea_orm::sqlx;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::super::load::percentile;
 use super::super::{Row, Settings, ms};
@@ -222,12 +222,17 @@ async fn collect(
 async fn subscribe(address: std::net::SocketAddr) -> anyhow::Result<TcpStream> {
     let mut connection = TcpStream::connect(address).await?;
     connection
-        .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\nAccept: text/event-stream\r\n\r\n")
+        .write_all(
+            b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\nAccept: text/event-stream\r\n\r\n",
+        )
         .await?;
     let mut head = Vec::new();
     let mut byte = [0_u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        anyhow::ensure!(connection.read(&mut byte).await? == 1, "closed before answering");
+        anyhow::ensure!(
+            connection.read(&mut byte).await? == 1,
+            "closed before answering"
+        );
         head.extend_from_slice(&byte);
     }
     anyhow::ensure!(
