@@ -4,6 +4,7 @@
 mod errors;
 mod messages;
 mod service;
+mod watch;
 
 use std::time::Duration;
 
@@ -33,7 +34,8 @@ pub enum GrpcServeError {
 }
 
 /// Serves `LineService`, `grpc.health.v1` and reflection on `listener`
-/// until `stop` is cancelled; then lets calls in flight finish and returns.
+/// until `stop` is cancelled; then ends the watch streams, lets calls in
+/// flight finish and returns.
 /// Health says SERVING (for the whole server and for `line.v1.LineService`)
 /// only while `readiness` holds, as `/health/ready` does.
 pub async fn serve(
@@ -60,7 +62,7 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_alpha)
-        .add_service(LineServiceServer::new(line))
+        .add_service(LineServiceServer::new(line.stopping_with(stop.clone())))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.clone().cancelled_owned());
     let (served, ()) = tokio::join!(server, report_readiness(reporter, readiness, stop));
     served.map_err(GrpcServeError::Transport)
