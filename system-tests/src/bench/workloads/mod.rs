@@ -72,7 +72,6 @@ impl Platform {
                 env("AMQP_URL", &amqp_url()),
                 env("LINE_EVENTS_EXCHANGE", &broker.exchange),
                 env("BET_MAKER_QUEUE", &queue),
-                env("LINE_PROVIDER_URL", &line_provider.base_url),
                 env("RUST_LOG", "warn"),
             ],
         )
