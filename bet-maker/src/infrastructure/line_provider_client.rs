@@ -18,9 +18,10 @@ pub const PAGE_SIZE: u32 = 500;
 /// What resync asks of line-provider, as named in errors.
 const LIST_EVENTS: &str = "ListEvents";
 
-/// How long to wait for line-provider to accept a connection, and to
-/// answer one page.
+/// How long to wait for line-provider to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for one page: a stuck line-provider fails the resync
+/// instead of holding it forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A gRPC client of line-provider's `line.v1.LineService`.
