@@ -10,7 +10,7 @@ SHELL  := /bin/bash
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
 	@echo "make migrate  create the databases if missing and apply every migration"
-	@echo "make resync   rebuild bet-maker's copy of the line from line-provider"
+	@echo "make resync   rebuild bet-maker's copy of the line from line-provider (gRPC ListEvents)"
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
 	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
 	@echo "make lint     rustfmt check, clippy with warnings as errors, cargo machete"

@@ -38,6 +38,7 @@ browsable() {
   esac
 }
 line_provider_url="http://$(browsable "${LINE_PROVIDER_HOST:-127.0.0.1}"):${LINE_PROVIDER_PORT:-8100}"
+line_provider_grpc="$(browsable "${LINE_PROVIDER_HOST:-127.0.0.1}"):${LINE_PROVIDER_GRPC_PORT:-50051}"
 bet_maker_url="http://$(browsable "${BET_MAKER_HOST:-127.0.0.1}"):${BET_MAKER_PORT:-8080}"
 read -r mq_host _ < <(endpoint "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}" 5672)
 
@@ -59,6 +60,7 @@ fi
 cat <<MSG
 
   line-provider  $line_provider_url/docs   (operator token: LINE_PROVIDER_ADMIN_TOKEN in .env)
+                 gRPC $line_provider_grpc      (grpcurl -plaintext $line_provider_grpc list)
   bet-maker      $bet_maker_url/docs
   RabbitMQ       $rabbit
   Ctrl-C stops both.

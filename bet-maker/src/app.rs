@@ -16,7 +16,7 @@ use crate::application::ports::SystemClock;
 use crate::application::{BetService, LineService, ResyncReport, WalletService};
 use crate::config::Config;
 use crate::domain::BettorId;
-use crate::infrastructure::line_provider_client::HttpLineProvider;
+use crate::infrastructure::line_provider_client::{GrpcLineProvider, PAGE_SIZE};
 use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
@@ -172,16 +172,17 @@ pub async fn dead_letters(config: &Config, limit: u32) -> anyhow::Result<DeadLet
     listing
 }
 
-/// Rebuilds bet-maker's copy of the line from line-provider's `GET /events`.
+/// Rebuilds bet-maker's copy of the line from line-provider's gRPC
+/// `ListEvents`, page by page.
 pub async fn resync(config: &Config) -> anyhow::Result<ResyncReport> {
+    let line_provider = GrpcLineProvider::new(&config.line_provider_grpc_url, PAGE_SIZE)
+        .context("LINE_PROVIDER_GRPC_URL")?;
     let db = connect_database(&config.database_url, 2, DATABASE_VARIABLE).await?;
     let line = LineService::new(
         Arc::new(SeaOrmLineRepository::new(db.clone())),
         Arc::new(SystemClock),
     );
-    let report = line
-        .resync(&HttpLineProvider::new(&config.line_provider_url))
-        .await?;
+    let report = line.resync(&line_provider).await?;
     db.close()
         .await
         .context("closing the database connection")?;

@@ -61,14 +61,16 @@ pub struct Config {
         default_value_t = 8080
     )]
     pub port: u16,
-    /// line-provider's HTTP API, read by `bet-maker resync`.
+    /// line-provider's gRPC API (`line.v1.LineService`), read by
+    /// `bet-maker resync`.
     #[arg(
         long,
-        env = "LINE_PROVIDER_URL",
-        value_name = "LINE_PROVIDER_URL",
-        default_value = "http://127.0.0.1:8100"
+        env = "LINE_PROVIDER_GRPC_URL",
+        value_name = "LINE_PROVIDER_GRPC_URL",
+        default_value = "http://127.0.0.1:50051",
+        value_parser = grpc_url
     )]
-    pub line_provider_url: String,
+    pub line_provider_grpc_url: String,
     /// The RabbitMQ broker.
     #[arg(
         long,
@@ -246,4 +248,24 @@ mod tests {
             Err(MaxStakeError::Malformed(_))
         ));
     }
+}
+
+/// A URL a gRPC channel can be opened to: `http://host:port` (or https).
+fn grpc_url(text: &str) -> Result<String, InvalidGrpcUrl> {
+    let url = url::Url::parse(text).map_err(InvalidGrpcUrl::Malformed)?;
+    match (url.scheme(), url.host_str()) {
+        ("http" | "https", Some(_)) => Ok(text.to_owned()),
+        _ => Err(InvalidGrpcUrl::NotHttp),
+    }
+}
+
+/// Why a gRPC URL was refused.
+#[derive(Debug, thiserror::Error)]
+enum InvalidGrpcUrl {
+    /// Not a URL.
+    #[error("not a URL")]
+    Malformed(#[source] url::ParseError),
+    /// Not `http://host[:port]` or `https://...`.
+    #[error("must be http://host:port or https://host:port")]
+    NotHttp,
 }

@@ -27,7 +27,8 @@ enum Command {
     Serve,
     /// Create the database if it is missing and apply every migration.
     Migrate,
-    /// Rebuild the copy of the line from line-provider's `GET /events`.
+    /// Rebuild the copy of the line from line-provider's gRPC ListEvents
+    /// (LINE_PROVIDER_GRPC_URL).
     Resync,
     /// List the dead-letter queue, oldest first (when, message id, routing
     /// key, label: reason), without removing anything from it.

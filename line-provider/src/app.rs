@@ -9,10 +9,10 @@ use shared_kernel::http::Readiness;
 use shared_kernel::lifecycle::{RunningService, ServiceLabel};
 use shared_kernel::signing::MessageSigner;
 
-use crate::application::EventService;
 use crate::application::ports::SystemClock;
+use crate::application::{ChangeFeed, EventService, FeedSettings};
 use crate::config::Config;
-use crate::infrastructure::outbox::{OutboxRelay, RelayConfig};
+use crate::infrastructure::outbox::{OutboxRelay, PgChangeLog, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::presentation::grpc::{self, LineGrpc};
@@ -22,6 +22,8 @@ const SERVICE: &str = "line-provider";
 const DATABASE_VARIABLE: &str = "LINE_PROVIDER_DATABASE_URL";
 /// The name [`RunningService::address_of`] knows the gRPC server by.
 pub const GRPC: &str = "gRPC";
+/// Changes a watcher reads from the change log at once.
+const WATCH_PAGE_SIZE: u32 = 100;
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -48,8 +50,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SeaOrmEventRepository::new(db.clone())),
         Arc::new(SystemClock),
     );
+    let change_log = PgChangeLog::new(db.get_postgres_connection_pool().clone());
+    let changes = ChangeFeed::new(
+        Arc::new(change_log.clone()),
+        FeedSettings {
+            page_size: WATCH_PAGE_SIZE,
+            // A watcher sweeps as often as the relay, for the same reason.
+            sweep_interval: config.outbox_sweep_interval,
+        },
+    );
     let operator_token = OperatorToken::new(&config.admin_token);
-    let line_grpc = LineGrpc::new(events.clone(), operator_token.clone());
+    let line_grpc = LineGrpc::new(events.clone(), changes, operator_token.clone());
     let operator_auth = OperatorAuth::new(
         operator_token,
         ThrottleSettings {
@@ -100,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         broker,
     );
     service.spawn_worker("outbox relay", |stop| relay.run(stop));
+    service.spawn_worker("change log listener", |stop| change_log.listen(stop));
     service.add_address(GRPC, grpc_address);
     service.spawn_worker("gRPC server", |stop| async move {
         if let Err(error) = grpc::serve(grpc_listener, line_grpc, grpc_readiness, stop).await {

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use futures_util::stream;
 use lapin::options::BasicGetOptions;
-use shared_kernel::proto::line::v1::line_service_client::LineServiceClient;
 use shared_kernel::proto::line::v1::{
     CreateEventRequest, Event, EventStatus, GetEventRequest, ListEventsRequest,
     SetEventStatusRequest, UpdateEventRequest,
 };
 use shared_kernel::testing::eventually;
+use support::grpc::{self, LineClient, create, set_status, violated_fields, with_token};
 use support::{TOKEN, TestApp};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -24,72 +24,23 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_types::StatusExt as _;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn channel(app: &TestApp) -> Channel {
-    Channel::from_shared(app.grpc_url())
-        .unwrap_or_else(|e| panic!("the gRPC URL: {e}"))
-        .connect()
-        .await
-        .unwrap_or_else(|e| panic!("connecting to the gRPC server: {e}"))
+    grpc::channel(&app.grpc_url()).await
 }
 
-async fn client(app: &TestApp) -> LineServiceClient<Channel> {
-    LineServiceClient::new(channel(app).await)
-}
-
-/// `message` with `authorization: Bearer <token>`.
-fn with_token<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    let value = format!("Bearer {token}")
-        .parse()
-        .unwrap_or_else(|e| panic!("metadata: {e}"));
-    request.metadata_mut().insert("authorization", value);
-    request
+async fn client(app: &TestApp) -> LineClient {
+    grpc::line_client(&app.grpc_url()).await
 }
 
 fn operator<T>(message: T) -> Request<T> {
     with_token(message, TOKEN)
 }
 
-fn in_an_hour() -> String {
-    (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
-}
-
-fn create(coefficient: &str) -> CreateEventRequest {
-    CreateEventRequest {
-        coefficient: coefficient.to_owned(),
-        deadline: in_an_hour(),
-    }
-}
-
-async fn create_event(client: &mut LineServiceClient<Channel>, coefficient: &str) -> Event {
-    client
-        .create_event(operator(create(coefficient)))
-        .await
-        .unwrap_or_else(|e| panic!("CreateEvent: {e}"))
-        .into_inner()
-}
-
-fn set_status(id: &str, status: EventStatus) -> SetEventStatusRequest {
-    SetEventStatusRequest {
-        id: id.to_owned(),
-        status: status.into(),
-        expected_version: None,
-    }
-}
-
-/// The fields a status's `google.rpc.BadRequest` names.
-fn violated_fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .unwrap_or_else(|| panic!("no BadRequest details in {status:?}"))
-        .field_violations
-        .into_iter()
-        .map(|violation| violation.field)
-        .collect()
+async fn create_event(client: &mut LineClient, coefficient: &str) -> Event {
+    grpc::create_with(client, TOKEN, coefficient).await
 }
 
 fn refused<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> Status {

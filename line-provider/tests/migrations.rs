@@ -1,5 +1,6 @@
 //! Existing databases migrate forward: a database at the schema from before
-//! cancellations keeps its events, and then takes a cancelled one.
+//! cancellations keeps its events, and then takes a cancelled one; an outbox
+//! from before the change log keeps its rows, in their order.
 
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use sea_orm::{ConnectionTrait, Statement};
@@ -13,7 +14,8 @@ async fn a_database_from_before_cancellations_keeps_its_events_and_then_takes_ca
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
     let connection = &db.connection;
-    Migrator::down(connection, Some(1))
+    // The change log's migration, then the cancellations'.
+    Migrator::down(connection, Some(2))
         .await
         .unwrap_or_else(|e| panic!("back to the schema before cancellations: {e}"));
     let (open, won) = (Uuid::now_v7(), Uuid::now_v7());
@@ -63,4 +65,39 @@ async fn a_database_from_before_cancellations_keeps_its_events_and_then_takes_ca
             (won, "FINISHED_WIN".to_owned(), 2)
         ]
     );
+}
+
+#[tokio::test]
+async fn outbox_rows_from_before_the_change_log_keep_their_order_in_it() {
+    let db = TestDatabase::create::<Migrator>("line_provider_migrations", schema_fingerprint())
+        .await
+        .unwrap_or_else(|e| panic!("test database: {e}"));
+    let connection = &db.connection;
+    Migrator::down(connection, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("back to the schema before the change log: {e}"));
+    connection
+        .execute_unprepared(
+            "INSERT INTO outbox (message_id, routing_key, payload, occurred_at)
+             SELECT gen_random_uuid(), 'event.created', '{}', now() FROM generate_series(1, 3)",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("rows of the old schema: {e}"));
+
+    Migrator::up(connection, None)
+        .await
+        .unwrap_or_else(|e| panic!("migrating forward: {e}"));
+
+    let rows = connection
+        .query_all_raw(Statement::from_string(
+            connection.get_database_backend(),
+            "SELECT id FROM outbox ORDER BY xid, id",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("reading the outbox in log order: {e}"));
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(ids, [1, 2, 3], "log order is the old id order");
 }

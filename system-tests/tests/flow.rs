@@ -1,7 +1,7 @@
 //! The platform's main flows end to end: an operator changes the line in
 //! line-provider, bet-maker hears of it through RabbitMQ, bettors bet, and
 //! results settle the bets (a cancellation voids them); and resync fills a
-//! bet-maker that heard nothing.
+//! bet-maker that heard nothing, over line-provider's gRPC API, page by page.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 use shared_kernel::testing::{eventually, expect_problem};
 use system_tests::{
-    FUNDS, Messaging, PATIENCE, System, assert_books_balance, decimal, expected_payout, id_of,
-    uuid_field,
+    FUNDS, Messaging, PATIENCE, System, assert_books_balance, count, decimal, expected_payout,
+    id_of, uuid_field,
 };
 use uuid::Uuid;
 
@@ -438,6 +439,48 @@ async fn resync_fills_a_bet_maker_that_heard_nothing() {
         expected_payout("10.50", "1.50"),
         "settled by resync: {bet}"
     );
+
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_reads_a_line_longer_than_a_page_over_grpc() {
+    let system = System::start_with(Messaging::Isolated).await;
+    // More events than one ListEvents page holds (500), written straight
+    // into line-provider's table: resync reads the table, not the outbox.
+    let seeded = 1_234;
+    system
+        .line_provider_db
+        .connection
+        .execute_unprepared(&format!(
+            "INSERT INTO events (id, coefficient, deadline, status, version)
+             SELECT gen_random_uuid(), 1.01 + (n % 500) / 100.0, now() + interval '1 day', 'NEW', 1
+             FROM generate_series(1, {seeded}) AS n"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("seeding line-provider's events: {e}"));
+    let finished = id_of(&system.create_event("2.50").await);
+    system.finish_event(finished, "FINISHED_LOSE").await;
+    let total = seeded + 1;
+
+    let report = system.resync().await;
+
+    assert_eq!(
+        (
+            report.events_read,
+            report.events_updated,
+            report.disagreements
+        ),
+        (total, total, 0),
+        "{report:?}"
+    );
+    let copied = |sql: &'static str| count(&system.bet_maker_db, sql);
+    assert_eq!(copied("SELECT count(*) FROM events").await, total as i64);
+    assert_eq!(
+        copied("SELECT count(*) FROM events WHERE status = 'FINISHED_LOSE'").await,
+        1
+    );
+    assert_eq!(system.open_events().await.len(), seeded as usize);
 
     system.stop().await;
 }

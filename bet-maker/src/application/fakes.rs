@@ -300,9 +300,9 @@ impl LineProvider for PagedLineProvider {
             Some(cursor) => cursor
                 .strip_prefix("page-")
                 .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| LineProviderError::BadStatus {
-                    what: format!("GET /events?cursor={cursor}"),
-                    status: 400,
+                .ok_or_else(|| LineProviderError::Refused {
+                    what: format!("ListEvents after cursor {cursor}"),
+                    source: "no such cursor".into(),
                 })?,
         };
         let events = self.pages.get(index).cloned().unwrap_or_default();

@@ -239,25 +239,29 @@ pub struct LinePage {
     pub next_cursor: Option<String>,
 }
 
-/// Why line-provider's events could not be read.
+/// Why line-provider's events could not be read. Each says what was asked
+/// for and keeps the client's error as its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum LineProviderError {
-    /// The request did not get an answer (refused, timed out, cut).
+    /// No answer: refused, timed out, cut, or line-provider unavailable
+    /// (worth retrying later).
     #[error("requesting {what} from line-provider")]
     Unreachable {
-        /// What was asked for (`GET /events`).
+        /// What was asked for (`ListEvents`).
         what: String,
         /// The client's error.
         #[source]
         source: Box<dyn Error + Send + Sync>,
     },
-    /// line-provider answered with an error status.
-    #[error("line-provider answered {status} to {what}")]
-    BadStatus {
+    /// line-provider answered with an error (a bad request, an internal
+    /// error): retrying the same request will not help.
+    #[error("line-provider refused {what}")]
+    Refused {
         /// What was asked for.
         what: String,
-        /// The HTTP status.
-        status: u16,
+        /// The error it answered with.
+        #[source]
+        source: Box<dyn Error + Send + Sync>,
     },
     /// The answer was not a page of events.
     #[error("reading line-provider's answer to {what}")]

@@ -1,6 +1,6 @@
 //! Outbound adapters: what the use cases call through their ports.
 //! PostgreSQL through SeaORM, the in-memory cache of open events in front
-//! of it, and the HTTP client of line-provider used by resync.
+//! of it, and the gRPC client of line-provider used by resync.
 
 pub mod line_provider_client;
 pub mod open_events_cache;

@@ -336,14 +336,20 @@ impl TestApp {
 }
 
 /// bet-maker's configuration for a test: port 0, a small pool, consuming
-/// `queue` bound to `exchange`, resyncing from `line_provider_url`.
-pub fn config(database_url: &str, exchange: &str, queue: &str, line_provider_url: &str) -> Config {
+/// `queue` bound to `exchange`, resyncing from line-provider's gRPC API at
+/// `line_provider_grpc_url`.
+pub fn config(
+    database_url: &str,
+    exchange: &str,
+    queue: &str,
+    line_provider_grpc_url: &str,
+) -> Config {
     Config {
         database_url: database_url.to_owned(),
         database_pool_size: 4,
         host: [127, 0, 0, 1].into(),
         port: 0,
-        line_provider_url: line_provider_url.to_owned(),
+        line_provider_grpc_url: line_provider_grpc_url.to_owned(),
         amqp_url: amqp_url(),
         exchange: exchange.to_owned(),
         queue: queue.to_owned(),

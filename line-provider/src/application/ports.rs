@@ -61,3 +61,31 @@ pub type Decide<'a> = Box<dyn FnOnce(Event) -> Result<Decision, EventError> + Se
 
 /// The current time: the same port in both services.
 pub use shared_kernel::clock::{Clock, SystemClock};
+
+/// The line's change log: every change ever committed, in an order that
+/// never lets a later commit slip in below a position already read.
+///
+/// Errors: [`RepositoryError`] when the database fails (or holds a row
+/// this code cannot read, reported as corrupt).
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// Up to `limit` changes after `after`, in log order. Only changes no
+    /// commit still to come can precede are returned, so a reader that
+    /// goes on from the last position it read misses nothing.
+    async fn read_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+    ) -> Result<Vec<LoggedChange>, RepositoryError>;
+
+    /// Where the log ends now: every change committed from now on comes
+    /// after this position (a few committed just before may too).
+    async fn end(&self) -> Result<LogPosition, RepositoryError>;
+
+    /// A signal marked changed whenever the log may have grown. It may
+    /// miss growth (a notification lost while reconnecting): readers also
+    /// look again periodically.
+    fn growth(&self) -> tokio::sync::watch::Receiver<()>;
+}
+
+pub use super::changes::{LogPosition, LoggedChange};

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod grpc;
+
 use std::ops::Deref;
 use std::time::Duration;
 

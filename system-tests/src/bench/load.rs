@@ -52,11 +52,31 @@ where
     Fut: Future<Output = bool> + Send,
 {
     let request = Arc::new(request);
+    closed_loop_each(concurrency, warmup, duration, move |_| {
+        let request = request.clone();
+        move || request()
+    })
+    .await
+}
+
+/// [`closed_loop`], where worker `n` sends what `worker(n)` makes: a
+/// client of its own (its own connection, say), not a shared one.
+pub async fn closed_loop_each<W, F, Fut>(
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    worker: W,
+) -> LoadResult
+where
+    W: Fn(usize) -> F,
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
     let measure_from = Instant::now() + warmup;
     let end = measure_from + duration;
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let request = request.clone();
+        .map(|n| {
+            let mut request = worker(n);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0u64;

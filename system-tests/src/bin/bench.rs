@@ -1,7 +1,7 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|bets|settle|cancel|propagation|memory|streams|relay]`
+//! `bench [--smoke] [--runs N] [--only events|grpc|bets|settle|cancel|propagation|memory|streams|relay]`
 //!
 //! `--only settle` runs both settlement workloads (won, and cancelled);
 //! `--only cancel` only the cancelled one.
@@ -58,6 +58,10 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
     if wanted("events") {
         eprintln!("bench: GET /events");
         rows.push(workloads::open_events(&platform, settings).await?);
+    }
+    if wanted("grpc") {
+        eprintln!("bench: line-provider's reads, gRPC beside REST");
+        rows.extend(workloads::grpc_beside_rest(&platform, settings).await?);
     }
     if wanted("bets") {
         for concurrency in [32, 128] {

@@ -141,17 +141,12 @@ impl Cluster {
                 .await,
             );
         }
-        let line_provider_url = line_provider_nodes
-            .first()
-            .map(Node::base_url)
-            .unwrap_or_default();
         let mut bet_maker_nodes = Vec::new();
         for replica in 0..bet_makers {
             let env: Vec<(String, String)> = vec![
                 ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
                 ("BET_MAKER_QUEUE".to_owned(), queue.clone()),
                 ("BET_MAKER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
-                ("LINE_PROVIDER_URL".to_owned(), line_provider_url.clone()),
             ]
             .into_iter()
             .chain(settings.bet_maker.iter().cloned())

@@ -94,11 +94,15 @@ impl System {
             line_provider_support::config(&line_provider_db.url, &broker.exchange, OPERATOR_TOKEN);
         let line_provider =
             SpawnedApp::new("line-provider", line_provider::app::start(config).await);
+        let line_provider_grpc = format!(
+            "http://{}",
+            line_provider.address_of(line_provider::app::GRPC)
+        );
         let bet_maker_config = bet_maker_support::config(
             &bet_maker_db.url,
             &bet_maker_exchange,
             &queue,
-            &line_provider.base_url,
+            &line_provider_grpc,
         );
         let bet_maker = SpawnedApp::new(
             "bet-maker",

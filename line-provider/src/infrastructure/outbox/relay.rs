@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::batch::{BatchError, record_backlog, relay_batch};
 
 /// The `NOTIFY` channel the outbox trigger signals on commit.
-const CHANNEL: &str = "outbox";
+pub(super) const CHANNEL: &str = "outbox";
 
 /// Batches in flight at once (see `relay_pipelined`).
 const PIPELINE: usize = 2;

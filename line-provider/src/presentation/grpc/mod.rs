@@ -4,6 +4,7 @@
 mod errors;
 mod messages;
 mod service;
+mod watch;
 
 use std::time::Duration;
 
@@ -33,7 +34,8 @@ pub enum GrpcServeError {
 }
 
 /// Serves `LineService`, `grpc.health.v1` and reflection on `listener`
-/// until `stop` is cancelled; then lets calls in flight finish and returns.
+/// until `stop` is cancelled; then ends the watch streams, lets calls in
+/// flight finish and returns.
 /// Health says SERVING (for the whole server and for `line.v1.LineService`)
 /// only while `readiness` holds, as `/health/ready` does.
 pub async fn serve(
@@ -60,10 +62,18 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_alpha)
-        .add_service(LineServiceServer::new(line))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.clone().cancelled_owned());
+        .add_service(LineServiceServer::new(line.stopping_with(stop.clone())))
+        .serve_with_incoming_shutdown(incoming(listener), stop.clone().cancelled_owned());
     let (served, ()) = tokio::join!(server, report_readiness(reporter, readiness, stop));
     served.map_err(GrpcServeError::Transport)
+}
+
+/// The connections `listener` accepts, with Nagle's algorithm off: a
+/// response larger than a segment (a page of events) would otherwise wait
+/// for the client's delayed ACK, about 40 ms, on every call. tonic's
+/// `TcpIncoming::from` leaves it on.
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Reflection over `line.v1` and `grpc.health.v1`.

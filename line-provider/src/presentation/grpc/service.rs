@@ -4,6 +4,7 @@
 use shared_kernel::pagination::into_page;
 use shared_kernel::proto::line::v1 as wire;
 use shared_kernel::proto::line::v1::line_service_server::LineService;
+use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
@@ -12,7 +13,8 @@ use super::messages::{
     Violations, decimal, event_id, event_message, final_status, instant, page, precondition,
     status_filter,
 };
-use crate::application::{EventFilter, EventService, RequestedChanges};
+use super::watch::{ChangeStream, start_at, watch};
+use crate::application::{ChangeFeed, EventFilter, EventService, RequestedChanges};
 use crate::domain::Event;
 use crate::presentation::http::OperatorToken;
 
@@ -23,14 +25,28 @@ const MISSING_TOKEN: &str = "operator calls need `authorization: Bearer <token>`
 #[derive(Debug, Clone)]
 pub struct LineGrpc {
     events: EventService,
+    changes: ChangeFeed,
     operator: OperatorToken,
+    /// Ends every watch stream: the server's shutdown waits for calls in
+    /// flight, and a watch would otherwise never end.
+    stop: CancellationToken,
 }
 
 impl LineGrpc {
     /// The service over these use cases, letting operator calls through
     /// with `operator`'s token.
-    pub fn new(events: EventService, operator: OperatorToken) -> Self {
-        Self { events, operator }
+    pub fn new(events: EventService, changes: ChangeFeed, operator: OperatorToken) -> Self {
+        Self {
+            events,
+            changes,
+            operator,
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// The same service, whose watch streams end when `stop` is cancelled.
+    pub(super) fn stopping_with(self, stop: CancellationToken) -> Self {
+        Self { stop, ..self }
     }
 
     /// `UNAUTHENTICATED` unless the metadata carries the operator's token
@@ -59,6 +75,18 @@ fn reply(event: &Event) -> Response<wire::Event> {
 
 #[tonic::async_trait]
 impl LineService for LineGrpc {
+    type WatchEventsStream = ChangeStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<wire::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let start = start_at(request.get_ref())?;
+        let after = self.changes.start(start).await.map_err(status_of)?;
+        let changes = watch(self.changes.clone(), after, self.stop.child_token());
+        Ok(Response::new(changes))
+    }
+
     async fn create_event(
         &self,
         request: Request<wire::CreateEventRequest>,

@@ -98,7 +98,7 @@ pub async fn relay_throughput(settings: &Settings) -> anyhow::Result<Row> {
         .await?;
     let mut broker = TestBroker::new("bench-relay").await?;
     let (channel, sink) = broker.bind_queue("sink", "#").await?;
-    let relay = start_line_provider(&db, &broker.exchange).await;
+    let relay = start_line_provider(&db, &broker.exchange, 0).await;
     let payload = format!(
         r#"{{"schema_version":1,"type":"event.created","data":{{"padding":"{}"}}}}"#,
         "x".repeat(200)

@@ -1,12 +1,14 @@
 //! The workloads of `make bench`, each beside its limit, and the platform
 //! they run on.
 
+mod line_reads;
 mod messaging;
 mod settlement;
 mod streams;
 mod throughput;
 mod wallets;
 
+pub use line_reads::grpc_beside_rest;
 pub use messaging::{change_propagation, relay_throughput};
 pub use settlement::{settle_cancelled_event, settle_large_event};
 pub use streams::live_streams;
@@ -38,6 +40,8 @@ pub struct Platform {
     pub broker: TestBroker,
     /// line-provider.
     pub line_provider: ServiceProcess,
+    /// line-provider's gRPC API, `http://127.0.0.1:<port>`.
+    pub line_provider_grpc_url: String,
     /// bet-maker.
     pub bet_maker: ServiceProcess,
     /// Keep-alive HTTP client.
@@ -62,7 +66,9 @@ impl Platform {
             .await?;
         let mut broker = TestBroker::new("bench").await?;
         let (queue, _) = broker.own_consumer_queues("bet-maker");
-        let line_provider = start_line_provider(&line_provider_db, &broker.exchange).await;
+        let grpc_port = free_port();
+        let line_provider =
+            start_line_provider(&line_provider_db, &broker.exchange, grpc_port).await;
         let port = free_port();
         let bet_maker = ServiceProcess::start(
             "bench-bet-maker",
@@ -74,7 +80,6 @@ impl Platform {
                 env("AMQP_URL", &amqp_url()),
                 env("LINE_EVENTS_EXCHANGE", &broker.exchange),
                 env("BET_MAKER_QUEUE", &queue),
-                env("LINE_PROVIDER_URL", &line_provider.base_url),
                 env("RUST_LOG", "warn"),
             ],
         )
@@ -84,6 +89,7 @@ impl Platform {
             bet_maker_db,
             broker,
             line_provider,
+            line_provider_grpc_url: format!("http://127.0.0.1:{grpc_port}"),
             bet_maker,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)
@@ -92,7 +98,8 @@ impl Platform {
     }
 }
 
-async fn start_line_provider(db: &TestDatabase, exchange: &str) -> ServiceProcess {
+/// line-provider as a process, its gRPC API on `grpc_port` (0: any).
+async fn start_line_provider(db: &TestDatabase, exchange: &str, grpc_port: u16) -> ServiceProcess {
     let port = free_port();
     ServiceProcess::start(
         "bench-line-provider",
@@ -100,7 +107,7 @@ async fn start_line_provider(db: &TestDatabase, exchange: &str) -> ServiceProces
         port,
         &[
             env("LINE_PROVIDER_PORT", &port.to_string()),
-            env("LINE_PROVIDER_GRPC_PORT", "0"),
+            env("LINE_PROVIDER_GRPC_PORT", &grpc_port.to_string()),
             env("LINE_PROVIDER_DATABASE_URL", &db.url),
             env("LINE_PROVIDER_ADMIN_TOKEN", TOKEN),
             env("AMQP_URL", &amqp_url()),

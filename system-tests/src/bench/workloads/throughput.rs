@@ -17,7 +17,7 @@ use super::wallets::{bench_funds, books_balance, fund_bettors};
 use super::{OpenEvent, Platform, pool, seed_open_events};
 use crate::MAX_STAKE;
 
-fn throughput_row(
+pub(super) fn throughput_row(
     workload: &str,
     service: &LoadResult,
     limit: &LoadResult,
@@ -75,7 +75,7 @@ fn throughput_row(
 }
 
 /// The median run by rate, of `runs` runs.
-async fn median_run<F, Fut>(runs: usize, mut run: F) -> anyhow::Result<LoadResult>
+pub(super) async fn median_run<F, Fut>(runs: usize, mut run: F) -> anyhow::Result<LoadResult>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<LoadResult>>,

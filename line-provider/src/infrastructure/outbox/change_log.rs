@@ -1,0 +1,204 @@
+//! The outbox read as the line's change log (see the migration
+//! `m20261123_000004_outbox_change_log` for why positions are transaction
+//! ids first).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::sqlx::{self, PgPool, Row as _};
+use shared_kernel::contracts::{EventStatusWire, LineEventKind, LineEventMessage};
+use shared_kernel::postgres::listen;
+use shared_kernel::storage::{StorageError, sqlx_storage};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::relay::CHANNEL;
+use crate::application::ports::{ChangeLog, LogPosition, LoggedChange, RepositoryError};
+use crate::domain::{ChangeKind, Coefficient, Deadline, Event, EventStatus};
+
+/// The changes after a position, in log order, written by transactions that
+/// have all ended (below the oldest one still running), so no commit still
+/// to come can fall below what is returned. The row comparison walks the
+/// `(xid, id)` index.
+const READ_AFTER: &str = "
+    SELECT xid::text AS xid, id, payload::text AS payload
+    FROM outbox
+    WHERE (xid, id) > ($1::text::xid8, $2)
+      AND xid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY xid, id
+    LIMIT $3";
+
+/// The log's end: every transaction from the oldest one still running on.
+const END: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
+
+/// [`ChangeLog`] over the outbox table in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgChangeLog {
+    pool: PgPool,
+    growth: Arc<watch::Sender<()>>,
+}
+
+impl PgChangeLog {
+    /// The log in `pool`'s database. Its growth is signalled only while
+    /// [`listen`](Self::listen) runs.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            growth: Arc::new(watch::channel(()).0),
+        }
+    }
+
+    /// Signals growth on every `NOTIFY` of the outbox trigger (one LISTEN
+    /// connection for all watchers of this process) until `stop`.
+    pub async fn listen(self, stop: CancellationToken) {
+        let growth = self.growth.clone();
+        listen(self.pool, CHANNEL, stop, move || {
+            growth.send_replace(());
+        })
+        .await;
+    }
+}
+
+#[async_trait]
+impl ChangeLog for PgChangeLog {
+    async fn read_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+    ) -> Result<Vec<LoggedChange>, RepositoryError> {
+        let operation = || format!("reading the change log after {after}");
+        let rows = sqlx::query(READ_AFTER)
+            .bind(after.transaction.to_string())
+            .bind(after.sequence)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation()))?;
+        rows.iter()
+            .map(|row| {
+                let xid: String = row.try_get("xid").map_err(sqlx_storage(operation()))?;
+                let id: i64 = row.try_get("id").map_err(sqlx_storage(operation()))?;
+                let payload: String = row.try_get("payload").map_err(sqlx_storage(operation()))?;
+                Ok(logged_change(&xid, id, &payload)?)
+            })
+            .collect()
+    }
+
+    async fn end(&self) -> Result<LogPosition, RepositoryError> {
+        let operation = "reading where the change log ends";
+        let xmin: String = sqlx::query_scalar(END)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation))?;
+        let transaction = xmin.parse().map_err(|_| {
+            StorageError::corrupt(
+                operation,
+                format!("the snapshot's xmin {xmin:?} is no xid8"),
+            )
+        })?;
+        // Sequence 0 comes before every row of that transaction.
+        Ok(LogPosition {
+            transaction,
+            sequence: 0,
+        })
+    }
+
+    fn growth(&self) -> watch::Receiver<()> {
+        self.growth.subscribe()
+    }
+}
+
+/// A row of the log as the change it records. The payload is the message
+/// the relay publishes, so it holds the whole event after the change.
+fn logged_change(xid: &str, id: i64, payload: &str) -> Result<LoggedChange, StorageError> {
+    let operation = || format!("reading outbox row {id} as a change");
+    let transaction = xid
+        .parse()
+        .map_err(|_| StorageError::corrupt(operation(), format!("the xid {xid:?} is no xid8")))?;
+    let message = LineEventMessage::from_slice(payload.as_bytes())
+        .map_err(|error| StorageError::corrupt(operation(), error.to_string()))?;
+    let snapshot = &message.data;
+    let coefficient = Coefficient::new(snapshot.coefficient.value()).map_err(|error| {
+        StorageError::corrupt(
+            operation(),
+            format!("the coefficient {} {error}", snapshot.coefficient),
+        )
+    })?;
+    let event = Event::restore(
+        snapshot.id,
+        coefficient,
+        Deadline::restore(snapshot.deadline),
+        status_of(snapshot.status),
+        snapshot.version,
+    );
+    Ok(LoggedChange {
+        position: LogPosition {
+            transaction,
+            sequence: id,
+        },
+        kind: kind_of(message.kind),
+        event,
+        message_id: message.message_id,
+        occurred_at: message.occurred_at,
+    })
+}
+
+fn kind_of(kind: LineEventKind) -> ChangeKind {
+    match kind {
+        LineEventKind::Created => ChangeKind::Created,
+        LineEventKind::Updated => ChangeKind::Updated,
+        LineEventKind::Finished => ChangeKind::Finished,
+        LineEventKind::Cancelled => ChangeKind::Cancelled,
+    }
+}
+
+fn status_of(status: EventStatusWire) -> EventStatus {
+    match status {
+        EventStatusWire::New => EventStatus::New,
+        EventStatusWire::FinishedWin => EventStatus::FinishedWin,
+        EventStatusWire::FinishedLose => EventStatus::FinishedLose,
+        EventStatusWire::Cancelled => EventStatus::Cancelled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use shared_kernel::contracts::EventSnapshot;
+    use shared_kernel::money::WireDecimal;
+
+    use super::*;
+
+    #[test]
+    fn a_row_that_is_no_message_is_reported_corrupt_naming_the_row() {
+        let error = logged_change("7", 3, "{}").err().map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("outbox row 3")),
+            "{error:?}"
+        );
+        assert!(logged_change("x", 3, "{}").is_err());
+    }
+
+    #[test]
+    fn a_published_message_reads_back_as_its_change() {
+        let snapshot = EventSnapshot {
+            id: uuid::Uuid::now_v7(),
+            coefficient: WireDecimal::from_decimal_exact(rust_decimal::Decimal::new(185, 2)),
+            deadline: Utc::now(),
+            status: EventStatusWire::Cancelled,
+            version: 2,
+        };
+        let message = LineEventMessage::new(LineEventKind::Cancelled, Utc::now(), snapshot);
+        let payload = message.to_json().to_string();
+
+        let change =
+            logged_change("18446744073709551615", 9, &payload).unwrap_or_else(|e| panic!("{e}"));
+
+        assert_eq!(change.position.to_string(), "18446744073709551615.9");
+        assert_eq!(change.kind, ChangeKind::Cancelled);
+        assert_eq!(change.event.status(), EventStatus::Cancelled);
+        assert_eq!(change.event.version(), 2);
+        assert_eq!(change.message_id, message.message_id);
+        assert_eq!(change.occurred_at, message.occurred_at);
+    }
+}

@@ -1,0 +1,329 @@
+//! `WatchEvents` with a real tonic client against the running service:
+//! every kind of change in order with the event after it, resuming from a
+//! position while changes commit concurrently (none missed, none twice), a
+//! change that commits after a later one, a malformed position, and the
+//! stream ending when the service stops.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use shared_kernel::proto::line::v1::{
+    ChangeKind, EventChange, EventStatus, UpdateEventRequest, WatchEventsRequest,
+};
+use support::grpc::{
+    LineClient, create_with, line_client, set_status, violated_fields, with_token,
+};
+use support::{TOKEN, TestApp};
+use tonic::{Code, Streaming};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn from(after: &str) -> WatchEventsRequest {
+    WatchEventsRequest {
+        after: after.to_owned(),
+        from_now: false,
+    }
+}
+
+async fn watch(client: &mut LineClient, request: WatchEventsRequest) -> Streaming<EventChange> {
+    client
+        .watch_events(request)
+        .await
+        .unwrap_or_else(|e| panic!("WatchEvents: {e}"))
+        .into_inner()
+}
+
+/// The next change on `stream`, failing the test if none comes in time.
+async fn next(stream: &mut Streaming<EventChange>) -> EventChange {
+    match tokio::time::timeout(PATIENCE, stream.message()).await {
+        Ok(Ok(Some(change))) => change,
+        Ok(Ok(None)) => panic!("the watch stream ended"),
+        Ok(Err(status)) => panic!("the watch stream failed: {status:?}"),
+        Err(_) => panic!("no change within {PATIENCE:?}"),
+    }
+}
+
+/// A position's parts, to check that positions only grow (clients treat
+/// them as opaque).
+fn parts(position: &str) -> (u64, i64) {
+    position
+        .split_once('.')
+        .and_then(|(xid, id)| Some((xid.parse().ok()?, id.parse().ok()?)))
+        .unwrap_or_else(|| panic!("not a position: {position:?}"))
+}
+
+async fn update(client: &mut LineClient, id: &str, coefficient: &str) {
+    let request = UpdateEventRequest {
+        id: id.to_owned(),
+        coefficient: Some(coefficient.to_owned()),
+        ..UpdateEventRequest::default()
+    };
+    client
+        .update_event(with_token(request, TOKEN))
+        .await
+        .unwrap_or_else(|e| panic!("UpdateEvent: {e}"));
+}
+
+async fn finish(client: &mut LineClient, id: &str, status: EventStatus) {
+    client
+        .set_event_status(with_token(set_status(id, status), TOKEN))
+        .await
+        .unwrap_or_else(|e| panic!("SetEventStatus: {e}"));
+}
+
+#[tokio::test]
+async fn every_change_arrives_in_order_with_the_event_after_it() {
+    let app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+    let mut everything = watch(&mut client, from("")).await;
+    let first = create_with(&mut client, TOKEN, "1.85").await;
+    let mut live = watch(
+        &mut client,
+        WatchEventsRequest {
+            from_now: true,
+            ..from("")
+        },
+    )
+    .await;
+
+    update(&mut client, &first.id, "2.10").await;
+    finish(&mut client, &first.id, EventStatus::FinishedWin).await;
+    let second = create_with(&mut client, TOKEN, "3.00").await;
+    finish(&mut client, &second.id, EventStatus::Cancelled).await;
+
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(next(&mut everything).await);
+    }
+    let summary: Vec<_> = seen
+        .iter()
+        .map(|change| {
+            let event = change.event.clone().unwrap_or_default();
+            let status = event.status();
+            (
+                change.kind(),
+                event.id,
+                event.coefficient,
+                status,
+                event.version,
+            )
+        })
+        .collect();
+    let (a, b) = (first.id.clone(), second.id.clone());
+    assert_eq!(
+        summary,
+        [
+            (
+                ChangeKind::Created,
+                a.clone(),
+                "1.85".to_owned(),
+                EventStatus::New,
+                1
+            ),
+            (
+                ChangeKind::Updated,
+                a.clone(),
+                "2.10".to_owned(),
+                EventStatus::New,
+                2
+            ),
+            (
+                ChangeKind::Finished,
+                a,
+                "2.10".to_owned(),
+                EventStatus::FinishedWin,
+                3
+            ),
+            (
+                ChangeKind::Created,
+                b.clone(),
+                "3.00".to_owned(),
+                EventStatus::New,
+                1
+            ),
+            (
+                ChangeKind::Cancelled,
+                b,
+                "3.00".to_owned(),
+                EventStatus::Cancelled,
+                2
+            ),
+        ]
+    );
+    assert_eq!(
+        seen[0].event.as_ref(),
+        Some(&first),
+        "the event as CreateEvent returned it"
+    );
+    let positions: Vec<_> = seen.iter().map(|change| parts(&change.position)).collect();
+    assert!(positions.is_sorted_by(|a, b| a < b), "{positions:?}");
+    let message_ids: BTreeSet<_> = seen
+        .iter()
+        .map(|change| change.message_id.clone())
+        .collect();
+    assert_eq!(
+        message_ids.len(),
+        5,
+        "one message per change: {message_ids:?}"
+    );
+
+    let from_now = next(&mut live).await;
+    assert_eq!(
+        (from_now.kind(), from_now.position.as_str()),
+        (ChangeKind::Updated, seen[1].position.as_str()),
+        "a watcher from now starts after the changes made before it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_resuming_from_its_position_misses_nothing_while_writers_race() {
+    let app = TestApp::spawn().await;
+    let mut watcher = line_client(&app.grpc_url()).await;
+    let (writers, events_each) = (6, 8);
+    let expected = writers * events_each * 3;
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let url = app.grpc_url();
+            tokio::spawn(async move {
+                let mut client = line_client(&url).await;
+                for _ in 0..events_each {
+                    let event = create_with(&mut client, TOKEN, "1.50").await;
+                    update(&mut client, &event.id, "1.75").await;
+                    finish(&mut client, &event.id, EventStatus::FinishedLose).await;
+                }
+            })
+        })
+        .collect();
+
+    // Reconnects every 7 changes, from the last position received.
+    let mut received: Vec<EventChange> = Vec::new();
+    while received.len() < expected {
+        let after = received
+            .last()
+            .map(|c| c.position.clone())
+            .unwrap_or_default();
+        let mut stream = watch(&mut watcher, from(&after)).await;
+        for _ in 0..7.min(expected - received.len()) {
+            received.push(next(&mut stream).await);
+        }
+    }
+    for task in tasks {
+        task.await
+            .unwrap_or_else(|e| panic!("a writer failed: {e}"));
+    }
+
+    let ids: Vec<String> = received.iter().map(|c| c.message_id.clone()).collect();
+    let unique: BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "no change twice");
+    let rows = app
+        .db
+        .connection
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT message_id::text AS id FROM outbox",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("reading the outbox: {e}"));
+    let committed: BTreeSet<String> = rows
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(unique, committed, "every committed change, none missed");
+    let positions: Vec<_> = received.iter().map(|c| parts(&c.position)).collect();
+    assert!(positions.is_sorted_by(|a, b| a < b), "positions only grow");
+    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for change in &received {
+        let event = change.event.clone().unwrap_or_default();
+        versions.entry(event.id).or_default().push(event.version);
+    }
+    assert!(
+        versions.values().all(|seen| seen == &[1, 2, 3]),
+        "each event's changes in order: {versions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_that_commits_after_a_later_one_is_not_skipped() {
+    let app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+    let mut stream = watch(&mut client, from("")).await;
+    create_with(&mut client, TOKEN, "1.85").await;
+    let first = next(&mut stream).await;
+
+    // Another transaction (a replica's, say) takes the next outbox id and
+    // stays open while a later change commits.
+    let slow = app
+        .db
+        .connection
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("BEGIN: {e}"));
+    let announced = slow
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "WITH fresh AS (SELECT gen_random_uuid() AS id)
+             INSERT INTO outbox (message_id, routing_key, payload, occurred_at)
+             SELECT fresh.id, routing_key,
+                    jsonb_set(payload, '{message_id}', to_jsonb(fresh.id::text)), occurred_at
+             FROM outbox, fresh ORDER BY outbox.id LIMIT 1
+             RETURNING message_id::text AS id",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the slow insert: {e}"))
+        .and_then(|row| row.try_get::<String>("", "id").ok())
+        .unwrap_or_else(|| panic!("the slow insert returned no id"));
+    let later = create_with(&mut client, TOKEN, "2.00").await;
+    slow.commit()
+        .await
+        .unwrap_or_else(|e| panic!("COMMIT: {e}"));
+
+    let (second, third) = (next(&mut stream).await, next(&mut stream).await);
+    assert_eq!(second.message_id, announced, "the slow change in its place");
+    assert_eq!(third.event.map(|e| e.id), Some(later.id));
+    assert!(parts(&first.position) < parts(&second.position));
+    assert!(parts(&second.position) < parts(&third.position));
+}
+
+#[tokio::test]
+async fn a_malformed_position_is_an_invalid_argument_naming_it() {
+    let app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+
+    for (request, field) in [
+        (from("not-a-position"), "after"),
+        (from("12"), "after"),
+        (from("-1.5"), "after"),
+        (
+            WatchEventsRequest {
+                from_now: true,
+                ..from("12.5")
+            },
+            "from_now",
+        ),
+    ] {
+        let status = match client.watch_events(request.clone()).await {
+            Ok(_) => panic!("{request:?} was accepted"),
+            Err(status) => status,
+        };
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(violated_fields(&status), [field], "{request:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_watch_stream_ends_cleanly_when_the_service_stops() {
+    let mut app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+    let mut stream = watch(&mut client, from("")).await;
+    create_with(&mut client, TOKEN, "1.85").await;
+    next(&mut stream).await;
+
+    // Fails the test if the gRPC server waits on the stream past the grace.
+    app.stop().await;
+
+    let end = tokio::time::timeout(PATIENCE, stream.message()).await;
+    assert!(matches!(end, Ok(Ok(None))), "{end:?}");
+}
