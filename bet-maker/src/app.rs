@@ -31,8 +31,9 @@ use crate::presentation::messaging::{
 const SERVICE: &str = "bet-maker";
 const DATABASE_VARIABLE: &str = "BET_MAKER_DATABASE_URL";
 
-/// The `NOTIFY` channel of the trigger on `change_feed`.
-const CHANGE_FEED: &str = "change_feed";
+/// The `NOTIFY` channel of the trigger on `events`: a change to the line
+/// wakes the feed's reader at once (bets and wallets are polled).
+const LINE_CHANGED: &str = "line_changed";
 
 /// Creates the database if it is missing and applies every migration.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -86,8 +87,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         config.max_stake,
         config.currency.clone(),
     );
-    // The live streams: one reader of the change feed, woken at every
-    // commit that writes to it, whichever replica made the change.
+    // The live streams: one reader of the change feed, whichever replica
+    // made the change, woken by every change to the line.
     let feed = LiveFeed::new(Arc::new(SqlChangeLog::new(&db)), config.streams.feed());
     let readiness = Readiness {
         database: db,
@@ -133,7 +134,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
     service.spawn_worker("change feed listener", {
         let (feed, pool) = (feed.clone(), pool.clone());
-        |stop| async move { listen(pool, CHANGE_FEED, stop, || feed.wake()).await }
+        |stop| async move { listen(pool, LINE_CHANGED, stop, || feed.wake()).await }
     });
     service.spawn_worker("change feed", |stop| feed.run(stop));
     service.spawn_worker("open events cache", |stop| {

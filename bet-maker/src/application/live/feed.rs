@@ -26,9 +26,10 @@ const MIN_READ_INTERVAL: Duration = Duration::from_millis(5);
 /// still running.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
 
-/// How often to look without being woken (a notification is lost while
-/// the listener reconnects).
-const SWEEP: Duration = Duration::from_secs(1);
+/// How often to look without being woken: changes to bets and wallets
+/// are found this way (a `NOTIFY` per bet would serialize their commits),
+/// changes to the line at once (woken by its notification).
+const POLL: Duration = Duration::from_millis(20);
 
 /// How long to wait after the database failed a read.
 const RETRY_AFTER_ERROR: Duration = Duration::from_millis(500);
@@ -132,6 +133,7 @@ impl LiveFeed {
             cursor: None,
             checkpoints: VecDeque::new(),
             last_checkpoint: Instant::now(),
+            forgetting: None,
         };
         let mut last_beat = Instant::now();
         loop {
@@ -150,6 +152,9 @@ impl LiveFeed {
                 () = stop.cancelled() => break,
                 () = tokio::time::sleep(MIN_READ_INTERVAL) => {}
             }
+        }
+        if let Some(forgetting) = reader.forgetting.take() {
+            forgetting.abort();
         }
         inner.close();
     }
@@ -230,7 +235,7 @@ impl Inner {
 /// When the reader should look again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Next {
-    /// When woken, or at the next sweep.
+    /// When woken, or at the next poll.
     WhenWoken,
     /// Shortly, without waiting to be woken.
     After(Duration),
@@ -239,7 +244,7 @@ enum Next {
 impl Next {
     fn wait(self) -> Duration {
         match self {
-            Self::WhenWoken => SWEEP,
+            Self::WhenWoken => POLL,
             Self::After(wait) => wait,
         }
     }
@@ -254,6 +259,9 @@ struct Reader<'a> {
     /// (when, where the reader was then), oldest first.
     checkpoints: VecDeque<(Instant, FeedKey)>,
     last_checkpoint: Instant,
+    /// The deletion of expired changes, run beside the reads (a burst of
+    /// them takes seconds, and would hold the streams up).
+    forgetting: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Reader<'_> {
@@ -308,6 +316,15 @@ impl Reader<'_> {
             self.last_checkpoint = Instant::now();
             self.checkpoints.push_back((self.last_checkpoint, cursor));
         }
+        if self
+            .forgetting
+            .as_ref()
+            .is_some_and(|forgetting| !forgetting.is_finished())
+        {
+            // The previous deletion still runs: what expired meanwhile goes
+            // with the next one.
+            return;
+        }
         let mut expired = None;
         while let Some(&(noted, key)) = self.checkpoints.front()
             && noted.elapsed() >= retention
@@ -316,13 +333,13 @@ impl Reader<'_> {
             self.checkpoints.pop_front();
         }
         let Some(through) = expired else { return };
-        match self.inner.log.forget_through(through).await {
-            Ok(forgotten) => tracing::debug!(forgotten, "forgot changes past the retention"),
-            Err(error) => {
-                tracing::warn!(error = %shared_kernel::storage::chain(&error), "forgetting old changes failed; trying again later");
-                self.checkpoints
-                    .push_front((Instant::now() - retention, through));
+        let log = Arc::clone(&self.inner.log);
+        self.forgetting = Some(tokio::spawn(async move {
+            match log.forget_through(through).await {
+                Ok(forgotten) => tracing::debug!(forgotten, "forgot changes past the retention"),
+                Err(error) => tracing::warn!(error = %shared_kernel::storage::chain(&error),
+                    "forgetting old changes failed; the next expiry takes them"),
             }
-        }
+        }));
     }
 }

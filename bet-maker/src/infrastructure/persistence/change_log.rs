@@ -226,9 +226,15 @@ fn change_of(
         _ => {
             let kind: String = row.try_get("kind").map_err(sqlx_storage(operation))?;
             let snapshot: String = row.try_get("snapshot").map_err(sqlx_storage(operation))?;
-            Some(parse_snapshot(&kind, &snapshot).map_err(|what| {
-                StorageError::corrupt(operation, format!("change {}: {what}", key.position))
-            })?)
+            // A row that cannot be read is reported and passed over: it
+            // must not stop every stream behind it.
+            match parse_snapshot(&kind, &snapshot) {
+                Ok(change) => Some(change),
+                Err(what) => {
+                    tracing::error!(position = key.position, %what, "an unreadable change in the feed is skipped");
+                    None
+                }
+            }
         }
     };
     Ok(FeedChange::new(key, topic, change))

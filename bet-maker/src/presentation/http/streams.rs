@@ -60,13 +60,7 @@ async fn events_stream(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    let resume = last_event_id(&headers)?;
-    let subscription = state
-        .feed
-        .subscribe(Topic::Line, resume)
-        .await
-        .map_err(|error| storage_problem(&error))?;
-    Ok(Sse::new(deliveries(StreamName::Events, subscription)))
+    follow(&state, Topic::Line, StreamName::Events, &headers).await
 }
 
 /// Follow your bets and wallet live.
@@ -102,13 +96,24 @@ async fn bets_stream(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    let resume = last_event_id(&headers)?;
+    let topic = Topic::Bettor(bettor.id().clone());
+    follow(&state, topic, StreamName::Bets, &headers).await
+}
+
+/// The stream of `topic`, resumed after `Last-Event-ID` when sent.
+async fn follow(
+    state: &AppState,
+    topic: Topic,
+    stream: StreamName,
+    headers: &HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, Problem> {
+    let resume = last_event_id(headers)?;
     let subscription = state
         .feed
-        .subscribe(Topic::Bettor(bettor.id().clone()), resume)
+        .subscribe(topic, resume)
         .await
         .map_err(|error| storage_problem(&error))?;
-    Ok(Sse::new(deliveries(StreamName::Bets, subscription)))
+    Ok(Sse::new(deliveries(stream, subscription)))
 }
 
 /// `Last-Event-ID`, when sent: an id one of the streams sent (a position,
