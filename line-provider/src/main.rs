@@ -11,6 +11,11 @@ use line_provider::config::Config;
 use shared_kernel::lifecycle::serve_until_signal;
 use shared_kernel::signing::generate_key_pair;
 
+/// jemalloc, as bet-maker: the gRPC server allocates and frees buffers on
+/// every call, where glibc's malloc spent a tenth of line-provider's time.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// What the binary can be asked to do with its configuration.
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
 enum Command {
