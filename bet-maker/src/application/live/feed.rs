@@ -22,10 +22,6 @@ pub(super) const PAGE: u32 = 512;
 /// one query per commit.
 const MIN_READ_INTERVAL: Duration = Duration::from_millis(5);
 
-/// How soon to look again when changes are held back by a transaction
-/// still running.
-const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
-
 /// How often to look without being woken: changes to bets and wallets
 /// are found this way (a `NOTIFY` per bet would serialize their commits),
 /// changes to the line at once (woken by its notification).
@@ -69,13 +65,12 @@ pub struct LiveFeed {
 
 pub(super) struct Inner {
     pub(super) log: Arc<dyn ChangeLog>,
-    /// `None` once the reader stopped: dropping the senders ends every
-    /// subscription (no subscriber waits on anything else).
+    /// `None` once the reader stopped (the feed is closed): dropping the
+    /// senders ends every subscription (no subscriber waits on anything
+    /// else).
     line: Mutex<Option<Sender>>,
     bettors: Mutex<HashMap<BettorId, Sender>>,
     wake: Notify,
-    /// Cancelled when the reader stops.
-    closed: CancellationToken,
     settings: FeedSettings,
 }
 
@@ -97,7 +92,6 @@ impl LiveFeed {
                 line: Mutex::new(Some(line)),
                 bettors: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
-                closed: CancellationToken::new(),
                 settings,
             }),
         }
@@ -110,7 +104,7 @@ impl LiveFeed {
 
     /// Whether the feed has stopped (its subscriptions have ended).
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
+        self.inner.line().is_none()
     }
 
     /// Follows `topic` live; with `resume`, the position of the last change
@@ -138,7 +132,7 @@ impl LiveFeed {
         let mut last_beat = Instant::now();
         loop {
             let next = reader.read_available().await;
-            reader.forget_expired().await;
+            reader.forget_expired();
             if last_beat.elapsed() >= inner.settings.keep_alive {
                 last_beat = Instant::now();
                 inner.beat();
@@ -172,12 +166,14 @@ impl Inner {
     /// A receiver of `topic`'s changes from the next one read on; once the
     /// feed is closed, one that is closed too.
     pub(super) fn receiver(&self, topic: &Topic) -> broadcast::Receiver<Fanned> {
-        let closed = || broadcast::channel(1).1;
-        if self.closed.is_cancelled() {
-            return closed();
-        }
+        // The line's lock is held to the end, so that `close` cannot clear
+        // the bettors between the check and the insert.
+        let line = self.line();
+        let Some(line) = line.as_ref() else {
+            return broadcast::channel(1).1;
+        };
         match topic {
-            Topic::Line => self.line().as_ref().map_or_else(closed, Sender::subscribe),
+            Topic::Line => line.subscribe(),
             Topic::Bettor(bettor) => self
                 .bettors()
                 .entry(bettor.clone())
@@ -198,7 +194,6 @@ impl Inner {
 
     /// Ends every subscription: their channels close.
     fn close(&self) {
-        self.closed.cancel();
         self.line().take();
         self.bettors().clear();
     }
@@ -279,22 +274,18 @@ impl Reader<'_> {
         self.inner.forget_unfollowed();
         let followed = |bettor: &BettorId| self.inner.follows(bettor);
         loop {
-            let page = match log.read_all(cursor, &followed, PAGE).await {
-                Ok(page) => page,
+            let changes = match log.read_all(cursor, &followed, PAGE).await {
+                Ok(changes) => changes,
                 Err(error) => return Self::failed(&error),
             };
-            let complete = page.changes.len() < PAGE as usize;
-            for change in page.changes {
+            let complete = changes.len() < PAGE as usize;
+            for change in changes {
                 cursor = change.key;
                 self.inner.dispatch(change);
             }
             self.cursor = Some(cursor);
             if complete {
-                return if page.held_back {
-                    Next::After(HELD_BACK_RETRY)
-                } else {
-                    Next::WhenWoken
-                };
+                return Next::WhenWoken;
             }
         }
     }
@@ -309,7 +300,7 @@ impl Reader<'_> {
     /// change forgotten is at least that old, and what is kept always runs
     /// to the end, so a subscriber that resumes from a kept change misses
     /// nothing.
-    async fn forget_expired(&mut self) {
+    fn forget_expired(&mut self) {
         let retention = self.inner.settings.retention;
         let Some(cursor) = self.cursor else { return };
         if self.last_checkpoint.elapsed() >= retention / 4 {

@@ -94,17 +94,6 @@ impl FeedChange {
     }
 }
 
-/// What the feed's reader found after a key.
-#[derive(Debug)]
-pub struct FeedPage {
-    /// The changes, in order.
-    pub changes: Vec<FeedChange>,
-    /// Whether more changes exist that cannot be read yet: written by
-    /// transactions that committed while an older one still runs (the
-    /// reader looks again shortly rather than wait for the next change).
-    pub held_back: bool,
-}
-
 /// The feed as stored: read in [`FeedKey`] order, never past a change that
 /// could still be preceded by one not yet committed.
 ///
@@ -125,7 +114,7 @@ pub trait ChangeLog: Send + Sync {
         after: FeedKey,
         followed: &(dyn for<'b> Fn(&'b BettorId) -> bool + Send + Sync),
         limit: u32,
-    ) -> Result<FeedPage, RepositoryError>;
+    ) -> Result<Vec<FeedChange>, RepositoryError>;
 
     /// Up to `limit` changes of `topic` after `after`, with what changed.
     async fn read_topic(

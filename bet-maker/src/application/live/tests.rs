@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    ChangeLog, Delivery, FeedChange, FeedKey, FeedPage, FeedSettings, LiveChange, LiveFeed,
-    ResetReason, Topic, WalletBalance,
+    ChangeLog, Delivery, FeedChange, FeedKey, FeedSettings, LiveChange, LiveFeed, ResetReason,
+    Topic, WalletBalance,
 };
 use crate::application::ports::RepositoryError;
 use crate::domain::{BettorId, LineEvent, LineEventStatus};
@@ -62,15 +62,12 @@ impl ChangeLog for MemoryLog {
         after: FeedKey,
         _followed: &(dyn for<'b> Fn(&'b BettorId) -> bool + Send + Sync),
         limit: u32,
-    ) -> Result<FeedPage, RepositoryError> {
+    ) -> Result<Vec<FeedChange>, RepositoryError> {
         let changes = self.after(after, None, limit);
         if let Some(last) = changes.last() {
             *self.read_to.lock().unwrap_or_else(|e| e.into_inner()) = Some(last.key);
         }
-        Ok(FeedPage {
-            changes,
-            held_back: false,
-        })
+        Ok(changes)
     }
 
     async fn read_topic(

@@ -10,7 +10,7 @@ use sea_orm::sqlx::{self, PgPool, Row};
 use shared_kernel::storage::{StorageError, sqlx_storage};
 
 use super::feed_snapshots::parse_snapshot;
-use crate::application::live::{ChangeLog, FeedChange, FeedKey, FeedPage, Topic};
+use crate::application::live::{ChangeLog, FeedChange, FeedKey, Topic};
 use crate::application::ports::RepositoryError;
 use crate::domain::BettorId;
 
@@ -35,13 +35,6 @@ macro_rules! read_after {
 const READ_ALL: &str = read_after!("ORDER BY xid, position LIMIT $3");
 const READ_LINE: &str = read_after!("AND bettor_id IS NULL ORDER BY xid, position LIMIT $3");
 const READ_BETTOR: &str = read_after!("AND bettor_id = $3 ORDER BY xid, position LIMIT $4");
-
-/// Whether anything is written after `$1, $2` (held back, once a read
-/// below the horizon came back short).
-const ANY_AFTER: &str = "
-    SELECT EXISTS (
-        SELECT 1 FROM change_feed WHERE (xid, position) > ($1::text::xid8, $2)
-    ) AS held_back";
 
 const LOCATE: &str = "SELECT xid::text AS xid, bettor_id FROM change_feed WHERE position = $1";
 
@@ -110,26 +103,11 @@ impl ChangeLog for SqlChangeLog {
         after: FeedKey,
         followed: &(dyn for<'b> Fn(&'b BettorId) -> bool + Send + Sync),
         limit: u32,
-    ) -> Result<FeedPage, RepositoryError> {
+    ) -> Result<Vec<FeedChange>, RepositoryError> {
         const OPERATION: &str = "reading the change feed";
         let rows = self.rows(READ_ALL, after, None, limit, OPERATION).await?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            changes.push(change_of(row, |bettor| followed(bettor), OPERATION)?);
-        }
-        let held_back = if rows.len() < limit as usize {
-            let last = changes.last().map_or(after, |change| change.key);
-            sqlx::query(ANY_AFTER)
-                .bind(last.xid.to_string())
-                .bind(last.position)
-                .fetch_one(&self.pool)
-                .await
-                .and_then(|row| row.try_get("held_back"))
-                .map_err(sqlx_storage(OPERATION))?
-        } else {
-            false
-        };
-        Ok(FeedPage { changes, held_back })
+        let changes = rows.iter().map(|row| change_of(row, followed, OPERATION));
+        Ok(changes.collect::<Result<_, _>>()?)
     }
 
     async fn read_topic(
@@ -146,11 +124,8 @@ impl ChangeLog for SqlChangeLog {
                     .await?
             }
         };
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            changes.push(change_of(row, |_| true, OPERATION)?);
-        }
-        Ok(changes)
+        let changes = rows.iter().map(|row| change_of(row, &|_| true, OPERATION));
+        Ok(changes.collect::<Result<_, _>>()?)
     }
 
     async fn locate(
@@ -208,7 +183,7 @@ fn xid_of(row: &PgRow, operation: &'static str) -> Result<u64, StorageError> {
 /// A row of the feed, with what changed when `wanted` says so.
 fn change_of(
     row: &PgRow,
-    wanted: impl Fn(&BettorId) -> bool,
+    wanted: &dyn Fn(&BettorId) -> bool,
     operation: &'static str,
 ) -> Result<FeedChange, StorageError> {
     let field = sqlx_storage(operation);

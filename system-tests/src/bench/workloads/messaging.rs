@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::super::load::percentile;
 use super::super::{Row, Settings, ms, ratio};
-use super::{Platform, TOKEN, create_event, pool, start_line_provider, wait_until};
+use super::{Platform, change_coefficient, create_event, pool, start_line_provider, wait_until};
 
 /// 1,000 changes made one after another: the time from line-provider
 /// deciding a change (its `updated_at`, just before commit) to bet-maker's
@@ -27,21 +27,7 @@ pub async fn change_propagation(platform: &Platform, settings: &Settings) -> any
     let mut lags = Vec::new();
     for change in 0..changes {
         let coefficient = if change % 2 == 0 { "1.90" } else { "1.85" };
-        let response = platform
-            .client
-            .patch(format!(
-                "{}/events/{event}",
-                platform.line_provider.base_url
-            ))
-            .bearer_auth(TOKEN)
-            .json(&json!({ "coefficient": coefficient }))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "PATCH: {}",
-            response.status()
-        );
+        change_coefficient(platform, event, coefficient).await?;
         let version = change + 2;
         let decided: chrono::DateTime<chrono::Utc> =
             sqlx::query_scalar("SELECT updated_at FROM events WHERE id = $1")

@@ -185,6 +185,30 @@ async fn create_event(platform: &Platform) -> anyhow::Result<Uuid> {
     Ok(event["id"].as_str().unwrap_or_default().parse()?)
 }
 
+/// `PATCH /events/{event}` with a new coefficient, at line-provider.
+async fn change_coefficient(
+    platform: &Platform,
+    event: Uuid,
+    coefficient: &str,
+) -> anyhow::Result<()> {
+    let response = platform
+        .client
+        .patch(format!(
+            "{}/events/{event}",
+            platform.line_provider.base_url
+        ))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "coefficient": coefficient }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "PATCH: {}",
+        response.status()
+    );
+    Ok(())
+}
+
 /// Polls (every millisecond) until `sql` counts `expected`.
 async fn wait_until(db: &TestDatabase, sql: &str, expected: i64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);

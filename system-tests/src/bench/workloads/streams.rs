@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 use super::super::load::percentile;
 use super::super::{Row, Settings, ms};
-use super::{Platform, TOKEN, create_event, pool, wait_until};
+use super::{Platform, change_coefficient, create_event, pool, wait_until};
 use crate::process::resident_kib_of;
 
 /// Changes a second made at line-provider.
@@ -102,21 +102,7 @@ pub async fn live_streams(platform: &Platform, settings: &Settings) -> anyhow::R
         tick.tick().await;
         let event = events[usize::try_from(change)? % events.len()];
         let coefficient = format!("{}.{:02}", 2 + change / 100 % 5, change % 100);
-        let response = platform
-            .client
-            .patch(format!(
-                "{}/events/{event}",
-                platform.line_provider.base_url
-            ))
-            .bearer_auth(TOKEN)
-            .json(&json!({ "coefficient": coefficient }))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "PATCH: {}",
-            response.status()
-        );
+        change_coefficient(platform, event, &coefficient).await?;
     }
 
     // Every change made is in the feed once applied: wait for the last.
