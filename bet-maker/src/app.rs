@@ -94,6 +94,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         database: db,
         broker: broker.clone(),
     };
+    let alert_readiness = readiness.clone();
     let state = AppState {
         bets,
         line: line.clone(),
@@ -110,12 +111,20 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         &config.http,
     )
     .await?;
+    let alerts = shared_kernel::alerts::start(
+        &mut service,
+        SERVICE,
+        &config.amqp_url,
+        &config.alerts,
+        alert_readiness,
+    );
     let topology = Topology::new(&config.exchange, &config.queue)
         .with_dead_letter_max_length(config.dead_letter_max_length);
     let dead_letter_watch = DeadLetterWatch::new(
         &config.amqp_url,
         &topology,
         Duration::from_millis(config.dead_letter_check_interval_ms),
+        alerts.clone(),
     );
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
@@ -126,6 +135,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             line_provider_user: config
                 .line_provider_amqp_user
                 .filter(|user| !user.is_empty()),
+            alerts,
         },
         line,
         broker,

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use rust_decimal::Decimal;
+use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
@@ -178,6 +179,9 @@ pub struct Config {
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,
+    /// Where alerts go, how often, and when an outage becomes one.
+    #[command(flatten)]
+    pub alerts: AlertSettings,
     /// How log lines are written.
     #[arg(
         long,
@@ -220,6 +224,13 @@ fn parse_max_stake(text: &str) -> Result<Decimal, MaxStakeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_setting_has_a_name_of_its_own() {
+        // clap checks names only when a command line is parsed: a clash
+        // (two settings called `exchange`) would stop the binary at start.
+        <Config as clap::Args>::augment_args(clap::Command::new("bet-maker")).debug_assert();
+    }
 
     #[test]
     fn the_largest_stake_limit_is_what_the_schema_holds() {

@@ -12,7 +12,7 @@ use shared_kernel::signing::MessageSigner;
 use crate::application::ports::SystemClock;
 use crate::application::{ChangeFeed, EventService, FeedSettings};
 use crate::config::Config;
-use crate::infrastructure::outbox::{OutboxRelay, PgChangeLog, RelayConfig};
+use crate::infrastructure::outbox::{BacklogWatch, OutboxRelay, PgChangeLog, RelayConfig};
 use crate::infrastructure::persistence::SeaOrmEventRepository;
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::presentation::grpc::{self, LineGrpc};
@@ -90,6 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         .local_addr()
         .context("reading the address the gRPC server listens on")?;
     let grpc_readiness = readiness.clone();
+    let alert_readiness = readiness.clone();
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
         config.host,
@@ -99,6 +100,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         &config.http,
     )
     .await?;
+    let alerts = shared_kernel::alerts::start(
+        &mut service,
+        SERVICE,
+        &config.amqp_url,
+        &config.alerts,
+        alert_readiness,
+    );
+    let backlog = BacklogWatch::new(
+        db.get_postgres_connection_pool().clone(),
+        alerts,
+        config.alerts.threshold(),
+    );
+    service.spawn_worker("outbox backlog watch", |stop| backlog.run(stop));
     let relay = OutboxRelay::new(
         db.get_postgres_connection_pool().clone(),
         RelayConfig {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
+use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::LogFormat;
@@ -143,6 +144,10 @@ pub struct Config {
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,
+    /// Where alerts go, how often, and when an outage or the outbox's
+    /// backlog becomes one.
+    #[command(flatten)]
+    pub alerts: AlertSettings,
     /// How log lines are written.
     #[arg(
         long,
@@ -181,4 +186,16 @@ enum PositiveSecondsError {
 
 fn milliseconds(text: &str) -> Result<Duration, std::num::ParseIntError> {
     text.parse().map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_has_a_name_of_its_own() {
+        // clap checks names only when a command line is parsed: a clash
+        // (two settings called `exchange`) would stop the binary at start.
+        <Config as clap::Args>::augment_args(clap::Command::new("line-provider")).debug_assert();
+    }
 }

@@ -1,6 +1,7 @@
 //! The transactional outbox and its relay, against the real PostgreSQL and
 //! RabbitMQ: every change is published exactly once, nothing is lost while
-//! no queue listens, replicas do not duplicate, rollbacks publish nothing.
+//! no queue listens (and a backlog that lasts is alerted), replicas do not
+//! duplicate, rollbacks publish nothing.
 
 mod support;
 
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 use shared_kernel::amqp::verify_delivery;
 use shared_kernel::contracts::{EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::signing::MessageVerifier;
-use shared_kernel::testing::{eventually, expect_json, test_keys};
+use shared_kernel::testing::{AlertListener, alerts_exchange, eventually, expect_json, test_keys};
 use support::TestApp;
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -242,8 +243,14 @@ async fn the_trace_of_the_request_travels_with_its_message() {
 }
 
 #[tokio::test]
-async fn a_message_nobody_listens_for_is_kept_and_delivered_once_a_queue_is_bound() {
-    let mut app = TestApp::spawn().await;
+async fn a_message_nobody_listens_for_is_kept_alerted_and_delivered_once_a_queue_is_bound() {
+    let mut app = TestApp::spawn_with(|config| config.alerts.after_secs = 1).await;
+    let mut alerts = AlertListener::bind(
+        &app.broker.connection,
+        &alerts_exchange(&app.broker.exchange),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("binding to the alerts exchange: {e}"));
     let created = app.create_event("1.50").await;
 
     // Unroutable: the broker returned it, and the relay kept it.
@@ -278,6 +285,17 @@ async fn a_message_nobody_listens_for_is_kept_and_delivered_once_a_queue_is_boun
             .as_deref()
             .is_some_and(|e| e.contains("NO_ROUTE")),
         "recorded why: {last_error:?}"
+    );
+    // Waiting longer than the threshold (a second here) is an alert.
+    let backlog = alerts
+        .wait_for("outbox_backlog", PATIENCE)
+        .await
+        .unwrap_or_else(|| panic!("no outbox_backlog alert"));
+    assert_eq!(backlog["service"], "line-provider", "{backlog}");
+    assert_eq!(backlog["details"]["waiting"], 1, "{backlog}");
+    assert!(
+        backlog["details"]["oldest_waiting_secs"].as_u64() >= Some(1),
+        "{backlog}"
     );
 
     let (channel, queue) = app

@@ -1,6 +1,7 @@
 //! What line-provider and bet-maker must agree on — the message contracts
 //! and the exact money type on the wire — and the plumbing both use.
 
+pub mod alerts;
 pub mod amqp;
 pub mod cli;
 pub mod clock;

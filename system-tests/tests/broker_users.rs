@@ -12,7 +12,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ExchangeKind};
 use serde_json::Value;
-use shared_kernel::testing::{PATIENCE, amqp_url, eventually};
+use shared_kernel::testing::{PATIENCE, alerts_exchange, amqp_url, eventually};
 use system_tests::cluster::{BetAnswer, Cluster, Settings};
 use uuid::Uuid;
 
@@ -36,6 +36,7 @@ impl BrokerUsers {
         let output = Command::new(script)
             .env("LINE_EVENTS_EXCHANGE", exchange)
             .env("BET_MAKER_QUEUE", queue)
+            .env("OPS_ALERTS_EXCHANGE", alerts_exchange(exchange))
             .env("LINE_PROVIDER_AMQP_USER", &users.line_provider)
             .env("BET_MAKER_AMQP_USER", &users.bet_maker)
             .env("LINE_PROVIDER_AMQP_PASSWORD", &users.password)
@@ -189,11 +190,56 @@ async fn each_service_runs_with_only_the_permissions_readme_lists() {
     .await;
     assert!(own_queue.contains("ACCESS_REFUSED"), "queue: {own_queue:?}");
 
+    // Both may declare and publish to the alerts exchange: bet-maker
+    // alerts a message another user published (the test's own, as guest)...
+    let mut alerts = cluster.alerts().await;
+    cluster
+        .broker
+        .publish("event.updated", b"{}")
+        .await
+        .unwrap_or_else(|e| panic!("publishing as guest: {e}"));
+    let alert = alerts
+        .wait_for("forged_message", PATIENCE)
+        .await
+        .unwrap_or_else(|| panic!("bet-maker's user published no alert"));
+    assert_eq!(alert["details"]["reason"], "wrong_publisher", "{alert}");
+    // ... and line-provider's user can do what its alert publisher does.
+    let alerting = refusal(async {
+        let channel = as_line_provider.create_channel().await?;
+        channel
+            .exchange_declare(
+                alerts_exchange(&exchange).as_str().into(),
+                ExchangeKind::Fanout,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .basic_publish(
+                alerts_exchange(&exchange).as_str().into(),
+                "".into(),
+                BasicPublishOptions::default(),
+                b"{}",
+                BasicProperties::default(),
+            )
+            .await?;
+        channel.close(200, "done".into()).await
+    })
+    .await;
+    assert_eq!(alerting, "", "line-provider's user cannot alert");
+
     let _ = (
         as_bet_maker.close(200, "done".into()).await,
         as_line_provider.close(200, "done".into()).await,
     );
-    assert_eq!(cluster.depth(&cluster.dead_letter_queue).await, 0);
+    // The one refused message, dead-lettered (just after its alert).
+    eventually("the refused message in the DLQ", PATIENCE, || async {
+        (cluster.depth(&cluster.dead_letter_queue).await == 1).then_some(())
+    })
+    .await;
     cluster.stop().await;
     drop(users);
 }

@@ -4,10 +4,12 @@
 //! nothing twice.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use system_tests::cluster::{BETTORS, BetAnswer, Cluster};
+use shared_kernel::testing::{AlertListener, PATIENCE};
+use system_tests::cluster::{BETTORS, BetAnswer, Cluster, Settings};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -66,9 +68,43 @@ async fn new_event(cluster: &Cluster, coefficient: &str) -> Uuid {
         .unwrap_or_else(|| panic!("line-provider refused to create an event"))
 }
 
+/// Both services alert when the broker or the database has been away for a
+/// second (30 by default).
+fn alert_after_a_second(_: &str, _: &str) -> Settings {
+    let after = vec![("ALERT_AFTER_SECS".to_owned(), "1".to_owned())];
+    Settings {
+        line_provider: after.clone(),
+        bet_maker: after,
+    }
+}
+
+/// Waits for one alert of `kind` from each service; fails naming what is
+/// missing.
+async fn expect_an_alert_from_each_service(alerts: &mut AlertListener, kind: &str) {
+    let mut services = Vec::new();
+    while services.len() < 2 {
+        let alert = alerts
+            .wait_for(kind, PATIENCE)
+            .await
+            .unwrap_or_else(|| panic!("no {kind} alert from each service; from {services:?} only"));
+        assert!(
+            alert["details"]["down_for_secs"].as_u64() >= Some(1),
+            "{alert}"
+        );
+        assert!(alert["details"]["reason"].is_string(), "{alert}");
+        let service = alert["service"].as_str().unwrap_or_default().to_owned();
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    services.sort();
+    assert_eq!(services, ["bet-maker", "line-provider"]);
+}
+
 #[tokio::test]
 async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
-    let cluster = Cluster::start(1, 1).await;
+    let cluster = Cluster::start_with(1, 1, alert_after_a_second).await;
+    let mut alerts = cluster.alerts().await;
     let mut accepted = Vec::new();
     for round in 0..3 {
         let event = new_event(&cluster, "1.85").await;
@@ -91,10 +127,18 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
         );
         // Bets need no broker: every one is accepted.
         accepted.extend(bets(&cluster, "during the broker cut", event, 5).await);
+        if round == 0 {
+            // An outage becomes an alert once it lasts the threshold.
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+        }
 
         cluster.line_providers[0].amqp.restore();
         cluster.bet_makers[0].amqp.restore();
         cluster.wait_for_readiness_of_all(StatusCode::OK).await;
+        if round == 0 {
+            // Raised during the cut, published once the broker is back.
+            expect_an_alert_from_each_service(&mut alerts, "broker_unreachable").await;
+        }
     }
     cluster.check_the_books(&accepted).await;
     // /metrics shows the state of delivery, reconnects included.
@@ -134,7 +178,8 @@ async fn metrics(cluster: &Cluster, base_url: &str) -> String {
 
 #[tokio::test]
 async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhile() {
-    let cluster = Cluster::start(1, 1).await;
+    let cluster = Cluster::start_with(1, 1, alert_after_a_second).await;
+    let mut alerts = cluster.alerts().await;
     let mut accepted = Vec::new();
     for round in 0..2 {
         let event = new_event(&cluster, "1.50").await;
@@ -174,6 +219,10 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
             None,
             "no event without a database"
         );
+        if round == 0 {
+            // The broker is up: the alerts arrive while the cut lasts.
+            expect_an_alert_from_each_service(&mut alerts, "database_unreachable").await;
+        }
 
         cluster.line_providers[0].database.restore();
         cluster.bet_makers[0].database.restore();

@@ -21,6 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
+use shared_kernel::alerts::AlertSettings;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::http::HttpSettings;
 use shared_kernel::money::WireDecimal;
@@ -363,6 +364,7 @@ pub fn config(
         jwt: jwt_settings(),
         streams: StreamSettings::default(),
         http: HttpSettings::default(),
+        alerts: alert_settings(exchange),
         log_format: LogFormat::Pretty,
     }
 }
@@ -444,5 +446,15 @@ pub async fn assert_books_balance(db: &TestDatabase) {
             0,
             "{what}"
         );
+    }
+}
+
+/// Alerts go to an exchange of the test's own (`<exchange>.alerts`,
+/// deleted with the test's broker names), so a test that listens for an
+/// alert hears only its own service's.
+pub fn alert_settings(exchange: &str) -> AlertSettings {
+    AlertSettings {
+        exchange: shared_kernel::testing::alerts_exchange(exchange),
+        ..AlertSettings::default()
     }
 }

@@ -16,6 +16,7 @@ use line_provider::config::Config;
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use shared_kernel::alerts::AlertSettings;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::LogFormat;
@@ -134,6 +135,17 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         outbox_batch_size: 100,
         outbox_sweep_interval: Duration::from_millis(200),
         http: HttpSettings::default(),
+        alerts: alert_settings(exchange),
         log_format: LogFormat::Pretty,
+    }
+}
+
+/// Alerts go to an exchange of the test's own (`<exchange>.alerts`,
+/// deleted with the test's broker names), so a test that listens for an
+/// alert hears only its own service's.
+pub fn alert_settings(exchange: &str) -> AlertSettings {
+    AlertSettings {
+        exchange: shared_kernel::testing::alerts_exchange(exchange),
+        ..AlertSettings::default()
     }
 }

@@ -33,7 +33,7 @@ impl Readiness {
     }
 
     /// Why the database is down; `None` when it answers.
-    async fn database_down_reason(&self) -> Option<String> {
+    pub async fn database_down_reason(&self) -> Option<String> {
         match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, self.database.ping()).await {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(error.to_string()),

@@ -155,6 +155,11 @@ impl TestBroker {
     }
 }
 
+/// The alerts exchange of a test whose line exchange is `exchange`.
+pub fn alerts_exchange(exchange: &str) -> String {
+    format!("{exchange}.alerts")
+}
+
 impl Drop for TestBroker {
     fn drop(&mut self) {
         let exchange = self.exchange.clone();
@@ -173,10 +178,12 @@ impl Drop for TestBroker {
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            channel
-                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                .await
-                .map_err(|e| e.to_string())?;
+            for exchange in [alerts_exchange(&exchange), exchange] {
+                channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             connection
                 .close(200, "done".into())
                 .await

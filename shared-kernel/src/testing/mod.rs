@@ -4,6 +4,7 @@
 //! spawned in-process ([`SpawnedApp`]); the assertions and the bad-input
 //! table runner ([`run_cases`]) every service's tests share.
 
+mod alerts;
 mod assertions;
 mod bad_input;
 mod broker;
@@ -15,12 +16,13 @@ mod sse;
 
 /// The signature headers a signer gives a body (as line-provider sends them).
 pub use crate::amqp::signature_headers as signed_by;
+pub use alerts::AlertListener;
 pub use assertions::{
     assert_names_field, count, expect_json, expect_problem, field_names, header, hours_from_now,
     send,
 };
 pub use bad_input::{Case, run_cases};
-pub use broker::{TestBroker, amqp_url};
+pub use broker::{TestBroker, alerts_exchange, amqp_url};
 pub use database::{TestDatabase, database_server_url};
 pub use keys::{TestKeys, rotated_test_keys, test_keys};
 pub use openapi::openapi_31_violations;

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use shared_kernel::testing::{TestBroker, TestDatabase, count, eventually};
+use shared_kernel::testing::{
+    AlertListener, TestBroker, TestDatabase, alerts_exchange, count, eventually,
+};
 use uuid::Uuid;
 
 use crate::{PATIENCE, expect_json};
@@ -125,6 +127,10 @@ impl Cluster {
                 // Replicas side by side: each its own free gRPC port.
                 ("LINE_PROVIDER_GRPC_PORT".to_owned(), "0".to_owned()),
                 ("OUTBOX_SWEEP_INTERVAL_MS".to_owned(), "200".to_owned()),
+                (
+                    "OPS_ALERTS_EXCHANGE".to_owned(),
+                    alerts_exchange(&broker.exchange),
+                ),
             ]
             .into_iter()
             .chain(settings.line_provider.iter().cloned())
@@ -147,6 +153,10 @@ impl Cluster {
                 ("LINE_EVENTS_EXCHANGE".to_owned(), broker.exchange.clone()),
                 ("BET_MAKER_QUEUE".to_owned(), queue.clone()),
                 ("BET_MAKER_DB_POOL_SIZE".to_owned(), "4".to_owned()),
+                (
+                    "OPS_ALERTS_EXCHANGE".to_owned(),
+                    alerts_exchange(&broker.exchange),
+                ),
             ]
             .into_iter()
             .chain(settings.bet_maker.iter().cloned())
@@ -175,6 +185,16 @@ impl Cluster {
             }
         }
         cluster
+    }
+
+    /// Listens to the alerts every replica raises from now on.
+    pub async fn alerts(&self) -> AlertListener {
+        AlertListener::bind(
+            &self.broker.connection,
+            &alerts_exchange(&self.broker.exchange),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("binding a queue to the alerts exchange: {e}"))
     }
 
     /// Deposits `amount` into `bettor`'s wallet through replica `replica`

@@ -17,7 +17,7 @@
 //! What cannot be applied never blocks the queue:
 //! - a message that cannot be read, or is refused, is published to the
 //!   dead-letter queue with the reason (confirmed by the broker), then
-//!   acked, and raised as an alert (ERROR log and
+//!   acked, and raised as an alert (to `ops.alerts`, an ERROR log line and
 //!   `consumer_messages_rejected_total{reason}`): see [`super::dead_letter`];
 //! - a message whose application fails is rejected back to the queue; on
 //!   its last allowed delivery it is dead-lettered with the error;
@@ -32,6 +32,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
+use shared_kernel::alerts::Alerts;
 use shared_kernel::amqp::{
     AmqpSession, Backoff, BrokerStatus, close_channel, supervise, verify_delivery,
 };
@@ -62,6 +63,8 @@ pub struct ConsumerConfig {
     /// line-provider's broker user: messages with another `user_id` are
     /// refused (see [`super::publisher_identity`]). `None` takes any.
     pub line_provider_user: Option<String>,
+    /// Where a refused message is raised as an alert.
+    pub alerts: Alerts,
 }
 
 /// Consumes `bet-maker.line-events` until stopped, reconnecting as needed.
@@ -166,7 +169,7 @@ impl LineEventConsumer {
                     metrics::counter!("consumer_messages_processed_total").increment(1);
                 }
                 DeliveryAction::DeadLetter(rejection) => {
-                    rejection.raise(&delivery);
+                    rejection.raise(&delivery, &self.config.alerts);
                     dead_letter(&dead_letters, &self.config.topology, &delivery, &rejection)
                         .await?;
                     delivery.ack(BasicAckOptions::default()).await?;

@@ -15,6 +15,7 @@ use lapin::message::Delivery;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel};
+use shared_kernel::alerts::{Alert, Alerts};
 
 use super::dead_letter_reader::{
     DEAD_LETTERED_AT_HEADER, LABEL_HEADER, REASON_HEADER, ROUTING_KEY_HEADER,
@@ -42,20 +43,28 @@ impl Rejection {
         }
     }
 
-    /// Logs the alert and counts it.
-    pub fn raise(&self, delivery: &Delivery) {
+    /// Raises the alert (see [`shared_kernel::alerts`]) and counts the
+    /// refusal by label. The alert's kind tells an operator what to look
+    /// at: `forged_message` (not provably line-provider's),
+    /// `conflicting_result` (a final result changing), or
+    /// `message_refused` (anything else the line's rules refuse).
+    pub fn raise(&self, delivery: &Delivery, alerts: &Alerts) {
         let message_id = delivery
             .properties
             .message_id()
             .as_ref()
             .map(ToString::to_string);
-        tracing::error!(
-            alert = true,
-            reason = self.label,
-            detail = %self.reason,
-            routing_key = %delivery.routing_key,
-            message_id,
-            "line message refused; dead-lettered"
+        let kind = match self.label {
+            "unsigned" | "unknown_key" | "bad_signature" | "wrong_publisher" => "forged_message",
+            "final_status_changed" => "conflicting_result",
+            _ => "message_refused",
+        };
+        alerts.raise(
+            Alert::new(kind, "line message refused; dead-lettered")
+                .with("reason", self.label)
+                .with("detail", self.reason.as_str())
+                .with("routing_key", delivery.routing_key.as_str())
+                .with("message_id", message_id),
         );
         metrics::counter!("consumer_messages_rejected_total", "reason" => self.label).increment(1);
     }

@@ -6,7 +6,7 @@
 //! queue's depth every interval (a passive declare) and publishes the
 //! gauges `dead_letter_queue_messages{queue}` and
 //! `dead_letter_queue_max_length{queue}`. When the depth reaches 80 % of
-//! the bound it logs at ERROR with `alert = true` and counts
+//! the bound it raises the alert `dead_letter_queue_filling` and counts
 //! `dead_letter_queue_fill_alerts_total{queue}`: once per crossing, and
 //! again only after the depth fell below and rose again.
 
@@ -15,6 +15,7 @@ use std::time::Duration;
 use lapin::Connection;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
+use shared_kernel::alerts::{Alert, Alerts};
 use shared_kernel::amqp::{AmqpSession, BrokerStatus, close_channel, connection_lost, supervise};
 use tokio_util::sync::CancellationToken;
 
@@ -65,16 +66,19 @@ pub struct DeadLetterWatch {
     queue: String,
     max_length: u32,
     interval: Duration,
+    alerts: Alerts,
 }
 
 impl DeadLetterWatch {
-    /// Watches the dead-letter queue of `topology` every `interval`.
-    pub fn new(amqp_url: &str, topology: &Topology, interval: Duration) -> Self {
+    /// Watches the dead-letter queue of `topology` every `interval`,
+    /// alerting through `alerts`.
+    pub fn new(amqp_url: &str, topology: &Topology, interval: Duration, alerts: Alerts) -> Self {
         Self {
             amqp_url: amqp_url.to_owned(),
             queue: topology.dead_letter_queue.clone(),
             max_length: topology.dead_letter_max_length,
             interval,
+            alerts,
         }
     }
 
@@ -127,13 +131,17 @@ impl DeadLetterWatch {
         metrics::gauge!("dead_letter_queue_messages", "queue" => self.queue.clone()).set(depth);
         match alarm.observe(depth, self.max_length) {
             Some(FillChange::Crossed) => {
-                tracing::error!(
-                    alert = true,
-                    queue = %self.queue,
-                    depth,
-                    max_length = self.max_length,
-                    "the dead-letter queue is {FILL_ALERT_PERCENT} % full; beyond its bound the oldest \
-                     dead letters are dropped: see them with `bet-maker dead-letters`"
+                self.alerts.raise(
+                    Alert::new(
+                        "dead_letter_queue_filling",
+                        format!(
+                            "the dead-letter queue is {FILL_ALERT_PERCENT} % full; beyond its bound \
+                             the oldest dead letters are dropped: see them with `bet-maker dead-letters`"
+                        ),
+                    )
+                    .with("queue", self.queue.as_str())
+                    .with("depth", depth)
+                    .with("max_length", self.max_length),
                 );
                 metrics::counter!("dead_letter_queue_fill_alerts_total", "queue" => self.queue.clone())
                     .increment(1);

@@ -43,12 +43,6 @@ const MARK_KEPT: &str = "
     FROM UNNEST($1::bigint[], $2::text[]) AS kept(id, reason)
     WHERE outbox.id = kept.id";
 
-/// What is waiting, for the `outbox_waiting` and `outbox_oldest_waiting_seconds`
-/// gauges: an aggregate, which SeaORM would only express as raw SQL too.
-const BACKLOG: &str = "
-    SELECT count(*) AS waiting, min(created_at) AS oldest
-    FROM outbox WHERE published_at IS NULL";
-
 /// Why a batch failed; either way its transaction rolled back and every
 /// row of it waits for the next try.
 #[derive(Debug, thiserror::Error)]
@@ -207,19 +201,4 @@ fn record_metrics(verdicts: &Verdicts, written_at: &[DateTime<Utc>], took: Durat
         kept = verdicts.kept.len(),
         "outbox batch relayed"
     );
-}
-
-/// Publishes the size and age of the backlog as gauges; a failure here
-/// only costs a stale gauge.
-pub(super) async fn record_backlog(pool: &PgPool) {
-    let Ok(row) = sqlx::query(BACKLOG).fetch_one(pool).await else {
-        return;
-    };
-    let waiting: i64 = row.try_get("waiting").unwrap_or_default();
-    let oldest: Option<DateTime<Utc>> = row.try_get("oldest").unwrap_or_default();
-    let age = oldest.map_or(Duration::ZERO, |oldest| {
-        (Utc::now() - oldest).to_std().unwrap_or_default()
-    });
-    metrics::gauge!("outbox_waiting").set(u32::try_from(waiting).unwrap_or(u32::MAX));
-    metrics::gauge!("outbox_oldest_waiting_seconds").set(age);
 }

@@ -24,7 +24,7 @@ use shared_kernel::storage::chain;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::batch::{BatchError, record_backlog, relay_batch};
+use super::batch::{BatchError, relay_batch};
 
 /// The `NOTIFY` channel the outbox trigger signals on commit.
 pub(super) const CHANNEL: &str = "outbox";
@@ -128,7 +128,6 @@ impl OutboxRelay {
                 }
                 Ok(_) => {
                     backoff.reset();
-                    record_backlog(&self.pool).await;
                     self.config.sweep_interval
                 }
                 Err(BatchError::Broker(error)) => return Err(error),
