@@ -5,6 +5,7 @@
 //! database (or broker) work done directly, with no service in between, so a
 //! figure reads as a share of what this machine allows.
 
+pub mod connections;
 pub mod load;
 pub mod workloads;
 

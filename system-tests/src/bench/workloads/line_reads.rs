@@ -3,22 +3,23 @@
 //! `ListEvents` (50) beside `GET /events?limit=50`. Here REST is the
 //! "limit" column: the target is gRPC serving at least what REST serves.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use sea_orm::sqlx::{self, Row as _};
 use serde_json::json;
-use shared_kernel::proto::line::v1::line_service_client::LineServiceClient;
 use shared_kernel::proto::line::v1::{GetEventRequest, ListEventsRequest};
 use shared_kernel::testing::TestDatabase;
-use tonic::transport::Channel;
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::super::load::{LoadResult, closed_loop, closed_loop_each};
+use super::super::connections::{GrpcClient, Http1Client, grpc_client};
+use super::super::load::{LoadResult, closed_loop_each};
 use super::super::{Row, Settings};
 use super::throughput::{median_run, throughput_row};
 use super::{COEFFICIENT, Platform, pool};
 
-/// Concurrent clients, each gRPC one on an HTTP/2 connection of its own.
+/// Concurrent clients, each on a connection of its own.
 const CONCURRENCY: usize = 32;
 
 /// Events per page listed, as a client would page the line.
@@ -44,80 +45,44 @@ async fn seed_line(db: &TestDatabase, how_many: i64) -> anyhow::Result<Vec<Uuid>
         .collect::<Result<_, _>>()?)
 }
 
-/// Both reads over both APIs, 32 clients, on 1,000 events.
+/// Both reads over both APIs, 32 clients, on 1,000 events. Each client
+/// owns one connection with nothing in between (see
+/// [`connections`](super::super::connections)), so the client costs each
+/// protocol about the same.
 pub async fn grpc_beside_rest(
     platform: &Platform,
     settings: &Settings,
 ) -> anyhow::Result<Vec<Row>> {
     let ids = Arc::new(seed_line(&platform.line_provider_db, settings.scale(1_000, 100)).await?);
-    let mut channels = Vec::with_capacity(CONCURRENCY);
-    for _ in 0..CONCURRENCY {
-        channels.push(
-            Channel::from_shared(platform.line_provider_grpc_url.clone())?
-                .connect()
-                .await?,
-        );
-    }
-    let channels = Arc::new(channels);
-    let random_id = {
-        let ids = ids.clone();
-        move || ids[rand::random_range(0..ids.len())].to_string()
-    };
+    let random_id = move || ids[rand::random_range(0..ids.len())].to_string();
+    let grpc_url = platform.line_provider_grpc_url.as_str();
+    let rest_url = platform.line_provider.base_url.as_str();
 
-    let get_grpc = median_run(settings.runs, || {
-        let (channels, random_id) = (channels.clone(), random_id.clone());
-        async move {
-            Ok(
-                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
-                    let (client, random_id) = (
-                        LineServiceClient::new(channels[n].clone()),
-                        random_id.clone(),
-                    );
-                    move || {
-                        let (mut client, id) = (client.clone(), random_id());
-                        async move { client.get_event(GetEventRequest { id }).await.is_ok() }
-                    }
-                })
-                .await,
-            )
+    let get_grpc = grpc(grpc_url, settings, {
+        let random_id = random_id.clone();
+        move |mut client: GrpcClient| {
+            let id = random_id();
+            async move { client.get_event(GetEventRequest { id }).await.is_ok() }
         }
     })
     .await?;
-    let base = platform.line_provider.base_url.clone();
-    let get_rest = rest(platform, settings, {
-        let base = base.clone();
-        move || format!("{base}/events/{}", random_id())
+    let get_rest = rest(rest_url, settings, {
+        let random_id = random_id.clone();
+        move || format!("/events/{}", random_id())
     })
     .await?;
-    let list_grpc = median_run(settings.runs, || {
-        let channels = channels.clone();
-        async move {
-            Ok(
-                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
-                    let client = LineServiceClient::new(channels[n].clone());
-                    move || {
-                        let mut client = client.clone();
-                        async move {
-                            let request = ListEventsRequest {
-                                limit: PAGE,
-                                ..ListEventsRequest::default()
-                            };
-                            client
-                                .list_events(request)
-                                .await
-                                .is_ok_and(|page| page.get_ref().items.len() == PAGE as usize)
-                        }
-                    }
-                })
-                .await,
-            )
-        }
+    let list_grpc = grpc(grpc_url, settings, |mut client: GrpcClient| async move {
+        let request = ListEventsRequest {
+            limit: PAGE,
+            ..ListEventsRequest::default()
+        };
+        client
+            .list_events(request)
+            .await
+            .is_ok_and(|page| page.get_ref().items.len() == PAGE as usize)
     })
     .await?;
-    let list_rest = rest(platform, settings, move || {
-        format!("{base}/events?limit={PAGE}")
-    })
-    .await?;
+    let list_rest = rest(rest_url, settings, || format!("/events?limit={PAGE}")).await?;
     Ok(vec![
         beside_rest(
             "GetEvent (gRPC) beside GET /events/{id} (REST), 1,000 events (c=32)",
@@ -132,26 +97,50 @@ pub async fn grpc_beside_rest(
     ])
 }
 
-/// `GET url()` at 32 connections, reading each whole body (as the gRPC
-/// client decodes each whole message).
-async fn rest(
-    platform: &Platform,
-    settings: &Settings,
-    url: impl Fn() -> String + Clone + Send + Sync + 'static,
-) -> anyhow::Result<LoadResult> {
+/// `call` at 32 clients, each on an HTTP/2 connection of its own.
+async fn grpc<F, Fut>(url: &str, settings: &Settings, call: F) -> anyhow::Result<LoadResult>
+where
+    F: Fn(GrpcClient) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
     median_run(settings.runs, || {
-        let (client, url) = (platform.client.clone(), url.clone());
+        let call = call.clone();
         async move {
+            let mut clients = Vec::with_capacity(CONCURRENCY);
+            for _ in 0..CONCURRENCY {
+                clients.push(grpc_client(url).await?);
+            }
             Ok(
-                closed_loop(CONCURRENCY, settings.warmup, settings.duration, move || {
-                    let (client, url) = (client.clone(), url());
-                    async move {
-                        match client.get(url).send().await {
-                            Ok(response) if response.status().is_success() => {
-                                response.bytes().await.is_ok()
-                            }
-                            _ => false,
-                        }
+                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
+                    let (client, call) = (clients[n].clone(), call.clone());
+                    move || call(client.clone())
+                })
+                .await,
+            )
+        }
+    })
+    .await
+}
+
+/// `GET path()` at 32 clients, each on an HTTP/1.1 connection of its own,
+/// reading each whole body (as the gRPC client decodes each whole message).
+async fn rest<F>(url: &str, settings: &Settings, path: F) -> anyhow::Result<LoadResult>
+where
+    F: Fn() -> String + Clone + Send + Sync + 'static,
+{
+    median_run(settings.runs, || {
+        let path = path.clone();
+        async move {
+            let mut clients = Vec::with_capacity(CONCURRENCY);
+            for _ in 0..CONCURRENCY {
+                clients.push(Arc::new(Mutex::new(Http1Client::connect(url).await?)));
+            }
+            Ok(
+                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
+                    let (client, path) = (clients[n].clone(), path.clone());
+                    move || {
+                        let (client, path) = (client.clone(), path());
+                        async move { client.lock().await.get(&path).await }
                     }
                 })
                 .await,
