@@ -12,6 +12,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ExchangeKind};
 use serde_json::Value;
+use shared_kernel::alerts::declare_alerts_exchange;
 use shared_kernel::testing::{PATIENCE, alerts_exchange, amqp_url, eventually};
 use system_tests::cluster::{BetAnswer, Cluster, Settings};
 use uuid::Uuid;
@@ -206,17 +207,7 @@ async fn each_service_runs_with_only_the_permissions_readme_lists() {
     // ... and line-provider's user can do what its alert publisher does.
     let alerting = refusal(async {
         let channel = as_line_provider.create_channel().await?;
-        channel
-            .exchange_declare(
-                alerts_exchange(&exchange).as_str().into(),
-                ExchangeKind::Fanout,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        declare_alerts_exchange(&channel, &alerts_exchange(&exchange)).await?;
         channel
             .basic_publish(
                 alerts_exchange(&exchange).as_str().into(),

@@ -29,7 +29,7 @@ mod outages;
 mod publisher;
 
 pub use outages::OutageWatch;
-pub use publisher::AlertPublisher;
+pub use publisher::{AlertPublisher, declare_alerts_exchange};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

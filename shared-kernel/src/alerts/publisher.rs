@@ -62,17 +62,7 @@ impl AlertPublisher {
         stop: &CancellationToken,
     ) -> Result<(), lapin::Error> {
         let channel = connection.create_channel().await?;
-        channel
-            .exchange_declare(
-                self.exchange.as_str().into(),
-                ExchangeKind::Fanout,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        declare_alerts_exchange(&channel, &self.exchange).await?;
         loop {
             let alert = tokio::select! {
                 () = stop.cancelled() => return close_channel(&channel).await,
@@ -114,6 +104,25 @@ impl AlertPublisher {
         metrics::counter!("alerts_published_total", "kind" => alert.kind).increment(1);
         Ok(())
     }
+}
+
+/// Declares the alerts exchange: a durable fanout, so every queue bound to
+/// it gets every alert.
+pub async fn declare_alerts_exchange(
+    channel: &Channel,
+    exchange: &str,
+) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
 }
 
 /// The publisher on one broker connection.

@@ -4,12 +4,9 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::{Connection, Consumer, ExchangeKind};
+use lapin::{Connection, Consumer};
 use serde_json::Value;
 
 /// A server-named, exclusive queue bound to an alerts exchange; it goes
@@ -24,17 +21,7 @@ impl AlertListener {
     /// do: a durable fanout), so every alert raised from now on arrives.
     pub async fn bind(connection: &Connection, exchange: &str) -> Result<Self, lapin::Error> {
         let channel = connection.create_channel().await?;
-        channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Fanout,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        crate::alerts::declare_alerts_exchange(&channel, exchange).await?;
         let queue = channel
             .queue_declare(
                 "".into(),
