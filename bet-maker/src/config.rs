@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 
 use crate::domain::Currency;
 
@@ -178,20 +178,14 @@ pub struct Config {
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,
-    /// How log lines are written.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_name = "LOG_FORMAT",
-        value_enum,
-        default_value_t = LogFormat::Pretty
-    )]
-    pub log_format: LogFormat,
+    /// Log format, the error log file, and the export of traces.
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
 }
 
 impl ServiceConfig for Config {
-    fn log_format(&self) -> LogFormat {
-        self.log_format
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
     }
 }
 

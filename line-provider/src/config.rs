@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::builder::NonEmptyStringValueParser;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 
 /// Everything line-provider reads from its environment. A plain struct:
 /// tests build it with a literal.
@@ -143,20 +143,14 @@ pub struct Config {
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,
-    /// How log lines are written.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_name = "LOG_FORMAT",
-        value_enum,
-        default_value_t = LogFormat::Pretty
-    )]
-    pub log_format: LogFormat,
+    /// Log format, the error log file, and the export of traces.
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
 }
 
 impl ServiceConfig for Config {
-    fn log_format(&self) -> LogFormat {
-        self.log_format
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
     }
 }
 

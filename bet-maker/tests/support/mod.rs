@@ -24,7 +24,7 @@ use serde_json::json;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::http::HttpSettings;
 use shared_kernel::money::WireDecimal;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
     SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, test_keys,
 };
@@ -363,7 +363,7 @@ pub fn config(
         jwt: jwt_settings(),
         streams: StreamSettings::default(),
         http: HttpSettings::default(),
-        log_format: LogFormat::Pretty,
+        telemetry: TelemetrySettings::default(),
     }
 }
 

@@ -10,6 +10,7 @@ mod broker;
 mod database;
 mod keys;
 mod openapi;
+pub mod otlp;
 mod spawned;
 mod sse;
 
