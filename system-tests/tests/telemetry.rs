@@ -105,9 +105,16 @@ async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement(
         .to_owned();
     expect_json(response, StatusCode::OK).await;
 
-    // The settlement is the last span of the trace to end.
+    // Each service sends its spans in batches of its own: wait for all.
+    let expected = [
+        ("line-provider", "PUT /events/{id}/status".to_owned()),
+        ("line-provider", "outbox insert".to_owned()),
+        ("line-provider", format!("{exchange} publish")),
+        ("bet-maker", format!("{queue} process")),
+        ("bet-maker", "settle bets".to_owned()),
+    ];
     let trace = eventually(
-        "the settlement's span to reach the receiver",
+        "the spans of the trace to reach the receiver",
         PATIENCE,
         || async {
             let trace: Vec<ReceivedSpan> = receiver
@@ -115,19 +122,20 @@ async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement(
                 .into_iter()
                 .filter(|span| span.trace_id == trace_id)
                 .collect();
-            trace
+            expected
                 .iter()
-                .any(|span| span.name == "settle bets")
+                .all(|(service, name)| {
+                    trace
+                        .iter()
+                        .any(|span| span.service_name == *service && span.name == *name)
+                })
                 .then_some(trace)
         },
     )
     .await;
 
-    let request = span(&trace, "line-provider", "PUT /events/{id}/status");
-    let outbox = span(&trace, "line-provider", "outbox insert");
-    let publish = span(&trace, "line-provider", &format!("{exchange} publish"));
-    let handled = span(&trace, "bet-maker", &format!("{queue} process"));
-    let settled = span(&trace, "bet-maker", "settle bets");
+    let [request, outbox, publish, handled, settled] =
+        expected.map(|(service, name)| span(&trace, service, &name));
     // Each is the child of the one before, across the broker too.
     assert_eq!(
         request.parent_span_id.as_deref(),
