@@ -21,6 +21,12 @@ use super::json::JsonWithTrace;
 /// error per millisecond, and a few MiB of memory at worst.
 const QUEUED_LINES: usize = 65_536;
 
+/// lapin logs every message the broker returns at WARN, as a dump of the
+/// whole message byte by byte; the relay's own warning says the same in a
+/// line with fields (message id, routing key, reason), and the message is
+/// kept and tried again, so the dump would fill the file on every retry.
+const LAPIN_RETURNS: &str = "lapin::returned_messages";
+
 /// Why the error file cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorFileError {
@@ -68,11 +74,14 @@ fn split(path: &Path) -> Result<(PathBuf, String, Option<String>), ErrorFileErro
 }
 
 /// The layer writing to `writer`: JSON lines (with the trace's ids), only
-/// warnings and errors, of what `RUST_LOG` lets through. Spans pass the
-/// filter, so a line names the spans it was written in, as on stdout.
+/// warnings and errors (but lapin's dumps of returned messages), of what
+/// `RUST_LOG` lets through. Spans pass the filter, so a line names the
+/// spans it was written in, as on stdout.
 pub(super) fn layer(writer: NonBlocking) -> super::BoxedLayer {
-    let warnings_and_errors =
-        filter_fn(|metadata| !metadata.is_event() || *metadata.level() <= Level::WARN);
+    let warnings_and_errors = filter_fn(|metadata| {
+        !metadata.is_event()
+            || (*metadata.level() <= Level::WARN && metadata.target() != LAPIN_RETURNS)
+    });
     tracing_subscriber::fmt::layer()
         .json()
         .event_format(JsonWithTrace::new())

@@ -25,6 +25,7 @@ mod context;
 mod error_file;
 mod export;
 mod json;
+mod quiet;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,8 +34,9 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Level;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
@@ -230,16 +232,18 @@ fn stdout_layer(format: LogFormat) -> BoxedLayer {
 }
 
 /// What `RUST_LOG` (or [`DEFAULT_FILTER`]) lets into the logs, less the
-/// [`SPANS`]: those are for the exporter, and formatting their fields for
-/// every request and message would cost the logs for nothing (a line
-/// written inside them carries their ids instead).
-fn log_filter() -> EnvFilter {
+/// [`SPANS`] (those are for the exporter, and formatting their fields for
+/// every request and message would cost the logs for nothing: a line
+/// written inside them carries their ids instead), and less the SDK's
+/// repeated complaints about a collector that is down (see [`quiet`]).
+fn log_filter() -> impl Filter<Registry> + Send + Sync + 'static {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    match format!("{SPANS}=off").parse() {
+    let filter = match format!("{SPANS}=off").parse() {
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
-    }
+    };
+    filter.and(quiet::SdkComplaints::default())
 }
 
 /// What the exporter records: the [`SPANS`], and warnings and errors from
