@@ -39,11 +39,12 @@ use shared_kernel::amqp::{
 use shared_kernel::contracts::{LineEventKind, LineEventMessage};
 use shared_kernel::signing::MessageVerifier;
 use shared_kernel::storage::chain;
-use shared_kernel::telemetry::{SPANS, context_for, context_from_traceparent};
+use shared_kernel::telemetry::{context_for, context_from_traceparent};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::dead_letter::{Rejection, dead_letter, is_last_delivery};
+use super::handling::{Handled, handling_span};
 use super::publisher_identity::check_publisher;
 use super::topology::{DELIVERY_LIMIT, Topology, declare};
 use crate::application::LineService;
@@ -294,48 +295,6 @@ fn kinds_agree(delivery: &Delivery, envelope: LineEventKind) -> Result<(), Impos
             envelope: envelope.routing_key().to_owned(),
         })
     }
-}
-
-/// How a delivery was answered.
-enum Handled {
-    /// Applied (or applied before) and acked.
-    Acked,
-    /// Dead-lettered, then acked.
-    DeadLettered,
-    /// Rejected back to the queue.
-    Requeued,
-    /// Left unacked: the consumer is stopping.
-    Released,
-}
-
-impl Handled {
-    fn label(&self) -> &'static str {
-        match self {
-            Self::Acked => "acked",
-            Self::DeadLettered => "dead-lettered",
-            Self::Requeued => "requeued",
-            Self::Released => "released",
-        }
-    }
-}
-
-/// The span of one delivery's handling, named as OpenTelemetry's
-/// messaging conventions have it. Its fields are only evaluated when
-/// traces are exported.
-fn handling_span(delivery: &Delivery, queue: &str) -> tracing::Span {
-    tracing::info_span!(
-        target: SPANS,
-        "handle message",
-        otel.name = %format!("{queue} process"),
-        otel.kind = "consumer",
-        messaging.system = "rabbitmq",
-        messaging.operation.type = "process",
-        messaging.destination.name = queue,
-        messaging.rabbitmq.destination.routing_key = %delivery.routing_key,
-        messaging.message.id = delivery.properties.message_id().as_ref().map(|id| id.as_str()),
-        messaging.rabbitmq.redelivered = delivery.redelivered,
-        messaging.outcome = tracing::field::Empty,
-    )
 }
 
 /// Closes both channels before the supervisor closes the connection.

@@ -219,6 +219,7 @@ pub(super) async fn relay_batch(
     for (publish, outcome) in publishes.iter().zip(&outcomes) {
         publish.answered(Some(outcome));
     }
+    // Their spans end here, with the broker's answer.
     drop(publishes);
     let verdicts = Verdicts::sort(&rows, outcomes);
     let written_at = record(&mut tx, &verdicts).await?;
