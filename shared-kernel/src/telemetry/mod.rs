@@ -53,6 +53,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// The OTLP protocols the exporter speaks (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+/// Naming one not built in (`http/protobuf`) stops start-up, rather than
+/// sending gRPC to an HTTP port and losing every span.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtlpProtocol {
+    /// OTLP over gRPC.
+    #[default]
+    Grpc,
+}
+
 /// The filter used when `RUST_LOG` is not set: sqlx logs every query at
 /// INFO, which drowns everything else.
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
@@ -93,6 +103,16 @@ pub struct TelemetrySettings {
         value_name = "OTEL_EXPORTER_OTLP_ENDPOINT"
     )]
     pub otlp_endpoint: Option<String>,
+    /// The protocol traces are exported with: only OTLP over gRPC (a
+    /// collector's port 4317) is built in.
+    #[arg(
+        long = "otel-exporter-otlp-protocol",
+        env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        value_name = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        value_enum,
+        default_value_t = OtlpProtocol::Grpc
+    )]
+    pub otlp_protocol: OtlpProtocol,
     /// The service name traces are exported under [default: the binary's name].
     #[arg(
         long = "otel-service-name",
@@ -194,11 +214,13 @@ fn layers(
     let endpoint = settings.otlp_endpoint.as_deref().map(str::trim);
     if let Some(endpoint) = endpoint.filter(|endpoint| !endpoint.is_empty()) {
         let name = settings.service_name.as_deref().unwrap_or(service);
-        let provider =
-            export::tracer_provider(name, endpoint).map_err(|source| TelemetryError::Exporter {
-                endpoint: endpoint.to_owned(),
-                source,
-            })?;
+        let built = match settings.otlp_protocol {
+            OtlpProtocol::Grpc => export::tracer_provider(name, endpoint),
+        };
+        let provider = built.map_err(|source| TelemetryError::Exporter {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
         layers.push(exporter_layer(&provider, name));
         telemetry.tracer_provider = Some(provider);
     }
