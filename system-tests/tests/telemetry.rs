@@ -276,3 +276,62 @@ async fn warnings_go_to_the_error_log_file_as_json_lines_and_info_does_not() {
     );
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn the_receiver_binary_writes_each_span_it_receives_as_a_json_line() {
+    let spans = std::env::temp_dir().join(format!("spans-{}.jsonl", Uuid::new_v4().simple()));
+    let mut receiver = tokio::process::Command::new(system_tests::process::binary("otlp_receiver"))
+        .arg("127.0.0.1:0")
+        .arg("--out")
+        .arg(&spans)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting otlp_receiver: {e}"));
+    let stderr = receiver
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr of otlp_receiver"));
+    let mut said = String::new();
+    tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stderr), &mut said),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("otlp_receiver said nothing within {PATIENCE:?}"))
+    .unwrap_or_else(|e| panic!("reading otlp_receiver's stderr: {e}"));
+    let address = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("otlp_receiver said {said:?}"))
+        .to_owned();
+    let endpoint = vec![
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            format!("http://{address}"),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned()),
+    ];
+    let cluster = Cluster::start_with(1, 0, |_, _| Settings {
+        line_provider: endpoint,
+        bet_maker: Vec::new(),
+    })
+    .await;
+
+    assert!(cluster.create_event(0, "1.50").await.is_some());
+
+    let request = eventually("the request's span in the file", PATIENCE, || async {
+        let text = std::fs::read_to_string(&spans).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|span| span["name"] == "POST /events")
+    })
+    .await;
+    assert_eq!(request["service_name"], "line-provider");
+    assert_eq!(request["parent_span_id"], Value::Null);
+    assert_eq!(request["trace_id"].as_str().map(str::len), Some(32));
+    assert_eq!(request["span_id"].as_str().map(str::len), Some(16));
+    cluster.stop().await;
+    let _ = receiver.start_kill();
+    let _ = std::fs::remove_file(&spans);
+}
