@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 
 use crate::domain::Currency;
 
@@ -182,20 +182,14 @@ pub struct Config {
     /// Where alerts go, how often, and when an outage becomes one.
     #[command(flatten)]
     pub alerts: AlertSettings,
-    /// How log lines are written.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_name = "LOG_FORMAT",
-        value_enum,
-        default_value_t = LogFormat::Pretty
-    )]
-    pub log_format: LogFormat,
+    /// Log format, the error log file, and the export of traces.
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
 }
 
 impl ServiceConfig for Config {
-    fn log_format(&self) -> LogFormat {
-        self.log_format
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
     }
 }
 

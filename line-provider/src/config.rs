@@ -10,7 +10,7 @@ use clap::builder::NonEmptyStringValueParser;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 
 /// Everything line-provider reads from its environment. A plain struct:
 /// tests build it with a literal.
@@ -148,20 +148,14 @@ pub struct Config {
     /// backlog becomes one.
     #[command(flatten)]
     pub alerts: AlertSettings,
-    /// How log lines are written.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_name = "LOG_FORMAT",
-        value_enum,
-        default_value_t = LogFormat::Pretty
-    )]
-    pub log_format: LogFormat,
+    /// Log format, the error log file, and the export of traces.
+    #[command(flatten)]
+    pub telemetry: TelemetrySettings,
 }
 
 impl ServiceConfig for Config {
-    fn log_format(&self) -> LogFormat {
-        self.log_format
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
     }
 }
 

@@ -13,18 +13,19 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::telemetry::{DEFAULT_FILTER, LogFormat};
+use crate::telemetry::{DEFAULT_FILTER, TelemetrySettings};
 
 /// A service's configuration: one `clap::Args` derive, parsed once at
 /// start-up into a plain typed struct.
 pub trait ServiceConfig: Args {
-    /// How log lines are written (`LOG_FORMAT`).
-    fn log_format(&self) -> LogFormat;
+    /// Where logs and traces go (`LOG_FORMAT`, `LOG_ERROR_FILE`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`).
+    fn telemetry(&self) -> &TelemetrySettings;
 }
 
 /// A service's `main`: loads `.env` under the environment, parses the
-/// command line (`default` when no command is named), sets up logging, and
-/// runs `dispatch`.
+/// command line (`default` when no command is named), sets up logging and
+/// tracing, runs `dispatch`, and flushes the logs and traces still queued.
 ///
 /// Exit codes: 0 when the command succeeded (or `--help` was asked for);
 /// 2 for a bad command line or configuration, the message naming the
@@ -69,10 +70,18 @@ where
     };
     let outcome = match invocation {
         Invocation::Service(chosen, config) => {
-            crate::telemetry::init(config.log_format());
-            dispatch(chosen, config).await.inspect_err(|error| {
+            let telemetry = match crate::telemetry::init(&service, config.telemetry()) {
+                Ok(telemetry) => telemetry,
+                Err(error) => {
+                    eprintln!("{service}: {}", crate::storage::chain(&error));
+                    return ExitCode::from(2);
+                }
+            };
+            let outcome = dispatch(chosen, config).await.inspect_err(|error| {
                 tracing::error!(service, error = format!("{error:#}"), "command failed");
-            })
+            });
+            telemetry.shutdown().await;
+            outcome
         }
         Invocation::Tool(chosen) => tool(chosen).await,
     };

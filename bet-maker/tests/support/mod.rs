@@ -25,7 +25,7 @@ use shared_kernel::alerts::AlertSettings;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::http::HttpSettings;
 use shared_kernel::money::WireDecimal;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
     SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, test_keys,
 };
@@ -365,7 +365,7 @@ pub fn config(
         streams: StreamSettings::default(),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),
-        log_format: LogFormat::Pretty,
+        telemetry: TelemetrySettings::default(),
     }
 }
 

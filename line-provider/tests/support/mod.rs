@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::lifecycle::RunningService;
-use shared_kernel::telemetry::LogFormat;
+use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
     SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json, test_keys,
 };
@@ -136,7 +136,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         outbox_sweep_interval: Duration::from_millis(200),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),
-        log_format: LogFormat::Pretty,
+        telemetry: TelemetrySettings::default(),
     }
 }
 

@@ -7,7 +7,7 @@ mod signed;
 mod status;
 
 pub use backoff::Backoff;
-pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishOutcome};
+pub use publisher::{ConfirmedPublisher, OutgoingMessage, PublishOutcome, traceparent};
 pub use signed::{signature_headers, verify_delivery};
 pub use status::BrokerStatus;
 

@@ -30,6 +30,19 @@ pub struct OutgoingMessage<'a> {
     pub traceparent: Option<&'a str>,
 }
 
+/// The header carrying the W3C trace context of a message.
+const TRACEPARENT: &str = "traceparent";
+
+/// The trace context a message was published in (its `traceparent`
+/// header), for its consumer to continue.
+pub fn traceparent(properties: &BasicProperties) -> Option<&str> {
+    let headers = properties.headers().as_ref()?;
+    match headers.inner().get(TRACEPARENT)? {
+        AMQPValue::LongString(value) => std::str::from_utf8(value.as_bytes()).ok(),
+        _ => None,
+    }
+}
+
 /// What the broker said about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishOutcome {
@@ -78,6 +91,11 @@ impl ConfirmedPublisher {
     /// the connection closes.
     pub async fn close(&self) -> Result<(), lapin::Error> {
         super::close_channel(&self.channel).await
+    }
+
+    /// The exchange it publishes to.
+    pub fn exchange(&self) -> &str {
+        &self.exchange
     }
 
     /// The channel, e.g. to declare the topology on.
@@ -134,7 +152,7 @@ impl ConfirmedPublisher {
         let mut headers = super::signature_headers(&self.signer, message.body);
         if let Some(traceparent) = message.traceparent {
             headers.insert(
-                "traceparent".into(),
+                TRACEPARENT.into(),
                 AMQPValue::LongString(LongString::from(traceparent)),
             );
         }

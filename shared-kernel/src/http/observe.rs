@@ -1,4 +1,5 @@
-//! Request metrics and trace-context propagation, and `GET /metrics`.
+//! Request metrics, a span per request continuing the caller's trace, and
+//! `GET /metrics`.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -10,8 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use opentelemetry::context::FutureExt as _;
+use tracing::Instrument as _;
 
-use crate::telemetry::{TRACEPARENT, TraceContext};
+use crate::telemetry::{SPANS, context_for, context_from_traceparent, traceparent_of};
 
 /// Bucket bounds of the latency histograms, in seconds: fixed buckets keep
 /// their memory constant however many requests are recorded.
@@ -87,9 +90,10 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Middleware: counts and times every request by route, and runs the
-/// handler inside the request's trace context (continued from an incoming
-/// `traceparent` header, or new), echoing it back in the response.
+/// Middleware: counts and times every request by route, and handles it in
+/// a server span (see [`crate::telemetry`]) continuing the trace of an
+/// incoming `traceparent` header, or starting one; the response's
+/// `traceparent` header names that span, so a caller can find the trace.
 pub async fn observe_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
@@ -98,18 +102,39 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned());
-    let context = request
-        .headers()
-        .get("traceparent")
-        .and_then(|value| value.to_str().ok())
-        .and_then(TraceContext::parse)
-        .map_or_else(TraceContext::new_root, |parent| parent.child());
-    let header = HeaderValue::from_str(&context.to_string()).ok();
+    let parent = context_from_traceparent(
+        request
+            .headers()
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok()),
+    );
+    // Its fields are only evaluated when traces are exported.
+    let span = tracing::info_span!(
+        target: SPANS,
+        "HTTP request",
+        otel.name = %span_name(method, &route),
+        otel.kind = "server",
+        http.request.method = method,
+        http.route = %route,
+        url.path = %request.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let context = context_for(&span, parent);
+    let header = traceparent_of(&context).and_then(|value| HeaderValue::from_str(&value).ok());
 
-    let mut response = TRACEPARENT.scope(context, next.run(request)).await;
+    let mut response = next
+        .run(request)
+        .instrument(span.clone())
+        .with_context(context)
+        .await;
 
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status.as_u16().to_string())
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed());
@@ -117,6 +142,16 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
         response.headers_mut().insert("traceparent", header);
     }
     response
+}
+
+/// A server span's name: the method and the route template, as OpenTelemetry's
+/// conventions for HTTP have it (the method alone when no route matched).
+fn span_name(method: &str, route: &str) -> String {
+    if route == UNMATCHED {
+        method.to_owned()
+    } else {
+        format!("{method} {route}")
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod broker;
 mod database;
 mod keys;
 mod openapi;
+pub mod otlp;
 mod spawned;
 mod sse;
 

@@ -5,6 +5,8 @@
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 use shared_kernel::storage::{StorageError, storage};
+use shared_kernel::telemetry::SPANS;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::entities::events;
@@ -115,11 +117,29 @@ pub const SETTLE_PENDING_BETS: &str = "
            (SELECT count(*) FROM wallet_lines) AS wallet_lines";
 
 /// Settles the pending bets of `event` (finished or cancelled) in `txn`,
-/// posting what they pay; how many bets.
+/// posting what they pay; how many bets. A span of the trace the result
+/// came in (the message's handling), when traces are exported.
 pub async fn settle_pending_bets(
     txn: &DatabaseTransaction,
     event: &LineEvent,
 ) -> Result<u64, StorageError> {
+    let span = tracing::info_span!(
+        target: SPANS,
+        "settle bets",
+        event.id = %event.id,
+        event.status = ?event.status,
+        bets.settled = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let settled = settle(txn, event).instrument(span.clone()).await;
+    match &settled {
+        Ok(bets) => span.record("bets.settled", bets),
+        Err(_) => span.record("otel.status_code", "ERROR"),
+    };
+    settled
+}
+
+async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, StorageError> {
     let operation = format!("settling bets of event {}", event.id);
     let status = events::Status::from(event.status);
     let row = txn

@@ -32,16 +32,20 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
+use opentelemetry::context::FutureExt as _;
 use shared_kernel::alerts::Alerts;
 use shared_kernel::amqp::{
-    AmqpSession, Backoff, BrokerStatus, close_channel, supervise, verify_delivery,
+    AmqpSession, Backoff, BrokerStatus, close_channel, supervise, traceparent, verify_delivery,
 };
 use shared_kernel::contracts::{LineEventKind, LineEventMessage};
 use shared_kernel::signing::MessageVerifier;
 use shared_kernel::storage::chain;
+use shared_kernel::telemetry::{context_for, context_from_traceparent};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::dead_letter::{Rejection, dead_letter, is_last_delivery};
+use super::handling::{Handled, handling_span};
 use super::publisher_identity::check_publisher;
 use super::topology::{DELIVERY_LIMIT, Topology, declare};
 use crate::application::LineService;
@@ -154,38 +158,65 @@ impl LineEventConsumer {
                     None => return Err(lapin::ErrorKind::InvalidChannelState(lapin::ChannelState::Closed, "the broker cancelled the consumer").into()),
                 },
             };
-            if delivery.redelivered {
-                metrics::counter!("consumer_messages_redelivered_total").increment(1);
+            // Handled in a span continuing the trace the message was
+            // published in (see shared_kernel::telemetry).
+            let span = handling_span(&delivery, &self.config.topology.queue);
+            let context = context_for(
+                &span,
+                context_from_traceparent(traceparent(&delivery.properties)),
+            );
+            let handled = self
+                .process(&delivery, &dead_letters, stop)
+                .instrument(span.clone())
+                .with_context(context)
+                .await?;
+            span.record("messaging.outcome", handled.label());
+            if let Handled::Released = handled {
+                return close_channels(&channel, &dead_letters).await;
             }
-            // Who published comes first: another user's message is not read.
-            let action = match check_publisher(&delivery, self.config.line_provider_user.as_deref())
-            {
-                Ok(()) => self.handle(&delivery, stop).await,
-                Err(rejection) => DeliveryAction::DeadLetter(rejection),
-            };
-            match action {
-                DeliveryAction::Ack => {
-                    delivery.ack(BasicAckOptions::default()).await?;
-                    metrics::counter!("consumer_messages_processed_total").increment(1);
-                }
-                DeliveryAction::DeadLetter(rejection) => {
-                    rejection.raise(&delivery, &self.config.alerts);
-                    dead_letter(&dead_letters, &self.config.topology, &delivery, &rejection)
-                        .await?;
-                    delivery.ack(BasicAckOptions::default()).await?;
-                    metrics::counter!("consumer_messages_dead_lettered_total").increment(1);
-                }
-                DeliveryAction::Requeue(reason) => {
-                    tracing::warn!(%reason, "message not applied; rejected for redelivery");
-                    delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..BasicNackOptions::default()
-                        })
-                        .await?;
-                }
-                DeliveryAction::Release => return close_channels(&channel, &dead_letters).await,
+        }
+    }
+
+    /// Handles one delivery and answers the broker (ack, dead-letter then
+    /// ack, reject); `Released` when asked to stop before it was applied.
+    async fn process(
+        &self,
+        delivery: &Delivery,
+        dead_letters: &Channel,
+        stop: &CancellationToken,
+    ) -> Result<Handled, lapin::Error> {
+        if delivery.redelivered {
+            metrics::counter!("consumer_messages_redelivered_total").increment(1);
+        }
+        // Who published comes first: another user's message is not read.
+        let action = match check_publisher(delivery, self.config.line_provider_user.as_deref()) {
+            Ok(()) => self.handle(delivery, stop).await,
+            Err(rejection) => DeliveryAction::DeadLetter(rejection),
+        };
+        match action {
+            DeliveryAction::Ack => {
+                delivery.ack(BasicAckOptions::default()).await?;
+                metrics::counter!("consumer_messages_processed_total").increment(1);
+                Ok(Handled::Acked)
             }
+            DeliveryAction::DeadLetter(rejection) => {
+                rejection.raise(delivery, &self.config.alerts);
+                dead_letter(dead_letters, &self.config.topology, delivery, &rejection).await?;
+                delivery.ack(BasicAckOptions::default()).await?;
+                metrics::counter!("consumer_messages_dead_lettered_total").increment(1);
+                Ok(Handled::DeadLettered)
+            }
+            DeliveryAction::Requeue(reason) => {
+                tracing::warn!(%reason, "message not applied; rejected for redelivery");
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await?;
+                Ok(Handled::Requeued)
+            }
+            DeliveryAction::Release => Ok(Handled::Released),
         }
     }
 

@@ -4,6 +4,7 @@ mod consumer;
 mod dead_letter;
 mod dead_letter_reader;
 mod dead_letter_watch;
+mod handling;
 mod publisher_identity;
 mod topology;
 

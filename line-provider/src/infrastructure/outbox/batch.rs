@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, PgPool, Postgres, Row, Transaction};
 use shared_kernel::amqp::{ConfirmedPublisher, OutgoingMessage, PublishOutcome};
 use shared_kernel::storage::{StorageError, sqlx_storage};
+use shared_kernel::telemetry::{SPANS, context_for, context_from_traceparent, traceparent_of};
 use uuid::Uuid;
 
 /// Locks the rows that wait and are due, oldest first, skipping those
@@ -76,13 +77,57 @@ impl DueRow {
         })
     }
 
-    fn message(&self) -> OutgoingMessage<'_> {
+    /// The message, sent with the trace context of its publish.
+    fn message<'a>(&'a self, publish: &'a Publish) -> OutgoingMessage<'a> {
         OutgoingMessage {
             message_id: self.message_id,
             routing_key: &self.routing_key,
             body: self.payload.as_bytes(),
             occurred_at: self.occurred_at,
-            traceparent: self.traceparent.as_deref(),
+            traceparent: publish.traceparent.as_deref(),
+        }
+    }
+}
+
+/// The publish of one row: a span of the trace the change was made in,
+/// child of the context the row stored, lasting until the broker
+/// answered. The message carries the publish's context on to its consumer.
+struct Publish {
+    span: tracing::Span,
+    traceparent: Option<String>,
+}
+
+impl Publish {
+    fn start(row: &DueRow, exchange: &str) -> Self {
+        let span = tracing::info_span!(
+            target: SPANS,
+            "publish",
+            otel.name = %format!("{exchange} publish"),
+            otel.kind = "producer",
+            messaging.system = "rabbitmq",
+            messaging.operation.type = "send",
+            messaging.destination.name = exchange,
+            messaging.rabbitmq.destination.routing_key = %row.routing_key,
+            messaging.message.id = %row.message_id,
+            messaging.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let stored = context_from_traceparent(row.traceparent.as_deref());
+        let traceparent = traceparent_of(&context_for(&span, stored));
+        Self { span, traceparent }
+    }
+
+    /// Records what the broker said; the span ends when dropped.
+    fn answered(&self, outcome: Option<&PublishOutcome>) {
+        let (label, failed) = match outcome {
+            Some(PublishOutcome::Acked) => ("acked", false),
+            Some(PublishOutcome::Returned(_)) => ("returned", true),
+            Some(PublishOutcome::Nacked) => ("nacked", true),
+            None => ("channel failed", true),
+        };
+        self.span.record("messaging.outcome", label);
+        if failed {
+            self.span.record("otel.status_code", "ERROR");
         }
     }
 }
@@ -147,13 +192,29 @@ pub(super) async fn relay_batch(
             .map_err(sqlx_storage("ending an empty outbox batch"))?;
         return Ok(0);
     }
-    let messages: Vec<OutgoingMessage<'_>> = rows.iter().map(DueRow::message).collect();
+    let publishes: Vec<Publish> = rows
+        .iter()
+        .map(|row| Publish::start(row, publisher.exchange()))
+        .collect();
+    let messages: Vec<OutgoingMessage<'_>> = rows
+        .iter()
+        .zip(&publishes)
+        .map(|(row, publish)| row.message(publish))
+        .collect();
     // On error the transaction is dropped, i.e. rolled back: every row
     // of the batch stays waiting for the next try.
-    let outcomes = publisher
-        .publish_batch(&messages)
-        .await
-        .map_err(BatchError::Broker)?;
+    let outcomes = match publisher.publish_batch(&messages).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            publishes.iter().for_each(|publish| publish.answered(None));
+            return Err(BatchError::Broker(error));
+        }
+    };
+    for (publish, outcome) in publishes.iter().zip(&outcomes) {
+        publish.answered(Some(outcome));
+    }
+    // Their spans end here, with the broker's answer.
+    drop(publishes);
     let verdicts = Verdicts::sort(&rows, outcomes);
     let written_at = record(&mut tx, &verdicts).await?;
     tx.commit()

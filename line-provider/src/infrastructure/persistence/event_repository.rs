@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use opentelemetry::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -12,6 +13,8 @@ use sea_orm::{
 use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, storage};
+use shared_kernel::telemetry::{SPANS, context_for, traceparent_of};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::entities::{events, outbox};
@@ -170,15 +173,26 @@ async fn release(txn: DatabaseTransaction, id: Uuid) -> Result<(), RepositoryErr
 }
 
 /// Writes the message announcing `change` into the outbox, in the caller's
-/// transaction: the change and its announcement commit together.
+/// transaction: the change and its announcement commit together. The row
+/// is a span of the trace the change was made in, and stores that span's
+/// context: the relay publishes the message as its child.
 async fn enqueue(txn: &DatabaseTransaction, change: &EventChanged) -> Result<(), RepositoryError> {
+    let event_id = change.event().id();
+    let span = tracing::info_span!(
+        target: SPANS,
+        "outbox row",
+        otel.name = "outbox insert",
+        event.id = %event_id,
+        event.version = change.event().version(),
+    );
+    let traceparent = traceparent_of(&context_for(&span, Context::current()));
     // Without RETURNING: one round-trip, and nothing to read back.
-    outbox::Entity::insert(outbox_row(change))
+    outbox::Entity::insert(outbox_row(change, traceparent))
         .exec_without_returning(txn)
+        .instrument(span)
         .await
         .map_err(storage(format!(
-            "inserting the outbox row for event {}",
-            change.event().id()
+            "inserting the outbox row for event {event_id}"
         )))?;
     Ok(())
 }

@@ -5,7 +5,6 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::storage::StorageError;
-use shared_kernel::telemetry::TraceContext;
 
 use super::entities::{events, outbox};
 use crate::domain::{ChangeKind, Coefficient, Deadline, Event, EventChanged, EventStatus};
@@ -50,9 +49,13 @@ pub(super) fn event_from_row(row: events::Model) -> Result<Event, StorageError> 
     ))
 }
 
-/// The outbox row announcing `change`, with the trace context of the
-/// request that made it, so the consumer's work joins the same trace.
-pub(super) fn outbox_row(change: &EventChanged) -> outbox::ActiveModel {
+/// The outbox row announcing `change`, with the trace context it was
+/// written in (`traceparent`), so the relay's publish and the consumer's
+/// work join the same trace.
+pub(super) fn outbox_row(
+    change: &EventChanged,
+    traceparent: Option<String>,
+) -> outbox::ActiveModel {
     let message = LineEventMessage::new(
         kind_of(change.kind()),
         change.occurred_at(),
@@ -63,7 +66,7 @@ pub(super) fn outbox_row(change: &EventChanged) -> outbox::ActiveModel {
         message_id: Set(message.message_id),
         routing_key: Set(message.kind.routing_key().to_owned()),
         payload: Set(message.to_json()),
-        traceparent: Set(Some(TraceContext::current_or_new().to_string())),
+        traceparent: Set(traceparent),
         occurred_at: Set(change.occurred_at()),
         created_at: NotSet,
         published_at: NotSet,

@@ -1,0 +1,197 @@
+//! The subscriber's layers, run on a dispatcher of the test's own (never
+//! the global one, which the other tests of this binary share).
+
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::Context;
+use opentelemetry::trace::SpanKind;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::*;
+
+const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/// A directory of the test's own under the system's temporary directory.
+fn scratch_directory() -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("telemetry-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&directory)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", directory.display()));
+    directory
+}
+
+/// Every JSON line of every file in `directory`.
+fn json_lines(directory: &std::path::Path) -> Vec<Value> {
+    let mut lines = Vec::new();
+    let entries = std::fs::read_dir(directory)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", directory.display()));
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            lines.push(value);
+        }
+    }
+    lines
+}
+
+#[test]
+fn warnings_and_errors_go_to_the_error_file_as_json_lines_with_their_trace() {
+    let directory = scratch_directory();
+    let settings = TelemetrySettings {
+        log_error_file: Some(directory.join("errors.log")),
+        ..TelemetrySettings::default()
+    };
+    let (layers, telemetry) =
+        layers("test", &settings).unwrap_or_else(|e| panic!("setting up: {e}"));
+    let subscriber = Registry::default().with(layers);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(noise = true, "an info line");
+        tracing::debug!(noise = true, "a debug line");
+        let _in_trace = child_of(&context_from_traceparent(Some(HEADER))).attach();
+        tracing::warn!(bet_id = 7, reason = "odd", "a warning");
+        tracing::error!(message_id = "m-1", "an error");
+    });
+    // Dropping it flushes the writer thread's queue into the file.
+    drop(telemetry);
+
+    let lines = json_lines(&directory);
+    let _ = std::fs::remove_dir_all(&directory);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["level"], "WARN");
+    assert_eq!(lines[0]["message"], "a warning");
+    assert_eq!(lines[0]["bet_id"], 7);
+    assert_eq!(lines[0]["reason"], "odd");
+    assert_eq!(lines[0]["trace_id"], TRACE_ID);
+    assert_eq!(lines[0]["span_id"].as_str().map(str::len), Some(16));
+    assert_eq!(lines[1]["level"], "ERROR");
+    assert_eq!(lines[1]["message_id"], "m-1");
+    assert!(lines.iter().all(|line| line.get("noise").is_none()));
+}
+
+#[test]
+fn the_error_file_is_named_after_the_day() {
+    let directory = scratch_directory();
+    let settings = TelemetrySettings {
+        log_error_file: Some(directory.join("nested").join("errors.log")),
+        ..TelemetrySettings::default()
+    };
+    let (layers, telemetry) =
+        layers("test", &settings).unwrap_or_else(|e| panic!("setting up: {e}"));
+    tracing::subscriber::with_default(Registry::default().with(layers), || {
+        tracing::error!("an error");
+    });
+    drop(telemetry);
+    let names: Vec<String> = std::fs::read_dir(directory.join("nested"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&directory);
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    assert_eq!(names, vec![format!("errors.{today}.log")]);
+}
+
+#[test]
+fn an_error_file_that_cannot_be_written_is_a_configuration_error() {
+    let settings = TelemetrySettings {
+        log_error_file: Some(PathBuf::from("/proc/no-such-place/errors.log")),
+        ..TelemetrySettings::default()
+    };
+    let error = layers("test", &settings).err().map(|e| e.to_string());
+    assert_eq!(
+        error.as_deref(),
+        Some("LOG_ERROR_FILE: cannot write /proc/no-such-place/errors.log")
+    );
+}
+
+/// Keeps every span it is given.
+#[derive(Debug, Clone, Default)]
+struct Collected(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for Collected {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        if let Ok(mut spans) = self.0.lock() {
+            spans.extend(batch);
+        }
+        std::future::ready(Ok(()))
+    }
+}
+
+impl Collected {
+    fn named(&self, name: &str) -> SpanData {
+        let spans = self.0.lock().map(|spans| spans.clone()).unwrap_or_default();
+        spans
+            .into_iter()
+            .find(|span| span.name == name)
+            .unwrap_or_else(|| panic!("no span {name} was exported"))
+    }
+}
+
+#[tokio::test]
+async fn recorded_spans_continue_the_trace_and_nest() {
+    let collected = Collected::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(collected.clone())
+        .build();
+    let subscriber = Registry::default().with(vec![exporter_layer(&provider, "test")]);
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let _default = tracing::dispatcher::set_default(&dispatch);
+
+    let request = tracing::info_span!(target: SPANS, "request", otel.kind = "server");
+    let context = context_for(&request, context_from_traceparent(Some(HEADER)));
+    let traceparent = traceparent_of(&context).unwrap_or_default();
+    let current = async {
+        let inner = tracing::info_span!(target: SPANS, "inner");
+        async { traceparent_of(&Context::current()) }
+            .instrument(inner)
+            .await
+    }
+    .instrument(request)
+    .await;
+    let _ = provider.force_flush();
+
+    let request = collected.named("request");
+    let inner = collected.named("inner");
+    assert_eq!(request.span_context.trace_id().to_string(), TRACE_ID);
+    assert_eq!(request.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert_eq!(request.span_kind, SpanKind::Server);
+    assert_eq!(
+        traceparent,
+        format!("00-{TRACE_ID}-{}-01", request.span_context.span_id())
+    );
+    assert_eq!(inner.span_context.trace_id().to_string(), TRACE_ID);
+    assert_eq!(inner.parent_span_id, request.span_context.span_id());
+    assert_eq!(
+        current,
+        Some(format!("00-{TRACE_ID}-{}-01", inner.span_context.span_id()))
+    );
+}
+
+#[test]
+fn without_an_exporter_no_layer_takes_the_spans_of_the_trace() {
+    let (layers, _telemetry) =
+        layers("test", &TelemetrySettings::default()).unwrap_or_else(|e| panic!("setting up: {e}"));
+    let subscriber = Registry::default().with(layers);
+    // Made outside any subscriber: disabled, but it keeps its call site's
+    // metadata, which the subscriber is asked about as at start-up (other
+    // tests' subscribers in this process do not interfere with that).
+    let span = tracing::info_span!(target: SPANS, "request");
+    let metadata = span
+        .metadata()
+        .unwrap_or_else(|| panic!("a disabled span keeps its metadata"));
+    assert!(
+        tracing::Subscriber::register_callsite(&subscriber, metadata).is_never(),
+        "the span would cost every request its fields"
+    );
+    let provider = SdkTracerProvider::builder().build();
+    let exporting = Registry::default().with(vec![exporter_layer(&provider, "test")]);
+    assert!(!tracing::Subscriber::register_callsite(&exporting, metadata).is_never());
+}

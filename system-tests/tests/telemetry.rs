@@ -1,0 +1,337 @@
+//! What the services tell whoever runs them, with both running as real
+//! processes: one trace of an operator's change across both services,
+//! exported over OTLP to a receiver the test runs; and warnings landing in
+//! the error log file as JSON lines.
+
+use std::path::Path;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared_kernel::testing::otlp::{OtlpReceiver, ReceivedSpan};
+use shared_kernel::testing::{PATIENCE, eventually};
+use system_tests::cluster::{BetAnswer, Cluster, OPERATOR_TOKEN, Settings};
+use system_tests::expect_json;
+use uuid::Uuid;
+
+/// Export settings for a service: to `receiver`, in batches sent every
+/// 100 ms rather than every 5 s, so the test does not wait for them.
+fn exporting_to(receiver: &OtlpReceiver) -> Vec<(String, String)> {
+    vec![
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            receiver.endpoint(),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned()),
+    ]
+}
+
+/// A W3C `traceparent` of a new trace, as an operator's tool would send it.
+fn new_traceparent() -> (String, String, String) {
+    let trace_id = Uuid::new_v4().simple().to_string();
+    let span_id = format!("{:016x}", rand::random::<u64>().max(1));
+    (format!("00-{trace_id}-{span_id}-01"), trace_id, span_id)
+}
+
+/// The one span of `trace` named `name` from `service`.
+fn span<'a>(spans: &'a [ReceivedSpan], service: &str, name: &str) -> &'a ReceivedSpan {
+    let found: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|span| span.service_name == service && span.name == name)
+        .collect();
+    match found.as_slice() {
+        [one] => one,
+        _ => panic!(
+            "expected one {name} span from {service}, found {}: {spans:#?}",
+            found.len()
+        ),
+    }
+}
+
+#[tokio::test]
+async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement() {
+    let receiver = OtlpReceiver::start(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap_or_else(|e| panic!("OTLP receiver: {e}"));
+    let cluster = Cluster::start_with(1, 1, |_, _| Settings {
+        line_provider: exporting_to(&receiver),
+        bet_maker: exporting_to(&receiver),
+    })
+    .await;
+    let line_provider = cluster.line_providers[0].base_url();
+    let exchange = cluster.broker.exchange.clone();
+    let queue = cluster.queue.clone();
+
+    // Create an event (a trace of its own), and bet on it.
+    let (traceparent, created_trace, _) = new_traceparent();
+    let response = cluster
+        .client
+        .post(format!("{line_provider}/events"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("traceparent", &traceparent)
+        .json(&json!({ "coefficient": "2.00", "deadline": chrono::Utc::now() + chrono::Duration::hours(1) }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /events: {e}"));
+    let event = expect_json(response, StatusCode::CREATED).await;
+    let event_id: Uuid = event["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {event}"));
+    cluster.wait_until_known(event_id).await;
+    let bet = match cluster.place_bet(0, event_id, "10.00").await {
+        Ok(BetAnswer::Accepted(bet)) => bet,
+        other => panic!("the bet was not taken: {other:?}"),
+    };
+
+    // Act: the operator finishes it, in a trace of the operator's tool.
+    let (traceparent, trace_id, operator_span) = new_traceparent();
+    let response = cluster
+        .client
+        .request(
+            Method::PUT,
+            format!("{line_provider}/events/{event_id}/status"),
+        )
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("traceparent", &traceparent)
+        .json(&json!({ "status": "FINISHED_WIN" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PUT /events/{event_id}/status: {e}"));
+    let answered = response
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    expect_json(response, StatusCode::OK).await;
+
+    // Each service sends its spans in batches of its own: wait for all.
+    let expected = [
+        ("line-provider", "PUT /events/{id}/status".to_owned()),
+        ("line-provider", "outbox insert".to_owned()),
+        ("line-provider", format!("{exchange} publish")),
+        ("bet-maker", format!("{queue} process")),
+        ("bet-maker", "settle bets".to_owned()),
+    ];
+    let trace = eventually(
+        "the spans of the trace to reach the receiver",
+        PATIENCE,
+        || async {
+            let trace: Vec<ReceivedSpan> = receiver
+                .spans()
+                .into_iter()
+                .filter(|span| span.trace_id == trace_id)
+                .collect();
+            expected
+                .iter()
+                .all(|(service, name)| {
+                    trace
+                        .iter()
+                        .any(|span| span.service_name == *service && span.name == *name)
+                })
+                .then_some(trace)
+        },
+    )
+    .await;
+
+    let [request, outbox, publish, handled, settled] =
+        expected.map(|(service, name)| span(&trace, service, &name));
+    // Each is the child of the one before, across the broker too.
+    assert_eq!(
+        request.parent_span_id.as_deref(),
+        Some(operator_span.as_str())
+    );
+    assert_eq!(request.kind, "server");
+    assert_eq!(
+        request
+            .attributes
+            .get("http.response.status_code")
+            .map(String::as_str),
+        Some("200")
+    );
+    assert_eq!(answered, format!("00-{trace_id}-{}-01", request.span_id));
+    assert_eq!(outbox.parent_span_id.as_ref(), Some(&request.span_id));
+    assert_eq!(publish.parent_span_id.as_ref(), Some(&outbox.span_id));
+    assert_eq!(publish.kind, "producer");
+    assert_eq!(
+        publish
+            .attributes
+            .get("messaging.outcome")
+            .map(String::as_str),
+        Some("acked")
+    );
+    assert_eq!(handled.parent_span_id.as_ref(), Some(&publish.span_id));
+    assert_eq!(handled.kind, "consumer");
+    assert_eq!(
+        handled
+            .attributes
+            .get("messaging.outcome")
+            .map(String::as_str),
+        Some("acked")
+    );
+    assert_eq!(settled.parent_span_id.as_ref(), Some(&handled.span_id));
+    assert_eq!(
+        settled.attributes.get("bets.settled").map(String::as_str),
+        Some("1")
+    );
+
+    // The bet placed in between is a trace of its own; the creation's
+    // trace went through to bet-maker too, and settled nothing.
+    let spans = receiver.spans();
+    let created: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|span| span.trace_id == created_trace)
+        .collect();
+    assert!(
+        created
+            .iter()
+            .any(|span| span.service_name == "bet-maker" && span.kind == "consumer"),
+        "{created:#?}"
+    );
+    assert!(
+        created.iter().all(|span| span.name != "settle bets"),
+        "{created:#?}"
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|span| span.service_name == "bet-maker" && span.name == "POST /bets"),
+        "no span of the bet"
+    );
+    let response = cluster
+        .client
+        .get(format!("{}/bets/{bet}", cluster.bet_makers[0].base_url()))
+        .bearer_auth(system_tests::token_for("bettor-0"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET /bets/{bet}: {e}"));
+    assert_eq!(expect_json(response, StatusCode::OK).await["status"], "WON");
+    cluster.stop().await;
+    let _ = receiver.stop().await;
+}
+
+/// Every JSON line of every file in `directory`.
+fn json_lines(directory: &Path) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            lines.push(
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")),
+            );
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn warnings_go_to_the_error_log_file_as_json_lines_and_info_does_not() {
+    let directory = std::env::temp_dir().join(format!("error-log-{}", Uuid::new_v4().simple()));
+    let file = directory.join("line-provider.log");
+    let mut cluster = Cluster::start_with(1, 0, |_, _| Settings {
+        line_provider: vec![("LOG_ERROR_FILE".to_owned(), file.display().to_string())],
+        bet_maker: Vec::new(),
+    })
+    .await;
+    let line_provider = cluster.line_providers[0].base_url();
+    // Info lines: an event created (and the start-up's).
+    assert!(cluster.create_event(0, "1.50").await.is_some());
+
+    // A warning: an operator call with the wrong token, in a trace.
+    let (traceparent, trace_id, _) = new_traceparent();
+    let response = cluster
+        .client
+        .post(format!("{line_provider}/events"))
+        .bearer_auth("not-the-operator-token")
+        .header("traceparent", &traceparent)
+        .json(&json!({ "coefficient": "1.50", "deadline": "2030-06-01T18:00:00Z" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /events: {e}"));
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // Stopping writes out what the file's writer still holds.
+    assert!(
+        cluster.line_providers[0].terminate().await,
+        "line-provider did not stop cleanly"
+    );
+
+    let lines = json_lines(&directory);
+    let _ = std::fs::remove_dir_all(&directory);
+    let refused: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["message"] == "operator call refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{lines:#?}");
+    let refused = refused[0];
+    assert_eq!(refused["level"], "WARN");
+    assert_eq!(refused["reason"], "wrong-token");
+    assert_eq!(refused["path"], "/events");
+    assert_eq!(refused["trace_id"], trace_id.as_str());
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["level"] == "WARN" || line["level"] == "ERROR"),
+        "only warnings and errors: {lines:#?}"
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn the_receiver_binary_writes_each_span_it_receives_as_a_json_line() {
+    let spans = std::env::temp_dir().join(format!("spans-{}.jsonl", Uuid::new_v4().simple()));
+    let mut receiver = tokio::process::Command::new(system_tests::process::binary("otlp_receiver"))
+        .arg("127.0.0.1:0")
+        .arg("--out")
+        .arg(&spans)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting otlp_receiver: {e}"));
+    let stderr = receiver
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr of otlp_receiver"));
+    let mut said = String::new();
+    tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stderr), &mut said),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("otlp_receiver said nothing within {PATIENCE:?}"))
+    .unwrap_or_else(|e| panic!("reading otlp_receiver's stderr: {e}"));
+    let address = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("otlp_receiver said {said:?}"))
+        .to_owned();
+    let endpoint = vec![
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            format!("http://{address}"),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned()),
+    ];
+    let cluster = Cluster::start_with(1, 0, |_, _| Settings {
+        line_provider: endpoint,
+        bet_maker: Vec::new(),
+    })
+    .await;
+
+    assert!(cluster.create_event(0, "1.50").await.is_some());
+
+    let request = eventually("the request's span in the file", PATIENCE, || async {
+        let text = std::fs::read_to_string(&spans).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|span| span["name"] == "POST /events")
+    })
+    .await;
+    assert_eq!(request["service_name"], "line-provider");
+    assert_eq!(request["parent_span_id"], Value::Null);
+    assert_eq!(request["trace_id"].as_str().map(str::len), Some(32));
+    assert_eq!(request["span_id"].as_str().map(str::len), Some(16));
+    cluster.stop().await;
+    let _ = receiver.start_kill();
+    let _ = std::fs::remove_file(&spans);
+}
