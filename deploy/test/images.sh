@@ -14,7 +14,7 @@
 #                                       (stands in for rust:1.95-slim-bookworm)
 #   betting-local/postgres:15           Debian's postgresql, started like the official image
 #   betting-local/rabbitmq:3-management Debian's rabbitmq-server with the management plugin
-#   betting-local/nginx:bookworm        Debian's nginx (with curl for the healthcheck)
+#   betting-local/haproxy:bookworm      Debian's haproxy
 #   betting-local/prometheus:bookworm   Debian's prometheus (with wget for the healthcheck)
 #   betting-local/pgadmin4:pypi         pgadmin4 from PyPI under gunicorn, set up like the official image
 set -euo pipefail
@@ -67,7 +67,7 @@ build() {
 
 build "$prefix/postgres:15" "$here/images/postgres"
 build "$prefix/rabbitmq:3-management" "$here/images/rabbitmq"
-build "$prefix/nginx:bookworm" "$here/images/nginx"
+build "$prefix/haproxy:bookworm" "$here/images/haproxy"
 build "$prefix/prometheus:bookworm" "$here/images/prometheus"
 build "$prefix/pgadmin4:pypi" "$here/images/pgadmin"
 

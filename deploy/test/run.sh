@@ -66,14 +66,14 @@ export RUST_IMAGE=betting-local/rust:1.95-bookworm
 export RUNTIME_IMAGE=betting-local/debian:bookworm
 export POSTGRES_IMAGE=betting-local/postgres:15
 export RABBITMQ_IMAGE=betting-local/rabbitmq:3-management
-export NGINX_IMAGE=betting-local/nginx:bookworm
+export HAPROXY_IMAGE=betting-local/haproxy:bookworm
 export PROMETHEUS_IMAGE=betting-local/prometheus:bookworm
 export PGADMIN_IMAGE=betting-local/pgadmin4:pypi
 export APP_IMAGE=betting-platform:test-deploy
 export COMPOSE_PROJECT=betting-test
 # Ports of its own (a `make up` of yours keeps the defaults).
 export BET_MAKER_PUBLIC_PORT=18080 LINE_PROVIDER_PUBLIC_PORT=18100 LINE_PROVIDER_PUBLIC_GRPC_PORT=15051
-export RABBITMQ_ADMIN_PORT=25672 PGADMIN_PORT=15050 PROMETHEUS_PORT=19090
+export RABBITMQ_ADMIN_PORT=15673 PGADMIN_PORT=15050 PROMETHEUS_PORT=19090
 
 # >>> Trace check hook (OpenTelemetry, added later) <<<
 # The services export OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (compose's default

@@ -2,7 +2,7 @@
 //! every bet was settled as the domain says and every wallet is exact.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use bet_maker::domain::{BetSum, LineEventStatus, payout};
@@ -122,7 +122,8 @@ fn decimal(text: &str) -> anyhow::Result<Decimal> {
 }
 
 /// A stake that differs by bettor, event and bet (cents included), from
-/// 5.00 to 24.99: at most 18 bets take at most 450.00 of the 500.00.
+/// 5.00 to 24.99: the 6 bets of round 1 and at most [`MAX_BETS_AFTER`] of
+/// round 2 fit in the bettor's deposit.
 fn stake(bettor: usize, event: usize, nth: usize) -> String {
     let units = 5 + (bettor * 7 + event * 3 + nth) % 20;
     let cents = (bettor * 13 + event * 29 + nth * 7) % 100;
@@ -155,6 +156,54 @@ pub async fn place_round(
                     coefficient,
                 });
             }
+        }
+        anyhow::Ok(bets)
+    });
+    Ok(try_join_all(rounds).await?.into_iter().flatten().collect())
+}
+
+/// The most bets one bettor places in round 2: if the replicas have not
+/// been stopped by then, the round did not test what it is for.
+pub const MAX_BETS_AFTER: usize = 150;
+
+/// Round 2: every bettor bets on the events in turn, on and on, until
+/// `stopped` is set (the replicas are down) and each has placed
+/// `after_stop` more bets; fails if a bettor reaches [`MAX_BETS_AFTER`]
+/// first.
+pub async fn place_until_stopped(
+    bettors: &[Bettor],
+    events: &[Event],
+    run: &str,
+    placed: &AtomicUsize,
+    stopped: &AtomicBool,
+    after_stop: usize,
+) -> anyhow::Result<Vec<PlacedBet>> {
+    let rounds = bettors.iter().enumerate().map(|(b, bettor)| async move {
+        let mut bets = Vec::new();
+        let mut since_stop = 0;
+        while since_stop < after_stop {
+            if bets.len() >= MAX_BETS_AFTER {
+                bail!(
+                    "{}: {MAX_BETS_AFTER} bets placed and the replicas not stopped yet",
+                    bettor.name
+                );
+            }
+            if stopped.load(Ordering::SeqCst) {
+                since_stop += 1;
+            }
+            let nth = bets.len();
+            let e = nth % events.len();
+            let amount = stake(b, e, 1000 + nth);
+            let key = format!("bet-{run}-2-{nth}");
+            let (id, coefficient) = bettor.bet(&events[e].id, &amount, &key).await?;
+            placed.fetch_add(1, Ordering::SeqCst);
+            bets.push(PlacedBet {
+                bettor: bettor.name.clone(),
+                id,
+                event: e,
+                amount: decimal(&amount)?,
+                coefficient,
+            });
         }
         anyhow::Ok(bets)
     });

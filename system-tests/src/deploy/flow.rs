@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -17,7 +17,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::betting::{Bettor, Outcome, check_bettor, place_round};
+use super::betting::{Bettor, Outcome, check_bettor, place_round, place_until_stopped};
 use super::http::{Api, text};
 use super::{Stack, broker, eventually, passed, prometheus};
 
@@ -33,7 +33,7 @@ const PLAN: [(&str, &str, Outcome); 6] = [
 ];
 
 /// What each bettor pays in first.
-const DEPOSIT: &str = "500.00";
+const DEPOSIT: &str = "5000.00";
 
 /// One created event.
 #[derive(Debug, Clone)]
@@ -53,6 +53,9 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     let operator = Api::new(&client, &stack.line_provider, Some(&stack.operator_token));
     let public = Api::new(&client, &stack.bet_maker, None);
     let run = Uuid::now_v7().simple().to_string();
+    if stack.stop_mid_flow.is_empty() {
+        bail!("DEPLOY_STOP_MID_FLOW names no replica to stop midway");
+    }
 
     for (api, name) in [(&operator, "line-provider"), (&public, "bet-maker")] {
         eventually(
@@ -136,22 +139,24 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     prometheus::replicas_took_bets(stack, &client).await?;
     prometheus::targets_up(stack, &client, &[]).await?;
 
-    // Round 2, with one replica of each service stopped in the middle and
-    // the operator moving the odds meanwhile.
-    let round_two = bettors.len() * events.len() * 2;
+    // Round 2: bets keep coming while one replica of each service is
+    // stopped (once 30 bets of the round are in) and the operator moves
+    // the odds, and go on for 10 more per bettor once they are down.
     placed.store(0, Ordering::SeqCst);
-    let betting = place_round(&bettors, &events, &run, 2, 2, &placed);
-    let stopping = stop_mid_flow(stack, &placed, round_two / 4);
+    let stopped_flag = AtomicBool::new(false);
+    let betting = place_until_stopped(&bettors, &events, &run, &placed, &stopped_flag, 10);
+    let stopping = stop_mid_flow(stack, &placed, 30, &stopped_flag);
     let moving = move_odds(&operator, &events);
     let (round_bets, stopped, moved) = tokio::join!(betting, stopping, moving);
-    bets.extend(round_bets?);
     let stopped = stopped?;
+    let round_bets = round_bets?;
     let odds_changes = moved?;
     passed(&format!(
         "round 2: {} bets placed, {} replica(s) stopped midway",
-        round_two,
+        round_bets.len(),
         stopped.len()
     ));
+    bets.extend(round_bets);
     prometheus::targets_up(stack, &client, &stopped).await?;
 
     for event in &events {
@@ -205,28 +210,33 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     )
     .await?;
     broker::forge_and_see_refused(stack, &client, &before).await?;
+    // A stream opened now (with one bet-maker replica left) stays open
+    // while the dashboard is read: its "Live streams open" panel has a
+    // series from a replica that is still scraped.
+    let _open_stream = super::stream::watch(&stack.bet_maker).await?;
     prometheus::dashboard_queries(stack, &client).await?;
     Ok(())
 }
 
 /// Stops the listed containers (`docker stop`: SIGTERM, then the grace)
-/// once `after` bets of the round are in; the names it stopped.
+/// once `after` bets of the round are in, then raises `done`; the names it
+/// stopped.
 async fn stop_mid_flow(
     stack: &Stack,
     placed: &AtomicUsize,
     after: usize,
+    done: &AtomicBool,
 ) -> anyhow::Result<Vec<String>> {
-    eventually("round 2 under way", || async {
-        let now = placed.load(Ordering::SeqCst);
-        Ok(if now >= after {
-            Ok(())
-        } else {
-            Err(format!("{now} bets"))
-        })
-    })
-    .await?;
+    // Polled often: a round of bets is quick.
+    while placed.load(Ordering::SeqCst) < after {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut stopped = Vec::new();
     for (name, container) in &stack.stop_mid_flow {
+        println!(
+            "deploy-check: stopping {name} with {} bets of round 2 in",
+            placed.load(Ordering::SeqCst)
+        );
         let status = tokio::process::Command::new("docker")
             .args(["stop", "-t", "30", container])
             .stdout(std::process::Stdio::null())
@@ -236,12 +246,14 @@ async fn stop_mid_flow(
         if !status.success() {
             bail!("docker stop {name} ({container}) failed: {status}");
         }
-        println!(
-            "deploy-check: stopped {name} with {} bets of round 2 in",
-            placed.load(Ordering::SeqCst)
-        );
         stopped.push(name.clone());
     }
+    println!(
+        "deploy-check: stopped {} with {} bets of round 2 in",
+        stopped.join(", "),
+        placed.load(Ordering::SeqCst)
+    );
+    done.store(true, Ordering::SeqCst);
     Ok(stopped)
 }
 

@@ -1,8 +1,8 @@
 //! Calls through the load balancer that survive a replica going away.
 //!
-//! A replica stopped mid-request can cost that request (nginx answers 502
+//! A replica stopped mid-request can cost that request (the load balancer answers 502
 //! when the connection it had sent the request on breaks; a refused
-//! connection is retried on the other replica by nginx itself). So every
+//! connection is retried on the other replica by the load balancer itself). So every
 //! write here carries an `Idempotency-Key` or is idempotent by nature (a
 //! PATCH to given values, a PUT of a status), and is retried on 502, 503
 //! and 504 and on transport errors: the retry is answered as the first

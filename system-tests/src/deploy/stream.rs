@@ -1,5 +1,5 @@
 //! `GET /events/stream` through the load balancer: the Server-Sent Events
-//! must pass as they come (nginx must not buffer them).
+//! must pass as they come (the load balancer must not hold them back).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
