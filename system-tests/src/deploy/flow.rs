@@ -152,9 +152,10 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     let round_bets = round_bets?;
     let odds_changes = moved?;
     passed(&format!(
-        "round 2: {} bets placed, {} replica(s) stopped midway",
+        "round 2: {} bets placed, {} replica(s) stopped midway ({} calls sent again after a gateway or connection error)",
         round_bets.len(),
-        stopped.len()
+        stopped.len(),
+        super::http::retried()
     ));
     bets.extend(round_bets);
     prometheus::targets_up(stack, &client, &stopped).await?;

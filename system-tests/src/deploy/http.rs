@@ -9,6 +9,7 @@
 //! request was, never done twice. Whether that holds is what the flow then
 //! checks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -17,6 +18,15 @@ use serde_json::Value;
 
 /// Attempts of one call before the check gives up on it.
 const ATTEMPTS: u32 = 20;
+
+/// Calls sent again after a gateway error or a failed connection, over the
+/// whole run: what a replica's stop cost the clients.
+static RETRIED: AtomicU64 = AtomicU64::new(0);
+
+/// How many calls were sent again so far (see [`Api::call`]).
+pub fn retried() -> u64 {
+    RETRIED.load(Ordering::SeqCst)
+}
 
 /// A JSON client of one service behind the load balancer.
 #[derive(Debug, Clone)]
@@ -65,6 +75,7 @@ impl Api {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
+                RETRIED.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
             }
             let mut request = self.request(method.clone(), path);
