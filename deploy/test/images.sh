@@ -41,7 +41,7 @@ if ! exists "$base"; then
   # keeps trusting them.
   if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-    chroot "$root" update-ca-certificates >/dev/null
+    chroot "$root" update-ca-certificates >/dev/null 2>&1
   fi
   # Keep images small, as the official slim images do: no downloaded
   # packages, no documentation.
