@@ -6,7 +6,7 @@ BIN    := target/debug
 SHELL  := /bin/bash
 
 .PHONY: run migrate preflight resync build test bench bench-smoke lint fmt help \
-	up down logs ps test-deploy app-image
+	up down logs ps restart test-deploy app-image
 
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
@@ -15,7 +15,7 @@ help:
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
 	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
 	@echo "make lint     rustfmt check, clippy with warnings as errors, cargo machete"
-	@echo "make up       the whole system in Docker (deploy/); make down [V=1], make logs, make ps"
+	@echo "make up       the whole system in Docker (deploy/); make down [V=1], make logs, make ps, make restart"
 	@echo "make test-deploy  builds the images and tests the Docker deployment for real"
 
 build:
@@ -98,6 +98,10 @@ down:
 
 logs:
 	$(DC) logs -f --tail=200 $(SERVICES)
+
+# `make restart SERVICES=rabbitmq` (after a broker password changed, say).
+restart:
+	$(DC) restart $(SERVICES)
 
 ps:
 	$(DC) ps
