@@ -175,6 +175,19 @@ if [ "$answer" != " 00 00 00 00 02 08 01 " ]; then
 fi
 log "ok  gRPC through the load balancer (HTTP/2): line.v1.LineService SERVING"
 
+# pgAdmin was given both databases (servers.json, loaded at its first
+# start): read its configuration back. (Paths of the stand-in image; the
+# official one keeps pgAdmin in /pgadmin4.)
+servers=$(docker exec "$(dc ps -q pgadmin)" bash -c \
+  '/venv/bin/python3 /pgadmin4-app/setup.py dump-servers /tmp/servers.json --user "$PGADMIN_DEFAULT_EMAIL" >/dev/null && cat /tmp/servers.json')
+for database in line_provider bet_maker; do
+  if ! grep -q "\"MaintenanceDB\": \"$database\"" <<<"$servers"; then
+    log "pgAdmin has no server for the database $database: $servers"
+    exit 1
+  fi
+done
+log "ok  pgAdmin has both databases registered"
+
 # --- 5. The browser tests ------------------------------------------------------
 # >>> Browser tests hook <<<  deploy/test/browser/pages.mjs (playwright-core
 # with Debian's chromium) opens the pages people use; it reads these
