@@ -5,7 +5,8 @@ CARGO ?= cargo
 BIN    := target/debug
 SHELL  := /bin/bash
 
-.PHONY: run migrate preflight resync build test bench bench-smoke lint fmt help
+.PHONY: run migrate preflight resync build test bench bench-smoke lint fmt help \
+	up down logs ps restart test-deploy app-image
 
 help:
 	@echo "make run      build, migrate and start the services (Ctrl-C stops them)"
@@ -14,6 +15,8 @@ help:
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
 	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
 	@echo "make lint     rustfmt check, clippy with warnings as errors, cargo machete"
+	@echo "make up       the whole system in Docker (deploy/); make down [V=1], make logs, make ps, make restart"
+	@echo "make test-deploy  builds the images and tests the Docker deployment for real"
 
 build:
 	$(CARGO) build --workspace --bins
@@ -65,3 +68,45 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# --- The Docker deployment (deploy/, README "Run it with Docker") ---------
+# `docker compose` (v2) when installed, else Debian's `docker-compose` 1.29.
+# Recursive (=), so that only these targets ever look for Docker.
+COMPOSE = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+COMPOSE_PROJECT ?= betting
+DC = cd deploy && $(COMPOSE) -p $(COMPOSE_PROJECT) -f compose.yaml
+APP_IMAGE ?= betting-platform:latest
+export APP_IMAGE
+# `make up SERVICES="postgres rabbitmq"` starts only those (and what they need).
+SERVICES ?=
+
+# The app image is built once here, with plain `docker build` (every replica
+# and migration runs it), then compose starts everything without building.
+app-image:
+	docker build -f deploy/Dockerfile -t $(APP_IMAGE) \
+	  --build-arg RUST_IMAGE=$${RUST_IMAGE:-rust:1.95-slim-bookworm} \
+	  --build-arg RUNTIME_IMAGE=$${RUNTIME_IMAGE:-debian:bookworm-slim} .
+
+up: app-image
+	@deploy/scripts/init-env.sh
+	$(DC) up -d --no-build $(SERVICES)
+	@deploy/scripts/banner.sh
+
+# Keeps the data; `make down V=1` drops the volumes too.
+down:
+	$(DC) down --remove-orphans $(if $(V),--volumes)
+
+logs:
+	$(DC) logs -f --tail=200 $(SERVICES)
+
+# `make restart SERVICES=rabbitmq` (after a broker password changed, say).
+restart:
+	$(DC) restart $(SERVICES)
+
+ps:
+	$(DC) ps
+
+# Builds the base images from Debian packages, runs the stack and checks it
+# through the load balancer; see deploy/test/run.sh.
+test-deploy:
+	@deploy/test/run.sh

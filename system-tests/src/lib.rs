@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod deploy;
 pub mod process;
 pub mod proxy;
 mod system;

@@ -10,8 +10,8 @@ use super::ports::{
     EarlierUse, IdempotencyClaim, PostOutcome, RepositoryError, StatementLine, WalletRepository,
 };
 use crate::domain::{
-    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, MAX_BALANCE, Posting, deposit,
-    withdrawal,
+    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, MAX_BALANCE, Posting, WalletLine,
+    deposit, withdrawal,
 };
 
 /// How often a withdrawal is decided again when the balance changed
@@ -162,7 +162,11 @@ impl WalletService {
         claim: Option<&IdempotencyClaim>,
     ) -> Result<Option<StatementLine>, WalletError> {
         match self.wallets.post(bettor, posting, claim).await? {
-            PostOutcome::Posted(line) => Ok(Some(line)),
+            PostOutcome::Posted(line) => {
+                metrics::counter!("wallet_movements_total", "kind" => movement_label(line.kind))
+                    .increment(1);
+                Ok(Some(line))
+            }
             PostOutcome::BalanceChanged => Ok(None),
             PostOutcome::BalanceLimit => Err(WalletError::BalanceLimit),
             PostOutcome::KeyTaken => match self.replay(claim).await? {
@@ -194,4 +198,17 @@ fn claim(movement: &Movement, operation: &str, amount: BetSum) -> Option<Idempot
             key: key.clone(),
             request: format!("{operation}:{}", amount.value()),
         })
+}
+
+/// The `kind` label of `wallet_movements_total`, which counts the
+/// deposits and withdrawals posted here (stakes are `bets_placed_total`;
+/// payouts and refunds come with `bets_settled_total`).
+fn movement_label(line: WalletLine) -> &'static str {
+    match line {
+        WalletLine::Deposit => "deposit",
+        WalletLine::Withdrawal => "withdrawal",
+        WalletLine::Stake => "stake",
+        WalletLine::Payout => "payout",
+        WalletLine::Refund => "refund",
+    }
 }

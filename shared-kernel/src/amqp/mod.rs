@@ -85,6 +85,9 @@ pub async fn supervise(
     stop: &CancellationToken,
     session: &mut impl AmqpSession,
 ) {
+    // The series exists from the start, at zero, so a dashboard's rate()
+    // reads 0 rather than nothing until the first reconnect.
+    metrics::counter!("amqp_reconnects_total", "connection" => name).increment(0);
     let mut backoff = Backoff::default();
     while let Some(connection) = connect_with_backoff(url, name, status, stop).await {
         let outcome = session.run(&connection).await;

@@ -146,6 +146,9 @@ impl LineEventConsumer {
             .await?;
         self.broker.set_up();
         tracing::info!(queue = %self.config.topology.queue, "consuming line events");
+        // At zero from the start, so dashboards read 0 rather than nothing.
+        metrics::counter!("consumer_messages_redelivered_total").increment(0);
+        metrics::counter!("consumer_messages_dead_lettered_total").increment(0);
         loop {
             let delivery = tokio::select! {
                 () = stop.cancelled() => {
