@@ -14,8 +14,11 @@
 #     through the load balancer, with one replica of each service stopped
 #     midway, the broker's users and message flow, Prometheus's targets and
 #     the dashboard's queries;
-#  5. the browser tests, when deploy/test/browser/pages.mjs exists;
-#  6. `make down V=1` (also on failure; KEEP_STACK=1 keeps it running).
+#  5. one trace spanning both services, received by an OTLP receiver the
+#     test runs on this machine (system-tests' otlp_receiver);
+#  6. the browser tests (deploy/test/browser): both Swagger UIs, RabbitMQ's
+#     admin panel, Prometheus's graph page, with screenshots;
+#  7. `make down V=1` (also on failure; KEEP_STACK=1 keeps it running).
 # Logs of every container are kept in target/deploy-test/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,7 +43,7 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
   apt_install docker-compose
 fi
 command -v debootstrap >/dev/null || { log "installing debootstrap"; apt_install debootstrap; }
-for tool in openssl curl; do
+for tool in openssl curl jq; do
   command -v "$tool" >/dev/null || apt_install "$tool"
 done
 
@@ -75,18 +78,16 @@ export COMPOSE_PROJECT=betting-test
 export BET_MAKER_PUBLIC_PORT=18080 LINE_PROVIDER_PUBLIC_PORT=18100 LINE_PROVIDER_PUBLIC_GRPC_PORT=15051
 export RABBITMQ_ADMIN_PORT=15673 PGADMIN_PORT=15050 PROMETHEUS_PORT=19090
 
-# >>> Trace check hook (OpenTelemetry, added later) <<<
-# The services export OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (compose's default
-# is the jaeger service, not started here). To check traces, start a small
-# OTLP receiver on this machine and point the services at it, e.g.
-#   export OTEL_EXPORTER_OTLP_ENDPOINT=http://host.docker.internal:4317
-# (every app container has host.docker.internal mapped to this machine).
-if [ -n "${DEPLOY_TEST_OTLP_ENDPOINT:-}" ]; then
-  export OTEL_EXPORTER_OTLP_ENDPOINT=$DEPLOY_TEST_OTLP_ENDPOINT
-fi
+# Traces: Jaeger has no image here, so the services export OTLP to a small
+# receiver of the test's own on this machine (system-tests' otlp_receiver,
+# one JSON line per span), which every app container reaches as
+# host.docker.internal.
+export OTLP_RECEIVER_PORT=${OTLP_RECEIVER_PORT:-14317}
+export OTEL_EXPORTER_OTLP_ENDPOINT=http://host.docker.internal:$OTLP_RECEIVER_PORT
+spans=$artefacts/spans.jsonl
 
 for port in $BET_MAKER_PUBLIC_PORT $LINE_PROVIDER_PUBLIC_PORT $LINE_PROVIDER_PUBLIC_GRPC_PORT \
-  $RABBITMQ_ADMIN_PORT $PGADMIN_PORT $PROMETHEUS_PORT; do
+  $RABBITMQ_ADMIN_PORT $PGADMIN_PORT $PROMETHEUS_PORT $OTLP_RECEIVER_PORT; do
   if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
     log "port $port is taken: stop what uses it (or a stack left by KEEP_STACK=1: make down V=1 COMPOSE_PROJECT=betting-test)"
     exit 1
@@ -96,8 +97,10 @@ done
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
 dc() { (cd deploy && "${compose[@]}" -p "$COMPOSE_PROJECT" -f compose.yaml "$@"); }
 
+receiver=
 finish() {
   local status=$?
+  [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
   dc ps >"$artefacts/ps.txt" 2>&1 || true
   dc logs --no-color >"$artefacts/compose.log" 2>&1 || true
   if [ "${KEEP_STACK:-0}" = 1 ]; then
@@ -116,8 +119,11 @@ trap finish EXIT
 
 # The checker is built while nothing else is: cargo and docker build both
 # want the two cores.
-log "building the checker (deploy_check)"
-cargo build -q -p system-tests --bin deploy_check
+log "building the checker (deploy_check) and the OTLP receiver"
+cargo build -q -p system-tests --bin deploy_check --bin otlp_receiver
+: >"$spans"
+target/debug/otlp_receiver "0.0.0.0:$OTLP_RECEIVER_PORT" --out "$spans" 2>"$artefacts/otlp_receiver.log" &
+receiver=$!
 
 services=(postgres rabbitmq line-provider-migrate bet-maker-migrate line-provider-1 line-provider-2
   bet-maker-1 bet-maker-2 load-balancer prometheus pgadmin)
@@ -188,19 +194,31 @@ for database in line_provider bet_maker; do
 done
 log "ok  pgAdmin has both databases registered"
 
-# --- 5. The browser tests ------------------------------------------------------
-# >>> Browser tests hook <<<  deploy/test/browser/pages.mjs (playwright-core
-# with Debian's chromium) opens the pages people use; it reads these
-# variables and keeps its screenshots under target/.
-if [ -f deploy/test/browser/pages.mjs ]; then
-  log "browser tests (deploy/test/browser/pages.mjs)"
-  BET_MAKER_URL=$DEPLOY_BET_MAKER_URL LINE_PROVIDER_URL=$DEPLOY_LINE_PROVIDER_URL \
-    OPERATOR_TOKEN=$DEPLOY_OPERATOR_TOKEN BETTOR_TOKEN=${bettors[0]#*=} \
-    RABBITMQ_URL=$DEPLOY_RABBITMQ_URL RABBITMQ_USER=$RABBITMQ_ADMIN_USER RABBITMQ_PASSWORD=$RABBITMQ_ADMIN_PASSWORD \
-    PROMETHEUS_URL=$DEPLOY_PROMETHEUS_URL PGADMIN_URL=http://127.0.0.1:$PGADMIN_PORT \
-    PGADMIN_EMAIL=$PGADMIN_EMAIL PGADMIN_PASSWORD=$PGADMIN_PASSWORD \
-    SCREENSHOT_DIR=$artefacts/screenshots \
-    node deploy/test/browser/pages.mjs
-else
-  log "no deploy/test/browser/pages.mjs yet: browser tests not run"
+# --- 5. One trace across both services ------------------------------------
+# Of the flow's operator actions, at least one trace must hold spans of both
+# services, from line-provider's request through bet-maker's settlement
+# (the services export in batches: allow them a few seconds).
+one_trace='group_by(.trace_id)
+  | map(select((map(.service_name) | unique) == ["bet-maker", "line-provider"]
+               and any(.[]; .name == "settle bets")
+               and any(.[]; .service_name == "line-provider" and .kind == "server")))
+  | length > 0'
+for _ in $(seq 1 30); do
+  jq -s -e "$one_trace" "$spans" >/dev/null 2>&1 && break
+  sleep 1
+done
+if ! jq -s -e "$one_trace" "$spans" >/dev/null; then
+  log "no trace in $spans spans line-provider's request and bet-maker's settlement"
+  exit 1
 fi
+log "ok  one trace spans both services ($(wc -l <"$spans") spans received, in $spans)"
+
+# --- 6. The browser tests ------------------------------------------------------
+# deploy/test/browser/run.sh installs chromium and playwright-core when
+# missing, then opens the pages people use; screenshots under target/.
+log "browser tests (deploy/test/browser)"
+LINE_PROVIDER_URL=$DEPLOY_LINE_PROVIDER_URL BET_MAKER_URL=$DEPLOY_BET_MAKER_URL \
+  LINE_PROVIDER_ADMIN_TOKEN=$DEPLOY_OPERATOR_TOKEN BET_MAKER_BETTOR_TOKEN=${bettors[0]#*=} \
+  RABBITMQ_ADMIN_URL=$DEPLOY_RABBITMQ_URL RABBITMQ_USER=$RABBITMQ_ADMIN_USER RABBITMQ_PASSWORD=$RABBITMQ_ADMIN_PASSWORD \
+  PROMETHEUS_URL=$DEPLOY_PROMETHEUS_URL SCREENSHOT_DIR=$artefacts/screenshots \
+  deploy/test/browser/run.sh

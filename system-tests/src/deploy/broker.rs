@@ -2,7 +2,7 @@
 //! services' least-privilege users, and the messages that went through.
 
 use anyhow::{Context, bail};
-use reqwest::Client;
+use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 use super::{Stack, eventually, passed};
@@ -10,6 +10,9 @@ use super::{Stack, eventually, passed};
 const EXCHANGE: &str = "line-provider.events";
 const QUEUE: &str = "bet-maker.line-events";
 const DEAD_LETTERS: &str = "bet-maker.line-events.dlq";
+/// The alerts exchange, and the queue the check binds to it.
+const ALERTS: &str = "ops.alerts";
+const ALERTS_QUEUE: &str = "deploy-check.alerts";
 
 /// The permissions each service's user must have on `/`, exactly
 /// (configure, write, read): scripts/broker-users.sh's, plus the alerts
@@ -135,13 +138,31 @@ pub async fn check_flow(
 }
 
 /// A message published to the line's exchange by someone other than
-/// line-provider (the administrator, unsigned) must be refused by bet-maker
-/// and land in the dead-letter queue.
+/// line-provider (the administrator, unsigned) must be refused by bet-maker,
+/// land in the dead-letter queue, and be alerted on `ops.alerts` (which
+/// bet-maker's least-privilege user publishes to).
 pub async fn forge_and_see_refused(
     stack: &Stack,
     client: &Client,
     before: &Counts,
 ) -> anyhow::Result<()> {
+    // An operator's queue on the alerts exchange, as README shows.
+    send(
+        stack,
+        client,
+        Method::PUT,
+        &format!("queues/%2f/{ALERTS_QUEUE}"),
+        &json!({"durable": false}),
+    )
+    .await?;
+    send(
+        stack,
+        client,
+        Method::POST,
+        &format!("bindings/%2f/e/{ALERTS}/q/{ALERTS_QUEUE}"),
+        &json!({}),
+    )
+    .await?;
     let url = format!(
         "{}/api/exchanges/%2f/{EXCHANGE}/publish",
         stack.rabbitmq.trim_end_matches('/')
@@ -179,5 +200,58 @@ pub async fn forge_and_see_refused(
     })
     .await?;
     passed("a message not published by line-provider was refused into the dead-letter queue");
+    let alert = eventually("the forged message's alert on ops.alerts", || async {
+        let got = send(
+            stack,
+            client,
+            Method::POST,
+            &format!("queues/%2f/{ALERTS_QUEUE}/get"),
+            &json!({"count": 100, "ackmode": "ack_requeue_false", "encoding": "auto"}),
+        )
+        .await?;
+        let found = got.as_array().into_iter().flatten().find_map(|message| {
+            let alert: Value = serde_json::from_str(message["payload"].as_str()?).ok()?;
+            (alert["kind"] == "forged_message").then_some(alert)
+        });
+        Ok(found.ok_or_else(|| format!("no forged_message alert yet: {got}")))
+    })
+    .await?;
+    let _ = client
+        .delete(format!(
+            "{}/api/queues/%2f/{ALERTS_QUEUE}",
+            stack.rabbitmq.trim_end_matches('/')
+        ))
+        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password))
+        .send()
+        .await;
+    if alert["service"] != "bet-maker" || alert["details"]["reason"].as_str().is_none() {
+        bail!("the alert does not say who raised it and why: {alert}");
+    }
+    passed(&format!(
+        "bet-maker alerted it on {ALERTS} ({} from {})",
+        alert["details"]["reason"], alert["instance"]
+    ));
     Ok(())
+}
+
+/// `method path` on the management API with a JSON body; its JSON answer
+/// (null when it has none).
+async fn send(
+    stack: &Stack,
+    client: &Client,
+    method: Method,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let url = format!("{}/api/{path}", stack.rabbitmq.trim_end_matches('/'));
+    let response = client
+        .request(method.clone(), &url)
+        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password))
+        .json(body)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("{method} {url}"))?;
+    let text = response.text().await?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
