@@ -89,13 +89,15 @@ impl Bettor {
         Ok(())
     }
 
-    /// Places one bet; retried with its key until answered.
+    /// Places one bet on the `event`th event (retried with its key until
+    /// answered), and counts it in `placed`.
     async fn bet(
         &self,
-        event_id: &str,
+        (event, event_id): (usize, &str),
         amount: &str,
         key: &str,
-    ) -> anyhow::Result<(String, Decimal)> {
+        placed: &AtomicUsize,
+    ) -> anyhow::Result<PlacedBet> {
         let bet = self
             .api
             .expect(
@@ -110,8 +112,14 @@ impl Bettor {
         if text(&bet, "status")? != "PENDING" || text(&bet, "amount")? != amount {
             bail!("{}: the bet came back as {bet}", self.name);
         }
-        let coefficient = decimal(text(&bet, "coefficient")?)?;
-        Ok((text(&bet, "id")?.to_owned(), coefficient))
+        placed.fetch_add(1, Ordering::SeqCst);
+        Ok(PlacedBet {
+            bettor: self.name.clone(),
+            id: text(&bet, "id")?.to_owned(),
+            event,
+            amount: decimal(amount)?,
+            coefficient: decimal(text(&bet, "coefficient")?)?,
+        })
     }
 }
 
@@ -146,15 +154,7 @@ pub async fn place_round(
             for (e, event) in events.iter().enumerate() {
                 let amount = stake(b, e, round * 10 + nth);
                 let key = format!("bet-{run}-{round}-{nth}-{e}");
-                let (id, coefficient) = bettor.bet(&event.id, &amount, &key).await?;
-                placed.fetch_add(1, Ordering::SeqCst);
-                bets.push(PlacedBet {
-                    bettor: bettor.name.clone(),
-                    id,
-                    event: e,
-                    amount: decimal(&amount)?,
-                    coefficient,
-                });
+                bets.push(bettor.bet((e, &event.id), &amount, &key, placed).await?);
             }
         }
         anyhow::Ok(bets)
@@ -195,15 +195,11 @@ pub async fn place_until_stopped(
             let e = nth % events.len();
             let amount = stake(b, e, 1000 + nth);
             let key = format!("bet-{run}-2-{nth}");
-            let (id, coefficient) = bettor.bet(&events[e].id, &amount, &key).await?;
-            placed.fetch_add(1, Ordering::SeqCst);
-            bets.push(PlacedBet {
-                bettor: bettor.name.clone(),
-                id,
-                event: e,
-                amount: decimal(&amount)?,
-                coefficient,
-            });
+            bets.push(
+                bettor
+                    .bet((e, &events[e].id), &amount, &key, placed)
+                    .await?,
+            );
         }
         anyhow::Ok(bets)
     });
