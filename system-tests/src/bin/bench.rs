@@ -2,6 +2,7 @@
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
 //! `bench [--smoke] [--runs N] [--only events|grpc|bets|settle|cancel|propagation|memory|streams|relay]`
+//! (`--only settle,streams`: several, comma-separated, in the usual order)
 //!
 //! `--only settle` runs both settlement workloads (won, and cancelled);
 //! `--only cancel` only the cancelled one.
@@ -47,7 +48,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
-    let wanted = |name: &str| only.is_none_or(|only| only == name);
+    // `--only grpc,streams` runs several, in the usual order.
+    let wanted = |name: &str| only.is_none_or(|only| only.split(',').any(|one| one == name));
     let machine = machine();
     eprintln!(
         "bench: {machine}; {} run(s) of {:?} after {:?} of warm-up",
