@@ -32,9 +32,15 @@ macro_rules! read_after {
     };
 }
 
-const READ_ALL: &str = read_after!("ORDER BY xid, position LIMIT $3");
-const READ_LINE: &str = read_after!("AND bettor_id IS NULL ORDER BY xid, position LIMIT $3");
-const READ_BETTOR: &str = read_after!("AND bettor_id = $3 ORDER BY xid, position LIMIT $4");
+// `ORDER BY` names the table's column: a bare `xid` would be the output
+// column, the text, sorted as text (9 after 10) and by a sort of every row
+// after the key instead of a walk of the index (1.5 s a page at 900,000
+// changes, which held every stream back after a large settlement).
+const READ_ALL: &str = read_after!("ORDER BY change_feed.xid, position LIMIT $3");
+const READ_LINE: &str =
+    read_after!("AND bettor_id IS NULL ORDER BY change_feed.xid, position LIMIT $3");
+const READ_BETTOR: &str =
+    read_after!("AND bettor_id = $3 ORDER BY change_feed.xid, position LIMIT $4");
 
 const LOCATE: &str = "SELECT xid::text AS xid, bettor_id FROM change_feed WHERE position = $1";
 

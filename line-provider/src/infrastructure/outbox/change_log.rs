@@ -19,13 +19,15 @@ use crate::domain::{ChangeKind, Coefficient, Deadline, Event, EventStatus};
 /// The changes after a position, in log order, written by transactions that
 /// have all ended (below the oldest one still running), so no commit still
 /// to come can fall below what is returned. The row comparison walks the
-/// `(xid, id)` index.
+/// `(xid, id)` index. `ORDER BY` names the table's column: a bare `xid`
+/// would be the output column, the text, sorted as text (9 after 10) and
+/// by a sort of every row instead of the index.
 const READ_AFTER: &str = "
     SELECT xid::text AS xid, id, payload::text AS payload
     FROM outbox
     WHERE (xid, id) > ($1::text::xid8, $2)
       AND xid < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY xid, id
+    ORDER BY outbox.xid, outbox.id
     LIMIT $3";
 
 /// The log's end: every transaction from the oldest one still running on.
