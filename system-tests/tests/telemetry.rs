@@ -32,6 +32,11 @@ fn new_traceparent() -> (String, String, String) {
     (format!("00-{trace_id}-{span_id}-01"), trace_id, span_id)
 }
 
+/// One attribute of a span, as text.
+fn attribute<'a>(span: &'a ReceivedSpan, key: &str) -> Option<&'a str> {
+    span.attributes.get(key).map(String::as_str)
+}
+
 /// The one span of `trace` named `name` from `service`.
 fn span<'a>(spans: &'a [ReceivedSpan], service: &str, name: &str) -> &'a ReceivedSpan {
     let found: Vec<&ReceivedSpan> = spans
@@ -142,38 +147,17 @@ async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement(
         Some(operator_span.as_str())
     );
     assert_eq!(request.kind, "server");
-    assert_eq!(
-        request
-            .attributes
-            .get("http.response.status_code")
-            .map(String::as_str),
-        Some("200")
-    );
+    assert_eq!(attribute(request, "http.response.status_code"), Some("200"));
     assert_eq!(answered, format!("00-{trace_id}-{}-01", request.span_id));
     assert_eq!(outbox.parent_span_id.as_ref(), Some(&request.span_id));
     assert_eq!(publish.parent_span_id.as_ref(), Some(&outbox.span_id));
     assert_eq!(publish.kind, "producer");
-    assert_eq!(
-        publish
-            .attributes
-            .get("messaging.outcome")
-            .map(String::as_str),
-        Some("acked")
-    );
+    assert_eq!(attribute(publish, "messaging.outcome"), Some("acked"));
     assert_eq!(handled.parent_span_id.as_ref(), Some(&publish.span_id));
     assert_eq!(handled.kind, "consumer");
-    assert_eq!(
-        handled
-            .attributes
-            .get("messaging.outcome")
-            .map(String::as_str),
-        Some("acked")
-    );
+    assert_eq!(attribute(handled, "messaging.outcome"), Some("acked"));
     assert_eq!(settled.parent_span_id.as_ref(), Some(&handled.span_id));
-    assert_eq!(
-        settled.attributes.get("bets.settled").map(String::as_str),
-        Some("1")
-    );
+    assert_eq!(attribute(settled, "bets.settled"), Some("1"));
 
     // The bet placed in between is a trace of its own; the creation's
     // trace went through to bet-maker too, and settled nothing.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use lapin::Connection;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use shared_kernel::alerts::{Alert, Alerts};
+use shared_kernel::alerts::{Alarm, AlarmChange, Alert, Alerts};
 use shared_kernel::amqp::{AmqpSession, BrokerStatus, close_channel, connection_lost, supervise};
 use tokio_util::sync::CancellationToken;
 
@@ -27,9 +27,7 @@ pub const FILL_ALERT_PERCENT: u32 = 80;
 /// Whether the alert is raised, kept between readings so that a queue
 /// staying full raises it once, not at every reading.
 #[derive(Debug, Default)]
-pub struct FillAlarm {
-    raised: bool,
-}
+pub struct FillAlarm(Alarm);
 
 /// What a reading changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +42,10 @@ impl FillAlarm {
     /// Takes one reading of the queue's `depth` against its `max_length`.
     pub fn observe(&mut self, depth: u32, max_length: u32) -> Option<FillChange> {
         let full = u64::from(depth) * 100 >= u64::from(max_length) * u64::from(FILL_ALERT_PERCENT);
-        match (full, self.raised) {
-            (true, false) => {
-                self.raised = true;
-                Some(FillChange::Crossed)
-            }
-            (false, true) => {
-                self.raised = false;
-                Some(FillChange::FellBack)
-            }
-            _ => None,
-        }
+        self.0.observe(full).map(|change| match change {
+            AlarmChange::Raised => FillChange::Crossed,
+            AlarmChange::Cleared => FillChange::FellBack,
+        })
     }
 }
 
