@@ -2,60 +2,104 @@
 //! for comparing two protocols on one server.
 //!
 //! The load client shares the two cores with the services, so what it
-//! spends per request is taken from the server it measures. tonic's
-//! `Channel` puts a buffer task between every caller and its connection
-//! (a queue and an extra task hand-off per call) and reqwest a pool; both
-//! are right for an application, but make the client's share differ by
-//! protocol. Here each client owns one connection: HTTP/2 for gRPC, with
-//! tonic's generated client speaking directly to hyper's connection
-//! handle, and HTTP/1.1 for REST, one request at a time, with hyper's.
-
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! spends per request is taken from the server it measures. A client
+//! library's conveniences are right for an application but make the
+//! client's share differ by protocol: tonic's `Channel` puts a buffer task
+//! between every caller and its connection, and its codec decodes every
+//! reply (50 events a page) where the REST client reads bytes. So each
+//! client here owns one connection and does the protocol's minimum, the
+//! same for both: HTTP/1.1 with hyper, one request at a time, reading the
+//! whole body; gRPC with `h2`, one call at a time, writing the request's
+//! length-prefixed message and reading the whole reply and its trailers,
+//! checking `grpc-status` and the reply's framing. Neither parses the
+//! payload in the timed loop.
 
 use anyhow::Context as _;
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use shared_kernel::proto::line::v1::line_service_client::LineServiceClient;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// A gRPC client on a connection of its own.
-pub type GrpcClient = LineServiceClient<Http2Connection>;
-
-/// Opens an HTTP/2 connection to `url` (`http://host:port`) for gRPC.
-pub async fn grpc_client(url: &str) -> anyhow::Result<GrpcClient> {
-    let origin: http::Uri = url.parse().with_context(|| format!("gRPC URL {url}"))?;
-    let stream = connect(&origin).await?;
-    let (sender, connection) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-        .await
-        .context("HTTP/2 handshake")?;
-    tokio::spawn(connection);
-    Ok(LineServiceClient::with_origin(
-        Http2Connection(sender),
-        origin,
-    ))
+/// A gRPC client on an HTTP/2 connection of its own.
+#[derive(Debug, Clone)]
+pub struct GrpcConnection {
+    sender: h2::client::SendRequest<Bytes>,
+    origin: http::Uri,
 }
 
-/// hyper's HTTP/2 connection handle as the service tonic's client calls.
-#[derive(Debug, Clone)]
-pub struct Http2Connection(http2::SendRequest<tonic::body::Body>);
-
-impl tower::Service<http::Request<tonic::body::Body>> for Http2Connection {
-    type Response = http::Response<Incoming>;
-    type Error = hyper::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+impl GrpcConnection {
+    /// Opens an HTTP/2 connection to `url` (`http://host:port`).
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let origin: http::Uri = url.parse().with_context(|| format!("gRPC URL {url}"))?;
+        let stream = connect(&origin).await?;
+        let (sender, connection) = h2::client::handshake(stream)
+            .await
+            .context("HTTP/2 handshake")?;
+        tokio::spawn(connection);
+        Ok(Self { sender, origin })
     }
 
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        Box::pin(self.0.send_request(request))
+    /// The URI of `method` (`/line.v1.LineService/GetEvent`) on this
+    /// server, made once per workload rather than once per call.
+    pub fn method(&self, method: &str) -> anyhow::Result<http::Uri> {
+        format!(
+            "{}{}",
+            self.origin.to_string().trim_end_matches('/'),
+            method
+        )
+        .parse()
+        .with_context(|| format!("gRPC method {method}"))
     }
+
+    /// One unary call of `method` with `message` (already encoded): the
+    /// reply's message, when the server answered OK with one well-framed,
+    /// uncompressed message.
+    pub async fn unary(&self, method: &http::Uri, message: &[u8]) -> Option<Bytes> {
+        let request = http::Request::post(method.clone())
+            .header(http::header::CONTENT_TYPE, "application/grpc")
+            .header(http::header::TE, "trailers")
+            .body(())
+            .ok()?;
+        let mut sender = self.sender.clone().ready().await.ok()?;
+        let (response, mut send) = sender.send_request(request, false).ok()?;
+        send.send_data(frame(message), true).ok()?;
+        let response = response.await.ok()?;
+        if response.status() != http::StatusCode::OK
+            || response.headers().contains_key("grpc-status")
+        {
+            // A trailers-only reply is an error (an OK reply carries a message).
+            return None;
+        }
+        let mut body = response.into_body();
+        let mut reply = BytesMut::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.ok()?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+            reply.extend_from_slice(&chunk);
+        }
+        let trailers = body.trailers().await.ok()??;
+        (trailers.get("grpc-status")? == "0").then_some(())?;
+        unframe(reply.freeze())
+    }
+}
+
+/// A message as gRPC frames it: uncompressed, its length, itself.
+fn frame(message: &[u8]) -> Bytes {
+    let mut framed = BytesMut::with_capacity(5 + message.len());
+    framed.put_u8(0);
+    framed.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
+    framed.put_slice(message);
+    framed.freeze()
+}
+
+/// The one message of a reply body, if it is framed as gRPC frames one.
+fn unframe(mut body: Bytes) -> Option<Bytes> {
+    if body.len() < 5 || body.get_u8() != 0 {
+        return None;
+    }
+    let length = usize::try_from(body.get_u32()).ok()?;
+    (body.len() == length).then_some(body)
 }
 
 /// An HTTP/1.1 connection of its own, one request at a time.

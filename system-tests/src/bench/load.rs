@@ -14,6 +14,9 @@ pub struct LoadResult {
     pub errors: u64,
     /// The measured window.
     pub window: Duration,
+    /// CPU time the server under load spent in the window, when measured
+    /// (see [`cpu_in_window`]).
+    pub server_cpu: Option<Duration>,
 }
 
 impl LoadResult {
@@ -21,6 +24,13 @@ impl LoadResult {
     pub fn rate(&self) -> u64 {
         let millis = self.window.as_millis().max(1);
         u64::try_from(self.latencies.len() as u128 * 1000 / millis).unwrap_or(u64::MAX)
+    }
+
+    /// The server's CPU time per request answered in the window.
+    pub fn cpu_per_request(&self) -> Option<Duration> {
+        let answered = self.latencies.len() as u64 + self.errors;
+        let answered = u32::try_from(answered).ok().filter(|n| *n > 0)?;
+        Some(self.server_cpu? / answered)
     }
 
     /// The `per_mille`-th latency (500 = median, 990 = p99).
@@ -112,6 +122,28 @@ where
     result
 }
 
+/// The CPU time process `pid` spends from `warmup` from now to `duration`
+/// after that: started with [`closed_loop_each`], the same window as
+/// the one it measures.
+pub async fn cpu_in_window(pid: u32, warmup: Duration, duration: Duration) -> Option<Duration> {
+    tokio::time::sleep(warmup).await;
+    let from = cpu_time_of(pid)?;
+    tokio::time::sleep(duration).await;
+    cpu_time_of(pid)?.checked_sub(from)
+}
+
+/// The CPU time (user and system, every thread) process `pid` has spent,
+/// from `/proc/<pid>/stat`, whose clock ticks are Linux's fixed USER_HZ
+/// of 100 a second.
+pub fn cpu_time_of(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 /// The median of some measurements (the middle one; the lower middle for an
 /// even count).
 pub fn median<T: Ord + Copy + Default>(mut values: Vec<T>) -> T {
@@ -134,6 +166,33 @@ mod tests {
         assert_eq!(percentile(&[], 500), Duration::ZERO);
         assert_eq!(median(vec![3, 1, 2]), 2);
         assert_eq!(median(vec![4, 1, 3, 2]), 2);
+    }
+
+    #[test]
+    fn this_process_has_spent_cpu_time() {
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_millis(50) {
+            std::hint::black_box(0);
+        }
+        let spent = cpu_time_of(std::process::id()).unwrap_or_default();
+        assert!(spent >= Duration::from_millis(30), "{spent:?}");
+        assert_eq!(cpu_time_of(u32::MAX), None);
+    }
+
+    #[test]
+    fn cpu_per_request_divides_by_every_answer() {
+        let result = LoadResult {
+            latencies: vec![Duration::from_millis(1); 3],
+            errors: 1,
+            window: Duration::from_secs(1),
+            server_cpu: Some(Duration::from_micros(400)),
+        };
+        assert_eq!(result.cpu_per_request(), Some(Duration::from_micros(100)));
+        let unmeasured = LoadResult {
+            server_cpu: None,
+            ..result
+        };
+        assert_eq!(unmeasured.cpu_per_request(), None);
     }
 
     #[tokio::test]

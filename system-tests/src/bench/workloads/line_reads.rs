@@ -6,17 +6,21 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use anyhow::Context as _;
+use prost::Message as _;
 use sea_orm::sqlx::{self, Row as _};
 use serde_json::json;
-use shared_kernel::proto::line::v1::{GetEventRequest, ListEventsRequest};
+use shared_kernel::proto::line::v1::{
+    Event, GetEventRequest, ListEventsRequest, ListEventsResponse,
+};
 use shared_kernel::testing::TestDatabase;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::super::connections::{GrpcClient, Http1Client, grpc_client};
-use super::super::load::{LoadResult, closed_loop_each};
+use super::super::connections::{GrpcConnection, Http1Client};
+use super::super::load::{LoadResult, closed_loop_each, cpu_in_window};
 use super::super::{Row, Settings};
-use super::throughput::{median_run, throughput_row};
+use super::throughput::{median_result, throughput_row};
 use super::{COEFFICIENT, Platform, pool};
 
 /// Concurrent clients, each on a connection of its own.
@@ -58,31 +62,49 @@ pub async fn grpc_beside_rest(
     let grpc_url = platform.line_provider_grpc_url.as_str();
     let rest_url = platform.line_provider.base_url.as_str();
 
-    let get_grpc = grpc(grpc_url, settings, {
-        let random_id = random_id.clone();
-        move |mut client: GrpcClient| {
-            let id = random_id();
-            async move { client.get_event(GetEventRequest { id }).await.is_ok() }
-        }
-    })
+    let pid = platform
+        .line_provider
+        .pid()
+        .context("line-provider has exited")?;
+    let get_event = GrpcMethod::new(grpc_url, "/line.v1.LineService/GetEvent").await?;
+    let list_events = GrpcMethod::new(grpc_url, "/line.v1.LineService/ListEvents").await?;
+    let page = ListEventsRequest {
+        limit: PAGE,
+        ..ListEventsRequest::default()
+    }
+    .encode_to_vec();
+    check_replies(&get_event, &list_events, &random_id(), &page).await?;
+
+    let (get_grpc, get_rest) = alternating(
+        settings.runs,
+        || {
+            let random_id = random_id.clone();
+            grpc(pid, &get_event, settings, move |connection, method| {
+                let request = GetEventRequest { id: random_id() }.encode_to_vec();
+                async move { connection.unary(&method, &request).await.is_some() }
+            })
+        },
+        || {
+            let random_id = random_id.clone();
+            rest(pid, rest_url, settings, move || {
+                format!("/events/{}", random_id())
+            })
+        },
+    )
     .await?;
-    let get_rest = rest(rest_url, settings, {
-        let random_id = random_id.clone();
-        move || format!("/events/{}", random_id())
-    })
+    let page = Arc::new(page);
+    let (list_grpc, list_rest) = alternating(
+        settings.runs,
+        || {
+            let page = page.clone();
+            grpc(pid, &list_events, settings, move |connection, method| {
+                let page = page.clone();
+                async move { connection.unary(&method, &page).await.is_some() }
+            })
+        },
+        || rest(pid, rest_url, settings, || format!("/events?limit={PAGE}")),
+    )
     .await?;
-    let list_grpc = grpc(grpc_url, settings, |mut client: GrpcClient| async move {
-        let request = ListEventsRequest {
-            limit: PAGE,
-            ..ListEventsRequest::default()
-        };
-        client
-            .list_events(request)
-            .await
-            .is_ok_and(|page| page.get_ref().items.len() == PAGE as usize)
-    })
-    .await?;
-    let list_rest = rest(rest_url, settings, || format!("/events?limit={PAGE}")).await?;
     Ok(vec![
         beside_rest(
             "GetEvent (gRPC) beside GET /events/{id} (REST), 1,000 events (c=32)",
@@ -97,57 +119,122 @@ pub async fn grpc_beside_rest(
     ])
 }
 
-/// `call` at 32 clients, each on an HTTP/2 connection of its own.
-async fn grpc<F, Fut>(url: &str, settings: &Settings, call: F) -> anyhow::Result<LoadResult>
-where
-    F: Fn(GrpcClient) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send + 'static,
-{
-    median_run(settings.runs, || {
-        let call = call.clone();
-        async move {
-            let mut clients = Vec::with_capacity(CONCURRENCY);
-            for _ in 0..CONCURRENCY {
-                clients.push(grpc_client(url).await?);
-            }
-            Ok(
-                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
-                    let (client, call) = (clients[n].clone(), call.clone());
-                    move || call(client.clone())
-                })
-                .await,
-            )
-        }
-    })
-    .await
+/// A method of line-provider's gRPC API, with the server's URL.
+struct GrpcMethod {
+    url: String,
+    uri: http::Uri,
 }
 
-/// `GET path()` at 32 clients, each on an HTTP/1.1 connection of its own,
-/// reading each whole body (as the gRPC client decodes each whole message).
-async fn rest<F>(url: &str, settings: &Settings, path: F) -> anyhow::Result<LoadResult>
+impl GrpcMethod {
+    async fn new(url: &str, path: &str) -> anyhow::Result<Self> {
+        let uri = GrpcConnection::connect(url).await?.method(path)?;
+        Ok(Self {
+            url: url.to_owned(),
+            uri,
+        })
+    }
+}
+
+/// Both replies decoded once, before the timed runs (which read them
+/// whole but, as the REST client, do not parse them): the event asked
+/// for, and a full page.
+async fn check_replies(
+    get_event: &GrpcMethod,
+    list_events: &GrpcMethod,
+    id: &str,
+    page: &[u8],
+) -> anyhow::Result<()> {
+    let connection = GrpcConnection::connect(&get_event.url).await?;
+    let request = GetEventRequest { id: id.to_owned() }.encode_to_vec();
+    let reply = connection
+        .unary(&get_event.uri, &request)
+        .await
+        .context("GetEvent did not answer OK")?;
+    let event = Event::decode(reply).context("GetEvent's reply")?;
+    anyhow::ensure!(event.id == id, "GetEvent answered {} for {id}", event.id);
+    let reply = connection
+        .unary(&list_events.uri, page)
+        .await
+        .context("ListEvents did not answer OK")?;
+    let listed = ListEventsResponse::decode(reply).context("ListEvents' reply")?;
+    anyhow::ensure!(
+        listed.items.len() == PAGE as usize,
+        "ListEvents answered {} events, not {PAGE}",
+        listed.items.len()
+    );
+    Ok(())
+}
+
+/// `runs` runs of each, alternating (gRPC, REST, gRPC, ...), so that a
+/// drift of the shared machine weighs on both alike; the median of each.
+async fn alternating<G, GF, R, RF>(
+    runs: usize,
+    mut grpc: G,
+    mut rest: R,
+) -> anyhow::Result<(LoadResult, LoadResult)>
+where
+    G: FnMut() -> GF,
+    GF: Future<Output = anyhow::Result<LoadResult>>,
+    R: FnMut() -> RF,
+    RF: Future<Output = anyhow::Result<LoadResult>>,
+{
+    let (mut grpc_runs, mut rest_runs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        grpc_runs.push(grpc().await?);
+        rest_runs.push(rest().await?);
+    }
+    Ok((median_result(grpc_runs), median_result(rest_runs)))
+}
+
+/// One run of `call` at 32 clients, each on an HTTP/2 connection of its
+/// own, with line-provider's (`pid`) CPU time in the measured window.
+async fn grpc<F, Fut>(
+    pid: u32,
+    method: &GrpcMethod,
+    settings: &Settings,
+    call: F,
+) -> anyhow::Result<LoadResult>
+where
+    F: Fn(GrpcConnection, http::Uri) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let mut connections = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        connections.push(GrpcConnection::connect(&method.url).await?);
+    }
+    let cpu = cpu_in_window(pid, settings.warmup, settings.duration);
+    let load = closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
+        let (connection, call) = (connections[n].clone(), call.clone());
+        let uri = method.uri.clone();
+        move || call(connection.clone(), uri.clone())
+    });
+    let (mut result, cpu) = tokio::join!(load, cpu);
+    result.server_cpu = cpu;
+    Ok(result)
+}
+
+/// One run of `GET path()` at 32 clients, each on an HTTP/1.1 connection
+/// of its own, reading each whole body (as the gRPC client reads each whole
+/// reply), with line-provider's (`pid`) CPU time in the measured window.
+async fn rest<F>(pid: u32, url: &str, settings: &Settings, path: F) -> anyhow::Result<LoadResult>
 where
     F: Fn() -> String + Clone + Send + Sync + 'static,
 {
-    median_run(settings.runs, || {
-        let path = path.clone();
-        async move {
-            let mut clients = Vec::with_capacity(CONCURRENCY);
-            for _ in 0..CONCURRENCY {
-                clients.push(Arc::new(Mutex::new(Http1Client::connect(url).await?)));
-            }
-            Ok(
-                closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
-                    let (client, path) = (clients[n].clone(), path.clone());
-                    move || {
-                        let (client, path) = (client.clone(), path());
-                        async move { client.lock().await.get(&path).await }
-                    }
-                })
-                .await,
-            )
+    let mut clients = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        clients.push(Arc::new(Mutex::new(Http1Client::connect(url).await?)));
+    }
+    let cpu = cpu_in_window(pid, settings.warmup, settings.duration);
+    let load = closed_loop_each(CONCURRENCY, settings.warmup, settings.duration, |n| {
+        let (client, path) = (clients[n].clone(), path.clone());
+        move || {
+            let (client, path) = (client.clone(), path());
+            async move { client.lock().await.get(&path).await }
         }
-    })
-    .await
+    });
+    let (mut result, cpu) = tokio::join!(load, cpu);
+    result.server_cpu = cpu;
+    Ok(result)
 }
 
 /// A row whose limit column is REST's figure: met when gRPC serves at

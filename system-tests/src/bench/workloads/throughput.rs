@@ -43,17 +43,19 @@ pub(super) fn throughput_row(
     Row {
         workload: workload.to_owned(),
         service: format!(
-            "{}/s, p50 {}, p99 {}, {} errors",
+            "{}/s, p50 {}, p99 {}, {} errors{}",
             service.rate(),
             ms(service.percentile(500)),
             ms(p99),
-            service.errors
+            service.errors,
+            cpu_words(service)
         ),
         limit: format!(
-            "{}/s, p50 {}, p99 {}",
+            "{}/s, p50 {}, p99 {}{}",
             limit.rate(),
             ms(limit.percentile(500)),
-            ms(limit.percentile(990))
+            ms(limit.percentile(990)),
+            cpu_words(limit)
         ),
         ratio: Some(ratio(
             u128::from(service.rate()),
@@ -63,15 +65,25 @@ pub(super) fn throughput_row(
         met,
         json: json!({
             "workload": workload,
-            "service": { "per_second": service.rate(), "p50_ms": service.percentile(500).as_micros() as u64 / 1000,
+            "service": { "cpu_us_per_request": service.cpu_per_request().map(|cpu| cpu.as_micros() as u64),
+                         "per_second": service.rate(), "p50_ms": service.percentile(500).as_micros() as u64 / 1000,
                          "p50_us": service.percentile(500).as_micros() as u64, "p99_us": p99.as_micros() as u64,
                          "errors": service.errors, "requests": service.latencies.len() },
-            "limit": { "per_second": limit.rate(), "p50_us": limit.percentile(500).as_micros() as u64,
+            "limit": { "cpu_us_per_request": limit.cpu_per_request().map(|cpu| cpu.as_micros() as u64),
+                       "per_second": limit.rate(), "p50_us": limit.percentile(500).as_micros() as u64,
                        "p99_us": limit.percentile(990).as_micros() as u64 },
             "ratio_per_mille": share as u64,
             "met": met,
         }),
     }
+}
+
+/// ", server CPU 87 µs/request", when the run measured it.
+fn cpu_words(result: &LoadResult) -> String {
+    result
+        .cpu_per_request()
+        .map(|cpu| format!(", server CPU {} µs/request", cpu.as_micros()))
+        .unwrap_or_default()
 }
 
 /// The median run by rate, of `runs` runs.
@@ -84,11 +96,16 @@ where
     for _ in 0..runs {
         results.push(run().await?);
     }
+    Ok(median_result(results))
+}
+
+/// The run of median rate.
+pub(super) fn median_result(results: Vec<LoadResult>) -> LoadResult {
     let rate = median(results.iter().map(LoadResult::rate).collect());
-    Ok(results
+    results
         .into_iter()
         .find(|r| r.rate() == rate)
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// `GET /events` on bet-maker with 5,000 open events, beside a static
