@@ -33,7 +33,12 @@ impl GrpcConnection {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let origin: http::Uri = url.parse().with_context(|| format!("gRPC URL {url}"))?;
         let stream = connect(&origin).await?;
-        let (sender, connection) = h2::client::handshake(stream)
+        // hyper's client windows (tonic's, then), where h2's own 64 KiB would
+        // have the client send a WINDOW_UPDATE every few pages of events.
+        let (sender, connection) = h2::client::Builder::new()
+            .initial_window_size(2 * 1024 * 1024)
+            .initial_connection_window_size(5 * 1024 * 1024)
+            .handshake(stream)
             .await
             .context("HTTP/2 handshake")?;
         tokio::spawn(connection);
