@@ -16,6 +16,7 @@
 
 use anyhow::Context as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::HeaderValue;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -62,8 +63,11 @@ impl GrpcConnection {
     /// uncompressed message.
     pub async fn unary(&self, method: &http::Uri, message: &[u8]) -> Option<Bytes> {
         let request = http::Request::post(method.clone())
-            .header(http::header::CONTENT_TYPE, "application/grpc")
-            .header(http::header::TE, "trailers")
+            .header(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            )
+            .header(http::header::TE, HeaderValue::from_static("trailers"))
             .body(())
             .ok()?;
         let mut sender = self.sender.clone().ready().await.ok()?;
@@ -77,15 +81,20 @@ impl GrpcConnection {
             return None;
         }
         let mut body = response.into_body();
-        let mut reply = BytesMut::new();
+        // One chunk as it came (the usual case), more joined.
+        let mut reply = Bytes::new();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.ok()?;
             let _ = body.flow_control().release_capacity(chunk.len());
-            reply.extend_from_slice(&chunk);
+            reply = if reply.is_empty() {
+                chunk
+            } else {
+                [reply, chunk].concat().into()
+            };
         }
         let trailers = body.trailers().await.ok()??;
         (trailers.get("grpc-status")? == "0").then_some(())?;
-        unframe(reply.freeze())
+        unframe(reply)
     }
 }
 
