@@ -1,5 +1,6 @@
 //! The error log file (`LOG_ERROR_FILE`): warnings and errors as JSON
-//! lines, a new file each day, written by a thread of its own.
+//! lines, a new file each day, written by a thread of its own; the last
+//! `LOG_ERROR_FILE_DAYS` days are kept.
 //!
 //! Logging must never wait for a disk: each line goes into a bounded queue
 //! that the writer thread empties, and a line that finds the queue full is
@@ -38,14 +39,21 @@ pub enum ErrorFileError {
     Open(#[from] InitError),
 }
 
-/// A writer of daily files beside `path`, and the guard that flushes it.
-pub(super) fn open(path: &Path) -> Result<(NonBlocking, WorkerGuard), ErrorFileError> {
+/// A writer of daily files beside `path`, keeping the last `keep_days`
+/// (0: all), and the guard that flushes it.
+pub(super) fn open(
+    path: &Path,
+    keep_days: u16,
+) -> Result<(NonBlocking, WorkerGuard), ErrorFileError> {
     let (directory, prefix, suffix) = split(path)?;
     let mut builder = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(prefix);
     if let Some(suffix) = suffix {
         builder = builder.filename_suffix(suffix);
+    }
+    if keep_days > 0 {
+        builder = builder.max_log_files(usize::from(keep_days));
     }
     let files = builder.build(directory)?;
     Ok(NonBlockingBuilder::default()

@@ -92,6 +92,17 @@ pub struct TelemetrySettings {
     /// slowing the service. Off when unset.
     #[arg(long, env = "LOG_ERROR_FILE", value_name = "LOG_ERROR_FILE")]
     pub log_error_file: Option<PathBuf>,
+    /// How many daily error files to keep, today's included: at start and
+    /// at each new day, the oldest files beyond that in the file's
+    /// directory whose names start with its stem and end with its
+    /// extension are deleted. 0 keeps them all.
+    #[arg(
+        long,
+        env = "LOG_ERROR_FILE_DAYS",
+        value_name = "LOG_ERROR_FILE_DAYS",
+        default_value_t = 14
+    )]
+    pub log_error_file_days: u16,
     /// The OTLP/gRPC endpoint traces are exported to
     /// (`http://127.0.0.1:4317`). When unset, traces are not recorded at
     /// all. The SDK's other standard variables apply
@@ -204,9 +215,11 @@ fn layers(
     let mut telemetry = Telemetry::default();
     if let Some(path) = &settings.log_error_file {
         let (writer, guard) =
-            error_file::open(path).map_err(|source| TelemetryError::ErrorFile {
-                path: path.clone(),
-                source,
+            error_file::open(path, settings.log_error_file_days).map_err(|source| {
+                TelemetryError::ErrorFile {
+                    path: path.clone(),
+                    source,
+                }
             })?;
         layers.push(error_file::layer(writer));
         telemetry.error_file = Some(guard);

@@ -195,3 +195,43 @@ fn without_an_exporter_no_layer_takes_the_spans_of_the_trace() {
     let exporting = Registry::default().with(vec![exporter_layer(&provider, "test")]);
     assert!(!tracing::Subscriber::register_callsite(&exporting, metadata).is_never());
 }
+
+#[test]
+fn only_the_last_days_of_error_files_are_kept() {
+    let directory = scratch_directory();
+    // Five earlier days, written one after another (oldest first), and a
+    // file of someone else's in the same directory.
+    for day in 1..=5 {
+        let old = directory.join(format!("errors.2026-11-0{day}.log"));
+        std::fs::write(&old, "{}\n").unwrap_or_else(|e| panic!("writing {}: {e}", old.display()));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let other = directory.join("access.log");
+    std::fs::write(&other, "kept\n").unwrap_or_else(|e| panic!("writing {}: {e}", other.display()));
+    let settings = TelemetrySettings {
+        log_error_file: Some(directory.join("errors.log")),
+        log_error_file_days: 3,
+        ..TelemetrySettings::default()
+    };
+    let (_layers, telemetry) =
+        layers("test", &settings).unwrap_or_else(|e| panic!("setting up: {e}"));
+    drop(telemetry);
+
+    let mut names: Vec<String> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", directory.display()))
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let _ = std::fs::remove_dir_all(&directory);
+    let today = chrono::Utc::now().format("errors.%Y-%m-%d.log").to_string();
+    assert_eq!(
+        names,
+        vec![
+            "access.log".to_owned(),
+            "errors.2026-11-04.log".to_owned(),
+            "errors.2026-11-05.log".to_owned(),
+            today
+        ]
+    );
+}
