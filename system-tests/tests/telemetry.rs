@@ -190,7 +190,28 @@ async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement(
         .await
         .unwrap_or_else(|e| panic!("GET /bets/{bet}: {e}"));
     assert_eq!(expect_json(response, StatusCode::OK).await["status"], "WON");
+    // Prometheus's scrape, beside the health checks the cluster's start
+    // made: counted, but not traced.
+    for service in [line_provider.clone(), cluster.bet_makers[0].base_url()] {
+        let response = cluster
+            .client
+            .get(format!("{service}/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {service}/metrics: {e}"));
+        assert_eq!(response.status(), StatusCode::OK);
+    }
     cluster.stop().await;
+    // Stopping sent what each service had left to export.
+    let probes: Vec<ReceivedSpan> = receiver
+        .spans()
+        .into_iter()
+        .filter(|span| {
+            attribute(span, "http.route")
+                .is_some_and(|route| route.starts_with("/health/") || route == "/metrics")
+        })
+        .collect();
+    assert!(probes.is_empty(), "probes were traced: {probes:#?}");
     let _ = receiver.stop().await;
 }
 

@@ -109,17 +109,21 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
             .and_then(|value| value.to_str().ok()),
     );
     // Its fields are only evaluated when traces are exported.
-    let span = tracing::info_span!(
-        target: SPANS,
-        "HTTP request",
-        otel.name = %span_name(method, &route),
-        otel.kind = "server",
-        http.request.method = method,
-        http.route = %route,
-        url.path = %request.uri().path(),
-        http.response.status_code = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-    );
+    let span = if is_probe(&route) {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            target: SPANS,
+            "HTTP request",
+            otel.name = %span_name(method, &route),
+            otel.kind = "server",
+            http.request.method = method,
+            http.route = %route,
+            url.path = %request.uri().path(),
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    };
     let context = context_for(&span, parent);
     let header = traceparent_of(&context).and_then(|value| HeaderValue::from_str(&value).ok());
 
@@ -144,6 +148,14 @@ pub async fn observe_requests(request: Request, next: Next) -> Response {
     response
 }
 
+/// Whether `route` is asked every few seconds by machines (a load
+/// balancer's or an orchestrator's health checks, Prometheus's scrapes):
+/// such requests are counted like any other but not traced, or they would
+/// bury the traces worth reading.
+fn is_probe(route: &str) -> bool {
+    route.starts_with("/health/") || route == "/metrics"
+}
+
 /// A server span's name: the method and the route template, as OpenTelemetry's
 /// conventions for HTTP have it (the method alone when no route matched).
 fn span_name(method: &str, route: &str) -> String {
@@ -157,6 +169,16 @@ fn span_name(method: &str, route: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_checks_and_scrapes_are_probes_and_the_api_is_not() {
+        for probe in ["/health/live", "/health/ready", "/metrics"] {
+            assert!(is_probe(probe), "{probe}");
+        }
+        for route in ["/events", "/events/{id}", "/bets/stream", UNMATCHED] {
+            assert!(!is_probe(route), "{route}");
+        }
+    }
 
     #[test]
     fn made_up_methods_share_one_label() {

@@ -73,8 +73,12 @@ pub async fn serve(
 /// A server span per call (see `shared_kernel::telemetry`), continuing
 /// the caller's `traceparent` metadata: an operator's change made over
 /// gRPC is traced into bet-maker as one made over REST. Disabled, and
-/// free, when traces are not exported.
+/// free, when traces are not exported; none for `grpc.health.v1` checks,
+/// which load balancers make every few seconds (as REST's health routes).
 fn call_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    if request.uri().path().starts_with("/grpc.health.v1.") {
+        return tracing::Span::none();
+    }
     let span = tracing::info_span!(
         target: SPANS,
         "gRPC call",
@@ -130,5 +134,28 @@ async fn report_readiness(reporter: HealthReporter, readiness: Readiness, stop: 
             () = stop.cancelled() => return,
             () = tokio::time::sleep(HEALTH_INTERVAL) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span_of(path: &str) -> tracing::Span {
+        let request = tonic::codegen::http::Request::builder()
+            .uri(path)
+            .body(())
+            .unwrap_or_else(|e| panic!("a request to {path}: {e}"));
+        call_span(&request)
+    }
+
+    #[test]
+    fn calls_are_traced_and_health_checks_are_not() {
+        // A subscriber that records every span, as when traces are exported.
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            assert!(!span_of("/line.v1.LineService/GetEvent").is_none());
+            assert!(span_of("/grpc.health.v1.Health/Check").is_none());
+            assert!(span_of("/grpc.health.v1.Health/Watch").is_none());
+        });
     }
 }
