@@ -10,8 +10,8 @@ use super::ports::{
     EarlierUse, IdempotencyClaim, PostOutcome, RepositoryError, StatementLine, WalletRepository,
 };
 use crate::domain::{
-    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, MAX_BALANCE, Posting, WalletLine,
-    deposit, withdrawal,
+    BetSum, BetSumError, BettorId, Currency, InsufficientFunds, MAX_BALANCE, Posting, deposit,
+    withdrawal,
 };
 
 /// How often a withdrawal is decided again when the balance changed
@@ -163,7 +163,10 @@ impl WalletService {
     ) -> Result<Option<StatementLine>, WalletError> {
         match self.wallets.post(bettor, posting, claim).await? {
             PostOutcome::Posted(line) => {
-                metrics::counter!("wallet_movements_total", "kind" => movement_label(line.kind))
+                // `deposit`, `withdrawal`: the ledger's name, lower-cased as
+                // Prometheus labels are (stakes are `bets_placed_total`;
+                // payouts and refunds come with `bets_settled_total`).
+                metrics::counter!("wallet_movements_total", "kind" => line.kind.as_str().to_ascii_lowercase())
                     .increment(1);
                 Ok(Some(line))
             }
@@ -198,17 +201,4 @@ fn claim(movement: &Movement, operation: &str, amount: BetSum) -> Option<Idempot
             key: key.clone(),
             request: format!("{operation}:{}", amount.value()),
         })
-}
-
-/// The `kind` label of `wallet_movements_total`, which counts the
-/// deposits and withdrawals posted here (stakes are `bets_placed_total`;
-/// payouts and refunds come with `bets_settled_total`).
-fn movement_label(line: WalletLine) -> &'static str {
-    match line {
-        WalletLine::Deposit => "deposit",
-        WalletLine::Withdrawal => "withdrawal",
-        WalletLine::Stake => "stake",
-        WalletLine::Payout => "payout",
-        WalletLine::Refund => "refund",
-    }
 }

@@ -26,7 +26,6 @@ use tokio::net::TcpStream;
 #[derive(Debug, Clone)]
 pub struct GrpcConnection {
     sender: h2::client::SendRequest<Bytes>,
-    origin: http::Uri,
 }
 
 impl GrpcConnection {
@@ -43,22 +42,11 @@ impl GrpcConnection {
             .await
             .context("HTTP/2 handshake")?;
         tokio::spawn(connection);
-        Ok(Self { sender, origin })
+        Ok(Self { sender })
     }
 
-    /// The URI of `method` (`/line.v1.LineService/GetEvent`) on this
-    /// server, made once per workload rather than once per call.
-    pub fn method(&self, method: &str) -> anyhow::Result<http::Uri> {
-        format!(
-            "{}{}",
-            self.origin.to_string().trim_end_matches('/'),
-            method
-        )
-        .parse()
-        .with_context(|| format!("gRPC method {method}"))
-    }
-
-    /// One unary call of `method` with `message` (already encoded): the
+    /// One unary call of `method` (the server's URL and the method's path,
+    /// `/line.v1.LineService/GetEvent`) with `message` (already encoded): the
     /// reply's message, when the server answered OK with one well-framed,
     /// uncompressed message.
     pub async fn unary(&self, method: &http::Uri, message: &[u8]) -> Option<Bytes> {
@@ -72,7 +60,7 @@ impl GrpcConnection {
             .ok()?;
         let mut sender = self.sender.clone().ready().await.ok()?;
         let (response, mut send) = sender.send_request(request, false).ok()?;
-        send.send_data(frame(message), true).ok()?;
+        send.send_data(frame(message)?, true).ok()?;
         let response = response.await.ok()?;
         if response.status() != http::StatusCode::OK
             || response.headers().contains_key("grpc-status")
@@ -98,13 +86,14 @@ impl GrpcConnection {
     }
 }
 
-/// A message as gRPC frames it: uncompressed, its length, itself.
-fn frame(message: &[u8]) -> Bytes {
+/// A message as gRPC frames it: uncompressed, its length, itself (none
+/// beyond gRPC's 4 GiB).
+fn frame(message: &[u8]) -> Option<Bytes> {
     let mut framed = BytesMut::with_capacity(5 + message.len());
     framed.put_u8(0);
-    framed.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
+    framed.put_u32(u32::try_from(message.len()).ok()?);
     framed.put_slice(message);
-    framed.freeze()
+    Some(framed.freeze())
 }
 
 /// The one message of a reply body, if it is framed as gRPC frames one.

@@ -2,7 +2,7 @@
 //! services' least-privilege users, and the messages that went through.
 
 use anyhow::{Context, bail};
-use reqwest::{Client, Method};
+use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{Value, json};
 
 use super::{Stack, eventually, passed};
@@ -32,11 +32,24 @@ const PERMISSIONS: [(&str, &str, &str, &str); 2] = [
     ),
 ];
 
-async fn get(stack: &Stack, client: &Client, path: &str) -> anyhow::Result<Value> {
+/// `method path` on the management API, as its administrator: its URL,
+/// and the request to send.
+fn management(
+    stack: &Stack,
+    client: &Client,
+    method: Method,
+    path: &str,
+) -> (String, RequestBuilder) {
     let url = format!("{}/api/{path}", stack.rabbitmq.trim_end_matches('/'));
-    client
-        .get(&url)
-        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password))
+    let request = client
+        .request(method, &url)
+        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password));
+    (url, request)
+}
+
+async fn get(stack: &Stack, client: &Client, path: &str) -> anyhow::Result<Value> {
+    let (url, request) = management(stack, client, Method::GET, path);
+    request
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
@@ -163,26 +176,20 @@ pub async fn forge_and_see_refused(
         &json!({}),
     )
     .await?;
-    let url = format!(
-        "{}/api/exchanges/%2f/{EXCHANGE}/publish",
-        stack.rabbitmq.trim_end_matches('/')
-    );
     let forged = json!({
         "properties": {"content_type": "application/json"},
         "routing_key": "event.created",
         "payload": r#"{"schema_version": 1, "type": "event.created", "forged": true}"#,
         "payload_encoding": "string",
     });
-    let answer: Value = client
-        .post(&url)
-        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password))
-        .json(&forged)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .with_context(|| format!("POST {url}"))?
-        .json()
-        .await?;
+    let answer = send(
+        stack,
+        client,
+        Method::POST,
+        &format!("exchanges/%2f/{EXCHANGE}/publish"),
+        &forged,
+    )
+    .await?;
     if answer["routed"] != true {
         bail!("the forged message was not routed to bet-maker's queue: {answer}");
     }
@@ -243,10 +250,8 @@ async fn send(
     path: &str,
     body: &Value,
 ) -> anyhow::Result<Value> {
-    let url = format!("{}/api/{path}", stack.rabbitmq.trim_end_matches('/'));
-    let response = client
-        .request(method.clone(), &url)
-        .basic_auth(&stack.rabbitmq_user, Some(&stack.rabbitmq_password))
+    let (url, request) = management(stack, client, method.clone(), path);
+    let response = request
         .json(body)
         .send()
         .await

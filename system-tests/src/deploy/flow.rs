@@ -47,6 +47,50 @@ pub struct Event {
     pub outcome: Outcome,
 }
 
+/// Creates an open event (its deadline six hours away) as the operator;
+/// its id.
+pub(super) async fn create_event(operator: &Api, coefficient: &str) -> anyhow::Result<String> {
+    let deadline =
+        (Utc::now() + chrono::Duration::hours(6)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let created = operator
+        .expect(
+            Method::POST,
+            "/events",
+            Some(&json!({"coefficient": coefficient, "deadline": deadline})),
+            None,
+            &[StatusCode::CREATED],
+        )
+        .await?;
+    Ok(text(&created, "id")?.to_owned())
+}
+
+/// Waits until bet-maker's list offers every one of `ids` four reads in
+/// a row: the load balancer's round robin takes the reads to both
+/// replicas' copies.
+pub(super) async fn wait_until_offered(
+    public: &Api,
+    ids: &HashSet<String>,
+    what: &str,
+) -> anyhow::Result<()> {
+    let in_a_row = Cell::new(0);
+    eventually(what, || async {
+        let offered: HashSet<String> = public
+            .all("/events")
+            .await?
+            .iter()
+            .filter_map(|event| event["id"].as_str().map(str::to_owned))
+            .collect();
+        let missing = ids.difference(&offered).count();
+        in_a_row.set(if missing == 0 { in_a_row.get() + 1 } else { 0 });
+        Ok(if in_a_row.get() >= 4 {
+            Ok(())
+        } else {
+            Err(format!("{missing} not offered"))
+        })
+    })
+    .await
+}
+
 /// The whole check; fails at the first thing that is not as it must be.
 pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     let client = Client::builder()
@@ -83,19 +127,8 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     let stream = super::stream::watch(&stack.bet_maker).await?;
     let mut events = Vec::new();
     for (coefficient, _, outcome) in PLAN {
-        let deadline =
-            (Utc::now() + chrono::Duration::hours(6)).to_rfc3339_opts(SecondsFormat::Secs, true);
-        let created = operator
-            .expect(
-                Method::POST,
-                "/events",
-                Some(&json!({"coefficient": coefficient, "deadline": deadline})),
-                None,
-                &[StatusCode::CREATED],
-            )
-            .await?;
         events.push(Event {
-            id: text(&created, "id")?.to_owned(),
+            id: create_event(&operator, coefficient).await?,
             outcome,
         });
     }
@@ -103,25 +136,10 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
     stream.wait_for(&ids).await?;
     passed("every new event arrived live on GET /events/stream through the load balancer");
 
-    // Both replicas' copies offer every event (round robin: several reads).
-    let in_a_row = Cell::new(0);
-    eventually(
+    wait_until_offered(
+        &public,
+        &ids,
         "bet-maker offering every new event on both replicas",
-        || async {
-            let offered: HashSet<String> = public
-                .all("/events")
-                .await?
-                .iter()
-                .filter_map(|event| event["id"].as_str().map(str::to_owned))
-                .collect();
-            let missing = ids.difference(&offered).count();
-            in_a_row.set(if missing == 0 { in_a_row.get() + 1 } else { 0 });
-            Ok(if in_a_row.get() >= 4 {
-                Ok(())
-            } else {
-                Err(format!("{missing} not offered"))
-            })
-        },
     )
     .await?;
     passed("bet-maker offers every event (heard through RabbitMQ)");

@@ -3,17 +3,17 @@
 //! the bench's closed-loop load, each worker a bettor of its own with a
 //! funded wallet, on one open event.
 
-use std::cell::Cell;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use chrono::{SecondsFormat, Utc};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::http::{Api, text};
-use super::{Stack, eventually};
+use super::Stack;
+use super::flow::{create_event, wait_until_offered};
+use super::http::Api;
 use crate::bench::load::closed_loop_each;
 
 /// How hard and how long.
@@ -38,30 +38,13 @@ pub async fn bets_throughput(stack: &Stack, settings: LoadSettings) -> anyhow::R
         bail!("no bettors to bet with (DEPLOY_BETTOR_TOKENS)");
     }
     let operator = Api::new(&client, &stack.line_provider, Some(&stack.operator_token));
-    let deadline =
-        (Utc::now() + chrono::Duration::hours(6)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let event = operator
-        .expect(
-            Method::POST,
-            "/events",
-            Some(&json!({"coefficient": "1.50", "deadline": deadline})),
-            None,
-            &[StatusCode::CREATED],
-        )
-        .await?;
-    let event_id = text(&event, "id")?.to_owned();
+    let event_id = create_event(&operator, "1.50").await?;
     let public = Api::new(&client, &stack.bet_maker, None);
-    let in_a_row = Cell::new(0);
-    eventually("the load's event offered by bet-maker", || async {
-        let offered = public.all("/events").await?;
-        let found = offered.iter().any(|e| e["id"] == event_id.as_str());
-        in_a_row.set(if found { in_a_row.get() + 1 } else { 0 });
-        Ok(if in_a_row.get() >= 4 {
-            Ok(())
-        } else {
-            Err("not offered".to_owned())
-        })
-    })
+    wait_until_offered(
+        &public,
+        &HashSet::from([event_id.clone()]),
+        "the load's event offered by bet-maker",
+    )
     .await?;
     let run = Uuid::now_v7().simple().to_string();
     for (name, token) in &stack.bettors {

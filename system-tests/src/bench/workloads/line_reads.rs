@@ -66,8 +66,8 @@ pub async fn grpc_beside_rest(
         .line_provider
         .pid()
         .context("line-provider has exited")?;
-    let get_event = GrpcMethod::new(grpc_url, "/line.v1.LineService/GetEvent").await?;
-    let list_events = GrpcMethod::new(grpc_url, "/line.v1.LineService/ListEvents").await?;
+    let get_event = GrpcMethod::new(grpc_url, "/line.v1.LineService/GetEvent")?;
+    let list_events = GrpcMethod::new(grpc_url, "/line.v1.LineService/ListEvents")?;
     let page = ListEventsRequest {
         limit: PAGE,
         ..ListEventsRequest::default()
@@ -126,8 +126,12 @@ struct GrpcMethod {
 }
 
 impl GrpcMethod {
-    async fn new(url: &str, path: &str) -> anyhow::Result<Self> {
-        let uri = GrpcConnection::connect(url).await?.method(path)?;
+    /// `path` (`/line.v1.LineService/GetEvent`) on the server at `url`,
+    /// made once per workload rather than once per call.
+    fn new(url: &str, path: &str) -> anyhow::Result<Self> {
+        let uri = format!("{}{path}", url.trim_end_matches('/'))
+            .parse()
+            .with_context(|| format!("gRPC method {path} at {url}"))?;
         Ok(Self {
             url: url.to_owned(),
             uri,
