@@ -17,6 +17,7 @@ pub mod proto;
 pub mod signing;
 pub mod storage;
 pub mod telemetry;
+pub mod webhook_signature;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
