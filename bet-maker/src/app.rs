@@ -12,15 +12,21 @@ use shared_kernel::postgres::listen;
 use shared_kernel::signing::MessageVerifier;
 
 use crate::application::live::LiveFeed;
+use crate::application::ports::PaymentProvider;
 use crate::application::ports::SystemClock;
-use crate::application::{BetService, LineService, ResyncReport, WalletService};
-use crate::config::Config;
+use crate::application::{
+    AccountService, BetService, CashierService, LineService, PaymentService, ResyncReport,
+    WalletService,
+};
+use crate::config::{Config, ProviderKind};
 use crate::domain::BettorId;
 use crate::infrastructure::line_provider_client::{GrpcLineProvider, PAGE_SIZE};
 use crate::infrastructure::open_events_cache::OpenEventsCache;
+use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    SeaOrmBetRepository, SeaOrmLineRepository, SqlChangeLog, SqlWalletRepository,
+    KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository, SqlChangeLog,
+    SqlPaymentRepository, SqlStaffRepository, SqlWalletRepository,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -55,6 +61,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     // Read first too: without a key no bettor could be served.
     let tokens = BettorTokens::from_settings(&config.jwt)?;
+    // And the provider's secrets: production refuses to start without one.
+    let webhooks = config.payments.verifier()?;
     tracing::info!(
         algorithm = ?tokens.algorithm(),
         issuer = config.jwt.issuer.as_deref().unwrap_or("any"),
@@ -79,14 +87,38 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let bets = BetService::new(
         Arc::new(SeaOrmBetRepository::new(db.clone())),
         open_events.clone(),
-        clock,
+        clock.clone(),
         config.max_stake,
     );
     let wallets = WalletService::new(
-        Arc::new(SqlWalletRepository::new(&db, config.currency.clone())),
-        config.max_stake,
+        Arc::new(SqlWalletRepository::new(&db)),
         config.currency.clone(),
     );
+    let (provider, sandbox): (Arc<dyn PaymentProvider>, _) = match config.payments.provider {
+        ProviderKind::Webhook => (Arc::new(WebhookProvider), None),
+        ProviderKind::Sandbox => {
+            // Signs with the secret the verifier accepts first.
+            let secret = webhooks.secrets()[0].clone();
+            let (provider, worker) = sandbox(secret, config.payments.sandbox_delay());
+            (Arc::new(provider), Some(worker))
+        }
+    };
+    tracing::info!(provider = ?config.payments.provider, tolerance_secs = config.payments.tolerance_secs, "payments completed by");
+    let payments = PaymentService::new(
+        Arc::new(SqlPaymentRepository::new(&db, config.currency.clone())),
+        provider,
+        clock.clone(),
+        config.max_stake,
+    );
+    let cashier = CashierService::new(
+        Arc::new(SqlStaffRepository::new(&db, config.currency.clone())),
+        config.max_stake,
+    );
+    let accounts = AccountService::new(
+        Arc::new(SqlAccountRepository::new(&db, config.currency.clone())),
+        clock.clone(),
+    );
+    let key_sweeper = KeySweeper::new(&db, config.idempotency_ttl_hours);
     // The live streams: one reader of the change feed, whichever replica
     // made the change, woken by every change to the line.
     let feed = LiveFeed::new(Arc::new(SqlChangeLog::new(&db)), config.streams.feed());
@@ -99,6 +131,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         bets,
         line: line.clone(),
         wallets,
+        payments,
+        cashier,
+        accounts,
+        webhooks,
         tokens,
         feed: feed.clone(),
     };
@@ -150,6 +186,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     service.spawn_worker("open events cache", |stop| {
         open_events.listen_for_changes(pool, stop)
     });
+    service.spawn_worker("idempotency key sweeper", |stop| key_sweeper.run(stop));
+    if let Some(worker) = sandbox {
+        // The sandbox posts to this very service, as the provider would.
+        let mut address = service.address();
+        if address.ip().is_unspecified() {
+            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let url = format!("http://{address}/payments/webhook");
+        service.spawn_worker("payment sandbox", |stop| worker.run(url, stop));
+    }
     tracing::info!(
         service = SERVICE,
         address = %service.address(),
@@ -161,9 +207,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
 /// A token for `bettor`, valid for `lifetime` from now, signed with
 /// `BET_MAKER_JWT_SECRET` (refused when only a public key is configured:
 /// then tokens come from the identity provider).
-pub fn token(config: &Config, bettor: &BettorId, lifetime: Duration) -> anyhow::Result<String> {
+/// With `scope` (`"trader cashier"`), a staff member's token.
+pub fn token(
+    config: &Config,
+    bettor: &BettorId,
+    scope: Option<&str>,
+    lifetime: Duration,
+) -> anyhow::Result<String> {
     let tokens = BettorTokens::from_settings(&config.jwt)?;
-    Ok(tokens.issue(bettor, lifetime, std::time::SystemTime::now())?)
+    Ok(tokens.issue_with_scope(bettor, scope, lifetime, std::time::SystemTime::now())?)
 }
 
 /// Lists up to `limit` messages of the dead-letter queue, oldest first,

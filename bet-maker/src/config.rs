@@ -3,6 +3,7 @@
 //! variable with its default).
 
 mod jwt;
+mod payments;
 mod streams;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ pub use jwt::{
     BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
     parse_lifetime,
 };
+pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
 pub use streams::StreamSettings;
 
 /// The largest house limit the schema can store (`NUMERIC(12, 2)`).
@@ -170,9 +172,23 @@ pub struct Config {
         value_parser = |code: &str| Currency::parse(code)
     )]
     pub currency: Currency,
+    /// How long, in hours, an `Idempotency-Key` is remembered: a retry
+    /// within it returns the first response; the keys are swept after it,
+    /// so their table stays bounded.
+    #[arg(
+        long = "idempotency-ttl-hours",
+        env = "BET_MAKER_IDEMPOTENCY_TTL_HOURS",
+        value_name = "BET_MAKER_IDEMPOTENCY_TTL_HOURS",
+        default_value_t = 24,
+        value_parser = clap::value_parser!(u32).range(1..=8_760)
+    )]
+    pub idempotency_ttl_hours: u32,
     /// How bettors' tokens are verified (and, with a secret, issued).
     #[command(flatten)]
     pub jwt: JwtSettings,
+    /// The payment provider and its webhook.
+    #[command(flatten)]
+    pub payments: PaymentSettings,
     /// Retention, buffering and keep-alive of the live streams.
     #[command(flatten)]
     pub streams: StreamSettings,

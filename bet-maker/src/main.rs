@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bet_maker::app::{dead_letters, migrate, resync, start, token};
 use bet_maker::config::{Config, parse_lifetime};
-use bet_maker::domain::BettorId;
+use bet_maker::domain::{BettorId, StaffScope};
 use bet_maker::presentation::messaging::DEFAULT_LIST_LIMIT;
 use shared_kernel::lifecycle::serve_until_signal;
 
@@ -46,7 +46,25 @@ enum Command {
         /// How long the token is valid: 90s, 30m, 1h, 7d (at most 365d).
         #[arg(long, default_value = "1h", value_parser = parse_lifetime)]
         ttl: Duration,
+        /// Staff scopes the token grants, space-separated: `cashier`,
+        /// `trader` (a bettor's token has none).
+        #[arg(long, value_parser = parse_scope)]
+        scope: Option<String>,
     },
+}
+
+/// A `scope` claim of staff words only, so a typo does not make a token
+/// that grants nothing.
+fn parse_scope(text: &str) -> Result<String, String> {
+    let known = [StaffScope::Cashier, StaffScope::Trader].map(StaffScope::as_str);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.iter().find(|word| !known.contains(word)) {
+        Some(word) => Err(format!(
+            "unknown scope `{word}`: the scopes are cashier and trader"
+        )),
+        None if words.is_empty() => Err("name at least one scope: cashier, trader".to_owned()),
+        None => Ok(words.join(" ")),
+    }
 }
 
 #[tokio::main]
@@ -82,8 +100,8 @@ async fn main() -> ExitCode {
                 Ok(())
             }
             // Only the token on stdout, so `$(bet-maker token alice)` is it.
-            Command::Token { bettor, ttl } => {
-                println!("{}", token(&config, &bettor, ttl)?);
+            Command::Token { bettor, ttl, scope } => {
+                println!("{}", token(&config, &bettor, scope.as_deref(), ttl)?);
                 Ok(())
             }
         },
@@ -139,7 +157,9 @@ mod tests {
     #[test]
     fn token_names_a_bettor_and_lasts_an_hour_unless_told_otherwise() {
         let token = |args: &[&str]| match parse(args) {
-            Ok((Command::Token { bettor, ttl }, _)) => Some((bettor.to_string(), ttl.as_secs())),
+            Ok((Command::Token { bettor, ttl, .. }, _)) => {
+                Some((bettor.to_string(), ttl.as_secs()))
+            }
             _ => None,
         };
         assert_eq!(
@@ -158,6 +178,26 @@ mod tests {
             vec!["bet-maker", "token", "alice", "--ttl", "forever"],
         ] {
             assert!(parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_staff_token_names_known_scopes_only() {
+        let scope = |args: &[&str]| match parse(args) {
+            Ok((Command::Token { scope, .. }, _)) => Ok(scope),
+            Err(error) => Err(error.to_string()),
+            Ok(_) => Err("another command".to_owned()),
+        };
+        assert_eq!(scope(&["bet-maker", "token", "alice"]), Ok(None));
+        assert_eq!(
+            scope(&["bet-maker", "token", "cleo", "--scope", " trader  cashier "]),
+            Ok(Some("trader cashier".to_owned()))
+        );
+        for bad in ["admin", "cashiers", "", "trader root"] {
+            assert!(
+                scope(&["bet-maker", "token", "cleo", "--scope", bad]).is_err(),
+                "{bad}"
+            );
         }
     }
 

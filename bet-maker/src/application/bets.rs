@@ -11,8 +11,8 @@ use super::ports::{
     PlaceOutcome, PlacedBet, RepositoryError,
 };
 use crate::domain::{
-    Bet, BetRefused, BetSum, BetSumError, BettorId, InsufficientFunds, LineEvent, OddsRequest,
-    is_coefficient, stake,
+    Bet, BetRefused, BetSum, BetSumError, BettorId, Excluded, InsufficientFunds, LineEvent,
+    OddsRequest, is_coefficient, stake,
 };
 
 /// How often a bet is decided again when the event changed between
@@ -45,6 +45,9 @@ pub enum BetError {
     /// The idempotency key was used for another request (422).
     #[error("the Idempotency-Key was already used for a different request")]
     KeyReused,
+    /// The bettor excluded themselves from betting (403 `excluded`).
+    #[error("the bettor is excluded from bets and deposits")]
+    Excluded(Excluded),
     /// The event kept changing under the bet (503, retry).
     #[error("the event kept changing; gave up after {ROUNDS} attempts")]
     Contended,
@@ -160,6 +163,11 @@ impl BetService {
                         wanted: amount.value(),
                     };
                     return self.unless_replayed(claim.as_ref(), short.into()).await;
+                }
+                PlaceOutcome::Excluded(until) => {
+                    return self
+                        .unless_replayed(claim.as_ref(), BetError::Excluded(until))
+                        .await;
                 }
                 PlaceOutcome::KeyTaken => {
                     let vanished = BetError::Storage(key_vanished());

@@ -2,15 +2,21 @@
 //! news of events (settling bets), resync from line-provider, and follow
 //! the line, bets and wallets live.
 
+mod account;
 mod bets;
+mod cashier;
 mod line;
 pub mod live;
+mod payments;
 pub mod ports;
 mod wallets;
 
+pub use account::{AccountError, AccountService, Limits};
 pub use bets::{BetError, BetService, BetSlip};
+pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
 pub use line::{LineError, LineService, ResyncReport};
-pub use wallets::{Movement, WalletError, WalletService};
+pub use payments::{Movement, PaymentError, PaymentService};
+pub use wallets::{WalletError, WalletService};
 
 #[cfg(test)]
 mod fakes;

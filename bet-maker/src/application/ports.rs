@@ -15,7 +15,11 @@ use uuid::Uuid;
 
 use rust_decimal::Decimal;
 
-use crate::domain::{Bet, BetStatus, BettorId, LineEvent, Posting, Refusal, WalletLine};
+use crate::domain::{
+    Adjustment, Bet, BetStatus, BetSum, BettorId, ContradictsFinal, DepositLimitReached, Excluded,
+    ExclusionKind, ExclusionRequest, InsufficientFunds, Limit, LimitPeriod, LineEvent, PaymentKind,
+    PaymentStatus, Posting, ProviderOutcome, Refusal, WalletLine,
+};
 
 /// Why storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +51,7 @@ pub struct IdempotencyClaim {
     /// The header's value.
     pub key: String,
     /// The request, written canonically: `<event_id>:<amount>` for a bet,
-    /// `deposit:<amount>` or `withdrawal:<amount>` for a wallet movement.
+    /// `deposit:<amount>` or `withdrawal:<amount>` for a payment.
     pub request: String,
 }
 
@@ -103,6 +107,8 @@ pub enum PlaceOutcome {
     /// The bettor's key was claimed before (by an earlier request, or a
     /// concurrent one that committed first).
     KeyTaken,
+    /// The bettor has excluded themselves from betting until then.
+    Excluded(Excluded),
 }
 
 /// What a bettor's idempotency key was used for before, as a bet request
@@ -297,33 +303,10 @@ pub struct StatementLine {
     pub balance_after: Decimal,
     /// The bet it was for, if any.
     pub bet_id: Option<Uuid>,
+    /// The deposit or withdrawal it was for, if any.
+    pub payment_id: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
-}
-
-/// What posting a wallet movement came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PostOutcome {
-    /// Posted: its wallet line.
-    Posted(StatementLine),
-    /// The balance would have gone below zero (it changed since the
-    /// posting was decided): nothing was written.
-    BalanceChanged,
-    /// The balance would exceed the most a wallet can hold
-    /// ([`crate::domain::MAX_BALANCE`]): nothing was written.
-    BalanceLimit,
-    /// Another request of the bettor holds the idempotency key already (a
-    /// concurrent duplicate committed first): nothing was written.
-    KeyTaken,
-}
-
-/// What a bettor's idempotency key was used for before.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EarlierUse {
-    /// The same request: the wallet line it posted.
-    Same(StatementLine),
-    /// Another request (another amount, operation, or a bet).
-    Different,
 }
 
 /// Bettors' wallets and the ledger behind them.
@@ -332,27 +315,6 @@ pub trait WalletRepository: Send + Sync {
     /// The bettor's balance: 0.00 before their first deposit.
     async fn balance(&self, bettor: &BettorId) -> Result<Decimal, RepositoryError>;
 
-    /// Posts `posting` as one ledger transaction and changes the wallet's
-    /// balance by its wallet entries, and claims the bettor's idempotency
-    /// key (if any) for the posted line: all of it or nothing.
-    ///
-    /// Errors: storage only; a balance that would go negative and a key
-    /// already held are outcomes, [`PostOutcome::BalanceChanged`] and
-    /// [`PostOutcome::KeyTaken`], with nothing written.
-    async fn post(
-        &self,
-        bettor: &BettorId,
-        posting: &Posting,
-        claim: Option<&IdempotencyClaim>,
-    ) -> Result<PostOutcome, RepositoryError>;
-
-    /// What the claim's bettor used the claim's key for before, if
-    /// anything; only that bettor's keys are looked at.
-    async fn earlier_use(
-        &self,
-        claim: &IdempotencyClaim,
-    ) -> Result<Option<EarlierUse>, RepositoryError>;
-
     /// A page of the bettor's statement, newest first (one extra when
     /// there are more).
     async fn statement(
@@ -360,4 +322,282 @@ pub trait WalletRepository: Send + Sync {
         bettor: &BettorId,
         page: PageRequest,
     ) -> Result<Vec<StatementLine>, RepositoryError>;
+}
+
+/// A deposit or a withdrawal, as bet-maker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// Our id: the `reference` the provider's notices carry.
+    pub id: Uuid,
+    /// Deposit or withdrawal.
+    pub kind: PaymentKind,
+    /// Whose.
+    pub bettor_id: BettorId,
+    /// How much, two decimals.
+    pub amount: Decimal,
+    /// In the wallet's currency.
+    pub currency: String,
+    /// Where it stands.
+    pub status: PaymentStatus,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When the provider's word came (`None` while pending).
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// A deposit or withdrawal to record, as the bettor asked for it.
+#[derive(Debug, Clone, Copy)]
+pub struct PaymentRequest<'a> {
+    /// Its id, new.
+    pub id: Uuid,
+    /// Deposit or withdrawal.
+    pub kind: PaymentKind,
+    /// Whose wallet.
+    pub bettor_id: &'a BettorId,
+    /// How much.
+    pub amount: BetSum,
+    /// Now, by the application's clock: the moment the limits and
+    /// exclusions are read at, and the request's `created_at`.
+    pub now: DateTime<Utc>,
+    /// The bettor's idempotency key, if sent, claimed for the request.
+    pub claim: Option<&'a IdempotencyClaim>,
+}
+
+/// What recording a payment request came to. Anything but `Requested`
+/// wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// Recorded (a withdrawal's money reserved, in the same transaction).
+    Requested(Payment),
+    /// A deposit while the bettor is excluded ([`crate::domain::excluded_at`]).
+    Excluded(Excluded),
+    /// A deposit past a limit ([`crate::domain::check_deposit`]).
+    DepositLimit(DepositLimitReached),
+    /// A withdrawal the balance does not cover.
+    InsufficientFunds(InsufficientFunds),
+    /// Another request of the bettor holds the key.
+    KeyTaken,
+}
+
+/// What a bettor's idempotency key was used for before, as a payment
+/// request sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierPayment {
+    /// The same request: the payment it made, as it is now.
+    Same(Payment),
+    /// Another request.
+    Different,
+}
+
+/// The provider's word on one of our payments: a verified webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderNotice {
+    /// The provider's event id: applied once, whatever it retries.
+    pub event_id: String,
+    /// What happened.
+    pub outcome: ProviderOutcome,
+    /// Our payment's id.
+    pub reference: Uuid,
+    /// The amount the provider moved.
+    pub amount: Decimal,
+    /// In this currency.
+    pub currency: String,
+}
+
+/// What applying a provider's notice came to. Only `Applied` and
+/// `AlreadyThere` record it; the refusals write nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// The payment took the notice's status (and its money moved).
+    Applied(Payment),
+    /// This event id was applied before, with the same content.
+    Duplicate,
+    /// Another event id said the same before: the payment is there already.
+    AlreadyThere(Payment),
+    /// This event id came before with other content.
+    EventIdReused,
+    /// No payment of the notice's kind has this id.
+    UnknownReference,
+    /// The amount or currency is not the payment's.
+    Mismatch {
+        /// The payment's amount.
+        amount: Decimal,
+        /// The payment's currency.
+        currency: String,
+    },
+    /// The payment is final the other way.
+    Contradicts(ContradictsFinal),
+    /// Crediting it would take the wallet past what it can hold.
+    BalanceLimit,
+}
+
+/// Deposits and withdrawals, and the provider's notices about them.
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    /// In one transaction that holds the bettor's wallet (made, empty, if
+    /// it is the first use): for a deposit, refuses it if the bettor is
+    /// excluded or a limit would be passed (the deposits of each window
+    /// counted under that lock, so concurrent deposits cannot both slip
+    /// under a limit); for a withdrawal, refuses it if the balance does not
+    /// cover it, else reserves the money ([`crate::domain::withdrawal`]);
+    /// then records the request and claims the key.
+    async fn request(&self, request: PaymentRequest<'_>)
+    -> Result<RequestOutcome, RepositoryError>;
+
+    /// What the claim's bettor used the claim's key for before, if
+    /// anything, seen by a request for `kind`.
+    async fn earlier_use(
+        &self,
+        claim: &IdempotencyClaim,
+        kind: PaymentKind,
+    ) -> Result<Option<EarlierPayment>, RepositoryError>;
+
+    /// The bettor's payment of `kind` with this id (another bettor's is
+    /// `None`).
+    async fn get(
+        &self,
+        bettor_id: &BettorId,
+        kind: PaymentKind,
+        id: Uuid,
+    ) -> Result<Option<Payment>, RepositoryError>;
+
+    /// Up to `page.limit + 1` of the bettor's payments of `kind`, newest
+    /// first.
+    async fn list(
+        &self,
+        bettor_id: &BettorId,
+        kind: PaymentKind,
+        page: PageRequest,
+    ) -> Result<Vec<Payment>, RepositoryError>;
+
+    /// In one transaction: records the notice's event id (a second time
+    /// is [`NoticeOutcome::Duplicate`], however concurrently), holds its
+    /// payment, and applies the provider's word to it
+    /// ([`crate::domain::decide`]): its status, and the posting that goes
+    /// with it. Every refusal rolls everything back.
+    async fn apply(
+        &self,
+        notice: &ProviderNotice,
+        now: DateTime<Utc>,
+    ) -> Result<NoticeOutcome, RepositoryError>;
+}
+
+/// The payment provider, told of each request. The production adapter
+/// does nothing: the provider learns of a deposit from the bettor's own
+/// payment page and answers with its webhook. The sandbox answers
+/// itself.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// A payment was asked for (once: a replayed key does not ask again).
+    async fn requested(&self, payment: &Payment);
+}
+
+/// A cashier's adjustment to make.
+#[derive(Debug, Clone, Copy)]
+pub struct AdjustmentRequest<'a> {
+    /// The staff member.
+    pub actor: &'a BettorId,
+    /// Whose wallet.
+    pub bettor_id: &'a BettorId,
+    /// How much, signed.
+    pub amount: Adjustment,
+    /// Why (1 to 500 characters).
+    pub reason: &'a str,
+}
+
+/// One staff action, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Its id (time-ordered).
+    pub id: Uuid,
+    /// The staff member (their token's `sub`).
+    pub actor: String,
+    /// What they did (`wallet.adjust`).
+    pub action: String,
+    /// On what (`wallet:<bettor>`).
+    pub subject: String,
+    /// Why.
+    pub reason: String,
+    /// The subject before.
+    pub before: Option<serde_json::Value>,
+    /// The subject after.
+    pub after: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an adjustment came to. Anything but `Adjusted` wrote nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdjustOutcome {
+    /// Posted, with its audit entry, in one transaction.
+    Adjusted(StatementLine, AuditEntry),
+    /// It would take the wallet below zero.
+    InsufficientFunds(InsufficientFunds),
+    /// It would take the wallet past what it can hold.
+    BalanceLimit,
+}
+
+/// The staff's actions and their audit log.
+#[async_trait]
+pub trait StaffRepository: Send + Sync {
+    /// In one transaction holding the wallet (made, empty, at first use):
+    /// the adjustment's posting ([`crate::domain::adjustment`]) and its
+    /// audit entry.
+    async fn adjust(
+        &self,
+        request: AdjustmentRequest<'_>,
+    ) -> Result<AdjustOutcome, RepositoryError>;
+
+    /// Up to `page.limit + 1` audit entries, newest first.
+    async fn audit(&self, page: PageRequest) -> Result<Vec<AuditEntry>, RepositoryError>;
+}
+
+/// An exclusion a bettor set on themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    /// Its id.
+    pub id: Uuid,
+    /// Time-out or self-exclusion.
+    pub kind: ExclusionKind,
+    /// When it began.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends; `None`: never.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A bettor's own limits and exclusions.
+#[async_trait]
+pub trait AccountRepository: Send + Sync {
+    /// The bettor's deposit limits as stored (a pending change may be due:
+    /// [`Limit::at`]).
+    async fn limits(
+        &self,
+        bettor_id: &BettorId,
+    ) -> Result<Vec<(LimitPeriod, Limit)>, RepositoryError>;
+
+    /// In one transaction holding the bettor's wallet (as a deposit does,
+    /// so a deposit sees the limits before or after, never between):
+    /// applies each change ([`Limit::change`] at `now`); returns every
+    /// limit after.
+    async fn change_limits(
+        &self,
+        bettor_id: &BettorId,
+        changes: &[(LimitPeriod, Option<Decimal>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(LimitPeriod, Limit)>, RepositoryError>;
+
+    /// Records an exclusion from `now`.
+    async fn exclude(
+        &self,
+        bettor_id: &BettorId,
+        request: ExclusionRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Exclusion, RepositoryError>;
+
+    /// The bettor's exclusions that still last at `now`.
+    async fn exclusions(
+        &self,
+        bettor_id: &BettorId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Exclusion>, RepositoryError>;
 }

@@ -1,6 +1,6 @@
 //! Money: what every movement posts to the ledger, by double entry.
 //!
-//! Four kinds of account hold money: each bettor's wallet, and three of the
+//! Five kinds of account hold money: each bettor's wallet, and four of the
 //! house's. An account's balance is the sum of its entries, and every
 //! posting's entries sum to zero, so money is only ever moved, never made
 //! or lost:
@@ -11,9 +11,10 @@
 //! | [`Account::HouseCash`] | minus the cash bettors brought in, net of withdrawals |
 //! | [`Account::StakesHeld`] | the stakes of bets not yet settled |
 //! | [`Account::HouseResult`] | what the house has won (negative: lost) |
+//! | [`Account::WithdrawalsPending`] | withdrawals asked for, not yet paid or returned |
 //!
-//! So at every moment: deposits − withdrawals = wallets + stakes held +
-//! the house's result.
+//! So at every moment: deposits + adjustments − withdrawals paid = wallets
+//! + stakes held + withdrawals pending + the house's result.
 //!
 //! These functions are the definition. The statements that post in bulk
 //! (placing a bet, settling an event) apply them in SQL, and
@@ -21,7 +22,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{BetStatus, BetSum};
+use super::{BetStatus, BetSum, BetSumError};
 
 /// The most a wallet (and any ledger amount) can hold: what the ledger's
 /// `NUMERIC(16, 2)` columns store.
@@ -38,6 +39,8 @@ pub enum Account {
     StakesHeld,
     /// The house's winnings (or losses).
     HouseResult,
+    /// Money on its way out: withdrawals the provider has not paid yet.
+    WithdrawalsPending,
 }
 
 impl Account {
@@ -48,6 +51,7 @@ impl Account {
             Self::HouseCash => "HOUSE_CASH",
             Self::StakesHeld => "STAKES_HELD",
             Self::HouseResult => "HOUSE_RESULT",
+            Self::WithdrawalsPending => "WITHDRAWALS_PENDING",
         }
     }
 }
@@ -55,10 +59,14 @@ impl Account {
 /// What a line of a bettor's wallet statement says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WalletLine {
-    /// Money paid in.
+    /// Money paid in (the provider confirmed a deposit).
     Deposit,
-    /// Money paid out.
+    /// Money asked out: reserved for a withdrawal until the provider pays it.
     Withdrawal,
+    /// A withdrawal the provider did not pay: its money back.
+    WithdrawalReturned,
+    /// A cashier's correction, either way, with a reason.
+    Adjustment,
     /// A bet's stake taken.
     Stake,
     /// A won bet's payout.
@@ -76,6 +84,8 @@ impl WalletLine {
             Self::Stake => "STAKE",
             Self::Payout => "PAYOUT",
             Self::Refund => "REFUND",
+            Self::WithdrawalReturned => "WITHDRAWAL_RETURNED",
+            Self::Adjustment => "ADJUSTMENT",
         }
     }
 
@@ -87,6 +97,8 @@ impl WalletLine {
             Self::Stake,
             Self::Payout,
             Self::Refund,
+            Self::WithdrawalReturned,
+            Self::Adjustment,
         ]
         .into_iter()
         .find(|line| line.as_str() == text)
@@ -171,15 +183,83 @@ pub fn deposit(amount: BetSum) -> Posting {
     )
 }
 
-/// Money paid out of a wallet holding `balance`.
+/// A withdrawal asked for from a wallet holding `balance`: the amount
+/// leaves the wallet at once and waits in [`Account::WithdrawalsPending`]
+/// until the provider pays it ([`withdrawal_paid`]) or does not
+/// ([`withdrawal_returned`]).
 pub fn withdrawal(amount: BetSum, balance: Decimal) -> Result<Posting, InsufficientFunds> {
     let amount = amount.value();
     let posting = Posting::new(
         Some(WalletLine::Withdrawal),
-        &[(Account::Wallet, -amount), (Account::HouseCash, amount)],
+        &[
+            (Account::Wallet, -amount),
+            (Account::WithdrawalsPending, amount),
+        ],
     );
     check_funds(&posting, balance)?;
     Ok(posting)
+}
+
+/// A withdrawal the provider paid: the money leaves the house's cash. The
+/// wallet does not change (it did when the withdrawal was asked for).
+pub fn withdrawal_paid(amount: BetSum) -> Posting {
+    let amount = amount.value();
+    Posting::new(
+        None,
+        &[
+            (Account::WithdrawalsPending, -amount),
+            (Account::HouseCash, amount),
+        ],
+    )
+}
+
+/// A withdrawal the provider did not pay: its money goes back to the
+/// wallet.
+pub fn withdrawal_returned(amount: BetSum) -> Posting {
+    let amount = amount.value();
+    Posting::new(
+        Some(WalletLine::WithdrawalReturned),
+        &[
+            (Account::WithdrawalsPending, -amount),
+            (Account::Wallet, amount),
+        ],
+    )
+}
+
+/// A cashier's adjustment of `amount` (signed: positive pays in, negative
+/// takes out) to a wallet holding `balance`. The counterpart is the
+/// house's cash, as for money a bettor brings to or takes from a cash
+/// desk; the wallet never goes below zero.
+pub fn adjustment(amount: Adjustment, balance: Decimal) -> Result<Posting, InsufficientFunds> {
+    let amount = amount.value();
+    let posting = Posting::new(
+        Some(WalletLine::Adjustment),
+        &[(Account::Wallet, amount), (Account::HouseCash, -amount)],
+    );
+    check_funds(&posting, balance)?;
+    Ok(posting)
+}
+
+/// The amount of a cashier's adjustment: not zero, at most two decimal
+/// places, at most the configured maximum either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adjustment(Decimal);
+
+impl Adjustment {
+    /// Checks the rules of a stake on the amount's size, either sign.
+    pub fn new(amount: Decimal, maximum: Decimal) -> Result<Self, BetSumError> {
+        let size = BetSum::new(amount.abs(), maximum)?;
+        Ok(Self(if amount.is_sign_negative() {
+            -size.value()
+        } else {
+            size.value()
+        }))
+    }
+
+    /// The signed amount, two decimal places.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
 }
 
 /// A bet's stake, taken from the wallet and held until the bet is

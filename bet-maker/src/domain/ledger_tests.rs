@@ -93,6 +93,71 @@ fn more_than_the_balance_is_refused_saying_the_balance() {
         Err(refused)
     );
     assert!(withdrawal(sum(dec!(5.00)), dec!(5.00)).is_ok());
+    let take = |amount| Adjustment::new(amount, MAX).unwrap();
+    assert_eq!(adjustment(take(dec!(-5.01)), dec!(5.00)), Err(refused));
+    assert!(adjustment(take(dec!(-5.00)), dec!(5.00)).is_ok());
+    assert!(adjustment(take(dec!(5.01)), dec!(0.00)).is_ok());
+}
+
+#[test]
+fn a_withdrawal_waits_in_the_house_until_paid_or_returned() {
+    let posted = |posting: &Posting| {
+        let mut by_account: Vec<(Account, Decimal)> = posting
+            .entries()
+            .iter()
+            .map(|entry| (entry.account, entry.amount))
+            .collect();
+        by_account.sort();
+        (by_account, posting.wallet_line())
+    };
+    assert_eq!(
+        posted(&withdrawal(sum(dec!(30.00)), dec!(30.00)).unwrap()),
+        (
+            vec![
+                (Account::Wallet, dec!(-30.00)),
+                (Account::WithdrawalsPending, dec!(30.00))
+            ],
+            Some(WalletLine::Withdrawal)
+        )
+    );
+    assert_eq!(
+        posted(&withdrawal_paid(sum(dec!(30.00)))),
+        (
+            vec![
+                (Account::HouseCash, dec!(30.00)),
+                (Account::WithdrawalsPending, dec!(-30.00))
+            ],
+            None
+        )
+    );
+    assert_eq!(
+        posted(&withdrawal_returned(sum(dec!(30.00)))),
+        (
+            vec![
+                (Account::Wallet, dec!(30.00)),
+                (Account::WithdrawalsPending, dec!(-30.00))
+            ],
+            Some(WalletLine::WithdrawalReturned)
+        )
+    );
+}
+
+#[test]
+fn an_adjustment_is_a_stakes_amount_either_way() {
+    assert_eq!(
+        Adjustment::new(dec!(-2.5), MAX).unwrap().value(),
+        dec!(-2.50)
+    );
+    assert_eq!(Adjustment::new(dec!(2.5), MAX).unwrap().value(), dec!(2.50));
+    assert_eq!(Adjustment::new(dec!(0), MAX), Err(BetSumError::NotPositive));
+    assert_eq!(
+        Adjustment::new(dec!(-0.001), MAX),
+        Err(BetSumError::TooPrecise)
+    );
+    assert_eq!(
+        Adjustment::new(dec!(-1000000.01), MAX),
+        Err(BetSumError::AboveMaximum(MAX))
+    );
     assert!(check_funds(&stake(sum(dec!(5.00))), dec!(5.00)).is_ok());
 }
 
@@ -101,6 +166,10 @@ fn more_than_the_balance_is_refused_saying_the_balance() {
 enum Movement {
     Deposit(i64),
     Withdraw(i64),
+    /// The provider's verdict on a pending withdrawal: paid or not.
+    Decide(usize, bool),
+    /// A cashier's adjustment, signed.
+    Adjust(i64),
     Bet(i64, i64),
     Settle(usize, LineEventStatus),
 }
@@ -117,6 +186,10 @@ fn movements() -> impl Strategy<Value = Vec<Movement>> {
         prop_oneof![
             cents.clone().prop_map(Movement::Deposit),
             cents.clone().prop_map(Movement::Withdraw),
+            (0..5usize, any::<bool>()).prop_map(|(index, paid)| Movement::Decide(index, paid)),
+            (-100_000..=100_000i64)
+                .prop_filter("not zero", |cents| *cents != 0)
+                .prop_map(Movement::Adjust),
             (cents, coefficient).prop_map(|(stake, odds)| Movement::Bet(stake, odds)),
             (0..20usize, result).prop_map(|(bet, result)| Movement::Settle(bet, result)),
         ],
@@ -127,12 +200,14 @@ fn movements() -> impl Strategy<Value = Vec<Movement>> {
 proptest! {
     /// Whatever a bettor does, in any order: every posting sums to zero,
     /// the wallet never goes below zero (what it cannot cover is refused),
-    /// and deposits − withdrawals = wallet + stakes held + the house's result.
+    /// and what came in (deposits and adjustments, less withdrawals paid)
+    /// = wallet + stakes held + withdrawals pending + the house's result.
     #[test]
     fn money_is_conserved_and_no_wallet_goes_negative(movements in movements()) {
         let mut balances: BTreeMap<Account, Decimal> = BTreeMap::new();
         let mut pending: Vec<(BetSum, Decimal)> = Vec::new();
         let mut brought_in = Decimal::ZERO;
+        let mut withdrawals: Vec<BetSum> = Vec::new();
         for movement in movements {
             let wallet = balances.get(&Account::Wallet).copied().unwrap_or_default();
             let posting = match movement {
@@ -143,7 +218,25 @@ proptest! {
                 Movement::Withdraw(cents) => {
                     let posting = withdrawal(sum(Decimal::new(cents, 2)), wallet).ok();
                     if posting.is_some() {
-                        brought_in -= Decimal::new(cents, 2);
+                        withdrawals.push(sum(Decimal::new(cents, 2)));
+                    }
+                    posting
+                }
+                Movement::Decide(index, paid) if index < withdrawals.len() => {
+                    let amount = withdrawals.remove(index);
+                    if paid {
+                        brought_in -= amount.value();
+                        Some(withdrawal_paid(amount))
+                    } else {
+                        Some(withdrawal_returned(amount))
+                    }
+                }
+                Movement::Decide(..) => None,
+                Movement::Adjust(cents) => {
+                    let amount = Adjustment::new(Decimal::new(cents, 2), MAX).unwrap();
+                    let posting = adjustment(amount, wallet).ok();
+                    if posting.is_some() {
+                        brought_in += amount.value();
                     }
                     posting
                 }
@@ -173,8 +266,13 @@ proptest! {
             prop_assert_eq!(-on(Account::HouseCash), brought_in);
             prop_assert_eq!(
                 brought_in,
-                on(Account::Wallet) + on(Account::StakesHeld) + on(Account::HouseResult)
+                on(Account::Wallet)
+                    + on(Account::StakesHeld)
+                    + on(Account::WithdrawalsPending)
+                    + on(Account::HouseResult)
             );
+            let reserved: Decimal = withdrawals.iter().map(|amount| amount.value()).sum();
+            prop_assert_eq!(on(Account::WithdrawalsPending), reserved);
             let held: Decimal = pending.iter().map(|(amount, _)| amount.value()).sum();
             prop_assert_eq!(on(Account::StakesHeld), held);
         }

@@ -9,6 +9,9 @@ mod ledger;
 mod line_change;
 mod line_event;
 mod odds;
+mod payments;
+mod responsible;
+mod staff;
 
 pub(crate) use bet::StoredBet;
 pub use bet::{Bet, BetRefused, BetStatus, payout};
@@ -16,11 +19,20 @@ pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use currency::{Currency, CurrencyError};
 pub use ledger::{
-    Account, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, check_funds, deposit,
-    settlement, stake, withdrawal,
+    Account, Adjustment, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, adjustment,
+    check_funds, deposit, settlement, stake, withdrawal, withdrawal_paid, withdrawal_returned,
 };
 pub use line_change::{
     ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values, is_coefficient,
 };
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
 pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};
+pub use payments::{
+    ContradictsFinal, Decision, PaymentKind, PaymentStatus, ProviderOutcome, decide,
+};
+pub use responsible::{
+    DepositLimitReached, Excluded, ExclusionError, ExclusionKind, ExclusionRequest, Limit,
+    LimitAmountError, LimitPeriod, MAX_TIME_OUT_HOURS, MIN_TIME_OUT_HOURS, PendingLimit,
+    RAISE_DELAY, SELF_EXCLUSION_MONTHS, check_deposit, excluded_at, limit_amount,
+};
+pub use staff::{Scopes, StaffScope};

@@ -12,7 +12,9 @@ use std::ops::Deref;
 
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
-use bet_maker::config::{Config, JwtKeySettings, JwtSecret, JwtSettings, StreamSettings};
+use bet_maker::config::{
+    Config, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings, ProviderKind, StreamSettings,
+};
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
@@ -37,6 +39,56 @@ pub const MAX_STAKE: &str = "1000000.00";
 /// The secret bettors' tokens are signed with in tests
 /// (`BET_MAKER_JWT_SECRET`).
 pub const JWT_SECRET: &str = "test-secret-of-bettor-tokens-32-bytes-or-more";
+
+/// The secret the payment provider signs its webhooks with in tests
+/// (`BET_MAKER_PAYMENTS_WEBHOOK_SECRETS`).
+pub const WEBHOOK_SECRET: &str = "test-secret-of-the-payment-provider-webhooks";
+
+/// The payment settings of tests: the provider's webhook, signed with
+/// [`WEBHOOK_SECRET`].
+pub fn payment_settings() -> PaymentSettings {
+    PaymentSettings {
+        provider: ProviderKind::Webhook,
+        webhook_secrets: vec![webhook_secret()],
+        ..PaymentSettings::default()
+    }
+}
+
+/// [`WEBHOOK_SECRET`] as a secret.
+pub fn webhook_secret() -> shared_kernel::webhook_signature::WebhookSecret {
+    shared_kernel::webhook_signature::WebhookSecret::parse(WEBHOOK_SECRET)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The provider's notice `kind` (`deposit.succeeded`, ...) about `payment`
+/// (a deposit or withdrawal as the API returned it), with a fresh event id.
+pub fn notice_about(kind: &str, payment: &serde_json::Value) -> String {
+    json!({
+        "id": format!("evt_{}", Uuid::now_v7().simple()),
+        "type": kind,
+        "created": Utc::now().timestamp(),
+        "data": {
+            "reference": payment["id"],
+            "amount": payment["amount"],
+            "currency": payment["currency"],
+        },
+    })
+    .to_string()
+}
+
+/// `request` (a POST to `/payments/webhook`) carrying `body`, signed now
+/// with [`WEBHOOK_SECRET`], as the provider sends it.
+pub fn signed(request: RequestBuilder, body: &str) -> RequestBuilder {
+    let signature = shared_kernel::webhook_signature::header_value(
+        &[webhook_secret()],
+        Utc::now().timestamp(),
+        body.as_bytes(),
+    );
+    request
+        .header(shared_kernel::webhook_signature::HEADER, signature)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+}
 
 /// The bettor a [`TestApp`]'s requests come from unless a test names
 /// another.
@@ -197,16 +249,46 @@ impl TestApp {
         shared_kernel::testing::expect_json(response, StatusCode::OK).await
     }
 
-    /// `POST /wallet/deposits` of `amount` as `bettor`, expecting 201; the
-    /// statement line.
+    /// `POST /wallet/deposits` of `amount` as `bettor`, expecting 202, then
+    /// the provider's `deposit.succeeded`, expecting 200; the deposit as it
+    /// is then.
     pub async fn deposit_as(&self, bettor: &str, amount: &str) -> serde_json::Value {
+        let deposit = self.request_payment_as(bettor, "deposits", amount).await;
+        let response = self.notify("deposit.succeeded", &deposit).await;
+        assert_eq!(response.status(), StatusCode::OK, "confirming {deposit}");
+        let id = deposit["id"].as_str().unwrap_or_default();
+        self.get_json_as(bettor, &format!("/wallet/deposits/{id}"))
+            .await
+    }
+
+    /// `POST /wallet/<deposits|withdrawals>` of `amount` as `bettor`,
+    /// expecting 202; the payment, pending.
+    pub async fn request_payment_as(
+        &self,
+        bettor: &str,
+        kind: &str,
+        amount: &str,
+    ) -> serde_json::Value {
         let response = self
-            .request_as(bettor, Method::POST, "/wallet/deposits")
+            .request_as(bettor, Method::POST, &format!("/wallet/{kind}"))
             .json(&json!({ "amount": amount }))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST /wallet/deposits: {e}"));
-        shared_kernel::testing::expect_json(response, StatusCode::CREATED).await
+            .unwrap_or_else(|e| panic!("POST /wallet/{kind}: {e}"));
+        shared_kernel::testing::expect_json(response, StatusCode::ACCEPTED).await
+    }
+
+    /// The provider's notice `kind` about `payment`, signed and posted.
+    pub async fn notify(&self, kind: &str, payment: &serde_json::Value) -> Response {
+        self.post_notice(&notice_about(kind, payment)).await
+    }
+
+    /// `body` posted to the webhook, signed.
+    pub async fn post_notice(&self, body: &str) -> Response {
+        signed(self.anonymous(Method::POST, "/payments/webhook"), body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /payments/webhook: {e}"))
     }
 
     /// `bettor`'s balance, as `GET /wallet` says it.
@@ -361,7 +443,9 @@ pub fn config(
         line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
         currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
+        idempotency_ttl_hours: 24,
         jwt: jwt_settings(),
+        payments: payment_settings(),
         streams: StreamSettings::default(),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),

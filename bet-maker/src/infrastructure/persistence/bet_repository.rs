@@ -10,6 +10,7 @@
 //! `tests/rules_in_sql.rs` holds the statement to `domain::check_funds`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -25,7 +26,7 @@ use crate::application::ports::{
     BetFilter, BetRepository, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
     RepositoryError,
 };
-use crate::domain::{Account, Bet, BettorId};
+use crate::domain::{Account, Bet, BettorId, Excluded};
 
 /// Places a bet: `$1` event at version `$2` (locked `FOR SHARE`, so a
 /// settlement, which updates the event row first, either committed before,
@@ -36,16 +37,25 @@ use crate::domain::{Account, Bet, BettorId};
 /// entries `$12`–`$14`. Each step selects from the one before, so a moved
 /// version or a short wallet matches no row and inserts nothing; a key the
 /// bettor holds already breaks `idempotency_keys_pkey` and undoes the whole
-/// statement. Returns whether the event was held at that version, and the
-/// balance after the debit (none when nothing was written).
+/// statement. A bettor excluded at `$8` (a time-out or self-exclusion
+/// that has begun and not ended: `domain::excluded_at`) debits nothing
+/// either. Returns whether the event was held at that version, the
+/// balance after the debit (none when nothing was written), and the
+/// exclusion that lasts longest, if any (its end; none for ever).
 pub const PLACE_BET: &str = "
     WITH event AS (
         SELECT id FROM events WHERE id = $1 AND version = $2 FOR SHARE
     ),
+    excluded AS (
+        SELECT until FROM exclusions
+        WHERE bettor_id = $3 AND starts_at <= $8 AND (until IS NULL OR until > $8)
+        ORDER BY until DESC NULLS FIRST
+        LIMIT 1
+    ),
     debited AS (
         UPDATE wallets SET balance = balance + $4
         FROM event
-        WHERE bettor_id = $3 AND balance + $4 >= 0
+        WHERE bettor_id = $3 AND balance + $4 >= 0 AND NOT EXISTS (SELECT 1 FROM excluded)
         RETURNING balance
     ),
     bet AS (
@@ -74,7 +84,9 @@ pub const PLACE_BET: &str = "
         FROM txn, debited, UNNEST($12::uuid[], $13::text[], $14::numeric[]) AS e(id, account, amount)
     )
     SELECT EXISTS (SELECT 1 FROM event) AS event_held,
-           (SELECT balance FROM debited) AS balance";
+           (SELECT balance FROM debited) AS balance,
+           EXISTS (SELECT 1 FROM excluded) AS excluded,
+           (SELECT until FROM excluded) AS excluded_until";
 
 /// The constraint a second claim of a bettor's key breaks.
 const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
@@ -132,9 +144,20 @@ impl BetRepository for SeaOrmBetRepository {
         let event_held: bool = row
             .try_get("event_held")
             .map_err(sqlx_storage(operation.clone()))?;
-        let balance: Option<Decimal> = row.try_get("balance").map_err(sqlx_storage(operation))?;
+        let balance: Option<Decimal> = row
+            .try_get("balance")
+            .map_err(sqlx_storage(operation.clone()))?;
+        let excluded: bool = row
+            .try_get("excluded")
+            .map_err(sqlx_storage(operation.clone()))?;
+        let excluded_until: Option<DateTime<Utc>> = row
+            .try_get("excluded_until")
+            .map_err(sqlx_storage(operation))?;
         Ok(match (event_held, balance) {
             (false, _) => PlaceOutcome::EventChanged,
+            (true, None) if excluded => PlaceOutcome::Excluded(
+                excluded_until.map_or(Excluded::Permanently, Excluded::Until),
+            ),
             (true, Some(_)) => PlaceOutcome::Placed,
             (true, None) => PlaceOutcome::InsufficientFunds {
                 balance: read_balance(&self.pool, bet.bettor_id()).await?,

@@ -95,7 +95,7 @@ pub mod idempotency_keys {
     use sea_orm::entity::prelude::*;
 
     /// A row of `idempotency_keys`: a bettor's key of `POST /bets` or of a
-    /// wallet movement, the request it was first used for, and what that
+    /// deposit or withdrawal, the request it was first used for, and what that
     /// request made. A key is unique per bettor, not across bettors.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_keys")]
@@ -107,9 +107,11 @@ pub mod idempotency_keys {
         pub request: String,
         /// The bet the request placed (a key of `POST /bets`).
         pub bet_id: Option<Uuid>,
-        /// The wallet line the request posted (a key of a deposit or a
-        /// withdrawal); exactly one of the two is set.
-        pub ledger_entry_id: Option<Uuid>,
+        /// The deposit the request asked for.
+        pub deposit_id: Option<Uuid>,
+        /// The withdrawal the request asked for; exactly one of the three
+        /// is set.
+        pub withdrawal_id: Option<Uuid>,
         pub created_at: DateTimeUtc,
     }
 

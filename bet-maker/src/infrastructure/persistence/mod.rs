@@ -2,20 +2,29 @@
 //! repository (the copy of the line, and settlement), the wallets, and the
 //! change feed behind the live streams.
 
+mod account_repository;
 mod bet_repository;
 mod change_log;
 mod entities;
 mod feed_snapshots;
+mod idempotency_keys;
+mod ledger_writer;
 mod line_repository;
 mod mapping;
 pub mod migrations;
+mod payment_repository;
 mod settlement;
+mod staff_repository;
 mod wallet_repository;
 
+pub use account_repository::SqlAccountRepository;
 pub use bet_repository::{PLACE_BET, SeaOrmBetRepository};
 pub use change_log::SqlChangeLog;
+pub use idempotency_keys::KeySweeper;
 pub use line_repository::SeaOrmLineRepository;
+pub use payment_repository::SqlPaymentRepository;
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.
 pub use settlement::SETTLE_PENDING_BETS;
+pub use staff_repository::{ADJUST_WALLET, SqlStaffRepository};
 pub use wallet_repository::SqlWalletRepository;

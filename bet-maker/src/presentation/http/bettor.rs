@@ -2,13 +2,13 @@
 //! or a 401 problem with the `WWW-Authenticate` challenge RFC 6750 asks for.
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderValue;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use shared_kernel::http::Problem;
 
 use super::AppState;
-use crate::domain::{BettorId, BettorIdError};
+use crate::domain::{BettorId, BettorIdError, Scopes, StaffScope};
 
 /// The OpenAPI security scheme of bettor calls (Swagger UI's Authorize
 /// button): `security(("bettor_token" = []))` on each such operation.
@@ -36,20 +36,73 @@ impl FromRequestParts<AppState> for Bettor {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let checked = bearer_token(parts).and_then(|token| state.tokens.verify(token));
-        match checked {
-            Ok(bettor) => Ok(Self(bettor)),
-            Err(refusal) => {
-                metrics::counter!("bettor_auth_refusals_total", "reason" => refusal.label())
-                    .increment(1);
-                tracing::debug!(
-                    reason = refusal.label(),
-                    method = %parts.method,
-                    path = parts.uri.path(),
-                    "bettor call refused"
-                );
-                Err(unauthorized(refusal))
-            }
+        verified(parts, state).map(|(bettor, _)| Self(bettor))
+    }
+}
+
+/// A staff member whose token grants `cashier`: adjustments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cashier(pub BettorId);
+
+/// A staff member whose token grants `trader` or `cashier`: the audit
+/// log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff(pub BettorId);
+
+impl FromRequestParts<AppState> for Cashier {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        staff(parts, state, &[StaffScope::Cashier]).map(Self)
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        staff(parts, state, &[StaffScope::Trader, StaffScope::Cashier]).map(Self)
+    }
+}
+
+/// The token's holder if it grants one of `scopes`: 401 for no valid
+/// token, 403 for a valid one without the scope (a bettor's).
+fn staff(parts: &Parts, state: &AppState, scopes: &[StaffScope]) -> Result<BettorId, Problem> {
+    let (holder, granted) = verified(parts, state)?;
+    if granted.grants_any(scopes) {
+        return Ok(holder);
+    }
+    metrics::counter!("bettor_auth_refusals_total", "reason" => "missing_scope").increment(1);
+    let names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
+    tracing::info!(holder = %holder, method = %parts.method, path = parts.uri.path(), "staff call refused: no staff scope");
+    Err(forbidden(&names.join(" or ")))
+}
+
+/// 403: a valid token without the scope the call needs.
+pub fn forbidden(scopes: &str) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Forbidden",
+        format!("this call is for staff: the token's scope must grant {scopes}"),
+    )
+}
+
+/// Who the token proves and its scopes, or the 401.
+fn verified(parts: &Parts, state: &AppState) -> Result<(BettorId, Scopes), Problem> {
+    let checked = bearer_token(parts).and_then(|token| state.tokens.verify_with_scopes(token));
+    match checked {
+        Ok(verified) => Ok(verified),
+        Err(refusal) => {
+            metrics::counter!("bettor_auth_refusals_total", "reason" => refusal.label())
+                .increment(1);
+            tracing::debug!(
+                reason = refusal.label(),
+                method = %parts.method,
+                path = parts.uri.path(),
+                "bettor call refused"
+            );
+            Err(unauthorized(refusal))
         }
     }
 }

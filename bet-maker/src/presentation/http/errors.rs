@@ -6,8 +6,10 @@ use shared_kernel::storage::chain;
 
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
 use crate::application::ports::RepositoryError;
-use crate::application::{BetError, LineError, WalletError};
-use crate::domain::{BetRefused, InsufficientFunds, OddsChanged};
+use crate::application::{
+    AccountError, AdjustRefused, BetError, CashierError, LineError, PaymentError, WalletError,
+};
+use crate::domain::{BetRefused, DepositLimitReached, Excluded, InsufficientFunds, OddsChanged};
 
 /// What a client is told while the database is unreachable.
 pub const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
@@ -32,6 +34,7 @@ impl From<BetError> for Problem {
             BetError::KeyReused => {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
             }
+            BetError::Excluded(until) => excluded(until),
             BetError::Contended => {
                 tracing::warn!(error = %error, "request failed: event contended");
                 Problem::unavailable(format!("{error}; try again"))
@@ -44,21 +47,111 @@ impl From<BetError> for Problem {
 impl From<WalletError> for Problem {
     fn from(error: WalletError) -> Self {
         match error {
-            WalletError::InvalidAmount(rule) => {
-                Problem::validation(vec![FieldError::new("amount", rule)])
-            }
-            WalletError::InsufficientFunds(funds) => insufficient_funds(funds),
-            WalletError::KeyReused => {
-                Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
-            }
-            WalletError::BalanceLimit => Problem::conflict("balance-limit", error.to_string()),
-            WalletError::Contended => {
-                tracing::warn!(error = %error, "request failed: wallet contended");
-                Problem::unavailable(format!("{error}; try again"))
-            }
             WalletError::Storage(storage) => storage_problem(&storage),
         }
     }
+}
+
+impl From<PaymentError> for Problem {
+    fn from(error: PaymentError) -> Self {
+        match error {
+            PaymentError::InvalidAmount(rule) => {
+                Problem::validation(vec![FieldError::new("amount", rule)])
+            }
+            PaymentError::InsufficientFunds(funds) => insufficient_funds(funds),
+            PaymentError::DepositLimit(reached) => deposit_limit(reached),
+            PaymentError::Excluded(until) => excluded(until),
+            PaymentError::KeyReused => {
+                Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
+            }
+            PaymentError::NotFound { .. } => Problem::not_found(error.to_string()),
+            PaymentError::Contended => {
+                tracing::warn!(error = %error, "request failed: key contended");
+                Problem::unavailable(format!("{error}; try again"))
+            }
+            PaymentError::Storage(storage) => storage_problem(&storage),
+        }
+    }
+}
+
+impl From<AdjustRefused> for Problem {
+    fn from(AdjustRefused(errors): AdjustRefused) -> Self {
+        let mut fields = Vec::new();
+        for error in errors {
+            match error {
+                CashierError::InvalidAmount(rule) => fields.push(FieldError::new("amount", rule)),
+                CashierError::InvalidReason => fields.push(FieldError::new("reason", &error)),
+                CashierError::InsufficientFunds(funds) => return insufficient_funds(funds),
+                CashierError::BalanceLimit => {
+                    return Problem::conflict("balance-limit", error.to_string());
+                }
+                CashierError::Storage(storage) => return storage_problem(&storage),
+            }
+        }
+        Problem::validation(fields)
+    }
+}
+
+impl From<CashierError> for Problem {
+    fn from(error: CashierError) -> Self {
+        AdjustRefused::from(error).into()
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::InvalidLimits(invalid) => Problem::validation(
+                invalid
+                    .into_iter()
+                    .map(|(period, rule)| {
+                        FieldError::new(format!("deposit_{}", period.as_str()), rule)
+                    })
+                    .collect(),
+            ),
+            AccountError::Storage(storage) => storage_problem(&storage),
+        }
+    }
+}
+
+/// 403 `excluded`: bets and deposits while a time-out or self-exclusion
+/// lasts; `until` is when it ends (`null` with `permanent: true` for ever).
+pub fn excluded(until: Excluded) -> Problem {
+    let forbidden = |detail: String| {
+        Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "excluded",
+            "Excluded",
+            detail,
+        )
+    };
+    match until {
+        Excluded::Until(end) => {
+            let end = end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            forbidden(format!(
+                "you are excluded from bets and deposits until {end}; withdrawals stay open"
+            ))
+            .with_extension("until", end)
+            .with_extension("permanent", false)
+        }
+        Excluded::Permanently => forbidden(
+            "you are excluded from bets and deposits for good; withdrawals stay open".to_owned(),
+        )
+        .with_extension("until", serde_json::Value::Null)
+        .with_extension("permanent", true),
+    }
+}
+
+/// 409 `deposit-limit`: which limit, and what may still be deposited.
+pub fn deposit_limit(reached: DepositLimitReached) -> Problem {
+    let money = |mut value: rust_decimal::Decimal| {
+        value.rescale(2);
+        value.to_string()
+    };
+    Problem::conflict("deposit-limit", reached.to_string())
+        .with_extension("period", reached.period.as_str())
+        .with_extension("limit", money(reached.limit))
+        .with_extension("remaining", money(reached.remaining))
 }
 
 /// 409 `odds-changed`: the detail says both coefficients, and the

@@ -21,7 +21,7 @@ use super::idempotency_key::IdempotencyKey;
 use super::wallet_dto::{
     MovementRequest, WalletDto, WalletLineDto, WalletLineKind, WalletLinePage,
 };
-use crate::application::{BetError, WalletError};
+use crate::application::{BetError, PaymentError};
 use crate::domain::{
     BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, OddsChanged, payout,
 };
@@ -219,16 +219,17 @@ fn line(
         amount: WireDecimal::from_decimal_exact(Decimal::new(amount, 2)),
         balance_after: WireDecimal::from_decimal_exact(Decimal::new(balance_after, 2)),
         bet_id: None,
+        payment_id: Some(id),
         created_at: at(17, minute),
     }
 }
 
-/// 201 on `POST /wallet/deposits`: 100.00 into an empty wallet.
+/// A deposit of 100.00 the provider confirmed, into an empty wallet.
 pub fn deposit_line() -> WalletLineDto {
     line(DEPOSIT_ID, WalletLineKind::Deposit, 10_000, 10_000, 1)
 }
 
-/// 201 on `POST /wallet/withdrawals`: 30.00 out, the amount negative.
+/// A withdrawal of 30.00 asked for: out at once, the amount negative.
 pub fn withdrawal_line() -> WalletLineDto {
     line(WITHDRAWAL_ID, WalletLineKind::Withdrawal, -3_000, 7_000, 9)
 }
@@ -250,20 +251,15 @@ pub fn insufficient_funds() -> Problem {
     })
 }
 
-/// 409 on `POST /wallet/deposits`: the wallet would hold more than it can.
-pub fn balance_limit() -> Problem {
-    WalletError::BalanceLimit.into()
-}
-
 /// 422 on a deposit or withdrawal: an amount finer than a cent.
 pub fn invalid_movement_amount() -> Problem {
-    WalletError::InvalidAmount(BetSumError::TooPrecise).into()
+    PaymentError::InvalidAmount(BetSumError::TooPrecise).into()
 }
 
 /// 422 on a deposit or withdrawal: an `Idempotency-Key` used for another
 /// request.
 pub fn movement_key_reused() -> Problem {
-    WalletError::KeyReused.into()
+    PaymentError::KeyReused.into()
 }
 
 /// 400 on a deposit or withdrawal: a body cut short.

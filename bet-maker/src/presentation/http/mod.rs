@@ -1,7 +1,9 @@
-//! The REST API (events, bets, the wallet) and its live streams: routes, DTOs, the OpenAPI document and its examples, the
+//! The REST API (events, bets, the wallet, payments, the bettor's limits, the staff's calls) and its live streams: routes, DTOs, the OpenAPI document and its examples, the
 //! bettor (token) and `Idempotency-Key` extractors, and the mapping from
 //! use-case errors to problem documents.
 
+mod account;
+mod admin;
 mod bets;
 mod bettor;
 mod dto;
@@ -10,6 +12,9 @@ mod events;
 mod examples;
 mod idempotency_key;
 mod openapi;
+mod payment_dto;
+mod payment_examples;
+mod payments;
 mod stream_dto;
 mod streams;
 mod tokens;
@@ -20,12 +25,17 @@ use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use bettor::{Bettor, SECURITY_SCHEME, TokenRefusal};
+pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal};
 pub use openapi::openapi_document;
+pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
 
 use crate::application::live::LiveFeed;
-use crate::application::{BetService, LineService, WalletService};
+use shared_kernel::webhook_signature::WebhookVerifier;
+
+use crate::application::{
+    AccountService, BetService, CashierService, LineService, PaymentService, WalletService,
+};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -36,6 +46,14 @@ pub struct AppState {
     pub line: LineService,
     /// Bettors' wallets.
     pub wallets: WalletService,
+    /// Deposits and withdrawals.
+    pub payments: PaymentService,
+    /// The staff's actions.
+    pub cashier: CashierService,
+    /// Bettors' own limits and exclusions.
+    pub accounts: AccountService,
+    /// Verifies the payment provider's webhooks.
+    pub webhooks: WebhookVerifier,
     /// Verifies bettors' tokens ([`Bettor`]).
     pub tokens: BettorTokens,
     /// The live changes behind the streams.
@@ -50,6 +68,9 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(streams::router())
         .merge(bets::router())
         .merge(wallet::router())
+        .merge(payments::router())
+        .merge(account::router())
+        .merge(admin::router())
 }
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and

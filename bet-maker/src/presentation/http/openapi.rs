@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use shared_kernel::http::{FieldError, Problem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::bettor::SECURITY_SCHEME;
@@ -25,7 +25,10 @@ use super::stream_dto::ResetDto;
     tags(
         (name = "events", description = "Events open for betting"),
         (name = "bets", description = "Placing bets and following them"),
-        (name = "wallet", description = "The bettor's money: balance, deposits, withdrawals, statement"),
+        (name = "wallet", description = "The bettor's money: balance, statement, deposits and withdrawals (completed by the payment provider)"),
+        (name = "payments", description = "The payment provider's signed webhook"),
+        (name = "account", description = "Responsible gambling: the bettor's own deposit limits, time-outs and self-exclusions"),
+        (name = "admin", description = "Staff (tokens whose `scope` grants `cashier` or `trader`): adjustments and the audit log"),
     ),
     components(schemas(Problem, FieldError, ResetDto)),
     modifiers(&BettorSecurity),
@@ -45,11 +48,21 @@ impl Modify for BettorSecurity {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A bettor's token (JWT; the bettor is its `sub`). For development: \
-                         `target/debug/bet-maker token alice`",
+                        "A bettor's token (JWT; the bettor is its `sub`), or a staff member's \
+                         (its `scope` claim grants `cashier` and/or `trader`). For development: \
+                         `target/debug/bet-maker token alice`, \
+                         `target/debug/bet-maker token cleo --scope \"trader cashier\"`",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "payments_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Payments-Signature",
+                "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with a secret of \
+                 BET_MAKER_PAYMENTS_WEBHOOK_SECRETS>",
+            ))),
         );
     }
 }

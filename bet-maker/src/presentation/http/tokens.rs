@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bettor::TokenRefusal;
 use crate::config::JwtSettings;
-use crate::domain::BettorId;
+use crate::domain::{BettorId, Scopes};
 
 /// Clock skew forgiven on `exp` and `nbf`.
 pub const LEEWAY: Duration = Duration::from_secs(30);
@@ -76,6 +76,9 @@ pub enum IssueError {
 #[derive(Debug, Deserialize)]
 struct VerifiedClaims {
     sub: String,
+    /// Staff scopes, space-separated (OAuth 2.0); none for a bettor.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// What `bet-maker token` writes.
@@ -84,6 +87,8 @@ struct IssuedClaims<'a> {
     sub: &'a str,
     iat: u64,
     exp: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,10 +173,22 @@ impl BettorTokens {
 
     /// The bettor a token proves, or why it proves nothing.
     pub fn verify(&self, token: &str) -> Result<BettorId, TokenRefusal> {
+        self.verify_with_scopes(token).map(|(bettor, _)| bettor)
+    }
+
+    /// Who a token proves, and the staff scopes it grants.
+    pub fn verify_with_scopes(&self, token: &str) -> Result<(BettorId, Scopes), TokenRefusal> {
         let keys = &self.0;
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, &keys.decoding, &keys.validation)
             .map_err(|error| refusal(error.kind()))?;
-        BettorId::parse(&data.claims.sub).map_err(TokenRefusal::BadSubject)
+        let bettor = BettorId::parse(&data.claims.sub).map_err(TokenRefusal::BadSubject)?;
+        let scopes = data
+            .claims
+            .scope
+            .as_deref()
+            .map(Scopes::parse)
+            .unwrap_or_default();
+        Ok((bettor, scopes))
     }
 
     /// A token for `bettor`, valid from `now` for `lifetime`, signed with
@@ -179,6 +196,17 @@ impl BettorTokens {
     pub fn issue(
         &self,
         bettor: &BettorId,
+        lifetime: Duration,
+        now: SystemTime,
+    ) -> Result<String, IssueError> {
+        self.issue_with_scope(bettor, None, lifetime, now)
+    }
+
+    /// The same with a `scope` claim (`"trader cashier"`), for staff.
+    pub fn issue_with_scope(
+        &self,
+        bettor: &BettorId,
+        scope: Option<&str>,
         lifetime: Duration,
         now: SystemTime,
     ) -> Result<String, IssueError> {
@@ -192,6 +220,7 @@ impl BettorTokens {
             sub: bettor.as_str(),
             iat,
             exp: iat.saturating_add(lifetime.as_secs()),
+            scope: scope.filter(|scope| !scope.trim().is_empty()),
             iss: keys.issuer.as_deref(),
             aud: keys.audience.as_deref(),
         };

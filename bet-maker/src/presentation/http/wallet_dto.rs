@@ -26,10 +26,17 @@ pub struct WalletDto {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WalletLineKind {
-    /// Money paid in (`POST /wallet/deposits`).
+    /// Money paid in: a deposit the provider confirmed (`POST
+    /// /wallet/deposits`, then the provider's `deposit.succeeded`).
     Deposit,
-    /// Money paid out (`POST /wallet/withdrawals`).
+    /// Money asked out (`POST /wallet/withdrawals`): it leaves the balance
+    /// at once, while the provider pays it.
     Withdrawal,
+    /// A withdrawal the provider did not pay: its money back.
+    WithdrawalReturned,
+    /// A cashier's correction, either way (`POST
+    /// /admin/wallets/{bettor}/adjustments`).
+    Adjustment,
     /// A bet's stake taken.
     Stake,
     /// A won bet's payout.
@@ -46,6 +53,8 @@ impl From<WalletLine> for WalletLineKind {
             WalletLine::Stake => Self::Stake,
             WalletLine::Payout => Self::Payout,
             WalletLine::Refund => Self::Refund,
+            WalletLine::WithdrawalReturned => Self::WithdrawalReturned,
+            WalletLine::Adjustment => Self::Adjustment,
         }
     }
 }
@@ -67,6 +76,11 @@ pub struct WalletLineDto {
     /// The bet the line is for (stakes, payouts, refunds); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bet_id: Option<Uuid>,
+    /// The deposit or withdrawal the line is for (`GET
+    /// /wallet/deposits/{id}`, `GET /wallet/withdrawals/{id}`); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<Uuid>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
 }
@@ -79,6 +93,7 @@ impl From<StatementLine> for WalletLineDto {
             amount: WireDecimal::from_decimal_exact(line.amount),
             balance_after: WireDecimal::from_decimal_exact(line.balance_after),
             bet_id: line.bet_id,
+            payment_id: line.payment_id,
             created_at: line.created_at,
         }
     }

@@ -12,6 +12,7 @@ mod m20261122_000008_wallets_and_ledger;
 mod m20261122_000009_wallet_idempotency_keys;
 mod m20261122_000010_stakes_in_the_ledger;
 mod m20261205_000011_change_feed;
+mod m20261206_000012_payments;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -28,6 +29,7 @@ const ALL: &[SqlMigration] = &[
     m20261122_000009_wallet_idempotency_keys::MIGRATION,
     m20261122_000010_stakes_in_the_ledger::MIGRATION,
     m20261205_000011_change_feed::MIGRATION,
+    m20261206_000012_payments::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
