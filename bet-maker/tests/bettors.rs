@@ -430,7 +430,9 @@ async fn assert_key_decides_the_algorithm(
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    expect_json(deposited, StatusCode::CREATED).await;
+    let deposit = expect_json(deposited, StatusCode::ACCEPTED).await;
+    let confirmed = app.notify("deposit.succeeded", &deposit).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
 
     let placed = app
         .anonymous(Method::POST, "/bets")

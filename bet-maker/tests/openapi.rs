@@ -21,14 +21,34 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
     (
         "/wallet/deposits",
         "post",
-        &["201", "400", "401", "415", "422"],
+        &["202", "400", "401", "403", "409", "415", "422"],
     ),
+    ("/wallet/deposits", "get", &["200", "400", "401"]),
+    ("/wallet/deposits/{id}", "get", &["200", "401", "404"]),
     (
         "/wallet/withdrawals",
         "post",
-        &["201", "400", "401", "409", "415", "422"],
+        &["202", "400", "401", "409", "415", "422"],
     ),
+    ("/wallet/withdrawals", "get", &["200", "400", "401"]),
+    ("/wallet/withdrawals/{id}", "get", &["200", "401", "404"]),
     ("/wallet/transactions", "get", &["200", "400", "401"]),
+    (
+        "/payments/webhook",
+        "post",
+        &["200", "400", "401", "404", "409", "413"],
+    ),
+    (
+        "/admin/wallets/{bettor}/adjustments",
+        "post",
+        &["201", "401", "403", "409", "422"],
+    ),
+    ("/admin/audit", "get", &["200", "401", "403"]),
+    ("/account/limits", "get", &["200", "401"]),
+    ("/account/limits", "put", &["200", "401", "422"]),
+    ("/account/exclusions", "post", &["201", "401", "422"]),
+    ("/account/exclusions", "get", &["200", "401"]),
+    ("/account/exclusions", "delete", &["409", "401"]),
 ];
 
 fn generated() -> Value {
@@ -131,7 +151,17 @@ fn bettor_operations_take_a_bearer_jwt_and_the_line_takes_none() {
     assert_eq!(scheme["bearerFormat"], "JWT", "{scheme}");
     for (path, method, _) in OPERATIONS {
         let security = &operation(&document, path, method)["security"];
-        if path.starts_with("/bets") || path.starts_with("/wallet") {
+        if path.starts_with("/payments") {
+            assert_eq!(
+                security,
+                &serde_json::json!([{ "payments_signature": [] }]),
+                "{} {path}",
+                method.to_uppercase()
+            );
+        } else if ["/bets", "/wallet", "/account", "/admin"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        {
             assert_eq!(
                 security,
                 &serde_json::json!([{ "bettor_token": [] }]),
@@ -188,7 +218,10 @@ fn every_success_response_of_the_wallet_has_an_example() {
     let document = generated();
 
     for (path, method, statuses) in OPERATIONS {
-        if !path.starts_with("/wallet") {
+        if !["/wallet", "/account", "/admin", "/payments"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        {
             continue;
         }
         let success = &operation(&document, path, method)["responses"][statuses[0]];

@@ -66,8 +66,25 @@ async fn a_new_bettors_wallet_is_empty_in_the_configured_currency() {
 async fn deposit_withdraw_and_read_the_statement_newest_first() {
     let app = TestApp::spawn_unfunded().await;
 
-    let deposited = app.deposit_as("alice", "100.00").await;
-    let withdrawn = expect_json(
+    let requested = app.request_payment_as("alice", "deposits", "100.00").await;
+    assert_eq!(requested["status"], "PENDING");
+    assert_eq!(
+        app.balance_of("alice").await,
+        "0.00",
+        "nothing credited yet"
+    );
+    let confirmed = app.notify("deposit.succeeded", &requested).await;
+    assert_eq!(
+        expect_json(confirmed, StatusCode::OK).await,
+        json!({"result": "applied"})
+    );
+    let deposit_id = requested["id"].as_str().unwrap_or_default().to_owned();
+    let deposit = app
+        .get_json(&format!("/wallet/deposits/{deposit_id}"))
+        .await;
+    assert_eq!(deposit["status"], "SUCCEEDED");
+    assert!(deposit["decided_at"].is_string(), "{deposit}");
+    let withdrawal = expect_json(
         post_as(
             &app,
             "alice",
@@ -76,31 +93,33 @@ async fn deposit_withdraw_and_read_the_statement_newest_first() {
             None,
         )
         .await,
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
     )
     .await;
+    assert_eq!(withdrawal["status"], "PENDING");
+    assert_eq!(withdrawal["amount"], "30.50");
 
+    assert_eq!(
+        app.get_json("/wallet").await,
+        json!({ "balance": "69.50", "currency": "EUR" }),
+        "a withdrawal leaves the balance at once"
+    );
+    let statement = app.get_json("/wallet/transactions").await;
+    let items = statement["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{statement}");
+    let (withdrawn, deposited) = (&items[0], &items[1]);
     assert_eq!(deposited["kind"], "DEPOSIT");
     assert_eq!(deposited["amount"], "100.00");
     assert_eq!(deposited["balance_after"], "100.00");
+    assert_eq!(deposited["payment_id"], deposit_id.as_str());
     assert!(deposited.get("bet_id").is_none(), "{deposited}");
-    assert!(deposited["created_at"].is_string(), "{deposited}");
-    assert_eq!(withdrawn["kind"], "WITHDRAWAL");
+    assert_eq!(withdrawn["kind"], "WITHDRAWAL", "newest first");
     assert_eq!(
         withdrawn["amount"], "-30.50",
         "a withdrawal's amount is negative"
     );
     assert_eq!(withdrawn["balance_after"], "69.50");
-    assert_eq!(
-        app.get_json("/wallet").await,
-        json!({ "balance": "69.50", "currency": "EUR" })
-    );
-    let statement = app.get_json("/wallet/transactions").await;
-    assert_eq!(
-        statement["items"],
-        json!([withdrawn, deposited]),
-        "newest first"
-    );
+    assert_eq!(withdrawn["payment_id"], withdrawal["id"]);
     assert!(statement["next_cursor"].is_null());
     // One line a page: the cursor leads to the next, then the end.
     let first = app.get_json("/wallet/transactions?limit=1").await;
@@ -113,6 +132,15 @@ async fn deposit_withdraw_and_read_the_statement_newest_first() {
         .await;
     assert_eq!(second["items"], json!([deposited]));
     assert!(second["next_cursor"].is_null(), "{second}");
+    // The lists of each kind, newest first.
+    assert_eq!(
+        app.get_json("/wallet/deposits").await["items"],
+        json!([deposit])
+    );
+    assert_eq!(
+        app.get_json("/wallet/withdrawals").await["items"],
+        json!([withdrawal])
+    );
     assert_books_balance(&app.db).await;
 }
 
@@ -120,14 +148,27 @@ async fn deposit_withdraw_and_read_the_statement_newest_first() {
 async fn one_bettor_never_sees_another_bettors_wallet() {
     let app = TestApp::spawn_unfunded().await;
     let alices = app.deposit_as("alice", "100.00").await;
+    let alices_line = app.get_json("/wallet/transactions").await["items"][0].clone();
 
     assert_eq!(app.balance_of("bob").await, "0.00");
+    // Bob cannot read alice's deposit, nor list it.
+    let id = alices["id"].as_str().unwrap_or_default();
+    let read = app
+        .request_as("bob", Method::GET, &format!("/wallet/deposits/{id}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    expect_problem(read, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        app.get_json_as("bob", "/wallet/deposits").await["items"],
+        json!([])
+    );
     assert_eq!(
         app.get_json_as("bob", "/wallet/transactions").await["items"],
         json!([])
     );
     // Alice's line as bob's cursor leads nowhere.
-    let id = alices["id"].as_str().unwrap_or_default();
+    let id = alices_line["id"].as_str().unwrap_or_default();
     let cursor = shared_kernel::pagination::encode_cursor(id.parse().unwrap());
     let page = app
         .get_json_as("bob", &format!("/wallet/transactions?cursor={cursor}"))
@@ -202,9 +243,10 @@ async fn a_withdrawal_above_the_balance_is_409_saying_the_balance_and_writes_not
     )
     .await;
     assert_eq!(
-        expect_json(emptied, StatusCode::CREATED).await["balance_after"],
-        "0.00"
+        expect_json(emptied, StatusCode::ACCEPTED).await["status"],
+        "PENDING"
     );
+    assert_eq!(app.balance_of("alice").await, "0.00");
     assert_books_balance(&app.db).await;
 }
 
@@ -321,8 +363,11 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
         Some("dep-1"),
     )
     .await;
-    let first = expect_json(first, StatusCode::CREATED).await;
-    // The same amount written differently is the same request.
+    let first = expect_json(first, StatusCode::ACCEPTED).await;
+    let confirmed = app.notify("deposit.succeeded", &first).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    // The same amount written differently is the same request: the
+    // deposit, as it is now.
     let retry = post_as(
         &app,
         "alice",
@@ -331,7 +376,9 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
         Some("dep-1"),
     )
     .await;
-    assert_eq!(expect_json(retry, StatusCode::CREATED).await, first);
+    let replayed = expect_json(retry, StatusCode::ACCEPTED).await;
+    assert_eq!(replayed["id"], first["id"]);
+    assert_eq!(replayed["status"], "SUCCEEDED");
 
     let taken = post_as(
         &app,
@@ -341,7 +388,7 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
         Some("wd-1"),
     )
     .await;
-    let taken = expect_json(taken, StatusCode::CREATED).await;
+    let taken = expect_json(taken, StatusCode::ACCEPTED).await;
     // Replayed even though the balance (40.00) no longer covers it.
     let retry = post_as(
         &app,
@@ -351,12 +398,15 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
         Some("wd-1"),
     )
     .await;
-    assert_eq!(expect_json(retry, StatusCode::CREATED).await, taken);
+    assert_eq!(expect_json(retry, StatusCode::ACCEPTED).await, taken);
 
     assert_eq!(app.balance_of("alice").await, "40.00");
     assert_eq!(
-        app.get_json("/wallet/transactions").await["items"],
-        json!([taken, first])
+        app.get_json("/wallet/transactions").await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "one deposit, one withdrawal"
     );
     assert_books_balance(&app.db).await;
 }
@@ -365,7 +415,7 @@ async fn a_retried_deposit_or_withdrawal_returns_the_first_line_and_moves_money_
 async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
     let app = TestApp::spawn_unfunded().await;
     let event = app.open_event("1.85").await;
-    post_as(
+    let deposit = post_as(
         &app,
         "alice",
         "/wallet/deposits",
@@ -373,6 +423,11 @@ async fn a_key_used_for_another_request_is_422_and_moves_nothing() {
         Some("k"),
     )
     .await;
+    let deposit = expect_json(deposit, StatusCode::ACCEPTED).await;
+    assert_eq!(
+        app.notify("deposit.succeeded", &deposit).await.status(),
+        StatusCode::OK
+    );
     let placed = app
         .request(Method::POST, "/bets")
         .header("Idempotency-Key", "bet-key")
@@ -425,7 +480,11 @@ async fn another_bettors_use_of_the_same_key_is_another_key() {
         Some("shared"),
     )
     .await;
-    let alices = expect_json(alices, StatusCode::CREATED).await;
+    let alices = expect_json(alices, StatusCode::ACCEPTED).await;
+    assert_eq!(
+        app.notify("deposit.succeeded", &alices).await.status(),
+        StatusCode::OK
+    );
     let bobs = post_as(
         &app,
         "bob",
@@ -434,7 +493,11 @@ async fn another_bettors_use_of_the_same_key_is_another_key() {
         Some("shared"),
     )
     .await;
-    let bobs = expect_json(bobs, StatusCode::CREATED).await;
+    let bobs = expect_json(bobs, StatusCode::ACCEPTED).await;
+    assert_eq!(
+        app.notify("deposit.succeeded", &bobs).await.status(),
+        StatusCode::OK
+    );
     let carols = post_as(
         &app,
         "carol",
@@ -443,7 +506,11 @@ async fn another_bettors_use_of_the_same_key_is_another_key() {
         Some("shared"),
     )
     .await;
-    let carols = expect_json(carols, StatusCode::CREATED).await;
+    let carols = expect_json(carols, StatusCode::ACCEPTED).await;
+    assert_eq!(
+        app.notify("deposit.succeeded", &carols).await.status(),
+        StatusCode::OK
+    );
 
     assert_ne!(alices["id"], bobs["id"], "bob's deposit is his own");
     assert_eq!(carols["amount"], "25.00", "no reuse across bettors");
@@ -469,7 +536,7 @@ async fn twenty_at_once(app: &TestApp, path: &'static str, amount: &str) -> Vec<
         .collect();
     let mut lines = Vec::new();
     for response in futures_util::future::join_all(requests).await {
-        lines.push(expect_json(response, StatusCode::CREATED).await);
+        lines.push(expect_json(response, StatusCode::ACCEPTED).await);
     }
     lines
 }
@@ -482,7 +549,12 @@ async fn twenty_concurrent_deposits_with_one_key_deposit_once() {
 
     assert!(
         lines.iter().all(|line| line == &lines[0]),
-        "one line for all: {lines:?}"
+        "one deposit for all: {lines:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM deposits").await, 1);
+    assert_eq!(
+        app.notify("deposit.succeeded", &lines[0]).await.status(),
+        StatusCode::OK
     );
     assert_eq!(app.balance_of("alice").await, "10.00");
     assert_eq!(
@@ -503,7 +575,7 @@ async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
         lines.iter().all(|line| line == &lines[0]),
         "one line for all: {lines:?}"
     );
-    assert_eq!(lines[0]["balance_after"], "93.00");
+    assert_eq!(app.count("SELECT count(*) FROM withdrawals").await, 1);
     assert_eq!(app.balance_of("alice").await, "93.00");
     assert_eq!(
         app.count("SELECT count(*) FROM ledger_transactions").await,
@@ -513,7 +585,7 @@ async fn twenty_concurrent_withdrawals_with_one_key_withdraw_once() {
 }
 
 #[tokio::test]
-async fn a_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_nothing() {
+async fn a_confirmed_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_nothing() {
     let app = TestApp::spawn_unfunded().await;
     // A wallet a cent short of full, written as the ledger would.
     app.db
@@ -531,19 +603,18 @@ async fn a_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_nothing() {
         .unwrap();
     let before = entries(&app).await;
 
-    let response = post_as(
-        &app,
-        "alice",
-        "/wallet/deposits",
-        json!({ "amount": "1.00" }),
-        None,
-    )
-    .await;
+    let deposit = app.request_payment_as("alice", "deposits", "1.00").await;
+    let response = app.notify("deposit.succeeded", &deposit).await;
 
     let problem = expect_problem(response, StatusCode::CONFLICT).await;
     assert_eq!(problem["type"], "urn:betting:problem:balance-limit");
     assert_eq!(entries(&app).await, before, "nothing written");
-    let fits = app.deposit_as("alice", "0.99").await;
-    assert_eq!(fits["balance_after"], "99999999999999.99");
+    assert_eq!(
+        app.count("SELECT count(*) FROM payment_inbox").await,
+        0,
+        "nor the notice recorded"
+    );
+    app.deposit_as("alice", "0.99").await;
+    assert_eq!(app.balance_of("alice").await, "99999999999999.99");
     assert_books_balance(&app.db).await;
 }

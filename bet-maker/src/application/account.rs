@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::SubsecRound;
 use rust_decimal::Decimal;
 
 use super::ports::{AccountRepository, Clock, Exclusion, RepositoryError};
@@ -68,7 +69,8 @@ impl AccountService {
         if !invalid.is_empty() {
             return Err(AccountError::InvalidLimits(invalid));
         }
-        let now = self.clock.now();
+        // To the microsecond, as stored: the answer reads as a reread would.
+        let now = self.clock.now().trunc_subsecs(6);
         let stored = self.accounts.change_limits(bettor, &checked, now).await?;
         Ok(complete(stored, now))
     }

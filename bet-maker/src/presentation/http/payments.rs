@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
@@ -309,6 +310,11 @@ fn refused(refusal: WebhookRefusal, problem: Problem) -> Problem {
     problem
 }
 
+/// A body that could not be read (413 past [`MAX_WEBHOOK_BYTES`]).
+pub fn unreadable(status: StatusCode, detail: &str) -> Problem {
+    Problem::new(status, "unreadable-body", "Unreadable request body", detail)
+}
+
 /// 401 for a signature that does not verify.
 pub fn bad_signature(refusal: SignatureRefusal) -> Problem {
     Problem::new(
@@ -385,7 +391,8 @@ pub fn read_notice(body: &[u8]) -> Result<ProviderNotice, Problem> {
                 ("Amount mismatch" = (summary = "Not the payment's amount", value = json!(pay::amount_mismatch()))),
                 ("Contradicts final" = (summary = "Final the other way", value = json!(pay::contradicts_final()))),
             )),
-        (status = 413, description = "The body is larger than 16 KiB"),
+        (status = 413, description = "The body is larger than 16 KiB", body = Problem, content_type = "application/problem+json",
+            example = json!(unreadable(StatusCode::PAYLOAD_TOO_LARGE, "Failed to buffer the request body: length limit exceeded"))),
         (status = 503, description = "The database is unavailable: the provider retries", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
@@ -393,8 +400,14 @@ pub fn read_notice(body: &[u8]) -> Result<ProviderNotice, Problem> {
 async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<WebhookAck>, Problem> {
+    let body = body.map_err(|rejection| {
+        refused(
+            WebhookRefusal::MalformedBody,
+            unreadable(rejection.status(), &rejection.body_text()),
+        )
+    })?;
     let signature = headers
         .get(HEADER)
         .map(|value| value.to_str().unwrap_or(""));
