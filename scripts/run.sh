@@ -20,7 +20,10 @@ fi
 
 "$bin/line-provider" serve &
 line_provider=$!
-"$bin/bet-maker" serve &
+# Development plays the payment provider itself: bet-maker confirms each
+# deposit (and pays each withdrawal) with a signed webhook it sends itself
+# half a second later. Nothing else runs the sandbox unless told to.
+BET_MAKER_PAYMENTS_PROVIDER="${BET_MAKER_PAYMENTS_PROVIDER:-sandbox}" "$bin/bet-maker" serve &
 bet_maker=$!
 
 stop() {

@@ -14,6 +14,7 @@ use super::ports::{
 };
 use crate::domain::{
     BetSum, BetSumError, BettorId, DepositLimitReached, Excluded, InsufficientFunds, PaymentKind,
+    ProviderOutcome,
 };
 
 /// Why a payment use case failed.
@@ -138,6 +139,9 @@ impl PaymentService {
         match outcome {
             RequestOutcome::Requested(payment) => {
                 metrics::counter!("payments_requested_total", "kind" => kind.as_str()).increment(1);
+                if kind == PaymentKind::Withdrawal {
+                    moved("withdrawal");
+                }
                 self.provider.requested(&payment).await;
                 Ok(payment)
             }
@@ -194,6 +198,21 @@ impl PaymentService {
 
     /// Applies the provider's word, exactly once per provider event id.
     pub async fn notify(&self, notice: &ProviderNotice) -> Result<NoticeOutcome, PaymentError> {
-        Ok(self.payments.apply(notice, self.clock.now()).await?)
+        let outcome = self.payments.apply(notice, self.clock.now()).await?;
+        if let NoticeOutcome::Applied(_) = outcome {
+            match notice.outcome {
+                ProviderOutcome::DepositSucceeded => moved("deposit"),
+                ProviderOutcome::WithdrawalFailed => moved("withdrawal_returned"),
+                ProviderOutcome::DepositFailed | ProviderOutcome::WithdrawalPaid => {}
+            }
+        }
+        Ok(outcome)
     }
+}
+
+/// Counts a movement of a wallet's money, by its statement line
+/// (`wallet_movements_total{kind}`; stakes are `bets_placed_total`,
+/// payouts and refunds come with `bets_settled_total`).
+fn moved(kind: &'static str) {
+    metrics::counter!("wallet_movements_total", "kind" => kind).increment(1);
 }
