@@ -608,3 +608,59 @@ async fn an_adjustment_needs_a_reason_never_goes_below_zero_and_is_audited() {
     assert_eq!(audit[0].reason, "paid out at the desk");
     assert_books_balance(&bank.db).await;
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_remembered_for_their_ttl_and_then_swept() {
+    use bet_maker::infrastructure::persistence::KeySweeper;
+    use sea_orm::ConnectionTrait;
+    let bank = bank().await;
+    for key in ["old", "fresh"] {
+        bank.payments
+            .request(
+                PaymentKind::Deposit,
+                Movement {
+                    bettor_id: bettor("alice"),
+                    amount: dec!(1.00),
+                    idempotency_key: Some(key.to_owned()),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    bank.db
+        .connection
+        .execute_unprepared(
+            "UPDATE idempotency_keys SET created_at = now() - interval '24 hours 1 minute' WHERE key = 'old'",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let swept = KeySweeper::new(&bank.db.connection, 24)
+        .sweep()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(swept, 1);
+    let left = count(
+        &bank.db.connection,
+        "SELECT count(*) FROM idempotency_keys WHERE key = 'fresh'",
+    )
+    .await;
+    assert_eq!(left, 1, "a key within its TTL stays");
+    // The old key answers as new: a second deposit.
+    let again = bank
+        .payments
+        .request(
+            PaymentKind::Deposit,
+            Movement {
+                bettor_id: bettor("alice"),
+                amount: dec!(1.00),
+                idempotency_key: Some("old".to_owned()),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        count(&bank.db.connection, "SELECT count(*) FROM deposits").await,
+        3,
+        "{again:?}"
+    );
+}
