@@ -113,9 +113,10 @@ impl CashierService {
                 reason,
             })
             .await
-            .map_err(|error| CashierError::from(error))?;
+            .map_err(CashierError::from)?;
         match outcome {
-            AdjustOutcome::Adjusted(line, entry) => {
+            AdjustOutcome::Adjusted(adjusted) => {
+                let (line, entry) = *adjusted;
                 metrics::counter!("wallet_movements_total", "kind" => "adjustment").increment(1);
                 tracing::info!(actor = %order.actor, bettor = %order.bettor_id, amount = %amount.value(), "wallet adjusted");
                 Ok((line, entry))

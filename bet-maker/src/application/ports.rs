@@ -529,8 +529,9 @@ pub struct AuditEntry {
 /// What an adjustment came to. Anything but `Adjusted` wrote nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdjustOutcome {
-    /// Posted, with its audit entry, in one transaction.
-    Adjusted(StatementLine, AuditEntry),
+    /// Posted, with its audit entry, in one transaction (boxed: the
+    /// refusals are small).
+    Adjusted(Box<(StatementLine, AuditEntry)>),
     /// It would take the wallet below zero.
     InsufficientFunds(InsufficientFunds),
     /// It would take the wallet past what it can hold.

@@ -118,7 +118,7 @@ impl StaffRepository for SqlStaffRepository {
             .map_err(sqlx_storage(operation.clone()))?;
         let entry = audit_entry(&row, &operation)?;
         tx.commit().await.map_err(sqlx_storage(operation))?;
-        Ok(AdjustOutcome::Adjusted(line, entry))
+        Ok(AdjustOutcome::Adjusted(Box::new((line, entry))))
     }
 
     async fn audit(&self, page: PageRequest) -> Result<Vec<AuditEntry>, RepositoryError> {
