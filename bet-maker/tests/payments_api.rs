@@ -56,7 +56,11 @@ async fn only_a_fresh_signature_by_an_accepted_secret_moves_money() {
         ("missing", None, body.clone(), "missing"),
         (
             "wrong secret",
-            Some(header_value(std::slice::from_ref(&other), now(), body.as_bytes())),
+            Some(header_value(
+                std::slice::from_ref(&other),
+                now(),
+                body.as_bytes(),
+            )),
             body.clone(),
             "no signature verifies",
         ),
