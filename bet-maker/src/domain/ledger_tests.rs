@@ -12,17 +12,19 @@ fn sum(value: Decimal) -> BetSum {
     BetSum::new(value, MAX).unwrap()
 }
 
+/// A posting's entries by account, and its statement line.
+fn posted(posting: &Posting) -> (Vec<(Account, Decimal)>, Option<WalletLine>) {
+    let mut by_account: Vec<(Account, Decimal)> = posting
+        .entries()
+        .iter()
+        .map(|entry| (entry.account, entry.amount))
+        .collect();
+    by_account.sort();
+    (by_account, posting.wallet_line())
+}
+
 #[test]
 fn each_movement_posts_what_the_table_says() {
-    let posted = |posting: &Posting| {
-        let mut by_account: Vec<(Account, Decimal)> = posting
-            .entries()
-            .iter()
-            .map(|entry| (entry.account, entry.amount))
-            .collect();
-        by_account.sort();
-        (by_account, posting.wallet_line())
-    };
     assert_eq!(
         posted(&deposit(sum(dec!(100.00)))),
         (
@@ -101,15 +103,6 @@ fn more_than_the_balance_is_refused_saying_the_balance() {
 
 #[test]
 fn a_withdrawal_waits_in_the_house_until_paid_or_returned() {
-    let posted = |posting: &Posting| {
-        let mut by_account: Vec<(Account, Decimal)> = posting
-            .entries()
-            .iter()
-            .map(|entry| (entry.account, entry.amount))
-            .collect();
-        by_account.sort();
-        (by_account, posting.wallet_line())
-    };
     assert_eq!(
         posted(&withdrawal(sum(dec!(30.00)), dec!(30.00)).unwrap()),
         (
