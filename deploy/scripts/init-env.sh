@@ -4,7 +4,8 @@
 #   deploy/secrets/line-events/      the Ed25519 key pair line messages are signed with
 #   deploy/generated/definitions.json RabbitMQ's users and permissions, with
 #                                    password hashes (rendered from deploy/.env)
-# Existing files are kept: delete one to have it made again. The broker's
+# Existing files are kept: delete one to have it made again (a secret
+# added since is appended to an existing deploy/.env). The broker's
 # definitions are rendered again whenever deploy/.env is newer, so a
 # changed password applies at the broker's next start.
 set -euo pipefail
@@ -21,6 +22,7 @@ if [ ! -f .env ]; then
 POSTGRES_PASSWORD=$(random)
 LINE_PROVIDER_ADMIN_TOKEN=$(random)
 BET_MAKER_JWT_SECRET=$(openssl rand -hex 32)
+BET_MAKER_PAYMENTS_WEBHOOK_SECRET=$(openssl rand -hex 32)
 RABBITMQ_ADMIN_USER=admin
 RABBITMQ_ADMIN_PASSWORD=$(random)
 LINE_PROVIDER_AMQP_PASSWORD=$(random)
@@ -30,6 +32,15 @@ PGADMIN_PASSWORD=$(random)
 GRAFANA_ADMIN_PASSWORD=$(random)
 ENV
   echo "deploy/.env created with random secrets"
+fi
+
+# Secrets added since a deploy/.env was first made: appended to an older
+# one, its other values kept.
+if ! grep -q '^BET_MAKER_PAYMENTS_WEBHOOK_SECRET=' .env; then
+  # What the payment provider (here bet-maker's sandbox) signs its webhooks with.
+  if [ -s .env ] && [ -n "$(tail -c 1 .env)" ]; then echo >>.env; fi
+  printf 'BET_MAKER_PAYMENTS_WEBHOOK_SECRET=%s\n' "$(openssl rand -hex 32)" >>.env
+  echo "deploy/.env: BET_MAKER_PAYMENTS_WEBHOOK_SECRET added"
 fi
 
 # The key pair: the private key for line-provider, the public one for

@@ -42,6 +42,10 @@ pub use bet_maker_support::assert_books_balance;
 /// A bettor's token, signed with the secret the services run with in tests
 /// ([`JWT_SECRET`]).
 pub use bet_maker_support::{JWT_SECRET, token_for};
+/// The payment provider's notice (`deposit.succeeded`, ...) about a
+/// deposit or withdrawal as the API returned it, with a fresh event id;
+/// the services run in tests verify it with [`WEBHOOK_SECRET`].
+pub use bet_maker_support::{WEBHOOK_SECRET, notice_about};
 
 /// The first number of a query's first row (`SELECT count(*) ...`).
 pub async fn count(db: &TestDatabase, sql: &str) -> i64 {

@@ -44,9 +44,10 @@ pub fn free_port() -> u16 {
 
 impl ServiceProcess {
     /// Starts `binary serve` with exactly `env` (plus PATH, the test keys to
-    /// sign and verify line messages with, and the test secret of bettors'
-    /// tokens, unless `env` names others), listening on `port`, and waits
-    /// until `/health/ready` answers 200.
+    /// sign and verify line messages with, the test secret of bettors'
+    /// tokens and the one the payment provider signs its webhooks with,
+    /// unless `env` names others), listening on `port`, and waits until
+    /// `/health/ready` answers 200.
     pub async fn start(name: &str, binary: &PathBuf, port: u16, env: &[(String, String)]) -> Self {
         let log = log_path(name);
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
@@ -63,6 +64,12 @@ impl ServiceProcess {
             .env("LINE_EVENTS_SIGNING_KEY_FILE", &keys.signing_key_file)
             .env("LINE_EVENTS_VERIFY_KEY_FILES", &keys.verify_key_file)
             .env("BET_MAKER_JWT_SECRET", crate::bet_maker_support::JWT_SECRET)
+            // The provider's webhook (bet-maker's default), as in-process
+            // tests run it: a test posts the signed notices itself.
+            .env(
+                "BET_MAKER_PAYMENTS_WEBHOOK_SECRETS",
+                crate::bet_maker_support::WEBHOOK_SECRET,
+            )
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The services read .env from their working directory: give
             // them one with nothing in it.

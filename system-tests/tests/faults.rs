@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use shared_kernel::testing::{AlertListener, PATIENCE};
+use shared_kernel::testing::{AlertListener, PATIENCE, eventually};
 use system_tests::cluster::{BETTORS, BetAnswer, Cluster, Settings};
+use system_tests::decimal;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -66,6 +67,24 @@ async fn new_event(cluster: &Cluster, coefficient: &str) -> Uuid {
         .create_event(0, coefficient)
         .await
         .unwrap_or_else(|| panic!("line-provider refused to create an event"))
+}
+
+/// The provider delivers `notice` again (the same bytes, signed anew), as
+/// it does when it did not hear bet-maker's answer: 200 `duplicate`, and
+/// `bettor`'s balance as it was.
+async fn redelivery_changes_nothing(cluster: &Cluster, bettor: &str, notice: &str) {
+    let before = cluster.balance_of(0, bettor).await;
+    let response = cluster
+        .post_notice(0, notice)
+        .await
+        .unwrap_or_else(|e| panic!("redelivering the notice: {e}"));
+    let ack = system_tests::expect_json(response, StatusCode::OK).await;
+    assert_eq!(ack["result"], "duplicate", "the notice again: {ack}");
+    assert_eq!(
+        cluster.balance_of(0, bettor).await,
+        before,
+        "{bettor}'s balance after the notice came again"
+    );
 }
 
 /// Both services alert when the broker or the database has been away for a
@@ -128,6 +147,11 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
         // Bets need no broker: every one is accepted.
         accepted.extend(bets(&cluster, "during the broker cut", event, 5).await);
         if round == 0 {
+            // Nor do payments: a deposit is confirmed by the provider's
+            // notice, and the notice delivered again credits nothing.
+            let deposit = cluster.deposit_as(0, "payer", "50.00").await;
+            assert_eq!(cluster.balance_of(0, "payer").await, decimal("50.00"));
+            redelivery_changes_nothing(&cluster, "payer", &deposit.notice).await;
             // An outage becomes an alert once it lasts the threshold.
             tokio::time::sleep(Duration::from_millis(1_500)).await;
         }
@@ -190,6 +214,14 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
         let tolerated = [StatusCode::SERVICE_UNAVAILABLE];
         let placed = bets_in_phase(&cluster, &phase, (0, event), 10, &tolerated, 8).await;
         accepted.extend(placed);
+        // A deposit asked for now is confirmed by a notice that arrives
+        // while the database is cut (below).
+        let notice = if round == 0 {
+            let payment = cluster.request_deposit(0, "payer", "75.00").await;
+            Some(system_tests::notice_about("deposit.succeeded", &payment))
+        } else {
+            None
+        };
 
         // bet-maker loses its database: requests fail fast with a problem
         // document, and the result that arrives meanwhile waits in the queue.
@@ -206,6 +238,15 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
             .await
             .unwrap_or_else(|e| panic!("POST /bets: {e}"));
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        if let Some(notice) = &notice {
+            // The provider's notice cannot be recorded: 503, and the
+            // provider delivers it again later.
+            let response = cluster
+                .post_notice(0, notice)
+                .await
+                .unwrap_or_else(|e| panic!("POST /payments/webhook: {e}"));
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
         assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
 
         // line-provider loses its database too: its writes are refused,
@@ -227,6 +268,18 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
         cluster.line_providers[0].database.restore();
         cluster.bet_makers[0].database.restore();
         cluster.wait_for_readiness_of_all(StatusCode::OK).await;
+        if let Some(notice) = &notice {
+            // Delivered again once the database is back (a connection the
+            // pool held through the cut may fail once more): credited
+            // once, and once only however often it comes.
+            eventually("the notice applied after the cut", PATIENCE, || async {
+                let response = cluster.post_notice(0, notice).await.ok()?;
+                (response.status() == StatusCode::OK).then_some(())
+            })
+            .await;
+            assert_eq!(cluster.balance_of(0, "payer").await, decimal("75.00"));
+            redelivery_changes_nothing(&cluster, "payer", notice).await;
+        }
     }
     cluster.check_the_books(&accepted).await;
     cluster.stop().await;

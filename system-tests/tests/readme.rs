@@ -32,7 +32,13 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
             "the README walkthrough needs `{tool}` on PATH"
         );
     }
-    let system = System::start_unfunded(Messaging::Shared).await;
+    // As `make run` runs it: the sandbox confirms deposits.
+    let system = System::start_unfunded_with(Messaging::Shared, |config| {
+        config.payments.provider = bet_maker::config::ProviderKind::Sandbox;
+        config.payments.webhook_secrets = Vec::new();
+        config.payments.sandbox_delay_ms = 100;
+    })
+    .await;
     let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
     let readme = std::fs::read_to_string(readme_path)
         .unwrap_or_else(|e| panic!("reading {readme_path}: {e}"));

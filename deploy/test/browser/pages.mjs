@@ -41,7 +41,8 @@
 //  1. line-provider's Swagger UI: Authorize with the operator token, Try it
 //     out on POST /events, Execute: 201 and the event, as sent.
 //  2. bet-maker's Swagger UI: Authorize with the bettor's token; GET /wallet
-//     (the balance before), POST /wallet/deposits, POST /bets on the event
+//     (the balance before), POST /wallet/deposits (202, pending until the
+//     deployment's sandbox payment provider confirms it), POST /bets on the event
 //     of step 1 (once bet-maker has heard of it through RabbitMQ), GET
 //     /wallet again: every status, and every amount to the cent.
 //  3. RabbitMQ's admin panel: log in, Queues, filter on bet-maker's queue:
@@ -262,13 +263,17 @@ const steps = [
       await fillHeader(deposit, 'Idempotency-Key', `browser-${runId}-deposit`);
       await fillBody(deposit, { amount: depositAmount });
       const deposited = await swaggerExecute(deposit);
-      checkStatus(deposited, 201, 'POST /wallet/deposits');
-      checkEqual(deposited.body.kind, 'DEPOSIT', 'POST /wallet/deposits: kind');
+      checkStatus(deposited, 202, 'POST /wallet/deposits');
+      checkEqual(deposited.body.status, 'PENDING', 'POST /wallet/deposits: status');
       checkEqual(deposited.body.amount, depositAmount, 'POST /wallet/deposits: amount');
-      const afterDeposit = balanceBefore + cents(depositAmount, 'deposit');
-      checkEqual(deposited.body.balance_after, money(afterDeposit), 'POST /wallet/deposits: balance_after');
+      check(UUID.test(deposited.body.id ?? ''),
+        `POST /wallet/deposits: the deposit's id is not a UUID: ${JSON.stringify(deposited.body.id)}`);
       await showResponse(deposit);
       await shot('deposit');
+      // The money is in the wallet once the payment provider (the
+      // deployment's sandbox, a moment later) has confirmed the deposit.
+      await waitForDeposit(deposited.body.id, depositAmount);
+      const afterDeposit = balanceBefore + cents(depositAmount, 'deposit');
 
       // bet-maker hears of the event through RabbitMQ: until it has, a bet
       // on it is 404. Waiting for it is part of the step, within its time.
@@ -441,6 +446,31 @@ async function waitForOpenEvent(id) {
       if (page.items.some((e) => e.id === id)) return;
       cursor = page.next_cursor;
     } while (cursor);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** How long a deposit may stay PENDING: the sandbox confirms it within a fraction of a second. */
+const DEPOSIT_CONFIRMATION_MS = 30_000;
+
+/** Waits until bet-maker's GET /wallet/deposits/{id} says SUCCEEDED (the provider confirmed it). */
+async function waitForDeposit(id, amount) {
+  const deadline = Date.now() + DEPOSIT_CONFIRMATION_MS;
+  for (;;) {
+    const response = await fetch(`${settings.betMakerUrl}/wallet/deposits/${id}`, {
+      headers: { authorization: `Bearer ${settings.bettorToken}` },
+      signal: AbortSignal.timeout(settings.actionTimeoutMs),
+    });
+    check(response.ok, `bet-maker's GET /wallet/deposits/${id} answered ${response.status}`);
+    const deposit = await response.json();
+    if (deposit.status === 'SUCCEEDED') {
+      checkEqual(deposit.amount, amount, `GET /wallet/deposits/${id}: amount`);
+      return;
+    }
+    check(deposit.status === 'PENDING', `GET /wallet/deposits/${id}: the deposit is ${JSON.stringify(deposit)}`);
+    check(Date.now() < deadline,
+      `the deposit ${id} is still PENDING ${DEPOSIT_CONFIRMATION_MS / 1000} s after it was asked for ` +
+      '(is BET_MAKER_PAYMENTS_PROVIDER=sandbox? see the bet-maker replicas\' logs)');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

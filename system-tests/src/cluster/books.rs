@@ -25,8 +25,9 @@ impl Cluster {
     /// - the money ([`money_is_where_the_bets_say`]): the ledger balances,
     ///   every wallet equals its entries and is not negative, every staked
     ///   bet was debited once, every WON one paid once, every VOID one
-    ///   refunded once, and deposits − withdrawals = wallets + stakes held
-    ///   + the house's result;
+    ///   refunded once, every succeeded deposit credited once (and no
+    ///   other), and deposits + adjustments − withdrawals paid = wallets +
+    ///   stakes held + withdrawals pending + the house's result;
     /// - the dead-letter queue is empty.
     pub async fn check_the_books(&self, accepted: &[Uuid]) {
         self.every_message_applied_once().await;
@@ -157,7 +158,11 @@ async fn every_bet_settled_once(db: &DatabaseConnection) {
 ///   VOID bet exactly one REFUND line of its stake, and no other bet (LOST,
 ///   PENDING, or unstaked) has either;
 /// - the stakes held are the stakes of the pending staked bets;
-/// - deposits − withdrawals = wallets + stakes held + the house's result.
+/// - every SUCCEEDED deposit has exactly one DEPOSIT line of its amount on
+///   its bettor's wallet, no other deposit has one, and every DEPOSIT
+///   line is a deposit's (a notice delivered again credits nothing);
+/// - deposits + adjustments − withdrawals paid = wallets + stakes held +
+///   withdrawals pending + the house's result (`bet_maker::domain::ledger`).
 async fn money_is_where_the_bets_say(db: &TestDatabase) {
     crate::bet_maker_support::assert_books_balance(db).await;
     let checks = [
@@ -193,12 +198,32 @@ async fn money_is_where_the_bets_say(db: &TestDatabase) {
                AS difference) AS held WHERE difference <> 0",
         ),
         (
-            "deposits − withdrawals other than wallets + stakes held + the house's result",
+            "deposits not credited exactly once if SUCCEEDED, or credited otherwise",
+            "SELECT count(*) FROM deposits d WHERE
+               (SELECT count(*) FILTER (WHERE e.amount = d.amount AND e.bettor_id = d.bettor_id)
+                       || '/' || count(*)
+                FROM ledger_entries e
+                WHERE e.payment_id = d.id AND e.account = 'WALLET' AND e.line = 'DEPOSIT')
+               <> CASE d.status WHEN 'SUCCEEDED' THEN '1/1' ELSE '0/0' END",
+        ),
+        (
+            "DEPOSIT lines that credit no deposit",
+            "SELECT count(*) FROM ledger_entries e
+             WHERE e.account = 'WALLET' AND e.line = 'DEPOSIT'
+               AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.id = e.payment_id)",
+        ),
+        (
+            "deposits + adjustments − withdrawals paid other than wallets + stakes held + withdrawals pending + the house's result",
             "SELECT count(*) FROM (SELECT
-               (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE line IN ('DEPOSIT', 'WITHDRAWAL'))
+               (SELECT coalesce(sum(amount), 0) FROM ledger_entries
+                WHERE account = 'WALLET' AND line IN ('DEPOSIT', 'ADJUSTMENT'))
+               - (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+                  JOIN ledger_transactions t ON t.id = e.transaction_id
+                  WHERE t.kind = 'WITHDRAWAL_PAID' AND e.account = 'HOUSE_CASH')
                - (SELECT coalesce(sum(balance), 0) FROM wallets)
                - (SELECT coalesce(sum(amount), 0) FROM ledger_entries
-                  WHERE account IN ('STAKES_HELD', 'HOUSE_RESULT')) AS difference) AS money
+                  WHERE account IN ('STAKES_HELD', 'WITHDRAWALS_PENDING', 'HOUSE_RESULT'))
+               AS difference) AS money
              WHERE difference <> 0",
         ),
     ];

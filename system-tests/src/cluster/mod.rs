@@ -8,6 +8,7 @@ mod node;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use shared_kernel::testing::{
@@ -198,8 +199,25 @@ impl Cluster {
     }
 
     /// Deposits `amount` into `bettor`'s wallet through replica `replica`
-    /// of bet-maker, expecting 201.
-    pub async fn deposit_as(&self, replica: usize, bettor: &str, amount: &str) {
+    /// of bet-maker: the request, expecting 202 (pending), then the
+    /// provider's signed `deposit.succeeded` about it posted to the same
+    /// replica, expecting 200 `applied`.
+    pub async fn deposit_as(&self, replica: usize, bettor: &str, amount: &str) -> Deposit {
+        let payment = self.request_deposit(replica, bettor, amount).await;
+        let notice = crate::notice_about("deposit.succeeded", &payment);
+        let response = self
+            .post_notice(replica, &notice)
+            .await
+            .unwrap_or_else(|e| panic!("POST /payments/webhook for {bettor}: {e}"));
+        let ack = expect_json(response, StatusCode::OK).await;
+        assert_eq!(ack["result"], "applied", "confirming {payment}: {ack}");
+        Deposit { payment, notice }
+    }
+
+    /// `POST /wallet/deposits` of `amount` as `bettor` through replica
+    /// `replica`, expecting 202; the deposit, pending (nothing credited
+    /// until the provider says so).
+    pub async fn request_deposit(&self, replica: usize, bettor: &str, amount: &str) -> Value {
         let response = self
             .client
             .post(format!(
@@ -211,7 +229,45 @@ impl Cluster {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST /wallet/deposits as {bettor}: {e}"));
-        expect_json(response, StatusCode::CREATED).await;
+        let payment = expect_json(response, StatusCode::ACCEPTED).await;
+        assert_eq!(payment["status"], "PENDING", "the deposit: {payment}");
+        payment
+    }
+
+    /// The provider's notice `body`, signed now (as a redelivery is: the
+    /// same bytes, a fresh signature), posted to replica `replica`'s
+    /// webhook; the response, whatever it is.
+    pub async fn post_notice(
+        &self,
+        replica: usize,
+        body: &str,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let url = format!("{}/payments/webhook", self.bet_makers[replica].base_url());
+        crate::bet_maker_support::signed(self.client.post(url), body)
+            .send()
+            .await
+    }
+
+    /// `bettor`'s balance as replica `replica`'s `GET /wallet` says it
+    /// (asked again while it answers otherwise than 200: a connection the
+    /// pool held through a cut may fail once).
+    pub async fn balance_of(&self, replica: usize, bettor: &str) -> Decimal {
+        let url = format!("{}/wallet", self.bet_makers[replica].base_url());
+        eventually(&format!("GET /wallet as {bettor}"), PATIENCE, || async {
+            let response = self
+                .client
+                .get(&url)
+                .bearer_auth(crate::token_for(bettor))
+                .send()
+                .await
+                .ok()?;
+            if response.status() != StatusCode::OK {
+                return None;
+            }
+            let wallet: Value = response.json().await.ok()?;
+            wallet["balance"].as_str()?.parse().ok()
+        })
+        .await
     }
 
     /// Stops every process with SIGTERM and asserts each exited with 0.
@@ -348,6 +404,16 @@ impl Cluster {
             .await
             .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"))
     }
+}
+
+/// A deposit the provider confirmed ([`Cluster::deposit_as`]).
+#[derive(Debug, Clone)]
+pub struct Deposit {
+    /// The deposit as bet-maker answered its request (pending).
+    pub payment: Value,
+    /// The provider's notice that confirmed it, as posted: a test delivers
+    /// it again as a provider does when it did not hear the answer.
+    pub notice: String,
 }
 
 /// What bet-maker answered to a bet.

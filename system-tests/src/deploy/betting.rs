@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bet_maker::domain::{BetSum, LineEventStatus, payout};
 use futures_util::future::try_join_all;
 use reqwest::{Client, Method, StatusCode};
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::eventually;
 use super::flow::Event;
@@ -71,21 +72,11 @@ impl Bettor {
         }
     }
 
-    /// Pays `amount` in, once (the key makes a retry harmless).
+    /// Pays `amount` in, once (the key makes a retry harmless), and waits
+    /// until the payment provider (the deployment's sandbox) has confirmed
+    /// it: the money is in the wallet.
     pub async fn deposit(&self, amount: &str, key: &str) -> anyhow::Result<()> {
-        let line = self
-            .api
-            .expect(
-                Method::POST,
-                "/wallet/deposits",
-                Some(&json!({ "amount": amount })),
-                Some(key),
-                &[StatusCode::CREATED, StatusCode::OK],
-            )
-            .await?;
-        if text(&line, "kind")? != "DEPOSIT" || text(&line, "amount")? != amount {
-            bail!("{}: the deposit came back as {line}", self.name);
-        }
+        deposit_confirmed(&self.api, &self.name, amount, key).await?;
         Ok(())
     }
 
@@ -120,6 +111,55 @@ impl Bettor {
             amount: decimal(amount)?,
             coefficient: decimal(text(&bet, "coefficient")?)?,
         })
+    }
+}
+
+/// How long a deposit may stay PENDING before the check fails: the
+/// deployment's sandbox confirms each within a fraction of a second.
+const CONFIRMATION: Duration = Duration::from_secs(30);
+
+/// `POST /wallet/deposits` of `amount` as `who` with the Idempotency-Key
+/// `key`, answered 202 (a retry with the key is answered as the first
+/// request was: 202 again, or 200), then `GET /wallet/deposits/{id}` until
+/// the provider has confirmed it (SUCCEEDED), for at most [`CONFIRMATION`];
+/// the deposit, succeeded.
+pub(super) async fn deposit_confirmed(
+    api: &Api,
+    who: &str,
+    amount: &str,
+    key: &str,
+) -> anyhow::Result<Value> {
+    let deposit = api
+        .expect(
+            Method::POST,
+            "/wallet/deposits",
+            Some(&json!({ "amount": amount })),
+            Some(key),
+            &[StatusCode::ACCEPTED, StatusCode::OK],
+        )
+        .await
+        .with_context(|| format!("{who} depositing {amount}"))?;
+    // A retry may find the deposit confirmed already.
+    if !matches!(text(&deposit, "status")?, "PENDING" | "SUCCEEDED")
+        || text(&deposit, "amount")? != amount
+    {
+        bail!("{who}: the deposit came back as {deposit}");
+    }
+    let path = format!("/wallet/deposits/{}", text(&deposit, "id")?);
+    let deadline = tokio::time::Instant::now() + CONFIRMATION;
+    loop {
+        let seen = api.get(&path).await?;
+        match text(&seen, "status")? {
+            "SUCCEEDED" if text(&seen, "amount")? == amount => return Ok(seen),
+            "PENDING" if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            "PENDING" => bail!(
+                "{who}: the deposit is still PENDING {CONFIRMATION:?} after it was asked for \
+                 (is BET_MAKER_PAYMENTS_PROVIDER=sandbox? see the bet-maker replicas' logs): {seen}"
+            ),
+            _ => bail!("{who}: the deposit was not confirmed as asked: {seen}"),
+        }
     }
 }
 
@@ -279,6 +319,8 @@ pub async fn check_bettor(
         ("PAYOUT", won),
         ("REFUND", void),
         ("WITHDRAWAL", 0),
+        ("WITHDRAWAL_RETURNED", 0),
+        ("ADJUSTMENT", 0),
     ];
     for (kind, wanted) in expected {
         if count(kind) != wanted {
@@ -288,6 +330,23 @@ pub async fn check_bettor(
                 count(kind)
             );
         }
+    }
+    // One deposit, succeeded, and the statement's DEPOSIT line is its.
+    let deposits = bettor.api.all("/wallet/deposits").await?;
+    let credited = lines
+        .iter()
+        .find(|line| line["kind"] == "DEPOSIT")
+        .map(|line| &line["payment_id"]);
+    match deposits.as_slice() {
+        [one]
+            if one["status"] == "SUCCEEDED"
+                && text(one, "amount")? == deposit
+                && credited == Some(&one["id"]) => {}
+        _ => bail!(
+            "{}: the deposits are {deposits:?}, expected one SUCCEEDED deposit of {deposit} \
+             credited by the statement's DEPOSIT line",
+            bettor.name
+        ),
     }
     let mut total = Decimal::ZERO;
     for line in &lines {

@@ -12,6 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::Stack;
+use super::betting::deposit_confirmed;
 use super::flow::{create_event, wait_until_offered};
 use super::http::Api;
 use crate::bench::load::closed_loop_each;
@@ -47,15 +48,11 @@ pub async fn bets_throughput(stack: &Stack, settings: LoadSettings) -> anyhow::R
     )
     .await?;
     let run = Uuid::now_v7().simple().to_string();
+    // Each wallet funded, the provider's confirmation awaited: a bet on
+    // money still PENDING would be refused.
     for (name, token) in &stack.bettors {
-        Api::new(&client, &stack.bet_maker, Some(token))
-            .expect(
-                Method::POST,
-                "/wallet/deposits",
-                Some(&json!({"amount": "100000.00"})),
-                Some(&format!("load-{run}")),
-                &[StatusCode::CREATED, StatusCode::OK],
-            )
+        let bettor = Api::new(&client, &stack.bet_maker, Some(token));
+        deposit_confirmed(&bettor, name, "100000.00", &format!("load-{run}"))
             .await
             .with_context(|| format!("funding {name}"))?;
     }

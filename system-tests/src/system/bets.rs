@@ -7,7 +7,7 @@ use shared_kernel::testing::{PATIENCE, eventually, expect_json};
 use uuid::Uuid;
 
 use super::System;
-use crate::bet_maker_support::{BETTOR, token_for};
+use crate::bet_maker_support::{BETTOR, notice_about, signed, token_for};
 use crate::id_of;
 
 impl System {
@@ -23,8 +23,10 @@ impl System {
             .unwrap_or_else(|e| panic!("POST /bets: {e}"))
     }
 
-    /// `POST /wallet/deposits` of `amount` as [`BETTOR`], expecting 201.
-    pub async fn deposit(&self, amount: &str) {
+    /// `POST /wallet/deposits` of `amount` as [`BETTOR`], expecting 202
+    /// (pending), then the provider's signed `deposit.succeeded` about it,
+    /// expecting 200; the deposit, succeeded.
+    pub async fn deposit(&self, amount: &str) -> Value {
         let response = self
             .bet_maker
             .request(Method::POST, "/wallet/deposits")
@@ -33,7 +35,23 @@ impl System {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST /wallet/deposits: {e}"));
-        expect_json(response, StatusCode::CREATED).await;
+        let deposit = expect_json(response, StatusCode::ACCEPTED).await;
+        assert_eq!(deposit["status"], "PENDING", "the deposit: {deposit}");
+        let notice = notice_about("deposit.succeeded", &deposit);
+        let response = signed(
+            self.bet_maker.request(Method::POST, "/payments/webhook"),
+            &notice,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /payments/webhook: {e}"));
+        let ack = expect_json(response, StatusCode::OK).await;
+        assert_eq!(ack["result"], "applied", "confirming {deposit}: {ack}");
+        let confirmed = self
+            .get_json(&format!("/wallet/deposits/{}", id_of(&deposit)))
+            .await;
+        assert_eq!(confirmed["status"], "SUCCEEDED", "the deposit: {confirmed}");
+        confirmed
     }
 
     /// [`BETTOR`]'s wallet balance.

@@ -73,6 +73,16 @@ impl System {
 
     /// The same, where no bettor has a wallet yet.
     pub async fn start_unfunded(messaging: Messaging) -> Self {
+        Self::start_unfunded_with(messaging, |_| {}).await
+    }
+
+    /// The same, with bet-maker's configuration changed by `adjust` first
+    /// (the README's walkthrough runs with the payment sandbox, as `make
+    /// run` does).
+    pub async fn start_unfunded_with(
+        messaging: Messaging,
+        adjust: impl FnOnce(&mut bet_maker::config::Config),
+    ) -> Self {
         shared_kernel::testing::init_logs();
         let (line_provider_db, bet_maker_db) = databases().await;
         let mut broker = new_broker("system").await;
@@ -98,12 +108,13 @@ impl System {
             "http://{}",
             line_provider.address_of(line_provider::app::GRPC)
         );
-        let bet_maker_config = bet_maker_support::config(
+        let mut bet_maker_config = bet_maker_support::config(
             &bet_maker_db.url,
             &bet_maker_exchange,
             &queue,
             &line_provider_grpc,
         );
+        adjust(&mut bet_maker_config);
         let bet_maker = SpawnedApp::new(
             "bet-maker",
             bet_maker::app::start(bet_maker_config.clone()).await,
