@@ -143,7 +143,9 @@ async function swaggerAuthorize(page, schemeName, token) {
   // Authorized: the dialog says so and offers Logout instead of the input.
   await scheme.locator('button', { hasText: 'Logout' }).waitFor();
   await scheme.locator('h6', { hasText: 'Authorized' }).waitFor();
-  await dialog.locator('button.btn-done').click();
+  // Each scheme has its own Close button (bet-maker's dialog also holds
+  // the payment provider's signature): close from the one just used.
+  await scheme.locator('button.btn-done').click();
   await dialog.waitFor({ state: 'detached' });
   await page.locator('.swagger-ui .auth-wrapper button.authorize.locked').waitFor();
 }
