@@ -212,16 +212,18 @@ async fn deposit_refusal(
         .fetch_one(&mut *conn)
         .await
         .map_err(sqlx_storage(operation.clone()))?;
-    let mut deposited = [Decimal::ZERO; 3];
-    for (slot, period) in deposited.iter_mut().zip(LimitPeriod::ALL) {
-        *slot = row
+    let mut deposited = Vec::with_capacity(LimitPeriod::ALL.len());
+    for period in LimitPeriod::ALL {
+        let sum: Decimal = row
             .try_get(period.as_str())
             .map_err(sqlx_storage(operation.clone()))?;
+        deposited.push((period, sum));
     }
-    let deposited = |period: LimitPeriod| match period {
-        LimitPeriod::Daily => deposited[0],
-        LimitPeriod::Weekly => deposited[1],
-        LimitPeriod::Monthly => deposited[2],
+    let deposited = |period: LimitPeriod| {
+        deposited
+            .iter()
+            .find(|(summed, _)| *summed == period)
+            .map_or(Decimal::ZERO, |(_, sum)| *sum)
     };
     Ok(check_deposit(&in_force, deposited, amount.value())
         .err()

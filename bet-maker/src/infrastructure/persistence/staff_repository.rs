@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, PgPool, Row};
 use serde_json::json;
+use shared_kernel::money::WireDecimal;
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, sqlx_storage};
 use uuid::Uuid;
@@ -95,11 +96,7 @@ impl StaffRepository for SqlStaffRepository {
                 .into());
             }
         };
-        let money = |value: rust_decimal::Decimal| {
-            let mut value = value;
-            value.rescale(2);
-            value.to_string()
-        };
+        let money = |value| WireDecimal::from_decimal_exact(value).to_string();
         let row = sqlx::query(AUDIT)
             .bind(Uuid::now_v7())
             .bind(actor.as_str())

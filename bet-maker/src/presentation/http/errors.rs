@@ -2,6 +2,7 @@
 //! every cause, and never sent to the client.
 
 use shared_kernel::http::{FieldError, Problem};
+use shared_kernel::money::WireDecimal;
 use shared_kernel::storage::chain;
 
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
@@ -144,10 +145,7 @@ pub fn excluded(until: Excluded) -> Problem {
 
 /// 409 `deposit-limit`: which limit, and what may still be deposited.
 pub fn deposit_limit(reached: DepositLimitReached) -> Problem {
-    let money = |mut value: rust_decimal::Decimal| {
-        value.rescale(2);
-        value.to_string()
-    };
+    let money = |value| WireDecimal::from_decimal_exact(value).to_string();
     Problem::conflict("deposit-limit", reached.to_string())
         .with_extension("period", reached.period.as_str())
         .with_extension("limit", money(reached.limit))

@@ -15,12 +15,15 @@ use super::payment_dto::{
     AdjustmentDto, AuditEntryDto, AuditPage, ExclusionBody, ExclusionDto, LimitsDto, PaymentDto,
     PaymentPage,
 };
-use super::payments::read_notice;
-use crate::application::ports::{AuditEntry, Exclusion, Payment, StatementLine};
+use super::payments::{answer, read_notice};
+use crate::application::ports::{
+    AuditEntry, Exclusion, NoticeOutcome, Payment, ProviderNotice, StatementLine,
+};
 use crate::application::{AccountError, AdjustRefused, CashierError, PaymentError};
 use crate::domain::{
     BetSumError, BettorId, DepositLimitReached, Excluded, ExclusionKind, Limit, LimitAmountError,
-    LimitPeriod, PaymentKind, PaymentStatus, PendingLimit, RAISE_DELAY, WalletLine,
+    LimitPeriod, PaymentKind, PaymentStatus, PendingLimit, ProviderOutcome, RAISE_DELAY,
+    WalletLine, decide,
 };
 
 const DEPOSIT_ID: Uuid = Uuid::from_u128(0x0193_6b2e_4f01_7a2b_8c3d_4e5f_6a7b_8c9d);
@@ -160,27 +163,52 @@ pub fn malformed_notice() -> Problem {
         .unwrap_or_else(Problem::internal)
 }
 
-/// 404 on the webhook.
-pub fn unknown_reference() -> Problem {
-    Problem::not_found(format!("no deposit {DEPOSIT_ID}"))
+/// The example notice, as read.
+fn notice() -> ProviderNotice {
+    read_notice(webhook_body().to_string().as_bytes()).unwrap_or_else(|_| ProviderNotice {
+        event_id: String::new(),
+        outcome: ProviderOutcome::DepositSucceeded,
+        reference: DEPOSIT_ID,
+        amount: Decimal::ZERO,
+        currency: String::new(),
+    })
 }
 
-/// 409 on the webhook: not the deposit's amount.
+/// The webhook's answer to `outcome` of the example notice.
+fn refusal(outcome: NoticeOutcome) -> Problem {
+    match answer(&notice(), outcome) {
+        Err(refusal) => refusal.1,
+        Ok(_) => Problem::internal(),
+    }
+}
+
+/// 404 on the webhook.
+pub fn unknown_reference() -> Problem {
+    refusal(NoticeOutcome::UnknownReference)
+}
+
+/// 409 on the webhook: the provider says 1000.00 of a deposit of 100.00.
 pub fn amount_mismatch() -> Problem {
-    Problem::conflict(
-        "payment-mismatch",
-        "the deposit is 100.00 EUR, not 1000.00 EUR",
-    )
+    let mut said = webhook_body();
+    said["data"]["amount"] = json!("1000.00");
+    match read_notice(said.to_string().as_bytes()) {
+        Ok(said) => answer(
+            &said,
+            NoticeOutcome::Mismatch {
+                amount: Decimal::new(10_000, 2),
+                currency: "EUR".to_owned(),
+            },
+        )
+        .err()
+        .map_or_else(Problem::internal, |refusal| refusal.1),
+        Err(problem) => problem,
+    }
 }
 
 /// 409 on the webhook: a `succeeded` after a `failed`.
 pub fn contradicts_final() -> Problem {
-    let contrary = crate::domain::decide(
-        PaymentStatus::Failed,
-        crate::domain::ProviderOutcome::DepositSucceeded,
-    );
-    match contrary {
-        Err(contrary) => Problem::conflict("payment-final", contrary.to_string()),
+    match decide(PaymentStatus::Failed, ProviderOutcome::DepositSucceeded) {
+        Err(contrary) => refusal(NoticeOutcome::Contradicts(contrary)),
         Ok(_) => Problem::internal(),
     }
 }

@@ -8,7 +8,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rust_decimal::Decimal;
 use shared_kernel::http::{ApiJson, ApiPath, ApiQuery, PageQuery, Problem};
 use shared_kernel::pagination::into_page;
 use shared_kernel::webhook_signature::{HEADER, SignatureRefusal};
@@ -17,7 +16,6 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::bettor::Bettor;
-use super::errors::storage_problem;
 use super::examples;
 use super::idempotency_key::IdempotencyKey;
 use super::payment_dto::{
@@ -25,9 +23,9 @@ use super::payment_dto::{
 };
 use super::payment_examples as pay;
 use super::wallet_dto::MovementRequest;
+use crate::application::Movement;
 use crate::application::ports::{NoticeOutcome, ProviderNotice};
-use crate::application::{Movement, PaymentError};
-use crate::domain::{MAX_BALANCE, PaymentKind, ProviderOutcome};
+use crate::domain::{BetSum, Currency, MAX_BALANCE, PaymentKind, ProviderOutcome};
 
 /// The largest webhook body read: a notice is a few hundred bytes.
 pub const MAX_WEBHOOK_BYTES: usize = 16 * 1024;
@@ -344,25 +342,17 @@ pub fn read_notice(body: &[u8]) -> Result<ProviderNotice, Problem> {
             "id must be 1 to {MAX_EVENT_ID_CHARS} characters"
         )));
     }
-    let amount: Decimal = notice.data.amount.value();
-    if amount <= Decimal::ZERO || amount > MAX_BALANCE || amount.normalize().scale() > 2 {
-        return Err(malformed(
-            "data.amount must be above 0 with at most 2 decimals".to_owned(),
-        ));
-    }
-    if notice.data.currency.len() != 3
-        || !notice.data.currency.bytes().all(|b| b.is_ascii_uppercase())
-    {
-        return Err(malformed(
-            "data.currency must be three upper-case letters".to_owned(),
-        ));
-    }
+    // The amount of a payment, and a currency: the domain's rules.
+    let amount = BetSum::new(notice.data.amount.value(), MAX_BALANCE)
+        .map_err(|rule| malformed(format!("data.amount {rule}")))?;
+    let currency = Currency::parse(&notice.data.currency)
+        .map_err(|rule| malformed(format!("data.currency: {rule}")))?;
     Ok(ProviderNotice {
         event_id: notice.id,
         outcome,
         reference: notice.data.reference,
-        amount,
-        currency: notice.data.currency,
+        amount: amount.value(),
+        currency: currency.as_str().to_owned(),
     })
 }
 
@@ -417,50 +407,43 @@ async fn webhook(
         .map_err(|refusal| refused(WebhookRefusal::Signature(refusal), bad_signature(refusal)))?;
     let notice =
         read_notice(&body).map_err(|problem| refused(WebhookRefusal::MalformedBody, problem))?;
-    let outcome = state
-        .payments
-        .notify(&notice)
-        .await
-        .map_err(|error| match error {
-            PaymentError::Storage(storage) => storage_problem(&storage),
-            other => Problem::from(other),
-        })?;
-    let (refusal, problem) = match outcome {
-        NoticeOutcome::Applied(payment) => {
-            metrics::counter!("payment_notices_applied_total", "type" => notice.outcome.as_str())
-                .increment(1);
-            tracing::info!(event_id = %notice.event_id, payment_id = %payment.id, status = payment.status.as_str(), "payment notice applied");
-            return Ok(Json(WebhookAck {
-                result: WebhookResult::Applied,
-            }));
-        }
-        NoticeOutcome::Duplicate => {
-            return Ok(Json(WebhookAck {
-                result: WebhookResult::Duplicate,
-            }));
-        }
-        NoticeOutcome::AlreadyThere(_) => {
-            return Ok(Json(WebhookAck {
-                result: WebhookResult::AlreadyFinal,
-            }));
-        }
+    let outcome = state.payments.notify(&notice).await?;
+    if let NoticeOutcome::Applied(payment) = &outcome {
+        metrics::counter!("payment_notices_applied_total", "type" => notice.outcome.as_str())
+            .increment(1);
+        tracing::info!(event_id = %notice.event_id, payment_id = %payment.id, status = payment.status.as_str(), "payment notice applied");
+    }
+    answer(&notice, outcome)
+        .map(|result| Json(WebhookAck { result }))
+        .map_err(|refusal| {
+            let (refusal, problem) = *refusal;
+            refused(refusal, problem)
+        })
+}
+
+/// What the provider is told of `outcome`: what became of its notice, or
+/// why it was refused (the examples of the OpenAPI document come from
+/// here too).
+pub fn answer(
+    notice: &ProviderNotice,
+    outcome: NoticeOutcome,
+) -> Result<WebhookResult, Box<(WebhookRefusal, Problem)>> {
+    let kind = notice.outcome.kind().as_str();
+    Err(Box::new(match outcome {
+        NoticeOutcome::Applied(_) => return Ok(WebhookResult::Applied),
+        NoticeOutcome::Duplicate => return Ok(WebhookResult::Duplicate),
+        NoticeOutcome::AlreadyThere(_) => return Ok(WebhookResult::AlreadyFinal),
         NoticeOutcome::UnknownReference => (
             WebhookRefusal::UnknownReference,
-            Problem::not_found(format!(
-                "no {} {}",
-                notice.outcome.kind().as_str(),
-                notice.reference
-            )),
+            Problem::not_found(format!("no {kind} {}", notice.reference)),
         ),
         NoticeOutcome::Mismatch { amount, currency } => (
             WebhookRefusal::Mismatch,
             Problem::conflict(
                 "payment-mismatch",
                 format!(
-                    "the {} is {amount} {currency}, not {} {}",
-                    notice.outcome.kind().as_str(),
-                    notice.amount,
-                    notice.currency
+                    "the {kind} is {amount} {currency}, not {} {}",
+                    notice.amount, notice.currency
                 ),
             ),
         ),
@@ -482,6 +465,5 @@ async fn webhook(
             WebhookRefusal::BalanceLimit,
             Problem::conflict("balance-limit", "the wallet cannot hold this deposit"),
         ),
-    };
-    Err(refused(refusal, problem))
+    }))
 }
