@@ -18,6 +18,7 @@ pub fn to_line_event(snapshot: &EventSnapshot) -> LineEvent {
         deadline: snapshot.deadline,
         status: match snapshot.status {
             EventStatusWire::New => LineEventStatus::New,
+            EventStatusWire::Suspended => LineEventStatus::Suspended,
             EventStatusWire::FinishedWin => LineEventStatus::FinishedWin,
             EventStatusWire::FinishedLose => LineEventStatus::FinishedLose,
             EventStatusWire::Cancelled => LineEventStatus::Cancelled,
@@ -33,5 +34,8 @@ pub fn to_change_kind(kind: LineEventKind) -> ChangeKind {
         LineEventKind::Updated => ChangeKind::Updated,
         LineEventKind::Finished => ChangeKind::Finished,
         LineEventKind::Cancelled => ChangeKind::Cancelled,
+        LineEventKind::Suspended => ChangeKind::Suspended,
+        LineEventKind::Resumed => ChangeKind::Resumed,
+        LineEventKind::Corrected => ChangeKind::Corrected,
     }
 }

@@ -30,6 +30,11 @@ pub struct Envelope<T> {
     pub occurred_at: DateTime<Utc>,
     /// The state after the change.
     pub data: T,
+    /// Why the change was made, in the operator's words: set on
+    /// `event.corrected` (1 to 500 characters), absent on every other kind.
+    /// Additive: a consumer that does not know it ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A message about a sporting event.
@@ -55,6 +60,15 @@ impl LineEventMessage {
             kind,
             occurred_at,
             data,
+            reason: None,
+        }
+    }
+
+    /// The same message with the operator's reason (a correction).
+    pub fn with_reason(self, reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            ..self
         }
     }
 
@@ -91,15 +105,29 @@ pub enum LineEventKind {
     /// result, and bets on it are void.
     #[serde(rename = "event.cancelled")]
     Cancelled,
+    /// Betting is paused: the status is `SUSPENDED`; no bets until it is
+    /// resumed (or decided).
+    #[serde(rename = "event.suspended")]
+    Suspended,
+    /// Betting is open again: the status is back to `NEW`.
+    #[serde(rename = "event.resumed")]
+    Resumed,
+    /// A final status was replaced by another final status; the envelope's
+    /// `reason` says why. Consumers re-settle.
+    #[serde(rename = "event.corrected")]
+    Corrected,
 }
 
 impl LineEventKind {
     /// Every kind, for bindings and tests.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 7] = [
         Self::Created,
         Self::Updated,
         Self::Finished,
         Self::Cancelled,
+        Self::Suspended,
+        Self::Resumed,
+        Self::Corrected,
     ];
 
     /// The AMQP routing key, e.g. `event.finished`.
@@ -109,6 +137,9 @@ impl LineEventKind {
             Self::Updated => "event.updated",
             Self::Finished => "event.finished",
             Self::Cancelled => "event.cancelled",
+            Self::Suspended => "event.suspended",
+            Self::Resumed => "event.resumed",
+            Self::Corrected => "event.corrected",
         }
     }
 
@@ -139,6 +170,8 @@ pub struct EventSnapshot {
 pub enum EventStatusWire {
     /// Open for changes (and, before the deadline, for bets).
     New,
+    /// Open for changes, closed for bets until resumed.
+    Suspended,
     /// Finished; bets on it win.
     FinishedWin,
     /// Finished; bets on it lose.
@@ -199,6 +232,31 @@ mod tests {
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
         let read = LineEventMessage::from_slice(&bytes).map_err(|e| e.to_string());
         assert_eq!(read, Ok(message));
+    }
+
+    #[test]
+    fn a_correction_carries_its_reason_and_other_kinds_none() {
+        let message = LineEventMessage::new(LineEventKind::Corrected, Utc::now(), snapshot())
+            .with_reason("VAR overturned the goal");
+        let value = message.to_json();
+        assert_eq!(value["type"], json!("event.corrected"));
+        assert_eq!(value["reason"], json!("VAR overturned the goal"));
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        let read = LineEventMessage::from_slice(&bytes).map_err(|e| e.to_string());
+        assert_eq!(read, Ok(message));
+        let created = LineEventMessage::new(LineEventKind::Created, Utc::now(), snapshot());
+        assert!(created.to_json().get("reason").is_none());
+    }
+
+    #[test]
+    fn a_suspension_is_spelled_as_the_routing_key_and_the_status() {
+        let suspended = EventSnapshot {
+            status: EventStatusWire::Suspended,
+            ..snapshot()
+        };
+        let value = LineEventMessage::new(LineEventKind::Suspended, Utc::now(), suspended).to_json();
+        assert_eq!(value["type"], json!("event.suspended"));
+        assert_eq!(value["data"]["status"], json!("SUSPENDED"));
     }
 
     #[test]

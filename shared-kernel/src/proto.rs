@@ -60,6 +60,7 @@ impl TryFrom<&line::v1::Event> for EventSnapshot {
             Ok(line::v1::EventStatus::FinishedWin) => EventStatusWire::FinishedWin,
             Ok(line::v1::EventStatus::FinishedLose) => EventStatusWire::FinishedLose,
             Ok(line::v1::EventStatus::Cancelled) => EventStatusWire::Cancelled,
+            Ok(line::v1::EventStatus::Suspended) => EventStatusWire::Suspended,
             Ok(line::v1::EventStatus::Unspecified) | Err(_) => {
                 return Err(refused("status")(Box::new(UnknownStatus(event.status))));
             }

@@ -179,7 +179,7 @@ pub fn payout(
     result: LineEventStatus,
 ) -> Option<(BetStatus, Decimal)> {
     match result {
-        LineEventStatus::New => None,
+        LineEventStatus::New | LineEventStatus::Suspended => None,
         LineEventStatus::FinishedWin => {
             let mut paid = (amount.value() * coefficient)
                 .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);

@@ -32,6 +32,12 @@ pub enum ChangeKind {
     Finished,
     /// The event was cancelled: `CANCELLED`.
     Cancelled,
+    /// Betting paused: `SUSPENDED`.
+    Suspended,
+    /// Betting open again: `NEW`, after a suspension.
+    Resumed,
+    /// A final status replaced by another final status.
+    Corrected,
 }
 
 /// Why an announced version of an event is not one line-provider could
@@ -113,6 +119,10 @@ impl ChangeKind {
             Self::Updated => event.version > 1 && event.status == LineEventStatus::New,
             Self::Finished => event.version > 1 && event.status.is_result(),
             Self::Cancelled => event.version > 1 && event.status == LineEventStatus::Cancelled,
+            Self::Suspended => event.version > 1 && event.status == LineEventStatus::Suspended,
+            Self::Resumed => event.version > 2 && event.status == LineEventStatus::New,
+            // Created, decided, then corrected: version 3 at the earliest.
+            Self::Corrected => event.version > 2 && event.status.is_final(),
         };
         if fits {
             Ok(())

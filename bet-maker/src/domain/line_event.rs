@@ -9,6 +9,9 @@ use uuid::Uuid;
 pub enum LineEventStatus {
     /// Not finished.
     New,
+    /// Not finished, but closed for bets until line-provider resumes it
+    /// (or decides it).
+    Suspended,
     /// Finished: bets win.
     FinishedWin,
     /// Finished: bets lose.
@@ -21,7 +24,7 @@ impl LineEventStatus {
     /// Whether the status is final (a result or the cancellation), which
     /// never changes again.
     pub fn is_final(self) -> bool {
-        self != Self::New
+        !matches!(self, Self::New | Self::Suspended)
     }
 
     /// Whether the status is a result: `FINISHED_WIN` or `FINISHED_LOSE`.

@@ -26,6 +26,9 @@ pub mod events {
         /// Not finished.
         #[sea_orm(string_value = "NEW")]
         New,
+        /// Closed for bets until resumed.
+        #[sea_orm(string_value = "SUSPENDED")]
+        Suspended,
         /// Finished: bets win.
         #[sea_orm(string_value = "FINISHED_WIN")]
         FinishedWin,

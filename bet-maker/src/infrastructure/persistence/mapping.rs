@@ -10,6 +10,7 @@ impl From<LineEventStatus> for events::Status {
     fn from(status: LineEventStatus) -> Self {
         match status {
             LineEventStatus::New => Self::New,
+            LineEventStatus::Suspended => Self::Suspended,
             LineEventStatus::FinishedWin => Self::FinishedWin,
             LineEventStatus::FinishedLose => Self::FinishedLose,
             LineEventStatus::Cancelled => Self::Cancelled,
@@ -21,6 +22,7 @@ impl From<events::Status> for LineEventStatus {
     fn from(status: events::Status) -> Self {
         match status {
             events::Status::New => Self::New,
+            events::Status::Suspended => Self::Suspended,
             events::Status::FinishedWin => Self::FinishedWin,
             events::Status::FinishedLose => Self::FinishedLose,
             events::Status::Cancelled => Self::Cancelled,

@@ -36,6 +36,8 @@ pub struct LineEventDto {
 pub enum LineEventStatusDto {
     /// Open: bets are taken until the deadline.
     New,
+    /// Suspended: no bets until line-provider resumes it.
+    Suspended,
     /// Finished; its bets won.
     FinishedWin,
     /// Finished; its bets lost.
@@ -52,6 +54,7 @@ impl From<&LineEvent> for LineEventDto {
             deadline: event.deadline,
             status: match event.status {
                 LineEventStatus::New => LineEventStatusDto::New,
+                LineEventStatus::Suspended => LineEventStatusDto::Suspended,
                 LineEventStatus::FinishedWin => LineEventStatusDto::FinishedWin,
                 LineEventStatus::FinishedLose => LineEventStatusDto::FinishedLose,
                 LineEventStatus::Cancelled => LineEventStatusDto::Cancelled,
