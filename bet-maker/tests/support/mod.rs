@@ -482,6 +482,7 @@ pub fn message_for(kind: LineEventKind, event: &LineEvent) -> LineEventMessage {
             deadline: event.deadline,
             status: match event.status {
                 LineEventStatus::New => EventStatusWire::New,
+                LineEventStatus::Suspended => EventStatusWire::Suspended,
                 LineEventStatus::FinishedWin => EventStatusWire::FinishedWin,
                 LineEventStatus::FinishedLose => EventStatusWire::FinishedLose,
                 LineEventStatus::Cancelled => EventStatusWire::Cancelled,
