@@ -421,6 +421,7 @@ async fn stored_copy(
 fn spelled_event(status: LineEventStatus) -> &'static str {
     match status {
         LineEventStatus::New => "NEW",
+        LineEventStatus::Suspended => "SUSPENDED",
         LineEventStatus::FinishedWin => "FINISHED_WIN",
         LineEventStatus::FinishedLose => "FINISHED_LOSE",
         LineEventStatus::Cancelled => "CANCELLED",
