@@ -69,6 +69,7 @@ impl WithId for LineEvent {
 fn line_data(event: &LineEvent) -> Value {
     let status = match event.status {
         LineEventStatus::New => "NEW",
+        LineEventStatus::Suspended => "SUSPENDED",
         LineEventStatus::FinishedWin => "FINISHED_WIN",
         LineEventStatus::FinishedLose => "FINISHED_LOSE",
         LineEventStatus::Cancelled => "CANCELLED",
