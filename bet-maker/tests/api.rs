@@ -982,13 +982,19 @@ async fn a_bet_placed_while_its_event_is_being_settled_is_settled_after_it_was_p
     let ((), response) = tokio::join!(settlement, bettor);
 
     // Refused is fine (the settlement went first); placed, it must have
-    // been settled, and not before it was placed.
+    // been settled, and not before it was placed: void as late, since it
+    // was placed after line-provider decided the result (the message was
+    // made before the bet).
     if response.status() == StatusCode::CONFLICT {
         return;
     }
     let placed = expect_json(response, StatusCode::CREATED).await;
     let settled = get_bet(&app, &id_of(&placed)).await;
-    assert_eq!(settled["status"], "WON", "{settled}");
+    assert_eq!(
+        (&settled["status"], &settled["void_reason"]),
+        (&serde_json::json!("VOID"), &serde_json::json!("late")),
+        "{settled}"
+    );
     assert!(
         timestamp(&settled, "settled_at") >= timestamp(&settled, "placed_at"),
         "a bet settled before it was placed: {settled}"

@@ -1,10 +1,13 @@
 //! The rules SQL applies in bulk, held to their definitions in the domain.
 //!
-//! Settlement pays every pending bet of an event (won, lost, or void when
-//! the event was cancelled) and posts what it moves to the ledger in one
-//! statement, placing a bet takes its stake in one statement, and the copy of the line keeps the newest version with one
-//! `INSERT ... ON CONFLICT`: both for speed. `domain::payout`,
-//! `domain::settlement`, `domain::stake` with `domain::check_funds`, and
+//! Settlement pays every bet of a decided event (won, lost, void when the
+//! event was cancelled or the bet late, at the lower of its odds and those
+//! offered when it was placed), re-settles them on a correction, and posts
+//! what it moves to the ledger in one statement; placing a bet takes its
+//! stake in one statement; and the copy of the line keeps the newest
+//! version with one `INSERT ... ON CONFLICT`: all for speed.
+//! `domain::settle` with `domain::offered_at`, `domain::settlement`,
+//! `domain::correction`, `domain::stake` with `domain::check_funds`, and
 //! `LineEvent::accepts` stay the definitions,
 //! and these property tests run the statements on the real database
 //! (through the line repository, as the consumer does) over generated
@@ -16,8 +19,9 @@ use bet_maker::application::ports::{
     ApplyOutcome, BetRepository, BetToPlace, LineRepository, PlaceOutcome,
 };
 use bet_maker::domain::{
-    Acceptance, Account, Bet, BetStatus, BetSum, BettorId, LineEvent, LineEventStatus, check_funds,
-    payout, settlement, stake,
+    Acceptance, Account, Announced, Bet, BetStatus, BetSum, BettorId, ChangeKind, LineEvent,
+    LineEventStatus, Offered, Settled, ToSettle, check_funds, correction, offered_at, settle,
+    settlement, stake,
 };
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use bet_maker::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
@@ -114,15 +118,6 @@ fn stake_and_odds() -> impl Strategy<Value = (i64, i64)> {
     ]
 }
 
-fn result() -> impl Strategy<Value = LineEventStatus> {
-    prop_oneof![
-        Just(LineEventStatus::New),
-        Just(LineEventStatus::FinishedWin),
-        Just(LineEventStatus::FinishedLose),
-        Just(LineEventStatus::Cancelled),
-    ]
-}
-
 /// How the API (and the schema) spells a bet's status.
 fn spelled(status: BetStatus) -> &'static str {
     match status {
@@ -143,19 +138,33 @@ fn open_event(coefficient: Decimal, version: i64) -> LineEvent {
     }
 }
 
-/// A pending bet to insert: its id, stake, odds, bettor, and whether its
-/// stake is in the ledger.
+/// A pending bet to insert: its id, stake, odds, bettor, whether its
+/// stake is in the ledger, and when it was placed.
 struct PendingBet {
     id: Uuid,
     amount: Decimal,
     coefficient: Decimal,
     bettor: &'static str,
     stake_posted: bool,
+    placed_at: DateTime<Utc>,
 }
 
 /// A generated bet: (stake in cents, odds in hundredths), the index of its
-/// bettor, and whether its stake is in the ledger.
-type GeneratedBet = ((i64, i64), usize, bool);
+/// bettor, whether its stake is in the ledger, and when it was placed, in
+/// seconds after the event was created.
+type GeneratedBet = ((i64, i64), usize, bool, i64);
+
+/// A generated event's life: the coefficients of its open versions (odds
+/// in hundredths, each made `gap` seconds after the one before), when the
+/// result was decided (seconds after creation), the result, and the
+/// corrections that follow it.
+#[derive(Debug, Clone)]
+struct Life {
+    offers: Vec<(i64, i64)>,
+    decided_after: i64,
+    result: LineEventStatus,
+    corrections: Vec<LineEventStatus>,
+}
 
 /// The ledger entries as read back: (account, amount, bettor, line, bet).
 type StoredEntry = (
@@ -170,8 +179,8 @@ type StoredEntry = (
 const BETTORS: [&str; 3] = ["alice", "bob", "carol"];
 
 /// Pending bets on `event`, one row each, in one statement (the numbers
-/// are generated decimals and the names constants, so writing them into
-/// the SQL is safe).
+/// are generated decimals, the instants formatted by chrono and the names
+/// constants, so writing them into the SQL is safe).
 async fn insert_pending_bets(
     db: &DatabaseConnection,
     event: &LineEvent,
@@ -181,8 +190,14 @@ async fn insert_pending_bets(
         .iter()
         .map(|bet| {
             format!(
-                "('{}', '{}', '{}', {}, {}, 'PENDING', clock_timestamp(), {})",
-                bet.id, bet.bettor, event.id, bet.amount, bet.coefficient, bet.stake_posted
+                "('{}', '{}', '{}', {}, {}, 'PENDING', '{}', {})",
+                bet.id,
+                bet.bettor,
+                event.id,
+                bet.amount,
+                bet.coefficient,
+                bet.placed_at.to_rfc3339(),
+                bet.stake_posted
             )
         })
         .collect();
@@ -205,18 +220,21 @@ async fn balances(db: &DatabaseConnection) -> Result<Vec<Decimal>, TestCaseError
     Ok(balances)
 }
 
-/// The ledger entries of `event`'s settlement transaction:
+/// The ledger entries of `event`'s transaction of `kind` (SETTLEMENT or
+/// CORRECTION) made after `after` transactions of the event:
 /// (account, amount, bettor, line, bet), wallet lines in statement order.
-async fn settlement_entries(
+async fn entries_of(
     db: &DatabaseConnection,
     event: &LineEvent,
+    nth: usize,
 ) -> Result<Vec<StoredEntry>, TestCaseError> {
     let rows = query_all(
         db,
         "SELECT account, amount, bettor_id, line, bet_id FROM ledger_entries
-             WHERE transaction_id IN (SELECT id FROM ledger_transactions WHERE event_id = $1)
+             WHERE transaction_id = (SELECT id FROM ledger_transactions WHERE event_id = $1
+                                     ORDER BY created_at, id OFFSET $2 LIMIT 1)
              ORDER BY created_at, id",
-        [event.id.into()],
+        [event.id.into(), (nth as i64).into()],
     )
     .await?;
     rows.iter()
@@ -232,14 +250,33 @@ async fn settlement_entries(
         .collect()
 }
 
-/// Each bet of `event`: (id, status, payout as stored).
+/// How many ledger transactions `event` has.
+async fn transactions_of(
+    db: &DatabaseConnection,
+    event: &LineEvent,
+) -> Result<usize, TestCaseError> {
+    let row = query_one(
+        db,
+        "SELECT count(*) AS n FROM ledger_transactions WHERE event_id = $1",
+        [event.id.into()],
+    )
+    .await?
+    .ok_or_else(|| TestCaseError::fail("no row"))?;
+    let n: i64 = database(row.try_get("", "n"))?;
+    Ok(usize::try_from(n).unwrap_or_default())
+}
+
+/// A bet as stored: (status, payout, settled coefficient, void reason).
+type StoredOutcome = (String, Option<Decimal>, Option<Decimal>, Option<String>);
+
+/// Each bet of `event` as stored, by id.
 async fn stored_bets(
     db: &DatabaseConnection,
     event: &LineEvent,
-) -> Result<Vec<(Uuid, String, Option<String>)>, TestCaseError> {
+) -> Result<Vec<(Uuid, StoredOutcome)>, TestCaseError> {
     let rows = query_all(
         db,
-        "SELECT id, status, payout::text AS payout FROM bets WHERE event_id = $1",
+        "SELECT id, status, payout, settled_coefficient, void_reason FROM bets WHERE event_id = $1",
         [event.id.into()],
     )
     .await?;
@@ -247,153 +284,292 @@ async fn stored_bets(
         .map(|row| {
             Ok((
                 database(row.try_get("", "id"))?,
-                database(row.try_get("", "status"))?,
-                database(row.try_get("", "payout"))?,
+                (
+                    database(row.try_get("", "status"))?,
+                    database(row.try_get("", "payout"))?,
+                    database(row.try_get("", "settled_coefficient"))?,
+                    database(row.try_get("", "void_reason"))?,
+                ),
             ))
         })
         .collect()
 }
 
-/// Settles `bets` by the statement and compares every row with
-/// `domain::payout`.
+/// Applies `event` as a message made at `occurred_at`.
+async fn announce(
+    line: &SeaOrmLineRepository,
+    kind: ChangeKind,
+    event: &LineEvent,
+    occurred_at: DateTime<Utc>,
+) -> Result<ApplyOutcome, TestCaseError> {
+    let change = Announced {
+        kind,
+        event: event.clone(),
+        occurred_at,
+    };
+    database(line.apply_message(Uuid::now_v7(), &change).await)
+}
+
+/// What `domain::settle` says of `bet` on an event decided as `result` at
+/// `decided_at`, with `history` the offers announced.
+fn settled_by_the_domain(
+    bet: &PendingBet,
+    history: &[Offered],
+    result: LineEventStatus,
+    decided_at: DateTime<Utc>,
+) -> Result<Settled, TestCaseError> {
+    let amount = BetSum::new(bet.amount, max_stake())
+        .map_err(|e| TestCaseError::fail(format!("stake {}: {e}", bet.amount)))?;
+    let to_settle = ToSettle {
+        amount,
+        coefficient: bet.coefficient,
+        placed_at: bet.placed_at,
+        offered: offered_at(history, bet.placed_at),
+    };
+    settle(to_settle, result, decided_at)
+        .ok_or_else(|| TestCaseError::fail(format!("{result:?} settles nothing")))
+}
+
+/// Lives an event through `life` with `bets` placed on it, and after the
+/// result and after each correction compares every bet, the ledger
+/// transaction and the wallets with `domain::settle`,
+/// `domain::settlement` and `domain::correction`.
 async fn settlement_matches_the_domain(
     db: DatabaseConnection,
-    (bets, result): (Vec<GeneratedBet>, LineEventStatus),
+    (bets, life): (Vec<GeneratedBet>, Life),
 ) -> Result<(), TestCaseError> {
     let line = SeaOrmLineRepository::new(db.clone());
-    let event = open_event(Decimal::new(150, 2), 1);
-    database(line.apply_snapshot(&event).await)?;
+    let created = (Utc::now() - Duration::days(1)).trunc_subsecs(6);
+    let mut event = open_event(Decimal::new(life.offers[0].0, 2), 1);
+    let mut history = Vec::new();
+    let mut since = created;
+    for (index, (odds, gap)) in life.offers.iter().enumerate() {
+        since += Duration::seconds(*gap);
+        event = LineEvent {
+            coefficient: Decimal::new(*odds, 2),
+            version: index as i64 + 1,
+            ..event
+        };
+        let kind = if index == 0 {
+            ChangeKind::Created
+        } else {
+            ChangeKind::Updated
+        };
+        announce(&line, kind, &event, since).await?;
+        history.push(Offered {
+            version: event.version,
+            coefficient: event.coefficient,
+            since,
+        });
+    }
     let pending: Vec<PendingBet> = bets
         .into_iter()
-        .map(|((cents, odds), bettor, stake_posted)| PendingBet {
+        .map(|((cents, odds), bettor, stake_posted, placed)| PendingBet {
             id: Uuid::now_v7(),
             amount: Decimal::new(cents, 2),
             coefficient: Decimal::new(odds, 2),
             bettor: BETTORS[bettor % BETTORS.len()],
             stake_posted,
+            placed_at: created + Duration::seconds(placed),
         })
         .collect();
     insert_pending_bets(&db, &event, &pending).await?;
-    let balances_before = balances(&db).await?;
-    let bets: Vec<(Uuid, Decimal, Decimal)> = pending
-        .iter()
-        .map(|bet| (bet.id, bet.amount, bet.coefficient))
-        .collect();
 
-    let finished = LineEvent {
-        status: result,
-        version: 2,
-        ..event.clone()
-    };
-    let outcome = database(line.apply_snapshot(&finished).await)?;
-
-    let settles = result != LineEventStatus::New;
-    let bets_settled = if settles { bets.len() as u64 } else { 0 };
-    prop_assert_eq!(outcome, ApplyOutcome::Applied { bets_settled });
-    let stored = stored_bets(&db, &event).await?;
-    prop_assert_eq!(stored.len(), bets.len());
-    for (id, amount, coefficient) in &bets {
-        let stake = BetSum::new(*amount, max_stake())
-            .map_err(|e| TestCaseError::fail(format!("stake {amount}: {e}")))?;
-        let expected = match payout(stake, *coefficient, result) {
-            Some((status, paid)) => (spelled(status).to_owned(), Some(paid.to_string())),
-            None => (spelled(BetStatus::Pending).to_owned(), None),
+    let decided_at = created + Duration::seconds(life.decided_after);
+    let mut paid: Vec<Option<Decimal>> = vec![None; pending.len()];
+    let mut results = vec![(ChangeKind::Finished, life.result)];
+    results.extend(life.corrections.iter().map(|c| (ChangeKind::Corrected, *c)));
+    for (step, (kind, result)) in results.into_iter().enumerate() {
+        let occurred_at = decided_at + Duration::seconds(step as i64 * 60);
+        event = LineEvent {
+            status: result,
+            version: event.version + 1,
+            ..event
         };
-        let row = stored.iter().find(|(stored_id, _, _)| stored_id == id);
-        let actual = row.map(|(_, status, paid)| (status.clone(), paid.clone()));
+        history.push(Offered {
+            version: event.version,
+            coefficient: event.coefficient,
+            since: occurred_at,
+        });
+        let balances_before = balances(&db).await?;
+        let transactions_before = transactions_of(&db, &event).await?;
+        let outcome = announce(&line, kind, &event, occurred_at).await?;
         prop_assert_eq!(
-            actual,
-            Some(expected),
-            "{} × {} finished {}",
-            amount,
-            coefficient,
-            spelled_event(result)
+            outcome,
+            ApplyOutcome::Applied {
+                bets_settled: pending.len() as u64
+            }
         );
-    }
-    ledger_matches_the_domain(&db, &event, &pending, result, &balances_before).await
-}
-
-/// What the settlement posted, against `domain::settlement` for each bet
-/// whose stake is in the ledger: one wallet line per payout or refund (the
-/// right kind and amount, `balance_after` running), the house's side
-/// aggregated, every wallet credited with its lines, and nothing for the
-/// bets whose stake never was in the ledger.
-async fn ledger_matches_the_domain(
-    db: &DatabaseConnection,
-    event: &LineEvent,
-    pending: &[PendingBet],
-    result: LineEventStatus,
-    balances_before: &[Decimal],
-) -> Result<(), TestCaseError> {
-    let entries = settlement_entries(db, event).await?;
-    let mut expected_wallet_lines = Vec::new();
-    let (mut stakes_held, mut house_result) = (Decimal::ZERO, Decimal::ZERO);
-    let mut credits = vec![Decimal::ZERO; BETTORS.len()];
-    for bet in pending.iter().filter(|bet| bet.stake_posted) {
-        let stake = BetSum::new(bet.amount, max_stake())
-            .map_err(|e| TestCaseError::fail(format!("stake {}: {e}", bet.amount)))?;
-        let Some((status, paid)) = payout(stake, bet.coefficient, result) else {
-            continue;
-        };
-        let Some(posting) = settlement(stake, status, paid) else {
-            continue;
-        };
-        prop_assert_eq!(posting.total(), Decimal::ZERO);
-        stakes_held += posting.on(Account::StakesHeld);
-        house_result += posting.on(Account::HouseResult);
-        if let Some(line) = posting.wallet_line() {
-            let index = BETTORS.iter().position(|b| *b == bet.bettor).unwrap_or(0);
-            credits[index] += posting.wallet_change();
-            expected_wallet_lines.push((bet.id, line.as_str().to_owned(), posting.wallet_change()));
+        let stored = stored_bets(&db, &event).await?;
+        let mut expected_lines = Vec::new();
+        let (mut stakes_held, mut house_result) = (Decimal::ZERO, Decimal::ZERO);
+        let mut credits = vec![Decimal::ZERO; BETTORS.len()];
+        for (index, bet) in pending.iter().enumerate() {
+            let settled = settled_by_the_domain(bet, &history, result, decided_at)?;
+            let expected: StoredOutcome = (
+                spelled(settled.status).to_owned(),
+                Some(settled.payout),
+                settled.coefficient,
+                settled
+                    .void_reason
+                    .map(|reason| reason.as_str().to_uppercase()),
+            );
+            let row = stored
+                .iter()
+                .find(|(id, _)| *id == bet.id)
+                .map(|(_, row)| row);
+            prop_assert_eq!(
+                row,
+                Some(&expected),
+                "{} × {} placed {} finished {} (step {})",
+                bet.amount,
+                bet.coefficient,
+                bet.placed_at,
+                spelled_event(result),
+                step
+            );
+            let posting = match paid[index] {
+                None => {
+                    let amount = BetSum::new(bet.amount, max_stake())
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    settlement(amount, settled.status, settled.payout)
+                }
+                Some(before) => correction(before, settled.payout),
+            };
+            paid[index] = Some(settled.payout);
+            let Some(posting) = posting.filter(|_| bet.stake_posted) else {
+                continue;
+            };
+            prop_assert_eq!(posting.total(), Decimal::ZERO);
+            stakes_held += posting.on(Account::StakesHeld);
+            house_result += posting.on(Account::HouseResult);
+            if let Some(line) = posting.wallet_line() {
+                let who = BETTORS.iter().position(|b| *b == bet.bettor).unwrap_or(0);
+                credits[who] += posting.wallet_change();
+                expected_lines.push((bet.id, line.as_str().to_owned(), posting.wallet_change()));
+            }
         }
-    }
-    let mut wallet_lines: Vec<(Uuid, String, Decimal)> = entries
-        .iter()
-        .filter(|(account, ..)| account == "WALLET")
-        .map(|(_, amount, _, line, bet)| {
-            (
-                bet.unwrap_or_default(),
-                line.clone().unwrap_or_default(),
-                *amount,
-            )
-        })
-        .collect();
-    wallet_lines.sort();
-    expected_wallet_lines.sort();
-    prop_assert_eq!(wallet_lines, expected_wallet_lines);
-    let house = |name: &str| -> Decimal {
-        entries
-            .iter()
-            .filter(|(account, ..)| account == name)
-            .map(|(_, amount, ..)| *amount)
-            .sum()
-    };
-    prop_assert_eq!(house("STAKES_HELD"), stakes_held);
-    prop_assert_eq!(house("HOUSE_RESULT"), house_result);
-    let total: Decimal = entries.iter().map(|(_, amount, ..)| *amount).sum();
-    prop_assert_eq!(total, Decimal::ZERO, "the transaction sums to zero");
-    let balances_after = balances(db).await?;
-    for (index, bettor) in BETTORS.iter().enumerate() {
+        let moved = !expected_lines.is_empty() || !stakes_held.is_zero() || !house_result.is_zero();
         prop_assert_eq!(
-            balances_after[index],
-            balances_before[index] + credits[index],
-            "{}'s wallet",
-            bettor
+            transactions_of(&db, &event).await?,
+            transactions_before + usize::from(moved),
+            "one ledger transaction when money moves, none otherwise"
         );
+        let entries = if moved {
+            entries_of(&db, &event, transactions_before).await?
+        } else {
+            Vec::new()
+        };
+        let mut wallet_lines: Vec<(Uuid, String, Decimal)> = entries
+            .iter()
+            .filter(|(account, ..)| account == "WALLET")
+            .map(|(_, amount, _, line, bet)| {
+                (
+                    bet.unwrap_or_default(),
+                    line.clone().unwrap_or_default(),
+                    *amount,
+                )
+            })
+            .collect();
+        wallet_lines.sort();
+        expected_lines.sort();
+        prop_assert_eq!(wallet_lines, expected_lines);
+        let house = |name: &str| -> Decimal {
+            entries
+                .iter()
+                .filter(|(account, ..)| account == name)
+                .map(|(_, amount, ..)| *amount)
+                .sum()
+        };
+        prop_assert_eq!(house("STAKES_HELD"), stakes_held);
+        prop_assert_eq!(house("HOUSE_RESULT"), house_result);
+        let total: Decimal = entries.iter().map(|(_, amount, ..)| *amount).sum();
+        prop_assert_eq!(total, Decimal::ZERO, "the transaction sums to zero");
+        let balances_after = balances(&db).await?;
+        for (index, bettor) in BETTORS.iter().enumerate() {
+            prop_assert_eq!(
+                balances_after[index],
+                balances_before[index] + credits[index],
+                "{}'s wallet",
+                bettor
+            );
+        }
     }
     Ok(())
 }
 
+/// A final status other than `result`.
+fn another_result(result: LineEventStatus, pick: usize) -> LineEventStatus {
+    let others: Vec<LineEventStatus> = [
+        LineEventStatus::FinishedWin,
+        LineEventStatus::FinishedLose,
+        LineEventStatus::Cancelled,
+    ]
+    .into_iter()
+    .filter(|other| *other != result)
+    .collect();
+    others[pick % others.len()]
+}
+
+/// An event's life: 1 to 4 open versions a few seconds apart (odds that
+/// rise and fall), the result decided within the first 40 seconds, and 0
+/// to 3 corrections, each to another result than the one before.
+fn life() -> impl Strategy<Value = Life> {
+    (
+        prop::collection::vec((101i64..=100_000, 0i64..=10), 1..=4),
+        0i64..=40,
+        prop_oneof![
+            Just(LineEventStatus::FinishedWin),
+            Just(LineEventStatus::FinishedLose),
+            Just(LineEventStatus::Cancelled),
+        ],
+        prop::collection::vec(0usize..2, 0..=3),
+    )
+        .prop_map(|(offers, decided_after, result, picks)| {
+            let mut corrections = Vec::new();
+            let mut last = result;
+            for pick in picks {
+                last = another_result(last, pick);
+                corrections.push(last);
+            }
+            Life {
+                offers,
+                decided_after,
+                result,
+                corrections,
+            }
+        })
+}
+
 #[test]
 fn the_settlement_statement_pays_and_posts_what_the_domain_says() {
-    let bets = prop::collection::vec((stake_and_odds(), 0..3usize, any::<bool>()), 1..=40);
-    check(48, (bets, result()), settlement_matches_the_domain);
+    let bets = prop::collection::vec(
+        (stake_and_odds(), 0..3usize, any::<bool>(), 0i64..=50),
+        1..=40,
+    );
+    check(48, (bets, life()), settlement_matches_the_domain);
 }
 
 /// One version of an event as line-provider may send it: (version,
 /// status, odds in hundredths).
-fn versions() -> impl Strategy<Value = Vec<(i64, LineEventStatus, i64)>> {
-    prop::collection::vec((1i64..=6, result(), 101i64..=100_000), 1..=12)
+/// (version, status, odds in hundredths, announced as a correction).
+fn versions() -> impl Strategy<Value = Vec<(i64, LineEventStatus, i64, bool)>> {
+    let status = prop_oneof![
+        Just(LineEventStatus::New),
+        Just(LineEventStatus::Suspended),
+        Just(LineEventStatus::FinishedWin),
+        Just(LineEventStatus::FinishedLose),
+        Just(LineEventStatus::Cancelled),
+    ];
+    prop::collection::vec(
+        (
+            1i64..=6,
+            status,
+            101i64..=100_000,
+            prop::bool::weighted(0.3),
+        ),
+        1..=12,
+    )
 }
 
 /// The copy of `id` as stored: (coefficient, deadline, status, version).
@@ -433,13 +609,13 @@ fn spelled_event(status: LineEventStatus) -> &'static str {
 /// with the one it keeps.
 async fn the_copy_is_what_the_domain_keeps(
     db: DatabaseConnection,
-    versions: Vec<(i64, LineEventStatus, i64)>,
+    versions: Vec<(i64, LineEventStatus, i64, bool)>,
 ) -> Result<(), TestCaseError> {
     let line = SeaOrmLineRepository::new(db.clone());
     let id = Uuid::now_v7();
     let base = (Utc::now() + Duration::hours(1)).trunc_subsecs(6);
     let mut kept: Option<LineEvent> = None;
-    for (version, status, odds) in versions {
+    for (version, status, odds, correction) in versions {
         let incoming = LineEvent {
             id,
             coefficient: Decimal::new(odds, 2),
@@ -447,10 +623,17 @@ async fn the_copy_is_what_the_domain_keeps(
             status,
             version,
         };
-        let verdict = kept.as_ref().map(|held| held.accepts(&incoming));
+        let verdict = kept
+            .as_ref()
+            .map(|held| held.accepts(&incoming, correction));
         let replaces = matches!(verdict, None | Some(Ok(Acceptance::Replace)));
+        let kind = if correction {
+            ChangeKind::Corrected
+        } else {
+            ChangeKind::Updated
+        };
 
-        let outcome = database(line.apply_message(Uuid::now_v7(), &incoming).await)?;
+        let outcome = announce(&line, kind, &incoming, Utc::now()).await?;
 
         let expected = match (&verdict, &kept) {
             (Some(Ok(Acceptance::Duplicate)), _) => ApplyOutcome::Unchanged,

@@ -18,7 +18,8 @@ use super::ports::{
     LinePage, LineProvider, LineProviderError, LineRepository, PlaceOutcome, RepositoryError,
 };
 use crate::domain::{
-    Acceptance, Bet, BetStatus, BettorId, LineEvent, Refusal, StoredBet, check_funds, payout,
+    Acceptance, Announced, Bet, BettorId, LineEvent, Refusal, StoredBet, ToSettle, check_funds,
+    settle,
 };
 
 /// A clock that says what it is told.
@@ -48,6 +49,8 @@ struct Tables {
     /// What `recent_event` answers instead of the copy, as a replica's
     /// memory that has not yet heard of a change.
     remembered: HashMap<Uuid, LineEvent>,
+    /// When each decided event was first decided.
+    decided: HashMap<Uuid, DateTime<Utc>>,
 }
 
 /// One in-memory "database" behind both repositories, so settling an
@@ -92,9 +95,19 @@ impl InMemoryStore {
 }
 
 impl Tables {
-    fn upsert_and_settle(&mut self, event: &LineEvent) -> ApplyOutcome {
+    /// The copy takes `event` by `accepts`; once decided, its bets are
+    /// settled by `domain::settle` (the pending ones, and on a correction
+    /// the settled ones again), as late when placed at or after the first
+    /// decision. The fake keeps no history of offers.
+    fn upsert_and_settle(
+        &mut self,
+        event: &LineEvent,
+        correction: bool,
+        occurred_at: DateTime<Utc>,
+    ) -> ApplyOutcome {
+        let mut decided_at = occurred_at;
         if let Some(held) = self.events.get(&event.id) {
-            match held.accepts(event) {
+            match held.accepts(event, correction) {
                 Ok(Acceptance::Replace) => {}
                 Ok(Acceptance::Duplicate) => return ApplyOutcome::Unchanged,
                 Ok(Acceptance::Stale) => {
@@ -104,22 +117,37 @@ impl Tables {
                 }
                 Err(conflict) => return ApplyOutcome::Refused(conflict.into()),
             }
+            if let Some(first) = self.decided.get(&event.id) {
+                decided_at = *first;
+            }
         }
         self.events.insert(event.id, event.clone());
+        if !event.status.is_final() {
+            return ApplyOutcome::Applied { bets_settled: 0 };
+        }
+        self.decided.entry(event.id).or_insert(decided_at);
         let mut bets_settled = 0;
         for bet in self.bets.values_mut() {
-            if bet.event_id() != event.id || bet.status() != BetStatus::Pending {
+            if bet.event_id() != event.id {
                 continue;
             }
-            if let Some((status, paid)) = payout(bet.amount(), bet.coefficient(), event.status) {
+            let to_settle = ToSettle {
+                amount: bet.amount(),
+                coefficient: bet.coefficient(),
+                placed_at: bet.placed_at(),
+                offered: None,
+            };
+            if let Some(settled) = settle(to_settle, event.status, decided_at) {
                 *bet = Bet::restore(StoredBet {
                     id: bet.id(),
                     bettor_id: bet.bettor_id().clone(),
                     event_id: bet.event_id(),
                     amount: bet.amount().value(),
                     coefficient: bet.coefficient(),
-                    status,
-                    payout: Some(paid),
+                    status: settled.status,
+                    payout: Some(settled.payout),
+                    settled_coefficient: settled.coefficient,
+                    void_reason: settled.void_reason,
                     placed_at: bet.placed_at(),
                     settled_at: Some(Utc::now()),
                 });
@@ -135,8 +163,9 @@ impl LineRepository for InMemoryStore {
     async fn apply_message(
         &self,
         message_id: Uuid,
-        event: &LineEvent,
+        change: &Announced,
     ) -> Result<ApplyOutcome, RepositoryError> {
+        let event = &change.event;
         let mut tables = self.tables();
         let content = event.canonical_content();
         if let Some(recorded) = tables.inbox.get(&message_id) {
@@ -146,7 +175,7 @@ impl LineRepository for InMemoryStore {
                 ApplyOutcome::Refused(Refusal::MessageIdReused(message_id))
             });
         }
-        let outcome = tables.upsert_and_settle(event);
+        let outcome = tables.upsert_and_settle(event, change.is_correction(), change.occurred_at);
         if !matches!(outcome, ApplyOutcome::Refused(_)) {
             tables.inbox.insert(message_id, content);
         }
@@ -154,7 +183,7 @@ impl LineRepository for InMemoryStore {
     }
 
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
-        Ok(self.tables().upsert_and_settle(event))
+        Ok(self.tables().upsert_and_settle(event, false, Utc::now()))
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<LineEvent>, RepositoryError> {

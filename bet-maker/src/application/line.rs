@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::ports::{
     ApplyOutcome, Clock, LineProvider, LineProviderError, LineRepository, RepositoryError,
 };
-use crate::domain::{ChangeKind, LineEvent};
+use crate::domain::{Announced, LineEvent};
 
 /// Why a use case on the line failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,13 +77,13 @@ impl LineService {
     pub async fn apply_message(
         &self,
         message_id: Uuid,
-        kind: ChangeKind,
-        event: &LineEvent,
+        change: &Announced,
     ) -> Result<ApplyOutcome, LineError> {
-        if let Err(impossible) = kind.check(event) {
+        let event = &change.event;
+        if let Err(impossible) = change.kind.check(event) {
             return Ok(ApplyOutcome::Refused(impossible.into()));
         }
-        let outcome = self.line.apply_message(message_id, event).await?;
+        let outcome = self.line.apply_message(message_id, change).await?;
         match &outcome {
             ApplyOutcome::Applied { bets_settled } => {
                 metrics::counter!("bets_settled_total").increment(*bets_settled);

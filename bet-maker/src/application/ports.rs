@@ -16,9 +16,9 @@ use uuid::Uuid;
 use rust_decimal::Decimal;
 
 use crate::domain::{
-    Adjustment, Bet, BetStatus, BetSum, BettorId, ContradictsFinal, DepositLimitReached, Excluded,
-    ExclusionKind, ExclusionRequest, InsufficientFunds, Limit, LimitPeriod, LineEvent, PaymentKind,
-    PaymentStatus, Posting, ProviderOutcome, Refusal, WalletLine,
+    Adjustment, Announced, Bet, BetStatus, BetSum, BettorId, ContradictsFinal, DepositLimitReached,
+    Excluded, ExclusionKind, ExclusionRequest, InsufficientFunds, Limit, LimitPeriod, LineEvent,
+    PaymentKind, PaymentStatus, Posting, ProviderOutcome, Refusal, WalletLine,
 };
 
 /// Why storage could not do what was asked.
@@ -197,19 +197,21 @@ pub trait LineRepository: Send + Sync {
     /// In one transaction: records `message_id` with a digest of the
     /// event's content (a second time with the same content is
     /// [`ApplyOutcome::AlreadyApplied`], with other content
-    /// [`Refusal::MessageIdReused`]), replaces the copy if the copy
+    /// [`Refusal::MessageIdReused`]), keeps the coefficient it offered and
+    /// from when ([`crate::domain::Offered`]), replaces the copy if the copy
     /// accepts it ([`LineEvent::accepts`]; a conflict is
     /// [`ApplyOutcome::Refused`] and rolls everything back), and, if the
-    /// event is then finished, settles all its pending bets
-    /// ([`crate::domain::payout`]).
+    /// event is then decided, settles its bets ([`crate::domain::settle`]):
+    /// the pending ones, and on a correction the settled ones again.
     async fn apply_message(
         &self,
         message_id: Uuid,
-        event: &LineEvent,
+        change: &Announced,
     ) -> Result<ApplyOutcome, RepositoryError>;
 
-    /// The same without a message (resync, or seeding): replace if the copy
-    /// accepts it, settle if finished.
+    /// The same without a message (resync, or seeding), as a change made
+    /// now and not a correction: replace if the copy accepts it, settle if
+    /// decided.
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError>;
 
     /// The event as the copy holds it now.

@@ -12,7 +12,7 @@ use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
 use super::ports::{ApplyOutcome, PlacedBet};
 use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
 use crate::domain::{
-    Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus, OddsRequest,
+    Announced, Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus, OddsRequest,
 };
 
 struct World {
@@ -68,6 +68,8 @@ impl World {
         event
     }
 
+    /// Applies `event` as line-provider would announce it, made a second
+    /// after the bets of the test were placed (at `now`).
     async fn apply(&self, event: &LineEvent) -> ApplyOutcome {
         let kind = match (event.version, event.status) {
             (1, _) => ChangeKind::Created,
@@ -75,8 +77,13 @@ impl World {
             (_, LineEventStatus::Cancelled) => ChangeKind::Cancelled,
             _ => ChangeKind::Finished,
         };
+        let change = Announced {
+            kind,
+            event: event.clone(),
+            occurred_at: self.now + Duration::seconds(1),
+        };
         self.line
-            .apply_message(Uuid::now_v7(), kind, event)
+            .apply_message(Uuid::now_v7(), &change)
             .await
             .unwrap_or_else(|e| panic!("applying {event:?}: {e}"))
     }

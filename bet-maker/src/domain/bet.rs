@@ -4,7 +4,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use super::{BetSum, BettorId, LineEvent, LineEventStatus};
+use super::{BetSum, BettorId, LineEvent, LineEventStatus, VoidReason};
 
 /// Where a bet is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,7 +15,8 @@ pub enum BetStatus {
     Won,
     /// It did not: the bet pays nothing.
     Lost,
-    /// The event was cancelled: the bet pays its stake back.
+    /// The event was cancelled, or the bet was late: it pays its stake
+    /// back.
     Void,
 }
 
@@ -31,6 +32,8 @@ pub struct Bet {
     coefficient: Decimal,
     status: BetStatus,
     payout: Option<Decimal>,
+    settled_coefficient: Option<Decimal>,
+    void_reason: Option<VoidReason>,
     placed_at: DateTime<Utc>,
     settled_at: Option<DateTime<Utc>>,
 }
@@ -47,6 +50,8 @@ pub(crate) struct StoredBet {
     pub coefficient: Decimal,
     pub status: BetStatus,
     pub payout: Option<Decimal>,
+    pub settled_coefficient: Option<Decimal>,
+    pub void_reason: Option<VoidReason>,
     pub placed_at: DateTime<Utc>,
     pub settled_at: Option<DateTime<Utc>>,
 }
@@ -57,6 +62,9 @@ pub enum BetRefused {
     /// The event is finished or cancelled, or its deadline has passed.
     #[error("the event is closed for betting")]
     EventClosed,
+    /// line-provider suspended betting on the event, for now.
+    #[error("betting on the event is suspended")]
+    EventSuspended,
     /// The coefficient moved since the bettor saw it, and they did not
     /// accept the move (see [`super::OddsRequest`]).
     #[error(transparent)]
@@ -73,6 +81,9 @@ impl Bet {
         amount: BetSum,
         now: DateTime<Utc>,
     ) -> Result<Self, BetRefused> {
+        if event.is_suspended_at(now) {
+            return Err(BetRefused::EventSuspended);
+        }
         if !event.is_open_at(now) {
             return Err(BetRefused::EventClosed);
         }
@@ -84,6 +95,8 @@ impl Bet {
             coefficient: event.coefficient,
             status: BetStatus::Pending,
             payout: None,
+            settled_coefficient: None,
+            void_reason: None,
             placed_at: now.trunc_subsecs(6),
             settled_at: None,
         })
@@ -102,6 +115,8 @@ impl Bet {
             coefficient: stored.coefficient,
             status: stored.status,
             payout: stored.payout,
+            settled_coefficient: stored.settled_coefficient,
+            void_reason: stored.void_reason,
             placed_at: stored.placed_at,
             settled_at: stored.settled_at,
         }
@@ -142,6 +157,18 @@ impl Bet {
         self.payout
     }
 
+    /// The coefficient it was settled at: its own, or the lower one
+    /// line-provider already offered when it was placed (`domain::settle`);
+    /// `None` while pending and when void.
+    pub fn settled_coefficient(&self) -> Option<Decimal> {
+        self.settled_coefficient
+    }
+
+    /// Why it is void (cancelled, or late), when it is.
+    pub fn void_reason(&self) -> Option<VoidReason> {
+        self.void_reason
+    }
+
     /// When it was placed (to the microsecond, as stored).
     pub fn placed_at(&self) -> DateTime<Utc> {
         self.placed_at
@@ -158,6 +185,8 @@ impl Bet {
         Self {
             status: BetStatus::Pending,
             payout: None,
+            settled_coefficient: None,
+            void_reason: None,
             settled_at: None,
             ..self.clone()
         }

@@ -73,6 +73,10 @@ pub enum WalletLine {
     Payout,
     /// A voided bet's stake given back.
     Refund,
+    /// A settled bet re-settled after line-provider corrected its event's
+    /// result: the difference between what it paid and what it pays now,
+    /// either way.
+    Correction,
 }
 
 impl WalletLine {
@@ -86,6 +90,7 @@ impl WalletLine {
             Self::Refund => "REFUND",
             Self::WithdrawalReturned => "WITHDRAWAL_RETURNED",
             Self::Adjustment => "ADJUSTMENT",
+            Self::Correction => "CORRECTION",
         }
     }
 
@@ -99,6 +104,7 @@ impl WalletLine {
             Self::Refund,
             Self::WithdrawalReturned,
             Self::Adjustment,
+            Self::Correction,
         ]
         .into_iter()
         .find(|line| line.as_str() == text)
@@ -172,6 +178,16 @@ pub struct InsufficientFunds {
     pub balance: Decimal,
     /// What was asked for.
     pub wanted: Decimal,
+}
+
+impl InsufficientFunds {
+    /// Whether the wallet is below zero (a correction took back a payout
+    /// already spent): then nothing leaves it, neither a stake nor a
+    /// withdrawal, until a deposit covers it. The refusal says so
+    /// (`negative-balance`) rather than blame the amount asked for.
+    pub fn is_negative_balance(&self) -> bool {
+        self.balance.is_sign_negative() && !self.balance.is_zero()
+    }
 }
 
 /// Money paid into a wallet.
@@ -316,6 +332,27 @@ pub fn settlement(amount: BetSum, status: BetStatus, payout: Decimal) -> Option<
         ),
     };
     Some(Posting::new(line, entries))
+}
+
+/// What re-settling a bet moves when a correction changes what it pays
+/// from `paid` to `pays`: the difference, from the house's result to the
+/// wallet (a payout taken back, a new payout paid, a stake refunded or
+/// taken again); nothing when it pays the same. The stake left the stakes
+/// held at the first settlement, so only the wallet and the house's result
+/// move. The wallet may go below zero: the bettor was paid money that was
+/// not theirs.
+///
+/// This is the definition; the correction statement posts it in bulk, and
+/// `tests/rules_in_sql.rs` holds it to this function.
+pub fn correction(paid: Decimal, pays: Decimal) -> Option<Posting> {
+    let change = pays - paid;
+    if change.is_zero() {
+        return None;
+    }
+    Some(Posting::new(
+        Some(WalletLine::Correction),
+        &[(Account::Wallet, change), (Account::HouseResult, -change)],
+    ))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! itself keeps, so a message that line-provider could not have written is
 //! refused before it touches the copy.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -38,6 +38,26 @@ pub enum ChangeKind {
     Resumed,
     /// A final status replaced by another final status.
     Corrected,
+}
+
+/// A change as line-provider announced it: what kind, the event after it,
+/// and when line-provider made it (its clock: the message's
+/// `occurred_at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    /// The kind of change.
+    pub kind: ChangeKind,
+    /// The event as it is after the change.
+    pub event: LineEvent,
+    /// When line-provider made it.
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl Announced {
+    /// Whether it replaces a final status by another (`event.corrected`).
+    pub fn is_correction(&self) -> bool {
+        self.kind == ChangeKind::Corrected
+    }
 }
 
 /// Why an announced version of an event is not one line-provider could

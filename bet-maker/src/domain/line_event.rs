@@ -34,9 +34,9 @@ impl LineEventStatus {
 }
 
 /// The event as bet-maker last heard of it. Copies are replaced only by a
-/// newer `version` of an event without a final status, so the order
-/// messages arrive in does not matter and a result or a cancellation, once
-/// in, stays.
+/// newer `version` of an event without a final status, or by a newer
+/// correction of one, so the order messages arrive in does not matter and
+/// a result or a cancellation, once in, changes only by a correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineEvent {
     /// The event's id.
@@ -69,8 +69,8 @@ pub enum Acceptance {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CopyConflict {
     /// The copy is final (finished or cancelled), and this version would
-    /// change it (reopen it, change the final status, or change anything
-    /// else after it).
+    /// change it without being a correction (reopen it, change the final
+    /// status, or change anything else after it).
     #[error(
         "event {id} is final ({held:?} at version {held_version}); version {offered_version} ({offered:?}) would change it"
     )]
@@ -117,14 +117,34 @@ impl LineEvent {
         self.status == LineEventStatus::New && now < self.deadline
     }
 
-    /// What this copy makes of `next`, a version of the same event.
+    /// Shown on `GET /events`: open, or suspended, before the deadline.
+    pub fn is_listed_at(&self, now: DateTime<Utc>) -> bool {
+        matches!(
+            self.status,
+            LineEventStatus::New | LineEventStatus::Suspended
+        ) && now < self.deadline
+    }
+
+    /// Open for betting except for the pause: `SUSPENDED` and the
+    /// deadline not reached (a bet on it is refused as suspended, not as
+    /// closed).
+    pub fn is_suspended_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == LineEventStatus::Suspended && now < self.deadline
+    }
+
+    /// What this copy makes of `next`, a version of the same event,
+    /// announced as a correction (`event.corrected`) or not.
     ///
     /// This is the definition. The upsert that stores copies applies its
     /// [`Acceptance::Replace`] case in SQL (`WHERE events.version <
-    /// EXCLUDED.version AND events.status = 'NEW'`), and
-    /// `tests/rules_in_sql.rs` runs that statement on a real database
-    /// against this function.
-    pub fn accepts(&self, next: &LineEvent) -> Result<Acceptance, CopyConflict> {
+    /// EXCLUDED.version AND (events.status IN ('NEW', 'SUSPENDED') OR
+    /// <correction>)`), and `tests/rules_in_sql.rs` runs that statement on
+    /// a real database against this function.
+    ///
+    /// A final copy is replaced only by a newer correction; once an event
+    /// has been corrected, an older final version with another status is
+    /// a late arrival like any other.
+    pub fn accepts(&self, next: &LineEvent, correction: bool) -> Result<Acceptance, CopyConflict> {
         let final_changed = || CopyConflict::FinalStatusChanged {
             id: self.id,
             held: self.status,
@@ -133,10 +153,10 @@ impl LineEvent {
             offered_version: next.version,
         };
         if next.version > self.version {
-            return if self.status.is_final() {
-                Err(final_changed())
-            } else {
+            return if !self.status.is_final() || (correction && next.status.is_final()) {
                 Ok(Acceptance::Replace)
+            } else {
+                Err(final_changed())
             };
         }
         if next.version == self.version {
@@ -150,7 +170,6 @@ impl LineEvent {
             };
         }
         match (self.status.is_final(), next.status.is_final()) {
-            (true, true) if next.status != self.status => Err(final_changed()),
             (false, true) => Err(CopyConflict::ResultBeforeOpenVersion {
                 id: self.id,
                 held_version: self.version,
@@ -207,45 +226,44 @@ mod tests {
         let now = Utc::now();
         let current = event(LineEventStatus::New, now, 2);
         assert_eq!(
-            current.accepts(&event(LineEventStatus::FinishedWin, now, 3)),
+            current.accepts(&event(LineEventStatus::FinishedWin, now, 3), false),
             Ok(Acceptance::Replace)
         );
         assert_eq!(
-            current.accepts(&event(LineEventStatus::New, now, 2)),
+            current.accepts(&event(LineEventStatus::New, now, 2), false),
             Ok(Acceptance::Duplicate)
         );
         assert_eq!(
-            current.accepts(&event(LineEventStatus::New, now, 1)),
+            current.accepts(&event(LineEventStatus::New, now, 1), false),
             Ok(Acceptance::Stale)
         );
     }
 
     #[test]
-    fn a_result_never_changes() {
+    fn a_result_changes_only_by_a_correction() {
         let now = Utc::now();
         let finished = event(LineEventStatus::FinishedWin, now, 3);
         for next in [
             event(LineEventStatus::New, now, 4),
             event(LineEventStatus::FinishedLose, now, 4),
             event(LineEventStatus::FinishedWin, now, 4),
-            event(LineEventStatus::FinishedLose, now, 2),
         ] {
             assert!(
                 matches!(
-                    finished.accepts(&next),
+                    finished.accepts(&next, false),
                     Err(CopyConflict::FinalStatusChanged { .. })
                 ),
                 "{next:?}"
             );
         }
         assert_eq!(
-            finished.accepts(&event(LineEventStatus::New, now, 1)),
+            finished.accepts(&event(LineEventStatus::New, now, 1), false),
             Ok(Acceptance::Stale)
         );
     }
 
     #[test]
-    fn a_cancellation_never_changes_and_never_turns_into_a_result() {
+    fn a_cancellation_changes_only_by_a_correction() {
         let now = Utc::now();
         let cancelled = event(LineEventStatus::Cancelled, now, 3);
         for next in [
@@ -253,33 +271,85 @@ mod tests {
             event(LineEventStatus::FinishedWin, now, 4),
             event(LineEventStatus::FinishedLose, now, 4),
             event(LineEventStatus::Cancelled, now, 4),
-            event(LineEventStatus::FinishedWin, now, 2),
         ] {
             assert!(
                 matches!(
-                    cancelled.accepts(&next),
+                    cancelled.accepts(&next, false),
                     Err(CopyConflict::FinalStatusChanged { .. })
                 ),
                 "{next:?}"
             );
         }
         assert_eq!(
-            cancelled.accepts(&event(LineEventStatus::Cancelled, now, 3)),
+            cancelled.accepts(&event(LineEventStatus::Cancelled, now, 3), false),
             Ok(Acceptance::Duplicate)
         );
         assert_eq!(
-            cancelled.accepts(&event(LineEventStatus::New, now, 1)),
+            cancelled.accepts(&event(LineEventStatus::New, now, 1), false),
             Ok(Acceptance::Stale)
         );
         let won = event(LineEventStatus::FinishedWin, now, 3);
         assert!(matches!(
-            won.accepts(&event(LineEventStatus::Cancelled, now, 4)),
+            won.accepts(&event(LineEventStatus::Cancelled, now, 4), false),
             Err(CopyConflict::FinalStatusChanged { .. })
         ));
         assert_eq!(
-            event(LineEventStatus::New, now, 2).accepts(&cancelled),
+            event(LineEventStatus::New, now, 2).accepts(&cancelled, false),
             Ok(Acceptance::Replace)
         );
+    }
+
+    #[test]
+    fn only_a_newer_correction_changes_a_final_status() {
+        let now = Utc::now();
+        let won = event(LineEventStatus::FinishedWin, now, 2);
+        for corrected in [LineEventStatus::FinishedLose, LineEventStatus::Cancelled] {
+            assert_eq!(
+                won.accepts(&event(corrected, now, 3), true),
+                Ok(Acceptance::Replace)
+            );
+        }
+        assert!(matches!(
+            won.accepts(&event(LineEventStatus::New, now, 3), true),
+            Err(CopyConflict::FinalStatusChanged { .. })
+        ));
+        assert!(matches!(
+            won.accepts(&event(LineEventStatus::FinishedLose, now, 2), true),
+            Err(CopyConflict::SameVersionDiffers { .. })
+        ));
+        // A correction that overtook the result it corrects decides the
+        // open copy directly.
+        assert_eq!(
+            event(LineEventStatus::New, now, 1)
+                .accepts(&event(LineEventStatus::FinishedLose, now, 3), true),
+            Ok(Acceptance::Replace)
+        );
+        // Once corrected, the result before it is a late arrival.
+        let corrected = event(LineEventStatus::FinishedLose, now, 3);
+        assert_eq!(corrected.accepts(&won, false), Ok(Acceptance::Stale));
+    }
+
+    #[test]
+    fn a_suspended_copy_is_open_to_newer_versions_and_closed_for_bets() {
+        let now = Utc::now();
+        let suspended = event(LineEventStatus::Suspended, now + Duration::hours(1), 2);
+        assert!(!suspended.is_open_at(now));
+        assert!(suspended.is_suspended_at(now));
+        assert!(!suspended.is_suspended_at(now + Duration::hours(2)));
+        for next in [
+            LineEventStatus::New,
+            LineEventStatus::FinishedWin,
+            LineEventStatus::Cancelled,
+        ] {
+            assert_eq!(
+                suspended.accepts(&event(next, now + Duration::hours(1), 3), false),
+                Ok(Acceptance::Replace)
+            );
+        }
+        assert!(matches!(
+            suspended.accepts(&event(LineEventStatus::FinishedWin, now, 1), false),
+            Err(CopyConflict::ResultBeforeOpenVersion { .. })
+        ));
     }
 
     #[test]
@@ -291,14 +361,14 @@ mod tests {
             ..held.clone()
         };
         assert!(matches!(
-            held.accepts(&other),
+            held.accepts(&other, false),
             Err(CopyConflict::SameVersionDiffers { version: 3, .. })
         ));
         let other_odds = LineEvent {
             coefficient: dec!(2.00),
             ..held.clone()
         };
-        assert!(held.accepts(&other_odds).is_err());
+        assert!(held.accepts(&other_odds, false).is_err());
     }
 
     #[test]
@@ -306,7 +376,7 @@ mod tests {
         let now = Utc::now();
         let open = event(LineEventStatus::New, now, 5);
         assert!(matches!(
-            open.accepts(&event(LineEventStatus::FinishedLose, now, 3)),
+            open.accepts(&event(LineEventStatus::FinishedLose, now, 3), false),
             Err(CopyConflict::ResultBeforeOpenVersion { .. })
         ));
     }

@@ -11,6 +11,7 @@ mod line_event;
 mod odds;
 mod payments;
 mod responsible;
+mod settling;
 mod staff;
 
 pub(crate) use bet::StoredBet;
@@ -20,10 +21,11 @@ pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use currency::{Currency, CurrencyError};
 pub use ledger::{
     Account, Adjustment, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, adjustment,
-    check_funds, deposit, settlement, stake, withdrawal, withdrawal_paid, withdrawal_returned,
+    check_funds, correction, deposit, settlement, stake, withdrawal, withdrawal_paid,
+    withdrawal_returned,
 };
 pub use line_change::{
-    ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values, is_coefficient,
+    Announced, ChangeKind, ImpossibleChange, MAX_VERSION, Refusal, check_values, is_coefficient,
 };
 pub use line_event::{Acceptance, CopyConflict, LineEvent, LineEventStatus};
 pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};
@@ -35,4 +37,5 @@ pub use responsible::{
     LimitAmountError, LimitPeriod, MAX_TIME_OUT_HOURS, MIN_TIME_OUT_HOURS, PendingLimit,
     RAISE_DELAY, SELF_EXCLUSION_MONTHS, check_deposit, excluded_at, limit_amount,
 };
+pub use settling::{Offered, Settled, ToSettle, VoidReason, offered_at, settle};
 pub use staff::{Scopes, StaffScope};

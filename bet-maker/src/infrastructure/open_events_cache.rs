@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
-use crate::domain::LineEvent;
+use crate::domain::{Announced, LineEvent};
 
 /// The `NOTIFY` channel of the trigger on `events`.
 const CHANNEL: &str = "line_changed";
@@ -150,9 +150,9 @@ impl LineRepository for OpenEventsCache {
     async fn apply_message(
         &self,
         message_id: Uuid,
-        event: &LineEvent,
+        change: &Announced,
     ) -> Result<ApplyOutcome, RepositoryError> {
-        let outcome = self.inner.apply_message(message_id, event).await?;
+        let outcome = self.inner.apply_message(message_id, change).await?;
         self.invalidate_after(&outcome);
         Ok(outcome)
     }
@@ -196,7 +196,7 @@ impl LineRepository for OpenEventsCache {
         };
         Ok(events[start..]
             .iter()
-            .filter(|event| event.is_open_at(now))
+            .filter(|event| event.is_listed_at(now))
             .take(page.limit as usize + 1)
             .cloned()
             .collect())

@@ -2,15 +2,16 @@
 //! nothing twice, every bet settled as the domain's rule says (won, lost,
 //! or void with its stake paid back when the event was cancelled).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use bet_maker::domain::LineEventStatus;
+use bet_maker::domain::{BetSum, LineEventStatus, Offered, ToSettle, offered_at, settle};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shared_kernel::testing::{TestDatabase, count, eventually};
 use uuid::Uuid;
 
 use super::Cluster;
-use crate::{PATIENCE, decimal, expected_settlement, status_text};
+use crate::{MAX_STAKE, PATIENCE, decimal, status_text};
 
 impl Cluster {
     /// The books, once every fault is healed: nothing lost, nothing twice.
@@ -19,9 +20,11 @@ impl Cluster {
     ///   by bet-maker exactly once (its inbox holds every message id);
     /// - bet-maker's copy of every event matches line-provider's;
     /// - every bet in `accepted` exists; every bet is in the state
-    ///   `bet_maker::domain::payout` gives for its event's result, with
-    ///   the payout it gives (pending on open events); every void bet pays
-    ///   back exactly its stake; no bet was settled twice;
+    ///   `bet_maker::domain::settle` gives for its event's result as
+    ///   line-provider announced it (the result, when it was decided, the
+    ///   odds on offer when the bet was placed), with the payout it gives
+    ///   (pending on open events); every void bet pays back exactly its
+    ///   stake; no bet left PENDING twice;
     /// - the money ([`money_is_where_the_bets_say`]): the ledger balances,
     ///   every wallet equals its entries and is not negative, every staked
     ///   bet was debited once, every WON one paid once, every VOID one
@@ -46,7 +49,7 @@ impl Cluster {
                 "accepted bet {bet} was lost"
             );
         }
-        every_bet_settled_by_the_rule(bet_maker).await;
+        every_bet_settled_by_the_rule(bet_maker, &self.line_provider_db.connection).await;
         let void_not_refunded = "SELECT count(*) FROM bets
                                  WHERE status = 'VOID' AND payout IS DISTINCT FROM amount";
         assert_eq!(
@@ -85,19 +88,77 @@ impl Cluster {
     }
 }
 
+/// What line-provider announced of each event, from its outbox (not from
+/// what bet-maker recorded of it): every version's coefficient from when
+/// it was made, and when the event was first decided.
+#[derive(Debug, Default)]
+struct Announced {
+    offers: Vec<Offered>,
+    decided_at: Option<DateTime<Utc>>,
+}
+
+async fn announced(line_provider: &DatabaseConnection) -> HashMap<String, Announced> {
+    let rows = line_provider
+        .query_all_raw(Statement::from_string(
+            line_provider.get_database_backend(),
+            "SELECT payload->'data'->>'id' AS id, (payload->'data'->>'version')::bigint AS version,
+                    payload->'data'->>'coefficient' AS coefficient,
+                    payload->'data'->>'status' NOT IN ('NEW', 'SUSPENDED') AS decided,
+                    occurred_at
+             FROM outbox ORDER BY id",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("reading the outbox: {e}"));
+    let mut events: HashMap<String, Announced> = HashMap::new();
+    for row in &rows {
+        let get = |column: &str| -> String {
+            row.try_get::<String>("", column)
+                .unwrap_or_else(|e| panic!("outbox.{column}: {e}"))
+        };
+        let since: DateTime<Utc> = row
+            .try_get("", "occurred_at")
+            .unwrap_or_else(|e| panic!("outbox.occurred_at: {e}"));
+        let version: i64 = row
+            .try_get("", "version")
+            .unwrap_or_else(|e| panic!("outbox version: {e}"));
+        let decided: bool = row
+            .try_get("", "decided")
+            .unwrap_or_else(|e| panic!("outbox status: {e}"));
+        let event = events.entry(get("id")).or_default();
+        event.offers.push(Offered {
+            version,
+            coefficient: decimal(&get("coefficient")),
+            since,
+        });
+        if decided {
+            event.decided_at = Some(event.decided_at.map_or(since, |at| at.min(since)));
+        }
+    }
+    events
+}
+
 /// Every bet as stored, beside its event's result, compared with what the
-/// domain's rule says it must be: the expectation is computed here, in
-/// Rust, not by the SQL formula the settlement itself runs.
-async fn every_bet_settled_by_the_rule(db: &DatabaseConnection) {
+/// domain's rule (`bet_maker::domain::settle`) says it must be, given what
+/// line-provider announced: void when placed at or after the result was
+/// decided, else at the lower of its odds and those on offer when it was
+/// placed. The expectation is computed here, in Rust, not by the SQL
+/// formula the settlement itself runs.
+async fn every_bet_settled_by_the_rule(
+    db: &DatabaseConnection,
+    line_provider: &DatabaseConnection,
+) {
+    let announced = announced(line_provider).await;
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT b.id::text AS id, b.amount::text AS amount, b.coefficient::text AS coefficient,
+            "SELECT b.id::text AS id, b.event_id::text AS event_id, b.amount::text AS amount,
+                    b.coefficient::text AS coefficient, b.placed_at,
                     b.status AS status, b.payout::text AS payout, e.status AS result
              FROM bets b JOIN events e ON e.id = b.event_id",
         ))
         .await
         .unwrap_or_else(|e| panic!("reading the bets: {e}"));
+    let none = Announced::default();
     let mut wrong = Vec::new();
     for row in &rows {
         let text = |column: &str| -> Option<String> {
@@ -105,14 +166,27 @@ async fn every_bet_settled_by_the_rule(db: &DatabaseConnection) {
                 .unwrap_or_else(|e| panic!("bets.{column}: {e}"))
         };
         let field = |column: &str| text(column).unwrap_or_else(|| panic!("bets.{column} is null"));
+        let placed_at: DateTime<Utc> = row
+            .try_get("", "placed_at")
+            .unwrap_or_else(|e| panic!("bets.placed_at: {e}"));
         let stored = (field("status"), text("payout").as_deref().map(decimal));
+        let event = announced.get(&field("event_id")).unwrap_or(&none);
         let expected = match result(&field("result")) {
-            LineEventStatus::New => ("PENDING".to_owned(), None),
-            finished => {
-                let amount = decimal(&field("amount"));
-                let coefficient = decimal(&field("coefficient"));
-                let (status, paid) = expected_settlement(amount, coefficient, finished);
-                (status_text(status).to_owned(), Some(paid))
+            LineEventStatus::New | LineEventStatus::Suspended => ("PENDING".to_owned(), None),
+            decided => {
+                let bet = ToSettle {
+                    amount: BetSum::new(decimal(&field("amount")), decimal(MAX_STAKE))
+                        .unwrap_or_else(|e| panic!("not a stake: {e}")),
+                    coefficient: decimal(&field("coefficient")),
+                    placed_at,
+                    offered: offered_at(&event.offers, placed_at),
+                };
+                let decided_at = event.decided_at.unwrap_or_else(|| {
+                    panic!("{decided:?}, yet line-provider announced no result")
+                });
+                let settled = settle(bet, decided, decided_at)
+                    .unwrap_or_else(|| panic!("{decided:?} settles nothing"));
+                (status_text(settled.status).to_owned(), Some(settled.payout))
             }
         };
         if stored != expected {
@@ -150,13 +224,14 @@ async fn every_bet_settled_once(db: &DatabaseConnection) {
 
 /// The money, after the faults. The ledger's own consistency first (every
 /// transaction sums to zero, every wallet equals its entries and is not
-/// negative, balances run), then the money each bet moved, checked against
+/// negative unless a correction took it there, balances run), then the money each bet moved, checked against
 /// the bets rather than the SQL that moved it:
 /// - every bet whose stake is in the ledger has exactly one STAKE line of
 ///   minus its amount, and no bet has a stake line without being staked;
-/// - a staked WON bet has exactly one PAYOUT line of its payout, a staked
-///   VOID bet exactly one REFUND line of its stake, and no other bet (LOST,
-///   PENDING, or unstaked) has either;
+/// - a staked settled bet's PAYOUT, REFUND and CORRECTION lines add up to
+///   its payout (a correction re-settles by compensating lines), no bet
+///   has more than one PAYOUT or REFUND line, and no pending or unstaked
+///   bet has any;
 /// - the stakes held are the stakes of the pending staked bets;
 /// - every SUCCEEDED deposit has exactly one DEPOSIT line of its amount on
 ///   its bettor's wallet, no other deposit has one, and every DEPOSIT
@@ -178,17 +253,22 @@ async fn money_is_where_the_bets_say(db: &TestDatabase) {
              WHERE e.line = 'STAKE' AND NOT b.stake_posted",
         ),
         (
-            "staked WON bets not paid exactly once, or VOID ones not refunded exactly once",
-            "SELECT count(*) FROM bets b WHERE b.stake_posted AND b.status IN ('WON', 'VOID') AND
-               (SELECT count(*) FILTER (WHERE e.amount = b.payout) || '/' || count(*)
-                FROM ledger_entries e WHERE e.bet_id = b.id
-                  AND e.line = CASE b.status WHEN 'WON' THEN 'PAYOUT' ELSE 'REFUND' END) <> '1/1'",
+            "staked settled bets whose PAYOUT, REFUND and CORRECTION lines do not add up to their payout",
+            "SELECT count(*) FROM bets b WHERE b.stake_posted AND b.status <> 'PENDING' AND
+               (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+                WHERE e.bet_id = b.id AND e.account = 'WALLET'
+                  AND e.line IN ('PAYOUT', 'REFUND', 'CORRECTION')) <> b.payout",
         ),
         (
-            "payouts or refunds to bets that are not staked WON or VOID bets",
+            "bets paid or refunded more than once (a correction pays by CORRECTION lines)",
+            "SELECT count(*) FROM (SELECT bet_id FROM ledger_entries
+               WHERE line IN ('PAYOUT', 'REFUND') GROUP BY bet_id HAVING count(*) > 1) AS twice",
+        ),
+        (
+            "payouts, refunds or corrections to bets that are not staked and settled",
             "SELECT count(*) FROM ledger_entries e JOIN bets b ON b.id = e.bet_id
-             WHERE e.line IN ('PAYOUT', 'REFUND') AND NOT (b.stake_posted AND
-               (b.status, e.line) IN (('WON', 'PAYOUT'), ('VOID', 'REFUND')))",
+             WHERE e.line IN ('PAYOUT', 'REFUND', 'CORRECTION')
+               AND NOT (b.stake_posted AND b.status <> 'PENDING')",
         ),
         (
             "stakes held other than the pending staked bets' stakes",
@@ -236,6 +316,7 @@ async fn money_is_where_the_bets_say(db: &TestDatabase) {
 fn result(status: &str) -> LineEventStatus {
     match status {
         "NEW" => LineEventStatus::New,
+        "SUSPENDED" => LineEventStatus::Suspended,
         "FINISHED_WIN" => LineEventStatus::FinishedWin,
         "FINISHED_LOSE" => LineEventStatus::FinishedLose,
         "CANCELLED" => LineEventStatus::Cancelled,

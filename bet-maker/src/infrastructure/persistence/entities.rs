@@ -17,6 +17,9 @@ pub mod events {
         pub status: Status,
         pub version: i64,
         pub updated_at: DateTimeUtc,
+        /// When line-provider first decided it (finished or cancelled);
+        /// bets placed at or after it are late.
+        pub decided_at: Option<DateTimeUtc>,
     }
 
     /// `events.status`, as the `CHECK` of the column spells it.
@@ -68,6 +71,25 @@ pub mod bets {
         pub payout: Option<Decimal>,
         pub placed_at: DateTimeUtc,
         pub settled_at: Option<DateTimeUtc>,
+        /// The coefficient it was settled at, when won or lost.
+        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
+        pub settled_coefficient: Option<Decimal>,
+        /// Why it is void, when it is.
+        pub void_reason: Option<VoidReason>,
+        /// The version of its event's result it was (re-)settled by.
+        pub settled_version: Option<i64>,
+    }
+
+    /// `bets.void_reason`, as the `CHECK` of the column spells it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum VoidReason {
+        /// The event was cancelled.
+        #[sea_orm(string_value = "CANCELLED")]
+        Cancelled,
+        /// Placed at or after the result was decided.
+        #[sea_orm(string_value = "LATE")]
+        Late,
     }
 
     /// `bets.status`, as the `CHECK` of the column spells it.

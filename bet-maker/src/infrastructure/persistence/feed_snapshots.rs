@@ -36,6 +36,7 @@ struct EventRow {
     status: String,
     version: i64,
     updated_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
 }
 
 /// `bets` as `to_jsonb` writes a row (columns not shown are ignored).
@@ -50,6 +51,9 @@ struct BetRow {
     payout: Option<Exact>,
     placed_at: DateTime<Utc>,
     settled_at: Option<DateTime<Utc>>,
+    settled_coefficient: Option<Exact>,
+    void_reason: Option<String>,
+    settled_version: Option<i64>,
 }
 
 /// `wallets` as `to_jsonb` writes a row.
@@ -75,6 +79,7 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
                     .map_err(|_| status(row.status))?,
                 version: row.version,
                 updated_at: row.updated_at,
+                decided_at: row.decided_at,
             })))
         }
         "bet" => {
@@ -90,6 +95,19 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
                 payout: row.payout.as_ref().map(Exact::decimal).transpose()?,
                 placed_at: row.placed_at,
                 settled_at: row.settled_at,
+                settled_coefficient: row
+                    .settled_coefficient
+                    .as_ref()
+                    .map(Exact::decimal)
+                    .transpose()?,
+                void_reason: row
+                    .void_reason
+                    .map(|text| {
+                        bets::VoidReason::try_from_value(&text)
+                            .map_err(|_| format!("unknown void reason `{text}`"))
+                    })
+                    .transpose()?,
+                settled_version: row.settled_version,
             })))
         }
         "wallet" => {

@@ -16,13 +16,16 @@ use uuid::Uuid;
 
 use super::entities::events;
 use super::mapping::event_from_row;
-use super::settlement::settle_pending_bets;
+use super::settlement::settle_bets;
 use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
-use crate::domain::{Acceptance, LineEvent, LineEventStatus, Refusal};
+use crate::domain::{Acceptance, Announced, LineEvent, LineEventStatus, Refusal};
 
 /// Replaces the copy only when the copy accepts the new version as a
 /// replacement, by the rule of `LineEvent::accepts`: newer, and the copy
-/// not final (finished or cancelled).
+/// not final (finished or cancelled) or the new version a correction
+/// (`$6`) to another final status. The first final status also records
+/// when line-provider decided it (`$7`, the message's `occurred_at`; the
+/// transaction's start for a resync, which has no message).
 ///
 /// Raw SQL: the rule must hold under concurrency (two replicas applying two
 /// versions of one event at once end with the newer, whatever order they
@@ -34,15 +37,28 @@ use crate::domain::{Acceptance, LineEvent, LineEventStatus, Refusal};
 /// spell it as nested expressions. `tests/rules_in_sql.rs` runs this
 /// statement against `accepts` on a real database.
 const UPSERT_IF_ACCEPTED: &str = "
-    INSERT INTO events (id, coefficient, deadline, status, version)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO events (id, coefficient, deadline, status, version, decided_at)
+    VALUES ($1, $2, $3, $4, $5,
+            CASE WHEN $4 NOT IN ('NEW', 'SUSPENDED') THEN coalesce($7, now()) END)
     ON CONFLICT (id) DO UPDATE SET
         coefficient = EXCLUDED.coefficient,
         deadline = EXCLUDED.deadline,
         status = EXCLUDED.status,
         version = EXCLUDED.version,
-        updated_at = now()
-    WHERE events.version < EXCLUDED.version AND events.status = 'NEW'";
+        updated_at = now(),
+        decided_at = coalesce(events.decided_at, EXCLUDED.decided_at)
+    WHERE events.version < EXCLUDED.version
+      AND (events.status IN ('NEW', 'SUSPENDED')
+           OR ($6 AND EXCLUDED.status NOT IN ('NEW', 'SUSPENDED')))";
+
+/// Keeps the coefficient a version of an event offered, from when it was
+/// made (the message's `occurred_at`; now for a resync), for
+/// `domain::offered_at`. Every message counts, even one that arrives after
+/// a newer version: it still says what was offered from then on.
+const RECORD_OFFER: &str = "
+    INSERT INTO event_coefficients (event_id, version, coefficient, since)
+    VALUES ($1, $2, $3, coalesce($4, now()))
+    ON CONFLICT (event_id, version) DO NOTHING";
 
 /// Records a message in the inbox with the digest of what it said.
 const RECORD_IN_INBOX: &str = "
@@ -79,11 +95,12 @@ impl LineRepository for SeaOrmLineRepository {
     async fn apply_message(
         &self,
         message_id: Uuid,
-        event: &LineEvent,
+        change: &Announced,
     ) -> Result<ApplyOutcome, RepositoryError> {
+        let event = &change.event;
         let txn = self.begin(event).await?;
         let outcome = match record_in_inbox(&txn, message_id, event).await? {
-            Recorded::New => upsert_and_settle(&txn, event).await?,
+            Recorded::New => upsert_and_settle(&txn, event, Some(change)).await?,
             Recorded::Before => ApplyOutcome::AlreadyApplied,
             Recorded::BeforeWithOtherContent => {
                 ApplyOutcome::Refused(Refusal::MessageIdReused(message_id))
@@ -95,7 +112,7 @@ impl LineRepository for SeaOrmLineRepository {
 
     async fn apply_snapshot(&self, event: &LineEvent) -> Result<ApplyOutcome, RepositoryError> {
         let txn = self.begin(event).await?;
-        let outcome = upsert_and_settle(&txn, event).await?;
+        let outcome = upsert_and_settle(&txn, event, None).await?;
         finish(txn, &outcome, &format!("event {}", event.id)).await?;
         Ok(outcome)
     }
@@ -114,7 +131,10 @@ impl LineRepository for SeaOrmLineRepository {
         page: PageRequest,
     ) -> Result<Vec<LineEvent>, RepositoryError> {
         let open = events::Entity::find()
-            .filter(events::Column::Status.eq(events::Status::from(LineEventStatus::New)))
+            .filter(events::Column::Status.is_in([
+                events::Status::from(LineEventStatus::New),
+                events::Status::from(LineEventStatus::Suspended),
+            ]))
             .filter(events::Column::Deadline.gt(now));
         let rows = select_page(open, events::Column::Id, PageOrder::OldestFirst, page)
             .all(&self.db)
@@ -194,17 +214,35 @@ async fn record_in_inbox(
     })
 }
 
-/// Replaces the copy if it accepts `event`; if it is then final (finished
-/// or cancelled), settles its pending bets (void when cancelled). The event row is updated first, so bets being
-/// placed on it (which hold `FOR SHARE` on that row) commit before the
-/// settlement reads the pending bets, or wait and then see the event
-/// finished. When the copy does not take it, the copy (locked by the
-/// upsert) says why: a duplicate, a late arrival, or a conflict.
+/// Keeps what `event` offered, then replaces the copy if it accepts
+/// `event` (as announced by `change`; a resync's snapshot has no
+/// announcement: made now, not a correction); if it is then final
+/// (finished or cancelled), settles its bets. The event row is updated
+/// first, so bets being placed on it (which hold `FOR SHARE` on that row)
+/// commit before the settlement reads the pending bets, or wait and then
+/// see the event finished. When the copy does not take it, the copy
+/// (locked by the upsert) says why: a duplicate, a late arrival, or a
+/// conflict.
 async fn upsert_and_settle(
     txn: &DatabaseTransaction,
     event: &LineEvent,
+    change: Option<&Announced>,
 ) -> Result<ApplyOutcome, StorageError> {
     let what = || format!("storing version {} of event {}", event.version, event.id);
+    let occurred_at = change.map(|change| change.occurred_at);
+    let correction = change.is_some_and(Announced::is_correction);
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        RECORD_OFFER,
+        [
+            event.id.into(),
+            event.version.into(),
+            event.coefficient.into(),
+            occurred_at.into(),
+        ],
+    ))
+    .await
+    .map_err(storage(what()))?;
     let replaced = txn
         .execute_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
@@ -215,6 +253,8 @@ async fn upsert_and_settle(
                 event.deadline.into(),
                 events::Status::from(event.status).into(),
                 event.version.into(),
+                correction.into(),
+                occurred_at.into(),
             ],
         ))
         .await
@@ -227,19 +267,21 @@ async fn upsert_and_settle(
             .await
             .map_err(storage(what()))?
             .map(event_from_row);
-        return Ok(match held.map(|held| (held.accepts(event), held.version)) {
-            Some((Ok(Acceptance::Duplicate), _)) => ApplyOutcome::Unchanged,
-            Some((Err(conflict), _)) => ApplyOutcome::Refused(conflict.into()),
-            // Stale, or (were the SQL ever to drift from the rule) anything
-            // else the statement did not write: the copy is kept.
-            Some((Ok(_), held_version)) => ApplyOutcome::Outdated { held_version },
-            None => ApplyOutcome::Outdated { held_version: 0 },
-        });
+        return Ok(
+            match held.map(|held| (held.accepts(event, correction), held.version)) {
+                Some((Ok(Acceptance::Duplicate), _)) => ApplyOutcome::Unchanged,
+                Some((Err(conflict), _)) => ApplyOutcome::Refused(conflict.into()),
+                // Stale, or (were the SQL ever to drift from the rule) anything
+                // else the statement did not write: the copy is kept.
+                Some((Ok(_), held_version)) => ApplyOutcome::Outdated { held_version },
+                None => ApplyOutcome::Outdated { held_version: 0 },
+            },
+        );
     }
-    let bets_settled = if event.status == LineEventStatus::New {
-        0
+    let bets_settled = if event.status.is_final() {
+        settle_bets(txn, event).await?
     } else {
-        settle_pending_bets(txn, event).await?
+        0
     };
     Ok(ApplyOutcome::Applied { bets_settled })
 }

@@ -4,7 +4,7 @@
 //! SeaORM.
 
 use super::entities::{bets, events};
-use crate::domain::{Bet, BetStatus, BettorId, LineEvent, LineEventStatus, StoredBet};
+use crate::domain::{Bet, BetStatus, BettorId, LineEvent, LineEventStatus, StoredBet, VoidReason};
 
 impl From<LineEventStatus> for events::Status {
     fn from(status: LineEventStatus) -> Self {
@@ -52,6 +52,24 @@ impl From<bets::Status> for BetStatus {
     }
 }
 
+impl From<VoidReason> for bets::VoidReason {
+    fn from(reason: VoidReason) -> Self {
+        match reason {
+            VoidReason::Cancelled => Self::Cancelled,
+            VoidReason::Late => Self::Late,
+        }
+    }
+}
+
+impl From<bets::VoidReason> for VoidReason {
+    fn from(reason: bets::VoidReason) -> Self {
+        match reason {
+            bets::VoidReason::Cancelled => Self::Cancelled,
+            bets::VoidReason::Late => Self::Late,
+        }
+    }
+}
+
 /// The copy of an event a row holds.
 pub fn event_from_row(row: events::Model) -> LineEvent {
     LineEvent {
@@ -73,6 +91,8 @@ pub fn bet_from_row(row: bets::Model) -> Bet {
         coefficient: row.coefficient,
         status: row.status.into(),
         payout: row.payout,
+        settled_coefficient: row.settled_coefficient,
+        void_reason: row.void_reason.map(VoidReason::from),
         placed_at: row.placed_at,
         settled_at: row.settled_at,
     })

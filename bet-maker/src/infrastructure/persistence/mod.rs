@@ -25,6 +25,6 @@ pub use line_repository::SeaOrmLineRepository;
 pub use payment_repository::SqlPaymentRepository;
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.
-pub use settlement::SETTLE_PENDING_BETS;
+pub use settlement::SETTLE_BETS;
 pub use staff_repository::{ADJUST_WALLET, SqlStaffRepository};
 pub use wallet_repository::SqlWalletRepository;

@@ -51,7 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 409, description = "The event is closed for betting; or the wallet does not cover the stake (`balance` says the balance); or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now). Nothing is written.", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Event closed" = (summary = "Finished, cancelled, or past its deadline", value = json!(examples::event_closed()))),
+                ("Event suspended" = (summary = "line-provider paused betting on the event", value = json!(examples::event_suspended()))),
                 ("Insufficient funds" = (summary = "The stake is more than the balance", value = json!(examples::insufficient_funds()))),
+                ("Negative balance" = (summary = "A corrected result left the wallet below zero", value = json!(examples::negative_balance()))),
                 ("Odds changed" = (summary = "The coefficient moved from the one sent", value = json!(examples::odds_changed()))),
             )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
@@ -133,6 +135,7 @@ async fn list_bets(
             examples(
                 ("Won" = (summary = "Settled: the event finished as bet on", value = json!(examples::settled_bet()))),
                 ("Void" = (summary = "Settled: the event was cancelled, the stake is paid back", value = json!(examples::void_bet()))),
+                ("Late" = (summary = "Void: placed after the result was decided, the stake is paid back", value = json!(examples::late_bet()))),
             )),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_bet_id())),

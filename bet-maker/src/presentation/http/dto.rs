@@ -8,12 +8,13 @@ use shared_kernel::pagination::PageRequest;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::stream_dto::LineEventStatusDto;
 use crate::application::ports::BetFilter;
-use crate::domain::{AcceptOddsChange, Bet, BetStatus, LineEvent, OddsRequest};
+use crate::domain::{AcceptOddsChange, Bet, BetStatus, LineEvent, OddsRequest, VoidReason};
 
-/// An event open for betting: the HTTP view of a [`LineEvent`] whose status
-/// is NEW and whose deadline is ahead (the domain's copy holds every
-/// event, in any status).
+/// An event on the line: the HTTP view of a [`LineEvent`] whose status is
+/// NEW (open for betting) or SUSPENDED (bets paused) and whose deadline is
+/// ahead (the domain's copy holds every event, in any status).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenEvent {
     /// The event's id.
@@ -23,14 +24,19 @@ pub struct OpenEvent {
     pub coefficient: WireDecimal,
     /// Bets are accepted strictly before this instant.
     pub deadline: DateTime<Utc>,
+    /// `NEW`: bets are taken; `SUSPENDED`: line-provider paused betting
+    /// (a bet is 409 `event-suspended`) until it resumes the event.
+    pub status: LineEventStatusDto,
 }
 
 impl From<LineEvent> for OpenEvent {
     fn from(event: LineEvent) -> Self {
+        let status = LineEventStatusDto::from(event.status);
         Self {
             id: event.id,
             coefficient: WireDecimal::from_decimal_exact(event.coefficient),
             deadline: event.deadline,
+            status,
         }
     }
 }
@@ -54,7 +60,8 @@ pub enum BetStatusDto {
     Won,
     /// Lost: the payout is 0.00.
     Lost,
-    /// Void: the event was cancelled; the payout is the stake.
+    /// Void: the event was cancelled, or the bet was late
+    /// (`void_reason`); the payout is the stake.
     Void,
 }
 
@@ -105,6 +112,36 @@ pub struct BetDto {
     /// When it was settled; absent while PENDING.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<DateTime<Utc>>,
+    /// The coefficient the bet was settled at, when WON or LOST: its own,
+    /// or the lower one line-provider already offered when it was placed
+    /// (the odds had been cut before bet-maker heard of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "1.85")]
+    pub settled_coefficient: Option<WireDecimal>,
+    /// Why a VOID bet is void: `cancelled` (the event was called off) or
+    /// `late` (placed at or after the moment the result was decided; the
+    /// stake is back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<VoidReasonDto>,
+}
+
+/// Why a bet is void.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoidReasonDto {
+    /// The event was cancelled.
+    Cancelled,
+    /// Placed at or after line-provider decided the result.
+    Late,
+}
+
+impl From<VoidReason> for VoidReasonDto {
+    fn from(reason: VoidReason) -> Self {
+        match reason {
+            VoidReason::Cancelled => Self::Cancelled,
+            VoidReason::Late => Self::Late,
+        }
+    }
 }
 
 impl From<Bet> for BetDto {
@@ -118,6 +155,10 @@ impl From<Bet> for BetDto {
             payout: bet.payout().map(WireDecimal::from_decimal_exact),
             placed_at: bet.placed_at(),
             settled_at: bet.settled_at(),
+            settled_coefficient: bet
+                .settled_coefficient()
+                .map(WireDecimal::from_decimal_exact),
+            void_reason: bet.void_reason().map(VoidReasonDto::from),
         }
     }
 }

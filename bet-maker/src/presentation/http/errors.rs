@@ -30,6 +30,10 @@ impl From<BetError> for Problem {
             BetError::Refused(BetRefused::EventClosed) => {
                 Problem::conflict("event-closed", error.to_string())
             }
+            BetError::Refused(BetRefused::EventSuspended) => Problem::conflict(
+                "event-suspended",
+                format!("{error}; it may resume: watch GET /events/stream"),
+            ),
             BetError::Refused(BetRefused::OddsChanged(changed)) => odds_changed(changed),
             BetError::InsufficientFunds(funds) => insufficient_funds(funds),
             BetError::KeyReused => {
@@ -162,13 +166,23 @@ pub fn odds_changed(changed: OddsChanged) -> Problem {
         .with_extension("current_coefficient", current.to_string())
 }
 
-/// 409 `insufficient-funds`: the detail says the balance, and so does the
-/// extension member `balance` (a two-decimal string, like every amount).
+/// 409 `insufficient-funds`, or `negative-balance` while the wallet is
+/// below zero: the detail says the balance, and so does the extension
+/// member `balance` (a two-decimal string, like every amount).
 pub fn insufficient_funds(funds: InsufficientFunds) -> Problem {
     let mut balance = funds.balance;
     balance.rescale(2);
-    Problem::conflict("insufficient-funds", funds.to_string())
-        .with_extension("balance", balance.to_string())
+    let problem = if funds.is_negative_balance() {
+        Problem::conflict(
+            "negative-balance",
+            format!(
+                "the balance is {balance}, below zero after a corrected result; deposit to cover it before betting or withdrawing"
+            ),
+        )
+    } else {
+        Problem::conflict("insufficient-funds", funds.to_string())
+    };
+    problem.with_extension("balance", balance.to_string())
 }
 
 impl From<LineError> for Problem {

@@ -15,7 +15,7 @@ use shared_kernel::money::WireDecimal;
 use uuid::Uuid;
 
 use super::bettor::{TokenRefusal, unauthorized};
-use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery};
+use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery, VoidReasonDto};
 use super::errors::{UNAVAILABLE, insufficient_funds as insufficient_funds_problem};
 use super::idempotency_key::IdempotencyKey;
 use super::wallet_dto::{
@@ -23,7 +23,8 @@ use super::wallet_dto::{
 };
 use crate::application::{BetError, PaymentError};
 use crate::domain::{
-    BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, OddsChanged, payout,
+    BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, OddsChanged, ToSettle,
+    settle,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -56,32 +57,49 @@ pub fn placed_bet() -> BetDto {
         payout: None,
         placed_at: at(17, 5),
         settled_at: None,
+        settled_coefficient: None,
+        void_reason: None,
     }
 }
 
 /// 200: the same bet once its event finished as a win, paid by the
 /// domain's rule.
 pub fn settled_bet() -> BetDto {
-    settled_as(LineEventStatus::FinishedWin)
+    settled_as(LineEventStatus::FinishedWin, at(19, 50))
 }
 
 /// 200: the same bet once its event was cancelled: void, the stake paid
 /// back by the domain's rule.
 pub fn void_bet() -> BetDto {
-    settled_as(LineEventStatus::Cancelled)
+    settled_as(LineEventStatus::Cancelled, at(19, 50))
 }
 
-/// The example bet, settled by the domain's rule for an event that ended
-/// with `status`.
-fn settled_as(status: LineEventStatus) -> BetDto {
-    let settled = BetSum::new(stake(), Decimal::MAX)
-        .ok()
-        .and_then(|amount| payout(amount, odds(), status));
+/// 200: the same bet had it been placed after line-provider decided the
+/// result (at 17:00, a moment before bet-maker heard of it): void as late,
+/// the stake back, by the domain's rule.
+pub fn late_bet() -> BetDto {
+    settled_as(LineEventStatus::FinishedWin, at(17, 0))
+}
+
+/// The example bet, settled by the domain's rule for an event decided as
+/// `status` at `decided_at`.
+fn settled_as(status: LineEventStatus, decided_at: DateTime<Utc>) -> BetDto {
+    let settled = BetSum::new(stake(), Decimal::MAX).ok().and_then(|amount| {
+        let bet = ToSettle {
+            amount,
+            coefficient: odds(),
+            placed_at: at(17, 5),
+            offered: Some(odds()),
+        };
+        settle(bet, status, decided_at)
+    });
     match settled {
-        Some((status, paid)) => BetDto {
-            status: status.into(),
-            payout: Some(WireDecimal::from_decimal_exact(paid)),
+        Some(settled) => BetDto {
+            status: settled.status.into(),
+            payout: Some(WireDecimal::from_decimal_exact(settled.payout)),
             settled_at: Some(at(19, 52)),
+            settled_coefficient: settled.coefficient.map(WireDecimal::from_decimal_exact),
+            void_reason: settled.void_reason.map(VoidReasonDto::from),
             ..placed_bet()
         },
         None => placed_bet(),
@@ -101,6 +119,21 @@ pub fn unknown_bet() -> Problem {
 /// 409 on `POST /bets`.
 pub fn event_closed() -> Problem {
     BetError::Refused(BetRefused::EventClosed).into()
+}
+
+/// 409 on `POST /bets`: line-provider suspended the event.
+pub fn event_suspended() -> Problem {
+    BetError::Refused(BetRefused::EventSuspended).into()
+}
+
+/// 409 on `POST /bets` and `POST /wallet/withdrawals`: a correction took
+/// back a payout already spent.
+pub fn negative_balance() -> Problem {
+    BetError::InsufficientFunds(InsufficientFunds {
+        balance: Decimal::new(-850, 2),
+        wanted: stake(),
+    })
+    .into()
 }
 
 /// 409 on `POST /bets`: the coefficient moved from 1.85, the one sent,
@@ -293,7 +326,7 @@ pub fn line_stream() -> &'static str {
 pub fn bets_stream() -> &'static str {
     "id: 43\nevent: wallet\ndata: {\"balance\":\"90.00\",\"currency\":\"EUR\"}\n\n\
      id: 44\nevent: bet\ndata: {\"id\":\"0193a4b3-0000-7000-8000-000000000001\",\"event_id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"amount\":\"10.00\",\"coefficient\":\"1.85\",\"status\":\"PENDING\",\"placed_at\":\"2030-06-01T17:00:00Z\"}\n\n\
-     id: 45\nevent: bet\ndata: {\"id\":\"0193a4b3-0000-7000-8000-000000000001\",\"event_id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"amount\":\"10.00\",\"coefficient\":\"1.85\",\"status\":\"WON\",\"payout\":\"18.50\",\"placed_at\":\"2030-06-01T17:00:00Z\",\"settled_at\":\"2030-06-01T20:00:00Z\"}\n\n\
+     id: 45\nevent: bet\ndata: {\"id\":\"0193a4b3-0000-7000-8000-000000000001\",\"event_id\":\"0193a4b2-7c1e-7d3a-9f10-5b2c8e4d6a01\",\"amount\":\"10.00\",\"coefficient\":\"1.85\",\"status\":\"WON\",\"payout\":\"18.50\",\"placed_at\":\"2030-06-01T17:00:00Z\",\"settled_at\":\"2030-06-01T20:00:00Z\",\"settled_coefficient\":\"1.85\"}\n\n\
      id: 46\nevent: wallet\ndata: {\"balance\":\"108.50\",\"currency\":\"EUR\"}\n\n"
 }
 

@@ -199,8 +199,11 @@ async fn get_deposit(
             example = json!(examples::malformed_movement())),
         (status = 401, description = "No valid bettor token", body = Problem, content_type = "application/problem+json",
             example = json!(examples::no_token())),
-        (status = 409, description = "More than the balance: nothing is written; `balance` says the balance", body = Problem, content_type = "application/problem+json",
-            example = json!(examples::insufficient_funds())),
+        (status = 409, description = "More than the balance (`insufficient-funds`), or the wallet is below zero after a corrected result (`negative-balance`): nothing is written; `balance` says the balance", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("Insufficient funds" = (summary = "More than the balance", value = json!(examples::insufficient_funds()))),
+                ("Negative balance" = (summary = "A corrected result left the wallet below zero", value = json!(examples::negative_balance()))),
+            )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
             example = json!(examples::movement_not_json())),
         (status = 422, description = "Invalid amount, or the key was used for another request", body = Problem, content_type = "application/problem+json",

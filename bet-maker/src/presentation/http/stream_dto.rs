@@ -46,19 +46,25 @@ pub enum LineEventStatusDto {
     Cancelled,
 }
 
+impl From<LineEventStatus> for LineEventStatusDto {
+    fn from(status: LineEventStatus) -> Self {
+        match status {
+            LineEventStatus::New => Self::New,
+            LineEventStatus::Suspended => Self::Suspended,
+            LineEventStatus::FinishedWin => Self::FinishedWin,
+            LineEventStatus::FinishedLose => Self::FinishedLose,
+            LineEventStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
 impl From<&LineEvent> for LineEventDto {
     fn from(event: &LineEvent) -> Self {
         Self {
             id: event.id,
             coefficient: WireDecimal::from_decimal_exact(event.coefficient),
             deadline: event.deadline,
-            status: match event.status {
-                LineEventStatus::New => LineEventStatusDto::New,
-                LineEventStatus::Suspended => LineEventStatusDto::Suspended,
-                LineEventStatus::FinishedWin => LineEventStatusDto::FinishedWin,
-                LineEventStatus::FinishedLose => LineEventStatusDto::FinishedLose,
-                LineEventStatus::Cancelled => LineEventStatusDto::Cancelled,
-            },
+            status: event.status.into(),
             version: event.version,
         }
     }

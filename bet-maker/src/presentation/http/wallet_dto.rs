@@ -43,6 +43,9 @@ pub enum WalletLineKind {
     Payout,
     /// A voided bet's stake given back.
     Refund,
+    /// A settled bet re-settled after line-provider corrected its event's
+    /// result: what it pays now minus what it paid, either way.
+    Correction,
 }
 
 impl From<WalletLine> for WalletLineKind {
@@ -55,6 +58,7 @@ impl From<WalletLine> for WalletLineKind {
             WalletLine::Refund => Self::Refund,
             WalletLine::WithdrawalReturned => Self::WithdrawalReturned,
             WalletLine::Adjustment => Self::Adjustment,
+            WalletLine::Correction => Self::Correction,
         }
     }
 }

@@ -50,7 +50,7 @@ use super::publisher_identity::check_publisher;
 use super::topology::{DELIVERY_LIMIT, Topology, declare};
 use crate::application::LineService;
 use crate::application::ports::ApplyOutcome;
-use crate::domain::{ImpossibleChange, Refusal};
+use crate::domain::{Announced, ImpossibleChange, Refusal};
 use crate::line_contract::{to_change_kind, to_line_event};
 
 /// How the consumer runs.
@@ -239,15 +239,14 @@ impl LineEventConsumer {
         if let Err(disagree) = kinds_agree(delivery, message.kind) {
             return DeliveryAction::DeadLetter(refused(&disagree.into()));
         }
-        let event = to_line_event(&message.data);
-        let kind = to_change_kind(message.kind);
+        let change = Announced {
+            kind: to_change_kind(message.kind),
+            event: to_line_event(&message.data),
+            occurred_at: message.occurred_at,
+        };
         let mut backoff = Backoff::default();
         loop {
-            match self
-                .line
-                .apply_message(message.message_id, kind, &event)
-                .await
-            {
+            match self.line.apply_message(message.message_id, &change).await {
                 Ok(ApplyOutcome::Refused(refusal)) => {
                     return DeliveryAction::DeadLetter(refused(&refusal));
                 }

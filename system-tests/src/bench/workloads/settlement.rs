@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bet_maker::domain::LineEventStatus;
-use bet_maker::infrastructure::persistence::SETTLE_PENDING_BETS;
+use bet_maker::infrastructure::persistence::SETTLE_BETS;
 use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row as _};
 use serde_json::json;
@@ -125,7 +125,7 @@ async fn settle(platform: &Platform, settings: &Settings, ending: Ending) -> any
             u128::from(bets.unsigned_abs()) * 1000 / service.as_millis().max(1)
         ),
         limit: format!(
-            "{} (event UPDATE + SETTLE_PENDING_BETS, one transaction)",
+            "{} (event UPDATE + SETTLE_BETS, one transaction)",
             ms(limit)
         ),
         ratio: Some(format!("{}.{:02}x", times / 100, times % 100)),
@@ -176,19 +176,23 @@ async fn settle_through_the_service(
 async fn settle_directly(pool: &PgPool, event: Uuid, ending: Ending) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut txn = pool.begin().await?;
-    sqlx::query(
-        "UPDATE events SET status = $2, version = version + 1, updated_at = now()
-         WHERE id = $1 AND status = 'NEW'",
+    let version: i64 = sqlx::query(
+        "UPDATE events SET status = $2, version = version + 1, updated_at = now(),
+             decided_at = now()
+         WHERE id = $1 AND status = 'NEW'
+         RETURNING version",
     )
     .bind(event)
     .bind(ending.status)
-    .execute(&mut *txn)
+    .fetch_one(&mut *txn)
     .await
-    .context("moving the event to its final status")?;
-    let settled: i64 = sqlx::query(SETTLE_PENDING_BETS)
+    .context("moving the event to its final status")?
+    .try_get("version")?;
+    let settled: i64 = sqlx::query(SETTLE_BETS)
         .bind(event)
         .bind(ending.status)
         .bind(Uuid::now_v7())
+        .bind(version)
         .fetch_one(&mut *txn)
         .await
         .context("settling the bets directly")?

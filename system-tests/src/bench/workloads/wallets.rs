@@ -136,7 +136,7 @@ pub async fn insert_staked_bets(pool: &PgPool, bets: StakedBets<'_>) -> anyhow::
     .await
     .with_context(|| format!("staking {} bets on event {}", bets.bets, bets.event))?;
     // A bulk load: the planner's statistics must see it, as autovacuum's
-    // would for bets placed over hours. Without this, SETTLE_PENDING_BETS
+    // would for bets placed over hours. Without this, SETTLE_BETS
     // is planned for the handful of pending bets the stale statistics
     // promise, and 100,000 bets took 80-95 s instead of about 6.5 s.
     sqlx::query("ANALYZE bets, wallets, ledger_entries")
