@@ -15,7 +15,7 @@ pub struct CorrectionReason(String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReasonError {
     /// Empty, or only whitespace.
-    #[error("is required: say why the result is corrected (1 to 500 characters)")]
+    #[error("must say why the status is corrected, in 1 to 500 characters")]
     Empty,
     /// Longer than [`CorrectionReason::MAX_CHARS`] once trimmed.
     #[error("must be at most 500 characters")]
