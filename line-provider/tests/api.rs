@@ -791,11 +791,26 @@ async fn filtering_by_status_cancelled_lists_only_cancelled_events() {
 }
 
 #[tokio::test]
-async fn setting_the_status_back_to_new_is_422_naming_status() {
+async fn setting_new_on_an_open_event_is_200_and_announces_nothing() {
     let app = TestApp::spawn().await;
     let id = id_of(&app.create_event("1.85").await);
 
     let response = set_status(&app, &id, "NEW").await;
+
+    let event = expect_json(response, StatusCode::OK).await;
+    assert_eq!(
+        (&event["status"], &event["version"]),
+        (&json!("NEW"), &json!(1))
+    );
+    assert_eq!(app.rows_written().await, (1, 1));
+}
+
+#[tokio::test]
+async fn an_unknown_status_is_422_naming_status() {
+    let app = TestApp::spawn().await;
+    let id = id_of(&app.create_event("1.85").await);
+
+    let response = set_status(&app, &id, "OPEN").await;
 
     let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_names_field(&problem, "status");

@@ -1,6 +1,6 @@
 //! Bad input gets a clear 4xx problem document, never a 500, and never a
-//! partial write: for `POST /events`, `PATCH /events/{id}` and
-//! `PUT /events/{id}/status`.
+//! partial write: for `POST /events`, `PATCH /events/{id}`,
+//! `PUT /events/{id}/status` and `POST /events/{id}/corrections`.
 //!
 //! The tests are tables. Every case runs, whatever an earlier one did, and a
 //! failure lists each case that went wrong by name.
@@ -20,6 +20,7 @@ enum Target<'a> {
     Create,
     Update(&'a str),
     SetStatus(&'a str),
+    Correct(&'a str),
 }
 
 impl Target<'_> {
@@ -33,13 +34,17 @@ impl Target<'_> {
                 Method::PUT,
                 &format!("/events/{}/status", path_id.unwrap_or(id)),
             ),
+            Self::Correct(id) => app.operator(
+                Method::POST,
+                &format!("/events/{}/corrections", path_id.unwrap_or(id)),
+            ),
         }
     }
 
     fn event_id(self) -> Option<String> {
         match self {
             Self::Create => None,
-            Self::Update(id) | Self::SetStatus(id) => Some(id.to_owned()),
+            Self::Update(id) | Self::SetStatus(id) | Self::Correct(id) => Some(id.to_owned()),
         }
     }
 }
@@ -403,24 +408,6 @@ async fn changing_an_event_with_bad_input_is_4xx_and_changes_nothing() {
 // ------------------------------------------------- PUT /events/{id}/status
 
 #[tokio::test]
-async fn setting_the_status_to_new_is_422_and_the_event_is_unchanged() {
-    let app = TestApp::spawn().await;
-    let event = app.create_event("1.85").await;
-    let id = event["id"].as_str().unwrap_or_default().to_owned();
-
-    let response = app
-        .operator(Method::PUT, &format!("/events/{id}/status"))
-        .json(&serde_json::json!({ "status": "NEW" }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PUT /events/{id}/status: {e}"));
-
-    let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(problem["errors"][0]["field"], "status", "{problem}");
-    assert_eq!(app.rows_written().await, (1, 1));
-}
-
-#[tokio::test]
 async fn setting_the_status_with_bad_input_is_4xx_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let event = app.create_event("1.85").await;
@@ -428,8 +415,12 @@ async fn setting_the_status_with_bad_input_is_4xx_and_changes_nothing() {
     let good = r#"{"status": "FINISHED_WIN"}"#.to_owned();
     let status = |value: &str| format!(r#"{{"status": {value}}}"#);
     let cases = vec![
-        Case::invalid("status NEW", status(r#""NEW""#), "status"),
         Case::invalid("an unknown status", status(r#""BOGUS""#), "status"),
+        Case::invalid(
+            "a lower-case suspension",
+            status(r#""suspended""#),
+            "status",
+        ),
         Case::invalid("a lower-case status", status(r#""finished_win""#), "status"),
         Case::invalid("status missing", "{}".to_owned(), "status"),
         Case::invalid(
@@ -460,6 +451,98 @@ async fn setting_the_status_to_a_value_of_the_wrong_json_type_is_422_naming_stat
     ];
 
     run(&app, Target::SetStatus(&id), cases).await;
+}
+
+// ------------------------------------------ POST /events/{id}/corrections
+
+#[tokio::test]
+async fn correcting_with_bad_input_is_4xx_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let event = app.create_event("1.85").await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    let response = app
+        .operator(Method::PUT, &format!("/events/{id}/status"))
+        .json(&serde_json::json!({ "status": "FINISHED_WIN" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PUT /events/{id}/status: {e}"));
+    expect_json(response, StatusCode::OK).await;
+    let body =
+        |status: &str, reason: &str| format!(r#"{{"status": {status}, "reason": {reason}}}"#);
+    let long = format!(r#""{}""#, "x".repeat(501));
+    let good = body(r#""FINISHED_LOSE""#, r#""the goal was offside""#);
+    let cases = vec![
+        Case::invalid(
+            "an empty reason",
+            body(r#""FINISHED_LOSE""#, r#""""#),
+            "reason",
+        ),
+        Case::invalid(
+            "a reason of only whitespace",
+            body(r#""FINISHED_LOSE""#, r#""  \t\n ""#),
+            "reason",
+        ),
+        Case::invalid(
+            "a reason of 501 characters",
+            body(r#""FINISHED_LOSE""#, &long),
+            "reason",
+        ),
+        Case::invalid(
+            "a reason that is a number",
+            body(r#""FINISHED_LOSE""#, "42"),
+            "reason",
+        ),
+        Case::invalid(
+            "a null reason",
+            body(r#""FINISHED_LOSE""#, "null"),
+            "reason",
+        ),
+        Case::invalid(
+            "no reason",
+            r#"{"status": "FINISHED_LOSE"}"#.to_owned(),
+            "reason",
+        ),
+        Case::invalid("status NEW", body(r#""NEW""#, r#""why""#), "status"),
+        Case::invalid(
+            "status SUSPENDED",
+            body(r#""SUSPENDED""#, r#""why""#),
+            "status",
+        ),
+        Case::invalid("an unknown status", body(r#""LOST""#, r#""why""#), "status"),
+        Case::invalid(
+            "an unknown extra field",
+            r#"{"status": "FINISHED_LOSE", "reason": "why", "by": "me"}"#.to_owned(),
+            "by",
+        ),
+        Case::malformed("an empty body", ""),
+        Case::malformed("invalid JSON", r#"{"status": "FINISHED_LOSE","#),
+        Case::media_type("text/plain", good.clone(), Some("text/plain")),
+        Case::media_type("no content type", good, None),
+    ];
+
+    run(&app, Target::Correct(&id), cases).await;
+}
+
+#[tokio::test]
+async fn a_correction_with_no_final_status_and_no_reason_names_both() {
+    let app = TestApp::spawn().await;
+    let event = app.create_event("1.85").await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+
+    let response = app
+        .operator(Method::POST, &format!("/events/{id}/corrections"))
+        .json(&serde_json::json!({ "status": "NEW", "reason": " " }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST /events/{id}/corrections: {e}"));
+
+    let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(fields, ["status", "reason"], "{problem}");
+    assert_eq!(app.rows_written().await, (1, 1));
 }
 
 // ------------------------------------------------------ the id in the path

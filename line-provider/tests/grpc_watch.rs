@@ -341,3 +341,62 @@ async fn a_watch_stream_ends_cleanly_when_the_service_stops() {
     let end = tokio::time::timeout(PATIENCE, stream.message()).await;
     assert!(matches!(end, Ok(Ok(None))), "{end:?}");
 }
+
+#[tokio::test]
+async fn suspensions_resumptions_and_corrections_arrive_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+    let mut stream = watch(&mut client, from("")).await;
+    let event = create_with(&mut client, TOKEN, "1.85").await;
+
+    finish(&mut client, &event.id, EventStatus::Suspended).await;
+    finish(&mut client, &event.id, EventStatus::New).await;
+    finish(&mut client, &event.id, EventStatus::FinishedWin).await;
+    let correction = shared_kernel::proto::line::v1::CorrectEventRequest {
+        id: event.id.clone(),
+        status: EventStatus::FinishedLose.into(),
+        reason: "VAR overturned the goal".to_owned(),
+        expected_version: None,
+    };
+    client
+        .correct_event(with_token(correction, TOKEN))
+        .await
+        .unwrap_or_else(|e| panic!("CorrectEvent: {e}"));
+
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let change = next(&mut stream).await;
+        let event = change.event.clone().unwrap_or_default();
+        seen.push((
+            change.kind(),
+            event.status(),
+            event.version,
+            change.reason.clone(),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            (ChangeKind::Created, EventStatus::New, 1, String::new()),
+            (
+                ChangeKind::Suspended,
+                EventStatus::Suspended,
+                2,
+                String::new()
+            ),
+            (ChangeKind::Resumed, EventStatus::New, 3, String::new()),
+            (
+                ChangeKind::Finished,
+                EventStatus::FinishedWin,
+                4,
+                String::new()
+            ),
+            (
+                ChangeKind::Corrected,
+                EventStatus::FinishedLose,
+                5,
+                "VAR overturned the goal".to_owned()
+            ),
+        ]
+    );
+}

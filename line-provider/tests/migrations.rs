@@ -1,6 +1,7 @@
 //! Existing databases migrate forward: a database at the schema from before
 //! cancellations keeps its events, and then takes a cancelled one; an outbox
-//! from before the change log keeps its rows, in their order.
+//! from before the change log keeps its rows, in their order; a database
+//! from before suspensions takes a suspended event.
 
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use sea_orm::{ConnectionTrait, Statement};
@@ -14,8 +15,8 @@ async fn a_database_from_before_cancellations_keeps_its_events_and_then_takes_ca
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
     let connection = &db.connection;
-    // The change log's migration, then the cancellations'.
-    Migrator::down(connection, Some(2))
+    // The suspensions', the change log's, then the cancellations'.
+    Migrator::down(connection, Some(3))
         .await
         .unwrap_or_else(|e| panic!("back to the schema before cancellations: {e}"));
     let (open, won) = (Uuid::now_v7(), Uuid::now_v7());
@@ -73,7 +74,8 @@ async fn outbox_rows_from_before_the_change_log_keep_their_order_in_it() {
         .await
         .unwrap_or_else(|e| panic!("test database: {e}"));
     let connection = &db.connection;
-    Migrator::down(connection, Some(1))
+    // The suspensions' migration, then the change log's.
+    Migrator::down(connection, Some(2))
         .await
         .unwrap_or_else(|e| panic!("back to the schema before the change log: {e}"));
     connection
@@ -100,4 +102,43 @@ async fn outbox_rows_from_before_the_change_log_keep_their_order_in_it() {
         .map(|row| row.try_get("", "id").unwrap_or_else(|e| panic!("{e}")))
         .collect();
     assert_eq!(ids, [1, 2, 3], "log order is the old id order");
+}
+
+#[tokio::test]
+async fn a_database_from_before_suspensions_takes_a_suspended_event() {
+    let db = TestDatabase::create::<Migrator>("line_provider_migrations", schema_fingerprint())
+        .await
+        .unwrap_or_else(|e| panic!("test database: {e}"));
+    let connection = &db.connection;
+    Migrator::down(connection, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("back to the schema before suspensions: {e}"));
+    let open = Uuid::now_v7();
+    connection
+        .execute_unprepared(&format!(
+            "INSERT INTO events (id, coefficient, deadline, status, version) VALUES
+                 ('{open}', 1.85, now() + interval '1 hour', 'NEW', 1)"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("a row of the old schema: {e}"));
+    let suspend =
+        format!("UPDATE events SET status = 'SUSPENDED', version = 2 WHERE id = '{open}'");
+    assert!(
+        connection.execute_unprepared(&suspend).await.is_err(),
+        "the old schema knows no SUSPENDED"
+    );
+
+    Migrator::up(connection, None)
+        .await
+        .unwrap_or_else(|e| panic!("migrating forward: {e}"));
+
+    connection
+        .execute_unprepared(&suspend)
+        .await
+        .unwrap_or_else(|e| panic!("suspending after the migration: {e}"));
+    let bogus = format!("UPDATE events SET status = 'PAUSED' WHERE id = '{open}'");
+    assert!(
+        connection.execute_unprepared(&bogus).await.is_err(),
+        "the check still refuses what is no status"
+    );
 }

@@ -16,6 +16,7 @@ const OPERATIONS: &[(&str, &str, bool)] = &[
     ("/events/{id}", "get", false),
     ("/events/{id}", "patch", true),
     ("/events/{id}/status", "put", true),
+    ("/events/{id}/corrections", "post", true),
 ];
 
 fn generated() -> Value {
@@ -193,11 +194,13 @@ fn the_status_request_example_is_a_result_the_api_accepts() {
 }
 
 #[test]
-fn the_status_request_shows_a_result_and_the_cancellation() {
+fn the_status_request_shows_a_result_first_then_the_cancellation_suspension_and_resumption() {
     let document = generated();
     let body = &document["paths"]["/events/{id}/status"]["put"]["requestBody"]["content"]["application/json"];
 
-    let mut statuses: Vec<&str> = body["examples"]
+    // Swagger UI fills the request with the first example: a result, never
+    // the cancellation.
+    let statuses: Vec<&str> = body["examples"]
         .as_object()
         .map(|examples| {
             examples
@@ -206,13 +209,81 @@ fn the_status_request_shows_a_result_and_the_cancellation() {
                 .collect()
         })
         .unwrap_or_default();
-    statuses.sort_unstable();
 
-    assert_eq!(statuses, ["CANCELLED", "FINISHED_WIN"], "{body}");
-    let schema = &document["components"]["schemas"]["EventStatusDto"];
+    assert_eq!(
+        statuses,
+        ["FINISHED_WIN", "CANCELLED", "SUSPENDED", "NEW"],
+        "{body}"
+    );
+    let schema = document["components"]["schemas"]["EventStatusDto"].to_string();
+    for status in ["CANCELLED", "SUSPENDED"] {
+        assert!(
+            schema.contains(status),
+            "EventStatusDto lists {status}: {schema}"
+        );
+    }
+}
+
+#[test]
+fn the_correction_request_shows_a_final_status_and_a_reason() {
+    let document = generated();
+    let schema = &document["components"]["schemas"]["CorrectionRequest"];
+    let body = &document["paths"]["/events/{id}/corrections"]["post"]["requestBody"]["content"]["application/json"];
+
+    let first = body["examples"]
+        .as_object()
+        .and_then(|examples| examples.values().next())
+        .map(|example| example["value"].clone())
+        .unwrap_or_default();
+
+    assert_eq!(schema["example"]["status"], "FINISHED_LOSE", "{schema}");
+    assert_eq!(first["status"], "FINISHED_LOSE", "{body}");
     assert!(
-        schema.to_string().contains("CANCELLED"),
-        "EventStatusDto lists CANCELLED: {schema}"
+        first["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+    assert_eq!(schema["properties"]["reason"]["maxLength"], 500, "{schema}");
+    let required = schema["required"].to_string();
+    assert!(
+        required.contains("status") && required.contains("reason"),
+        "{schema}"
+    );
+}
+
+#[test]
+fn the_new_conflicts_are_documented_with_their_own_problem_types() {
+    let document = generated();
+    let types = |path: &str, method: &str| -> Vec<String> {
+        document["paths"][path][method]["responses"]["409"]["content"]["application/problem+json"]["examples"]
+            .as_object()
+            .map(|examples| {
+                examples
+                    .values()
+                    .filter_map(|example| example["value"]["type"].as_str())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    assert_eq!(
+        types("/events/{id}", "patch"),
+        [
+            "urn:betting:problem:event-finished",
+            "urn:betting:problem:deadline-passed"
+        ]
+    );
+    assert_eq!(
+        types("/events/{id}/corrections", "post"),
+        [
+            "urn:betting:problem:event-not-final",
+            "urn:betting:problem:nothing-to-correct"
+        ]
+    );
+    assert!(
+        types("/events/{id}/status", "put")
+            .contains(&"urn:betting:problem:event-finished".to_owned()),
+        "suspending a final event is documented"
     );
 }
 
@@ -343,11 +414,17 @@ async fn every_error_example_is_what_the_api_answers() {
     let unknown = uuid::Uuid::now_v7().to_string();
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     let refused = format!(r#"{{"coefficient": "1.00", "deadline": "{past}"}}"#);
-    let (event, result) = ("/events/{id}", "/events/{id}/status");
-    let (item, status) = (
+    let (event, result, fix) = (
+        "/events/{id}",
+        "/events/{id}/status",
+        "/events/{id}/corrections",
+    );
+    let (item, status, corrections) = (
         |id: &str| format!("/events/{id}"),
         |id: &str| format!("/events/{id}/status"),
+        |id: &str| format!("/events/{id}/corrections"),
     );
+    let overturn = r#"{"status": "FINISHED_WIN", "reason": "the goal stood"}"#;
     let (move_odds, win) = (
         r#"{"coefficient": "2.10"}"#,
         r#"{"status": "FINISHED_WIN"}"#,
@@ -397,7 +474,26 @@ async fn every_error_example_is_what_the_api_answers() {
         Probe::new("put", result, 409, &status(&finished), win),
         Probe::new("put", result, 412, &status(&open), win).if_match("\"7\""),
         Probe::new("put", result, 415, &status(&open), win).not_json(),
-        Probe::new("put", result, 422, &status(&open), r#"{"status": "NEW"}"#),
+        Probe::new("put", result, 422, &status(&open), r#"{"status": "OPEN"}"#),
+        Probe::new(
+            "post",
+            fix,
+            400,
+            &corrections(&finished),
+            r#"{"status": "FINISHED_WIN","#,
+        ),
+        Probe::new("post", fix, 401, &corrections(&finished), overturn).anonymous(),
+        Probe::new("post", fix, 404, &corrections(&unknown), overturn),
+        Probe::new("post", fix, 409, &corrections(&open), overturn),
+        Probe::new("post", fix, 412, &corrections(&finished), overturn).if_match("\"7\""),
+        Probe::new("post", fix, 415, &corrections(&finished), overturn).not_json(),
+        Probe::new(
+            "post",
+            fix,
+            422,
+            &corrections(&finished),
+            r#"{"status": "FINISHED_WIN", "reason": " "}"#,
+        ),
     ];
     let mut failures = Vec::new();
 

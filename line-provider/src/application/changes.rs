@@ -75,6 +75,8 @@ pub struct LoggedChange {
     pub message_id: Uuid,
     /// When it was made.
     pub occurred_at: DateTime<Utc>,
+    /// The operator's reason, for a correction; `None` otherwise.
+    pub reason: Option<String>,
 }
 
 /// Where a watcher starts.

@@ -1,4 +1,5 @@
-//! The use cases on the line: create, change, finish, read.
+//! The use cases on the line: create, change, suspend and resume, finish,
+//! correct, read.
 
 use std::sync::Arc;
 
@@ -10,8 +11,8 @@ use uuid::Uuid;
 use super::ports::{Clock, EventRepository};
 use super::{EventError, Precondition};
 use crate::domain::{
-    Coefficient, CoefficientError, Decision, DomainError, Event, EventChanged, EventPatch,
-    EventResult, EventStatus, InvalidFields,
+    Coefficient, CoefficientError, CorrectionReason, Decision, DomainError, Event, EventChanged,
+    EventPatch, EventResult, EventStatus, InvalidFields,
 };
 
 /// Filters for listing events.
@@ -100,16 +101,33 @@ impl EventService {
             .await
     }
 
-    /// Sets the event's final status, a result or the cancellation
-    /// (idempotent for the same status).
-    pub async fn finish(
+    /// Sets the status an operator asks for: a final one, `SUSPENDED` to
+    /// pause betting, or `NEW` to resume it (idempotent for the status the
+    /// event has).
+    pub async fn set_status(
+        &self,
+        id: Uuid,
+        status: EventStatus,
+        precondition: Precondition,
+    ) -> Result<Event, EventError> {
+        self.change(id, &precondition, |event, now| {
+            event.set_status(status, now)
+        })
+        .await
+    }
+
+    /// Replaces the event's final status by another, for `reason`.
+    pub async fn correct(
         &self,
         id: Uuid,
         result: EventResult,
+        reason: CorrectionReason,
         precondition: Precondition,
     ) -> Result<Event, EventError> {
-        self.change(id, &precondition, |event, now| event.finish(result, now))
-            .await
+        self.change(id, &precondition, |event, now| {
+            event.correct(result, reason, now)
+        })
+        .await
     }
 
     /// The refusal of a bad coefficient, with the deadline of the same
@@ -185,6 +203,7 @@ fn log_change(change: &EventChanged) {
         kind = ?change.kind(),
         version = event.version(),
         status = %event.status(),
+        reason = change.reason().map(CorrectionReason::as_str),
         "event changed"
     );
 }

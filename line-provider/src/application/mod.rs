@@ -1,6 +1,6 @@
-//! The line's use cases: create, change, finish, read, and follow the
-//! changes. Each speaks to the outside world only through the ports in
-//! [`ports`].
+//! The line's use cases: create, change, suspend and resume, finish,
+//! correct, read, and follow the changes. Each speaks to the outside world
+//! only through the ports in [`ports`].
 
 mod changes;
 mod error;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Coefficient, Event};
+use super::{Coefficient, CorrectionReason, Event};
 
 /// Which kind of change happened; each is announced under its own name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,6 +16,12 @@ pub enum ChangeKind {
     Finished,
     /// It was cancelled.
     Cancelled,
+    /// Betting on it was paused.
+    Suspended,
+    /// Betting on it was opened again.
+    Resumed,
+    /// Its final status was replaced by another, for a reason.
+    Corrected,
 }
 
 /// A change that happened: the event as it is afterwards, to be stored and
@@ -26,6 +32,8 @@ pub struct EventChanged {
     pub(super) kind: ChangeKind,
     pub(super) event: Event,
     pub(super) occurred_at: DateTime<Utc>,
+    /// The operator's reason: only a correction has one.
+    pub(super) reason: Option<CorrectionReason>,
 }
 
 impl EventChanged {
@@ -48,6 +56,12 @@ impl EventChanged {
     pub fn occurred_at(&self) -> DateTime<Utc> {
         self.occurred_at
     }
+
+    /// Why, in the operator's words: a correction's reason, `None` for
+    /// every other kind.
+    pub fn reason(&self) -> Option<&CorrectionReason> {
+        self.reason.as_ref()
+    }
 }
 
 /// What a command decided.
@@ -65,6 +79,7 @@ pub enum Decision {
 pub struct EventPatch {
     /// The new odds.
     pub coefficient: Option<Coefficient>,
-    /// The new deadline; must be in the future when it differs.
+    /// The new deadline; must be in the future when it differs, and the
+    /// current one must not have passed.
     pub deadline: Option<DateTime<Utc>>,
 }

@@ -1,17 +1,19 @@
 //! The event aggregate and its state machine.
 //!
-//! `NEW` → `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED`. Coefficient and
-//! deadline change only while `NEW`; every change bumps the version by one;
-//! an event with a final status never changes again. The fields are
-//! private so that these methods are the only way to get a changed event.
+//! `NEW` ⇄ `SUSPENDED`, and from either `FINISHED_WIN`, `FINISHED_LOSE` or
+//! `CANCELLED`. Coefficient and deadline change only while the event is
+//! `NEW` or `SUSPENDED`, and the deadline only until it has passed; every
+//! change bumps the version by one; a final status changes only by a
+//! correction, to another final status. The fields are private so that
+//! these methods are the only way to get a changed event.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::{
-    ChangeKind, Coefficient, Deadline, Decision, DomainError, EventChanged, EventPatch,
-    EventResult, EventStatus, InvalidFields,
+    ChangeKind, Coefficient, CorrectionReason, Deadline, Decision, DomainError, EventChanged,
+    EventPatch, EventResult, EventStatus, InvalidFields,
 };
 
 /// A sporting event on the line.
@@ -52,6 +54,7 @@ impl Event {
             kind: ChangeKind::Created,
             event,
             occurred_at: now,
+            reason: None,
         })
     }
 
@@ -88,7 +91,7 @@ impl Event {
         self.deadline
     }
 
-    /// `NEW` or a final result.
+    /// `NEW`, `SUSPENDED`, or a final status.
     pub fn status(&self) -> EventStatus {
         self.status
     }
@@ -98,8 +101,11 @@ impl Event {
         self.version
     }
 
-    /// Moves the coefficient and/or the deadline of an open event. Asking
-    /// for the values it already has changes nothing.
+    /// Moves the coefficient and/or the deadline of an event that is `NEW`
+    /// or `SUSPENDED` (the status stays). Asking for the values it already
+    /// has changes nothing. A deadline that has passed (at or before `now`)
+    /// stays where it is: moving it would re-open betting on an event that
+    /// closed; the coefficient may still move.
     pub fn update(self, patch: EventPatch, now: DateTime<Utc>) -> Result<Decision, DomainError> {
         if self.status.is_final() {
             return Err(DomainError::AlreadyFinished(self.status));
@@ -110,6 +116,9 @@ impl Event {
             return Ok(Decision::Unchanged(self));
         }
         let deadline = match deadline {
+            Some(_) if self.deadline.at() <= now => {
+                return Err(DomainError::DeadlinePassed(self.deadline));
+            }
             Some(at) => Deadline::in_future(at, now).map_err(|error| {
                 DomainError::Invalid(InvalidFields {
                     deadline: Some(error),
@@ -124,15 +133,28 @@ impl Event {
             version: self.version + 1,
             ..self
         };
-        Ok(Decision::Changed(EventChanged {
-            kind: ChangeKind::Updated,
-            event,
-            occurred_at: now,
-        }))
+        Ok(Decision::Changed(changed(ChangeKind::Updated, event, now)))
     }
 
-    /// Sets the final status: a result, or the cancellation. Setting the
-    /// same one again changes nothing; setting another is refused.
+    /// Sets the status an operator asks for (`PUT .../status`): a final
+    /// status ([`finish`](Self::finish)), `SUSPENDED`
+    /// ([`suspend`](Self::suspend)) or `NEW` ([`resume`](Self::resume)).
+    pub fn set_status(
+        self,
+        status: EventStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, DomainError> {
+        match (status, EventResult::of(status)) {
+            (_, Some(result)) => self.finish(result, now),
+            (EventStatus::Suspended, None) => self.suspend(now),
+            (_, None) => self.resume(now),
+        }
+    }
+
+    /// Sets the final status, a result or the cancellation, of an event
+    /// that is `NEW` or `SUSPENDED`. Setting the same one again changes
+    /// nothing; setting another is refused (only a correction changes a
+    /// final status).
     pub fn finish(self, result: EventResult, now: DateTime<Utc>) -> Result<Decision, DomainError> {
         let status = EventStatus::from(result);
         let kind = match result {
@@ -141,17 +163,88 @@ impl Event {
         };
         match self.status {
             current if current == status => Ok(Decision::Unchanged(self)),
-            EventStatus::New => Ok(Decision::Changed(EventChanged {
-                kind,
-                event: Self {
-                    status,
-                    version: self.version + 1,
-                    ..self
-                },
-                occurred_at: now,
-            })),
+            EventStatus::New | EventStatus::Suspended => {
+                Ok(Decision::Changed(self.with_status(kind, status, now)))
+            }
             current => Err(DomainError::ConflictingResult(current)),
         }
+    }
+
+    /// Pauses betting on a `NEW` event; a suspended one stays so (no
+    /// change). A final event is refused.
+    pub fn suspend(self, now: DateTime<Utc>) -> Result<Decision, DomainError> {
+        match self.status {
+            EventStatus::Suspended => Ok(Decision::Unchanged(self)),
+            EventStatus::New => Ok(Decision::Changed(self.with_status(
+                ChangeKind::Suspended,
+                EventStatus::Suspended,
+                now,
+            ))),
+            current => Err(DomainError::AlreadyFinished(current)),
+        }
+    }
+
+    /// Opens betting again on a `SUSPENDED` event (back to `NEW`); a `NEW`
+    /// one stays so (no change). A final event is refused.
+    pub fn resume(self, now: DateTime<Utc>) -> Result<Decision, DomainError> {
+        match self.status {
+            EventStatus::New => Ok(Decision::Unchanged(self)),
+            EventStatus::Suspended => Ok(Decision::Changed(self.with_status(
+                ChangeKind::Resumed,
+                EventStatus::New,
+                now,
+            ))),
+            current => Err(DomainError::AlreadyFinished(current)),
+        }
+    }
+
+    /// Replaces the final status by another final status, for `reason`:
+    /// the only way a final status changes. An event without a final
+    /// status has nothing to correct (set its result instead), and asking
+    /// for the status it has corrects nothing: both are refused, as an
+    /// operator asking for either has misread the event.
+    pub fn correct(
+        self,
+        result: EventResult,
+        reason: CorrectionReason,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, DomainError> {
+        let status = EventStatus::from(result);
+        if !self.status.is_final() {
+            return Err(DomainError::NotFinal(self.status));
+        }
+        if self.status == status {
+            return Err(DomainError::NothingToCorrect(status));
+        }
+        Ok(Decision::Changed(EventChanged {
+            reason: Some(reason),
+            ..self.with_status(ChangeKind::Corrected, status, now)
+        }))
+    }
+
+    /// The event one version on, with `status`, announced as `kind`.
+    fn with_status(
+        self,
+        kind: ChangeKind,
+        status: EventStatus,
+        now: DateTime<Utc>,
+    ) -> EventChanged {
+        let event = Self {
+            status,
+            version: self.version + 1,
+            ..self
+        };
+        changed(kind, event, now)
+    }
+}
+
+/// A change without a reason (every kind but a correction).
+fn changed(kind: ChangeKind, event: Event, now: DateTime<Utc>) -> EventChanged {
+    EventChanged {
+        kind,
+        event,
+        occurred_at: now,
+        reason: None,
     }
 }
 

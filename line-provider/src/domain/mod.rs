@@ -6,6 +6,7 @@ mod coefficient;
 mod deadline;
 mod error;
 mod event;
+mod reason;
 mod status;
 
 pub use change::{ChangeKind, Decision, EventChanged, EventPatch};
@@ -13,4 +14,5 @@ pub use coefficient::{Coefficient, CoefficientError};
 pub use deadline::{Deadline, DeadlineError};
 pub use error::{DomainError, InvalidFields};
 pub use event::Event;
+pub use reason::{CorrectionReason, ReasonError};
 pub use status::{EventResult, EventStatus};

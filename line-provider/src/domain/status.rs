@@ -1,5 +1,5 @@
 //! Where an event is in its life, and the final statuses an operator can
-//! set.
+//! set (or correct).
 
 use std::fmt;
 
@@ -8,6 +8,9 @@ use std::fmt;
 pub enum EventStatus {
     /// Open for changes (and for bets, before the deadline).
     New,
+    /// Suspended: open for changes, closed for bets until it is resumed
+    /// (back to `NEW`) or decided (a final status).
+    Suspended,
     /// Finished: bets on it win.
     FinishedWin,
     /// Finished: bets on it lose.
@@ -18,10 +21,10 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
-    /// Whether the status is final (a result or the cancellation): it can
-    /// never change again.
+    /// Whether the status is final (a result or the cancellation): only a
+    /// correction changes it again.
     pub fn is_final(self) -> bool {
-        self != Self::New
+        !matches!(self, Self::New | Self::Suspended)
     }
 
     /// The status as the API and the messages spell it, so that an error
@@ -29,6 +32,7 @@ impl EventStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::New => "NEW",
+            Self::Suspended => "SUSPENDED",
             Self::FinishedWin => "FINISHED_WIN",
             Self::FinishedLose => "FINISHED_LOSE",
             Self::Cancelled => "CANCELLED",
@@ -36,10 +40,12 @@ impl EventStatus {
     }
 
     /// What the status says happened to the event, for messages:
-    /// `finished` or `cancelled` (`open` while `NEW`).
+    /// `finished` or `cancelled` (`open` while `NEW`, `suspended` while
+    /// `SUSPENDED`).
     pub fn ended_as(self) -> &'static str {
         match self {
             Self::New => "open",
+            Self::Suspended => "suspended",
             Self::FinishedWin | Self::FinishedLose => "finished",
             Self::Cancelled => "cancelled",
         }
@@ -73,6 +79,18 @@ impl From<EventResult> for EventStatus {
     }
 }
 
+impl EventResult {
+    /// The final status an operator asked for, if `status` is one.
+    pub fn of(status: EventStatus) -> Option<Self> {
+        match status {
+            EventStatus::FinishedWin => Some(Self::Win),
+            EventStatus::FinishedLose => Some(Self::Lose),
+            EventStatus::Cancelled => Some(Self::Cancelled),
+            EventStatus::New | EventStatus::Suspended => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,8 +98,21 @@ mod tests {
     #[test]
     fn statuses_are_spelled_as_the_api_spells_them() {
         assert_eq!(EventStatus::New.to_string(), "NEW");
+        assert_eq!(EventStatus::Suspended.to_string(), "SUSPENDED");
         assert_eq!(EventStatus::FinishedWin.to_string(), "FINISHED_WIN");
         assert_eq!(EventStatus::FinishedLose.to_string(), "FINISHED_LOSE");
         assert_eq!(EventStatus::Cancelled.to_string(), "CANCELLED");
+    }
+
+    #[test]
+    fn only_results_and_the_cancellation_are_final() {
+        assert!(!EventStatus::New.is_final());
+        assert!(!EventStatus::Suspended.is_final());
+        for result in [EventResult::Win, EventResult::Lose, EventResult::Cancelled] {
+            let status = EventStatus::from(result);
+            assert!(status.is_final());
+            assert_eq!(EventResult::of(status), Some(result));
+        }
+        assert_eq!(EventResult::of(EventStatus::Suspended), None);
     }
 }

@@ -6,7 +6,7 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::application::ports::{Decide, RepositoryError, SystemClock};
+use crate::application::ports::{Clock, Decide, RepositoryError, SystemClock};
 use crate::domain::{DeadlineError, Decision};
 
 /// Events in memory; a change holds the map's lock from the read to the
@@ -126,7 +126,7 @@ async fn the_same_result_twice_is_written_once() {
 
     for _ in 0..2 {
         let finished = service
-            .finish(event.id(), EventResult::Lose, Precondition::None)
+            .set_status(event.id(), EventStatus::FinishedLose, Precondition::None)
             .await;
         assert_eq!(
             finished.map(|e| e.status()).ok(),
@@ -143,7 +143,7 @@ async fn an_unknown_event_is_not_found() {
     let missing = Uuid::now_v7();
 
     let result = service
-        .finish(missing, EventResult::Win, Precondition::None)
+        .set_status(missing, EventStatus::FinishedWin, Precondition::None)
         .await;
 
     assert!(matches!(result, Err(EventError::NotFound(id)) if id == missing));
@@ -215,4 +215,100 @@ async fn a_bad_coefficient_on_an_unknown_event_is_still_the_coefficient_s_fault(
         matches!(updated, Err(EventError::Rule(DomainError::Invalid(fields))) if fields == expected),
         "{updated:?}"
     );
+}
+
+/// A clock the test moves by hand.
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.0)
+    }
+}
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+#[tokio::test]
+async fn once_the_deadline_passed_it_stays_while_the_coefficient_may_still_move() {
+    let repository = Arc::new(InMemoryEvents::default());
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let service = EventService::new(repository.clone(), clock.clone());
+    let event = service
+        .create(Decimal::new(185, 2), clock.now() + Duration::minutes(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    clock.advance(Duration::minutes(10));
+    let later = RequestedChanges {
+        coefficient: None,
+        deadline: Some(clock.now() + Duration::hours(1)),
+    };
+
+    let moved = service.update(event.id(), later, Precondition::None).await;
+    let odds = service
+        .update(event.id(), coefficient_to(210), Precondition::None)
+        .await;
+
+    assert!(
+        matches!(moved, Err(EventError::Rule(DomainError::DeadlinePassed(at))) if at == event.deadline()),
+        "{moved:?}"
+    );
+    assert_eq!(odds.map(|e| e.version()).ok(), Some(2));
+    assert_eq!(repository.writes(), 2, "the create and the coefficient");
+}
+
+#[tokio::test]
+async fn a_correction_is_written_with_its_reason() {
+    let (service, repository, event) = service_with_event().await;
+    service
+        .set_status(event.id(), EventStatus::FinishedWin, Precondition::None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reason =
+        CorrectionReason::parse("VAR overturned the goal").unwrap_or_else(|e| panic!("{e}"));
+
+    let corrected = service
+        .correct(
+            event.id(),
+            EventResult::Lose,
+            reason.clone(),
+            Precondition::None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = service
+        .correct(
+            event.id(),
+            EventResult::Lose,
+            reason.clone(),
+            Precondition::None,
+        )
+        .await;
+
+    assert_eq!(
+        (corrected.status(), corrected.version()),
+        (EventStatus::FinishedLose, 3)
+    );
+    let written = lock(&repository.writes).last().cloned();
+    assert_eq!(
+        written.as_ref().map(EventChanged::kind),
+        Some(crate::domain::ChangeKind::Corrected)
+    );
+    assert_eq!(
+        written.as_ref().and_then(EventChanged::reason),
+        Some(&reason)
+    );
+    assert!(
+        matches!(
+            again,
+            Err(EventError::Rule(DomainError::NothingToCorrect(
+                EventStatus::FinishedLose
+            )))
+        ),
+        "{again:?}"
+    );
+    assert_eq!(repository.writes(), 3, "create, result, one correction");
 }

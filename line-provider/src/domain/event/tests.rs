@@ -5,6 +5,14 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::domain::{CoefficientError, DeadlineError};
 
+fn reason(text: &str) -> CorrectionReason {
+    CorrectionReason::parse(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn suspended(now: DateTime<Utc>) -> Event {
+    changed(new_event(now).suspend(now)).into_event()
+}
+
 fn coefficient(cents: i64) -> Coefficient {
     Coefficient::new(Decimal::new(cents, 2)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -246,53 +254,240 @@ fn refusals_name_the_status_as_the_api_spells_it() {
     );
 }
 
+#[test]
+fn suspending_and_resuming_toggle_the_status_one_version_each() {
+    let now = Utc::now();
+    let suspension = changed(new_event(now).suspend(now));
+    assert_eq!(suspension.kind(), ChangeKind::Suspended);
+    assert_eq!(suspension.reason(), None);
+    let paused = suspension.into_event();
+    assert_eq!(
+        (paused.status(), paused.version()),
+        (EventStatus::Suspended, 2)
+    );
+
+    let resumption = changed(paused.clone().resume(now));
+    assert_eq!(resumption.kind(), ChangeKind::Resumed);
+    let open = resumption.into_event();
+    assert_eq!((open.status(), open.version()), (EventStatus::New, 3));
+    assert_eq!(open.coefficient(), paused.coefficient());
+    assert_eq!(open.deadline(), paused.deadline());
+}
+
+#[test]
+fn asking_for_the_status_it_has_changes_nothing() {
+    let now = Utc::now();
+    let open = new_event(now);
+    let paused = suspended(now);
+    assert_eq!(
+        open.clone().resume(now),
+        Ok(Decision::Unchanged(open.clone()))
+    );
+    assert_eq!(
+        open.clone().set_status(EventStatus::New, now),
+        Ok(Decision::Unchanged(open))
+    );
+    assert_eq!(
+        paused.clone().suspend(now),
+        Ok(Decision::Unchanged(paused.clone()))
+    );
+    assert_eq!(
+        paused.clone().set_status(EventStatus::Suspended, now),
+        Ok(Decision::Unchanged(paused))
+    );
+}
+
+#[test]
+fn a_final_event_is_neither_suspended_nor_resumed() {
+    let now = Utc::now();
+    for result in [EventResult::Win, EventResult::Lose, EventResult::Cancelled] {
+        let decided = changed(new_event(now).finish(result, now)).into_event();
+        let status = EventStatus::from(result);
+        for asked in [EventStatus::Suspended, EventStatus::New] {
+            assert_eq!(
+                decided.clone().set_status(asked, now),
+                Err(DomainError::AlreadyFinished(status)),
+                "{asked} on {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_suspended_event_takes_a_final_status() {
+    let now = Utc::now();
+    for result in [EventResult::Win, EventResult::Lose, EventResult::Cancelled] {
+        let decided = changed(suspended(now).set_status(result.into(), now));
+        assert_eq!(decided.event().status(), EventStatus::from(result));
+        assert_eq!(decided.event().version(), 3);
+    }
+}
+
+#[test]
+fn a_suspended_event_s_values_move_and_it_stays_suspended() {
+    let now = Utc::now();
+    let patch = EventPatch {
+        coefficient: Some(coefficient(240)),
+        deadline: Some(now + Duration::hours(5)),
+    };
+    let change = changed(suspended(now).update(patch, now));
+    assert_eq!(change.kind(), ChangeKind::Updated);
+    assert_eq!(change.event().status(), EventStatus::Suspended);
+    assert_eq!(change.event().coefficient(), coefficient(240));
+    assert_eq!(change.event().version(), 3);
+}
+
+#[test]
+fn a_passed_deadline_is_not_moved_but_the_coefficient_still_is() {
+    let created = Utc::now();
+    let event = new_event(created);
+    let deadline = event.deadline();
+    for now in [deadline.at(), deadline.at() + Duration::minutes(1)] {
+        let later = EventPatch {
+            coefficient: Some(coefficient(300)),
+            deadline: Some(now + Duration::hours(1)),
+        };
+        assert_eq!(
+            event.clone().update(later, now),
+            Err(DomainError::DeadlinePassed(deadline)),
+            "at {now}"
+        );
+        let echo = EventPatch {
+            coefficient: Some(coefficient(300)),
+            deadline: Some(deadline.at()),
+        };
+        let odds = changed(event.clone().update(echo, now));
+        assert_eq!(odds.event().coefficient(), coefficient(300));
+        assert_eq!(odds.event().deadline(), deadline);
+    }
+    let paused = changed(event.suspend(created)).into_event();
+    let later = EventPatch {
+        coefficient: None,
+        deadline: Some(deadline.at() + Duration::hours(1)),
+    };
+    assert_eq!(
+        paused.update(later, deadline.at()),
+        Err(DomainError::DeadlinePassed(deadline)),
+        "a suspended event neither"
+    );
+}
+
+#[test]
+fn a_correction_replaces_a_final_status_with_its_reason() {
+    let now = Utc::now();
+    let won = changed(new_event(now).finish(EventResult::Win, now)).into_event();
+    let correction = changed(won.correct(EventResult::Cancelled, reason("abandoned"), now));
+    assert_eq!(correction.kind(), ChangeKind::Corrected);
+    assert_eq!(correction.reason(), Some(&reason("abandoned")));
+    let cancelled = correction.into_event();
+    assert_eq!(
+        (cancelled.status(), cancelled.version()),
+        (EventStatus::Cancelled, 3)
+    );
+
+    let again = changed(cancelled.correct(EventResult::Lose, reason("the report"), now));
+    assert_eq!(again.event().status(), EventStatus::FinishedLose);
+    assert_eq!(again.event().version(), 4);
+}
+
+#[test]
+fn only_a_final_status_is_corrected_and_only_to_another() {
+    let now = Utc::now();
+    for open in [new_event(now), suspended(now)] {
+        let status = open.status();
+        assert_eq!(
+            open.correct(EventResult::Win, reason("why"), now),
+            Err(DomainError::NotFinal(status))
+        );
+    }
+    let lost = changed(new_event(now).finish(EventResult::Lose, now)).into_event();
+    assert_eq!(
+        lost.correct(EventResult::Lose, reason("why"), now),
+        Err(DomainError::NothingToCorrect(EventStatus::FinishedLose))
+    );
+}
+
+#[test]
+fn the_new_refusals_say_what_to_do_instead() {
+    assert_eq!(
+        DomainError::NotFinal(EventStatus::Suspended).to_string(),
+        "the event is suspended (SUSPENDED): only a final status \
+         (FINISHED_WIN, FINISHED_LOSE or CANCELLED) can be corrected"
+    );
+    assert_eq!(
+        DomainError::NothingToCorrect(EventStatus::FinishedWin).to_string(),
+        "the event is already FINISHED_WIN: there is nothing to correct; \
+         a correction names another final status"
+    );
+    let passed = chrono::DateTime::from_timestamp(1_795_888_800, 0).unwrap_or_default();
+    assert_eq!(
+        DomainError::DeadlinePassed(Deadline::restore(passed)).to_string(),
+        "the deadline 2026-11-28T18:00:00Z has passed: betting on the event has closed, \
+         and its deadline can no longer be moved"
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Command {
     Coefficient(i64),
     Deadline(i64),
     Finish(EventResult),
+    Suspend,
+    Resume,
+    Correct(EventResult),
+}
+
+fn result() -> impl Strategy<Value = EventResult> {
+    prop_oneof![
+        Just(EventResult::Win),
+        Just(EventResult::Lose),
+        Just(EventResult::Cancelled),
+    ]
 }
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         (101i64..=100_000).prop_map(Command::Coefficient),
         (-60i64..600).prop_map(Command::Deadline),
-        prop_oneof![
-            Just(EventResult::Win),
-            Just(EventResult::Lose),
-            Just(EventResult::Cancelled),
-        ]
-        .prop_map(Command::Finish),
+        result().prop_map(Command::Finish),
+        Just(Command::Suspend),
+        Just(Command::Resume),
+        result().prop_map(Command::Correct),
     ]
 }
 
 proptest! {
-    /// Whatever commands arrive: the version counts the changes, and a
-    /// result, once set, is the status forever.
+    /// Whatever commands arrive: the version counts the changes; a final
+    /// status, once set, changes only by a correction (which carries its
+    /// reason) and only to another final status.
     #[test]
-    fn versions_count_changes_and_results_are_final(commands in prop::collection::vec(command(), 0..20)) {
+    fn versions_count_changes_and_only_corrections_change_a_final_status(commands in prop::collection::vec(command(), 0..20)) {
         let now = Utc::now();
         let mut event = new_event(now);
         let mut changes = 0;
-        let mut result: Option<EventStatus> = None;
         for command in commands {
+            let before = event.status();
             let decision = match command {
                 Command::Coefficient(cents) => event.clone().update(
                     EventPatch { coefficient: Some(coefficient(cents)), deadline: None }, now),
                 Command::Deadline(minutes) => event.clone().update(
                     EventPatch { coefficient: None, deadline: Some(now + Duration::minutes(minutes)) }, now),
                 Command::Finish(result) => event.clone().finish(result, now),
+                Command::Suspend => event.clone().suspend(now),
+                Command::Resume => event.clone().resume(now),
+                Command::Correct(result) => event.clone().correct(result, reason("checked"), now),
             };
             if let Ok(Decision::Changed(change)) = decision {
                 changes += 1;
                 prop_assert_eq!(change.event().version(), event.version() + 1);
+                let corrected = change.kind() == ChangeKind::Corrected;
+                prop_assert_eq!(change.reason().is_some(), corrected);
+                if before.is_final() {
+                    prop_assert!(corrected, "{:?} changed a final event", change.kind());
+                    prop_assert!(change.event().status().is_final());
+                    prop_assert_ne!(change.event().status(), before);
+                }
                 event = change.into_event();
-            }
-            if let Some(status) = result {
-                prop_assert_eq!(event.status(), status);
-            }
-            if event.status().is_final() {
-                result = Some(event.status());
             }
         }
         prop_assert_eq!(event.version(), 1 + changes);

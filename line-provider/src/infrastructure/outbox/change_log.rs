@@ -142,6 +142,7 @@ fn logged_change(xid: &str, id: i64, payload: &str) -> Result<LoggedChange, Stor
         event,
         message_id: message.message_id,
         occurred_at: message.occurred_at,
+        reason: message.reason,
     })
 }
 
@@ -151,12 +152,16 @@ fn kind_of(kind: LineEventKind) -> ChangeKind {
         LineEventKind::Updated => ChangeKind::Updated,
         LineEventKind::Finished => ChangeKind::Finished,
         LineEventKind::Cancelled => ChangeKind::Cancelled,
+        LineEventKind::Suspended => ChangeKind::Suspended,
+        LineEventKind::Resumed => ChangeKind::Resumed,
+        LineEventKind::Corrected => ChangeKind::Corrected,
     }
 }
 
 fn status_of(status: EventStatusWire) -> EventStatus {
     match status {
         EventStatusWire::New => EventStatus::New,
+        EventStatusWire::Suspended => EventStatus::Suspended,
         EventStatusWire::FinishedWin => EventStatus::FinishedWin,
         EventStatusWire::FinishedLose => EventStatus::FinishedLose,
         EventStatusWire::Cancelled => EventStatus::Cancelled,
@@ -202,5 +207,42 @@ mod tests {
         assert_eq!(change.event.version(), 2);
         assert_eq!(change.message_id, message.message_id);
         assert_eq!(change.occurred_at, message.occurred_at);
+    }
+
+    #[test]
+    fn a_correction_reads_back_with_its_reason_and_a_suspension_without() {
+        let snapshot = |status| EventSnapshot {
+            id: uuid::Uuid::now_v7(),
+            coefficient: WireDecimal::from_decimal_exact(rust_decimal::Decimal::new(185, 2)),
+            deadline: Utc::now(),
+            status,
+            version: 3,
+        };
+        let corrected = LineEventMessage::new(
+            LineEventKind::Corrected,
+            Utc::now(),
+            snapshot(EventStatusWire::FinishedLose),
+        )
+        .with_reason("VAR overturned the goal");
+        let suspended = LineEventMessage::new(
+            LineEventKind::Suspended,
+            Utc::now(),
+            snapshot(EventStatusWire::Suspended),
+        );
+
+        let read = |message: &LineEventMessage| {
+            logged_change("7", 1, &message.to_json().to_string()).unwrap_or_else(|e| panic!("{e}"))
+        };
+
+        let correction = read(&corrected);
+        assert_eq!(correction.kind, ChangeKind::Corrected);
+        assert_eq!(
+            correction.reason.as_deref(),
+            Some("VAR overturned the goal")
+        );
+        let suspension = read(&suspended);
+        assert_eq!(suspension.kind, ChangeKind::Suspended);
+        assert_eq!(suspension.event.status(), EventStatus::Suspended);
+        assert_eq!(suspension.reason, None);
     }
 }

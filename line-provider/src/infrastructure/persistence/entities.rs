@@ -18,7 +18,7 @@ pub mod events {
         pub updated_at: DateTimeUtc,
     }
 
-    /// The `status` column (`TEXT` with a `CHECK` on these four values),
+    /// The `status` column (`TEXT` with a `CHECK` on these five values),
     /// spelled as the API and the messages spell it.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
     #[sea_orm(rs_type = "String", db_type = "Text")]
@@ -26,6 +26,9 @@ pub mod events {
         /// Open.
         #[sea_orm(string_value = "NEW")]
         New,
+        /// Suspended: open for changes, closed for bets.
+        #[sea_orm(string_value = "SUSPENDED")]
+        Suspended,
         /// Finished; bets on it win.
         #[sea_orm(string_value = "FINISHED_WIN")]
         FinishedWin,

@@ -13,6 +13,7 @@ impl From<EventStatus> for events::Status {
     fn from(status: EventStatus) -> Self {
         match status {
             EventStatus::New => Self::New,
+            EventStatus::Suspended => Self::Suspended,
             EventStatus::FinishedWin => Self::FinishedWin,
             EventStatus::FinishedLose => Self::FinishedLose,
             EventStatus::Cancelled => Self::Cancelled,
@@ -24,6 +25,7 @@ impl From<events::Status> for EventStatus {
     fn from(status: events::Status) -> Self {
         match status {
             events::Status::New => Self::New,
+            events::Status::Suspended => Self::Suspended,
             events::Status::FinishedWin => Self::FinishedWin,
             events::Status::FinishedLose => Self::FinishedLose,
             events::Status::Cancelled => Self::Cancelled,
@@ -51,7 +53,9 @@ pub(super) fn event_from_row(row: events::Model) -> Result<Event, StorageError> 
 
 /// The outbox row announcing `change`, with the trace context it was
 /// written in (`traceparent`), so the relay's publish and the consumer's
-/// work join the same trace.
+/// work join the same trace. The payload is the whole envelope as
+/// published, a correction's `reason` included: the relay and the change
+/// log read it back from there.
 pub(super) fn outbox_row(
     change: &EventChanged,
     traceparent: Option<String>,
@@ -61,6 +65,10 @@ pub(super) fn outbox_row(
         change.occurred_at(),
         snapshot_of(change.event()),
     );
+    let message = match change.reason() {
+        Some(reason) => message.with_reason(reason.as_str()),
+        None => message,
+    };
     outbox::ActiveModel {
         id: NotSet,
         message_id: Set(message.message_id),
@@ -82,6 +90,9 @@ fn kind_of(kind: ChangeKind) -> LineEventKind {
         ChangeKind::Updated => LineEventKind::Updated,
         ChangeKind::Finished => LineEventKind::Finished,
         ChangeKind::Cancelled => LineEventKind::Cancelled,
+        ChangeKind::Suspended => LineEventKind::Suspended,
+        ChangeKind::Resumed => LineEventKind::Resumed,
+        ChangeKind::Corrected => LineEventKind::Corrected,
     }
 }
 
@@ -92,6 +103,7 @@ fn snapshot_of(event: &Event) -> EventSnapshot {
         deadline: event.deadline().at(),
         status: match event.status() {
             EventStatus::New => EventStatusWire::New,
+            EventStatus::Suspended => EventStatusWire::Suspended,
             EventStatus::FinishedWin => EventStatusWire::FinishedWin,
             EventStatus::FinishedLose => EventStatusWire::FinishedLose,
             EventStatus::Cancelled => EventStatusWire::Cancelled,

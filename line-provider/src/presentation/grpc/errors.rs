@@ -31,20 +31,23 @@ pub fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
 ///   at a higher level" (read the event again, decide again); it keeps
 ///   FAILED_PRECONDITION for what retrying cannot fix until the system's
 ///   state changes, which is the case below;
-/// - a change to a finished or cancelled event, or another final status:
-///   `FAILED_PRECONDITION` (REST's 409);
+/// - a change to a finished or cancelled event, another final status, a
+///   deadline moved after it passed, a correction of an event without a
+///   final status or to the status it has: `FAILED_PRECONDITION` (REST's
+///   409);
 /// - the database unreachable: `UNAVAILABLE` (retry shortly); any other
 ///   storage failure `INTERNAL`.
 pub fn status_of(error: EventError) -> Status {
     match error {
         EventError::NotFound(_) => Status::not_found(error.to_string()),
         EventError::Rule(DomainError::Invalid(fields)) => invalid_argument(violations_of(fields)),
-        EventError::Rule(rule @ DomainError::AlreadyFinished(_)) => {
-            Status::failed_precondition(rule.to_string())
-        }
-        EventError::Rule(rule @ DomainError::ConflictingResult(_)) => {
-            Status::failed_precondition(rule.to_string())
-        }
+        EventError::Rule(
+            rule @ (DomainError::AlreadyFinished(_)
+            | DomainError::ConflictingResult(_)
+            | DomainError::DeadlinePassed(_)
+            | DomainError::NotFinal(_)
+            | DomainError::NothingToCorrect(_)),
+        ) => Status::failed_precondition(rule.to_string()),
         EventError::VersionMismatch { current } => Status::aborted(format!(
             "the event is at version {current}, not the expected_version given"
         )),
@@ -78,7 +81,9 @@ mod tests {
 
     use super::*;
     use crate::application::ports::RepositoryError;
-    use crate::domain::{CoefficientError, DeadlineError, EventStatus};
+    use chrono::Utc;
+
+    use crate::domain::{CoefficientError, Deadline, DeadlineError, EventStatus};
 
     fn storage_error(error: DbErr) -> EventError {
         EventError::from(RepositoryError::from(storage("reading event 1")(error)))
@@ -95,6 +100,18 @@ mod tests {
             ),
             (
                 EventError::Rule(DomainError::ConflictingResult(EventStatus::Cancelled)),
+                Code::FailedPrecondition,
+            ),
+            (
+                EventError::Rule(DomainError::DeadlinePassed(Deadline::restore(Utc::now()))),
+                Code::FailedPrecondition,
+            ),
+            (
+                EventError::Rule(DomainError::NotFinal(EventStatus::Suspended)),
+                Code::FailedPrecondition,
+            ),
+            (
+                EventError::Rule(DomainError::NothingToCorrect(EventStatus::FinishedLose)),
                 Code::FailedPrecondition,
             ),
             (

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::errors::invalid_argument;
 use crate::application::Precondition;
-use crate::domain::{Event, EventResult, EventStatus};
+use crate::domain::{CorrectionReason, Event, EventResult, EventStatus, ReasonError};
 
 /// The fields of one request that could not be read.
 #[derive(Debug, Default)]
@@ -92,6 +92,7 @@ pub fn status_filter(status: i32) -> Result<Option<EventStatus>, &'static str> {
     match wire::EventStatus::try_from(status) {
         Ok(wire::EventStatus::Unspecified) => Ok(None),
         Ok(wire::EventStatus::New) => Ok(Some(EventStatus::New)),
+        Ok(wire::EventStatus::Suspended) => Ok(Some(EventStatus::Suspended)),
         Ok(wire::EventStatus::FinishedWin) => Ok(Some(EventStatus::FinishedWin)),
         Ok(wire::EventStatus::FinishedLose) => Ok(Some(EventStatus::FinishedLose)),
         Ok(wire::EventStatus::Cancelled) => Ok(Some(EventStatus::Cancelled)),
@@ -99,20 +100,35 @@ pub fn status_filter(status: i32) -> Result<Option<EventStatus>, &'static str> {
     }
 }
 
-/// The final status asked for; NEW (or nothing) is not one.
-pub fn final_status(status: i32) -> Result<EventResult, &'static str> {
-    match wire::EventStatus::try_from(status) {
-        Ok(wire::EventStatus::FinishedWin) => Ok(EventResult::Win),
-        Ok(wire::EventStatus::FinishedLose) => Ok(EventResult::Lose),
-        Ok(wire::EventStatus::Cancelled) => Ok(EventResult::Cancelled),
-        _ => Err("must be FINISHED_WIN, FINISHED_LOSE or CANCELLED; an event never returns to NEW"),
+/// The status `SetEventStatus` asks for: a final one, SUSPENDED or NEW
+/// (UNSPECIFIED, or a number no status has, is none).
+pub fn target_status(status: i32) -> Result<EventStatus, &'static str> {
+    match status_filter(status) {
+        Ok(Some(status)) => Ok(status),
+        _ => Err("must be FINISHED_WIN, FINISHED_LOSE, CANCELLED, SUSPENDED or NEW"),
     }
+}
+
+/// The final status a correction asks for; NEW, SUSPENDED (or nothing)
+/// is not one.
+pub fn final_status(status: i32) -> Result<EventResult, &'static str> {
+    status_filter(status)
+        .ok()
+        .flatten()
+        .and_then(EventResult::of)
+        .ok_or("must be FINISHED_WIN, FINISHED_LOSE or CANCELLED: a correction replaces a final status by another")
+}
+
+/// A correction's reason (see [`CorrectionReason`]).
+pub fn reason(text: &str) -> Result<CorrectionReason, ReasonError> {
+    CorrectionReason::parse(text)
 }
 
 /// An event as the wire carries it.
 pub fn event_message(event: &Event) -> wire::Event {
     let status = match event.status() {
         EventStatus::New => wire::EventStatus::New,
+        EventStatus::Suspended => wire::EventStatus::Suspended,
         EventStatus::FinishedWin => wire::EventStatus::FinishedWin,
         EventStatus::FinishedLose => wire::EventStatus::FinishedLose,
         EventStatus::Cancelled => wire::EventStatus::Cancelled,

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use super::errors::status_of;
 use super::messages::{
     Violations, decimal, event_id, event_message, final_status, instant, page, precondition,
-    status_filter,
+    reason, status_filter, target_status,
 };
 use super::watch::{ChangeStream, start_at, watch};
 use crate::application::{ChangeFeed, EventFilter, EventService, RequestedChanges};
@@ -188,14 +188,36 @@ impl LineService for LineGrpc {
         let request = request.into_inner();
         let mut violations = Violations::default();
         let id = violations.read("id", event_id(&request.id));
-        let result = violations.read("status", final_status(request.status));
+        let status = violations.read("status", target_status(request.status));
         violations.finish()?;
-        let (Some(id), Some(result)) = (id, result) else {
+        let (Some(id), Some(status)) = (id, status) else {
             return Err(Status::internal("a read field went missing"));
         };
         let event = self
             .events
-            .finish(id, result, precondition(request.expected_version))
+            .set_status(id, status, precondition(request.expected_version))
+            .await
+            .map_err(status_of)?;
+        Ok(reply(&event))
+    }
+
+    async fn correct_event(
+        &self,
+        request: Request<wire::CorrectEventRequest>,
+    ) -> Result<Response<wire::Event>, Status> {
+        self.authenticate(request.metadata())?;
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = violations.read("id", event_id(&request.id));
+        let result = violations.read("status", final_status(request.status));
+        let reason = violations.read("reason", reason(&request.reason));
+        violations.finish()?;
+        let (Some(id), Some(result), Some(reason)) = (id, result, reason) else {
+            return Err(Status::internal("a read field went missing"));
+        };
+        let event = self
+            .events
+            .correct(id, result, reason, precondition(request.expected_version))
             .await
             .map_err(status_of)?;
         Ok(reply(&event))

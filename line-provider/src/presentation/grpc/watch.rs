@@ -69,6 +69,9 @@ fn change_message(change: &LoggedChange) -> wire::EventChange {
         ChangeKind::Updated => wire::ChangeKind::Updated,
         ChangeKind::Finished => wire::ChangeKind::Finished,
         ChangeKind::Cancelled => wire::ChangeKind::Cancelled,
+        ChangeKind::Suspended => wire::ChangeKind::Suspended,
+        ChangeKind::Resumed => wire::ChangeKind::Resumed,
+        ChangeKind::Corrected => wire::ChangeKind::Corrected,
     };
     wire::EventChange {
         position: change.position.to_string(),
@@ -78,6 +81,7 @@ fn change_message(change: &LoggedChange) -> wire::EventChange {
         occurred_at: change
             .occurred_at
             .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        reason: change.reason.clone().unwrap_or_default(),
     }
 }
 

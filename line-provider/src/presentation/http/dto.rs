@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::application::RequestedChanges;
-use crate::domain::{Event, EventResult, EventStatus};
+use crate::domain::{CorrectionReason, Event, EventResult, EventStatus};
 
 /// An event on the line.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,6 +55,9 @@ pub struct EventPage {
 pub enum EventStatusDto {
     /// Open: coefficient and deadline may change.
     New,
+    /// Suspended: no bets until it is resumed (`NEW`) or decided;
+    /// coefficient and deadline may change.
+    Suspended,
     /// Finished; bets on it win.
     FinishedWin,
     /// Finished; bets on it lose.
@@ -67,6 +70,7 @@ impl From<EventStatus> for EventStatusDto {
     fn from(status: EventStatus) -> Self {
         match status {
             EventStatus::New => Self::New,
+            EventStatus::Suspended => Self::Suspended,
             EventStatus::FinishedWin => Self::FinishedWin,
             EventStatus::FinishedLose => Self::FinishedLose,
             EventStatus::Cancelled => Self::Cancelled,
@@ -78,6 +82,7 @@ impl From<EventStatusDto> for EventStatus {
     fn from(status: EventStatusDto) -> Self {
         match status {
             EventStatusDto::New => Self::New,
+            EventStatusDto::Suspended => Self::Suspended,
             EventStatusDto::FinishedWin => Self::FinishedWin,
             EventStatusDto::FinishedLose => Self::FinishedLose,
             EventStatusDto::Cancelled => Self::Cancelled,
@@ -122,15 +127,37 @@ pub struct UpdateEventRequest {
     pub deadline: Option<WireDateTime>,
 }
 
-/// `PUT /events/{id}/status`: the final status, a result or the
-/// cancellation.
+/// `PUT /events/{id}/status`: a final status (a result or the
+/// cancellation), `SUSPENDED` to pause betting, or `NEW` to resume it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "FINISHED_WIN"}))]
 #[serde(deny_unknown_fields)]
 pub struct SetStatusRequest {
-    /// `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED`.
+    /// `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED` (final);
+    /// `SUSPENDED` to pause betting on a `NEW` event; `NEW` to resume a
+    /// `SUSPENDED` one.
     #[schema(example = "FINISHED_WIN")]
     pub status: EventStatusDto,
+}
+
+/// `POST /events/{id}/corrections`: the final status that replaces the
+/// current one, and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "FINISHED_LOSE", "reason": "The referee's report: the goal was offside"}))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    /// `FINISHED_WIN`, `FINISHED_LOSE` or `CANCELLED`, other than the
+    /// event's current status.
+    #[schema(example = "FINISHED_LOSE")]
+    pub status: EventStatusDto,
+    /// Why, 1 to 500 characters once the whitespace around it is trimmed
+    /// (the trimmed text is kept and published with the change).
+    #[schema(
+        example = "The referee's report: the goal was offside",
+        min_length = 1,
+        max_length = 500
+    )]
+    pub reason: String,
 }
 
 /// The `{id}` path parameter.
@@ -209,16 +236,32 @@ fn check(request: &impl Validate) -> Result<(), Problem> {
 }
 
 impl SetStatusRequest {
-    /// The final status asked for; `NEW` is not one.
-    pub fn into_result(self) -> Result<EventResult, Problem> {
-        match self.status {
-            EventStatusDto::FinishedWin => Ok(EventResult::Win),
-            EventStatusDto::FinishedLose => Ok(EventResult::Lose),
-            EventStatusDto::Cancelled => Ok(EventResult::Cancelled),
-            EventStatusDto::New => Err(Problem::validation(vec![FieldError::new(
-                "status",
-                "must be FINISHED_WIN, FINISHED_LOSE or CANCELLED; an event never returns to NEW",
-            )])),
+    /// The status asked for: every status is one an operator may ask for,
+    /// and the event's own rules decide whether it may take it.
+    pub fn status(&self) -> EventStatus {
+        self.status.into()
+    }
+}
+
+impl CorrectionRequest {
+    /// The final status and the reason, naming every field that is not one.
+    pub fn into_correction(self) -> Result<(EventResult, CorrectionReason), Problem> {
+        let result = EventResult::of(self.status.into());
+        let reason = CorrectionReason::parse(&self.reason);
+        match (result, reason) {
+            (Some(result), Ok(reason)) => Ok((result, reason)),
+            (result, reason) => {
+                let status = result.is_none().then(|| {
+                    FieldError::new(
+                        "status",
+                        "must be FINISHED_WIN, FINISHED_LOSE or CANCELLED: a correction replaces a final status by another",
+                    )
+                });
+                let reason = reason.err().map(|error| FieldError::new("reason", error));
+                Err(Problem::validation(
+                    status.into_iter().chain(reason).collect(),
+                ))
+            }
         }
     }
 }

@@ -20,6 +20,15 @@ impl From<EventError> for Problem {
             EventError::Rule(rule @ DomainError::ConflictingResult(_)) => {
                 Problem::conflict("conflicting-result", rule.to_string())
             }
+            EventError::Rule(rule @ DomainError::DeadlinePassed(_)) => {
+                Problem::conflict("deadline-passed", rule.to_string())
+            }
+            EventError::Rule(rule @ DomainError::NotFinal(_)) => {
+                Problem::conflict("event-not-final", rule.to_string())
+            }
+            EventError::Rule(rule @ DomainError::NothingToCorrect(_)) => {
+                Problem::conflict("nothing-to-correct", rule.to_string())
+            }
             EventError::VersionMismatch { .. } => Problem::precondition_failed(error.to_string()),
             error if error.is_unavailable() => {
                 tracing::warn!(error = %chain(&error), "request failed: database unavailable");

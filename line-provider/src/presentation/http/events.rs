@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::Operator;
 use super::dto::{
-    CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery, SetStatusRequest,
-    UpdateEventRequest,
+    CorrectionRequest, CreateEventRequest, EventDto, EventPage, EventPath, ListEventsQuery,
+    SetStatusRequest, UpdateEventRequest,
 };
 use super::examples;
 use super::openapi::ApiDoc;
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_event, list_events))
         .routes(routes!(get_event, update_event))
         .routes(routes!(set_status))
+        .routes(routes!(correct_event))
 }
 
 /// An event with its `ETag`.
@@ -114,7 +115,10 @@ async fn get_event(
     Ok(event_response(StatusCode::OK, event))
 }
 
-/// Change an open event's coefficient and/or deadline.
+/// Change the coefficient and/or deadline of an event that is `NEW` or
+/// `SUSPENDED` (the status stays). A deadline that has passed can no
+/// longer be moved (that would re-open a closed event); the coefficient
+/// still can.
 #[utoipa::path(
     patch, path = "/events/{id}", tag = "events",
     request_body = UpdateEventRequest,
@@ -129,7 +133,11 @@ async fn get_event(
         (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
         (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
-        (status = 409, description = "The event is finished or cancelled", body = Problem, content_type = "application/problem+json", example = examples::event_finished),
+        (status = 409, description = "The event is finished or cancelled, or its deadline has passed and cannot be moved", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("1. Finished" = (summary = "The event is finished or cancelled", value = json!(examples::event_finished()))),
+                ("2. Deadline passed" = (summary = "The deadline has passed: it can no longer be moved", value = json!(examples::deadline_passed()))),
+            )),
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
         (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json", example = examples::invalid_change),
@@ -152,16 +160,23 @@ async fn update_event(
     Ok(event_response(StatusCode::OK, event))
 }
 
-/// Set an event's final status: its result (`FINISHED_WIN`,
-/// `FINISHED_LOSE`), or `CANCELLED` to call it off (bets on it become
-/// void, their stakes returned). Setting the same status again changes
-/// nothing; a final status never changes.
+/// Set an event's status: its result (`FINISHED_WIN`, `FINISHED_LOSE`),
+/// `CANCELLED` to call it off (bets on it become void, their stakes
+/// returned), `SUSPENDED` to pause betting on a `NEW` event, or `NEW` to
+/// resume a `SUSPENDED` one. A final status may follow `SUSPENDED`.
+/// Setting the status the event has changes nothing (200, nothing
+/// published). A final status changes only by a correction
+/// (`POST /events/{id}/corrections`).
 #[utoipa::path(
     put, path = "/events/{id}/status", tag = "events",
     request_body(content = SetStatusRequest,
+        // Keyed so that the result comes first: Swagger UI fills the
+        // request with the first example, and it sorts them by key.
         examples(
-            ("Result" = (summary = "The event ended as bet on", value = json!({"status": "FINISHED_WIN"}))),
-            ("Cancel" = (summary = "Call the event off: its bets are void", value = json!({"status": "CANCELLED"}))),
+            ("1. Result" = (summary = "The event ended as bet on", value = json!({"status": "FINISHED_WIN"}))),
+            ("2. Cancel" = (summary = "Call the event off: its bets are void", value = json!({"status": "CANCELLED"}))),
+            ("3. Suspend" = (summary = "Pause betting on the event", value = json!({"status": "SUSPENDED"}))),
+            ("4. Resume" = (summary = "Open betting on a suspended event again", value = json!({"status": "NEW"}))),
         )),
     security(("operator_token" = [])),
     params(
@@ -169,19 +184,20 @@ async fn update_event(
         ("If-Match" = Option<String>, Header, description = "Apply only if the event is at this version (its ETag)"),
     ),
     responses(
-        (status = 200, description = "The event with its final status", body = EventDto, headers(
+        (status = 200, description = "The event with its status", body = EventDto, headers(
             ("ETag" = String, description = "The event's version, quoted"))),
         (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
         (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
-        (status = 409, description = "The event already has another final status (the other result, or it was cancelled)", body = Problem, content_type = "application/problem+json",
+        (status = 409, description = "The event already has another final status (the other result, or it was cancelled; a correction changes it), or it is final and can no longer be suspended or resumed", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Another result" = (summary = "The event already has the other result", value = json!(examples::conflicting_result()))),
                 ("Cancelled" = (summary = "The event was cancelled", value = json!(examples::already_cancelled()))),
+                ("Final" = (summary = "A final event is neither suspended nor resumed", value = json!(examples::event_finished()))),
             )),
         (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
-        (status = 422, description = "The status is not a final one", body = Problem, content_type = "application/problem+json", example = examples::not_a_result),
+        (status = 422, description = "The status is not one the line knows", body = Problem, content_type = "application/problem+json", example = examples::unknown_status),
         (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
             ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
     )
@@ -193,7 +209,58 @@ async fn set_status(
     IfMatch(precondition): IfMatch,
     ApiJson(request): ApiJson<SetStatusRequest>,
 ) -> Result<Response, Problem> {
-    let result = request.into_result()?;
-    let event = state.events.finish(path.id(), result, precondition).await?;
+    let event = state
+        .events
+        .set_status(path.id(), request.status(), precondition)
+        .await?;
+    Ok(event_response(StatusCode::OK, event))
+}
+
+/// Correct a final status: replace `FINISHED_WIN`, `FINISHED_LOSE` or
+/// `CANCELLED` by another of them, saying why. A new version, published
+/// as `event.corrected` with the reason; bet-maker re-settles the bets.
+/// The only way a final status changes.
+#[utoipa::path(
+    post, path = "/events/{id}/corrections", tag = "events",
+    request_body(content = CorrectionRequest,
+        examples(
+            ("1. Result overturned" = (summary = "The result was the other one", value = json!({"status": "FINISHED_LOSE", "reason": "The referee's report: the goal was offside"}))),
+            ("2. Void" = (summary = "The event should not have counted: void its bets", value = json!({"status": "CANCELLED", "reason": "The match was abandoned after 20 minutes"}))),
+        )),
+    security(("operator_token" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The event's id"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the event is at this version (its ETag)"),
+    ),
+    responses(
+        (status = 200, description = "The event with its corrected status, one version on", body = EventDto, headers(
+            ("ETag" = String, description = "The event's version, quoted"))),
+        (status = 400, description = "The id or the body cannot be read", body = Problem, content_type = "application/problem+json", example = examples::malformed_body),
+        (status = 401, description = "No valid operator token", body = Problem, content_type = "application/problem+json", example = examples::unauthorized),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json", example = examples::not_found),
+        (status = 409, description = "The event has no final status to correct, or already has the one asked for", body = Problem, content_type = "application/problem+json",
+            examples(
+                ("1. Not final" = (summary = "The event is NEW or SUSPENDED: set its result instead", value = json!(examples::not_final()))),
+                ("2. Nothing to correct" = (summary = "The event already has this status", value = json!(examples::nothing_to_correct()))),
+            )),
+        (status = 412, description = "`If-Match` does not match the current version", body = Problem, content_type = "application/problem+json", example = examples::version_mismatch),
+        (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json", example = examples::unsupported_media_type),
+        (status = 422, description = "The status is not a final one, or the reason is missing, empty or longer than 500 characters", body = Problem, content_type = "application/problem+json", example = examples::invalid_correction),
+        (status = 429, description = "Too many failed operator calls from this address; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(
+            ("Retry-After" = u64, description = "Seconds until calls from this address are accepted again")), example = examples::too_many_failed_calls),
+    )
+)]
+async fn correct_event(
+    _operator: Operator,
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<EventPath>,
+    IfMatch(precondition): IfMatch,
+    ApiJson(request): ApiJson<CorrectionRequest>,
+) -> Result<Response, Problem> {
+    let (result, reason) = request.into_correction()?;
+    let event = state
+        .events
+        .correct(path.id(), result, reason, precondition)
+        .await?;
     Ok(event_response(StatusCode::OK, event))
 }

@@ -12,9 +12,13 @@ use shared_kernel::http::{ApiJson, ApiPath, Problem, parse_json};
 use uuid::Uuid;
 
 use super::auth::{MISSING_TOKEN, too_many_failures};
-use super::dto::{CreateEventRequest, EventPath, EventStatusDto, SetStatusRequest};
+use super::dto::{
+    CorrectionRequest, CreateEventRequest, EventPath, EventStatusDto, SetStatusRequest,
+};
 use crate::application::EventError;
-use crate::domain::{CoefficientError, DeadlineError, DomainError, EventStatus, InvalidFields};
+use crate::domain::{
+    CoefficientError, Deadline, DeadlineError, DomainError, EventStatus, InvalidFields,
+};
 
 /// The id the examples use.
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6f3c_9a40_7cc1_8a5e_2f4b_6d1c_0e21);
@@ -74,6 +78,23 @@ pub(super) fn already_cancelled() -> Problem {
     EventError::Rule(DomainError::ConflictingResult(EventStatus::Cancelled)).into()
 }
 
+/// 409 on `PATCH`: the deadline has passed, and moving it would re-open
+/// the event.
+pub(super) fn deadline_passed() -> Problem {
+    let passed = chrono::DateTime::from_timestamp(1_795_888_800, 0).unwrap_or_default();
+    EventError::Rule(DomainError::DeadlinePassed(Deadline::restore(passed))).into()
+}
+
+/// 409 on `POST .../corrections`: the event has no final status yet.
+pub(super) fn not_final() -> Problem {
+    EventError::Rule(DomainError::NotFinal(EventStatus::New)).into()
+}
+
+/// 409 on `POST .../corrections`: the event already has that status.
+pub(super) fn nothing_to_correct() -> Problem {
+    EventError::Rule(DomainError::NothingToCorrect(EventStatus::FinishedWin)).into()
+}
+
 /// 412: `If-Match` names an older version.
 pub(super) fn version_mismatch() -> Problem {
     EventError::VersionMismatch { current: 3 }.into()
@@ -108,10 +129,21 @@ pub(super) fn invalid_change() -> Problem {
     .into()
 }
 
-/// 422 on `PUT .../status`: `NEW` is not a final status.
-pub(super) fn not_a_result() -> Problem {
-    let request = SetStatusRequest {
-        status: EventStatusDto::New,
+/// 422 on `PUT .../status`: a status the line does not know.
+pub(super) fn unknown_status() -> Problem {
+    parse_json::<SetStatusRequest>(br#"{"status": "OPEN"}"#)
+        .err()
+        .unwrap_or_else(invalid_change)
+}
+
+/// 422 on `POST .../corrections`: no reason given.
+pub(super) fn invalid_correction() -> Problem {
+    let request = CorrectionRequest {
+        status: EventStatusDto::FinishedLose,
+        reason: "  ".to_owned(),
     };
-    request.into_result().err().unwrap_or_else(invalid_change)
+    request
+        .into_correction()
+        .err()
+        .unwrap_or_else(invalid_change)
 }

@@ -10,8 +10,10 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "line-provider",
         description = "The line of sporting events. Anyone can read it; operators (with the bearer \
-                       token) create events, move their coefficient or deadline while they are open, \
-                       and set their result or cancel them. Every change is published to RabbitMQ.",
+                       token) create events, move their coefficient or deadline while they are open \
+                       (a deadline that has passed stays), suspend and resume betting on them, set \
+                       their result or cancel them, and correct a final status with a reason. Every \
+                       change is published to RabbitMQ.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags((name = "events", description = "Sporting events and their results")),

@@ -5,6 +5,7 @@ mod m20261121_000001_create_events;
 mod m20261121_000002_create_outbox;
 mod m20261122_000003_cancelled_events;
 mod m20261123_000004_outbox_change_log;
+mod m20261206_000005_suspended_events;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -14,6 +15,7 @@ const ALL: &[SqlMigration] = &[
     m20261121_000002_create_outbox::MIGRATION,
     m20261122_000003_cancelled_events::MIGRATION,
     m20261123_000004_outbox_change_log::MIGRATION,
+    m20261206_000005_suspended_events::MIGRATION,
 ];
 
 /// Applies line-provider's migrations.
