@@ -254,7 +254,8 @@ mod tests {
             status: EventStatusWire::Suspended,
             ..snapshot()
         };
-        let value = LineEventMessage::new(LineEventKind::Suspended, Utc::now(), suspended).to_json();
+        let value =
+            LineEventMessage::new(LineEventKind::Suspended, Utc::now(), suspended).to_json();
         assert_eq!(value["type"], json!("event.suspended"));
         assert_eq!(value["data"]["status"], json!("SUSPENDED"));
     }

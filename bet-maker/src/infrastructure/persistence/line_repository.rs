@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::entities::events;
 use super::mapping::event_from_row;
+use super::risk_repository::release_exposure;
 use super::settlement::settle_pending_bets;
 use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
 use crate::domain::{Acceptance, LineEvent, LineEventStatus, Refusal};
@@ -239,7 +240,12 @@ async fn upsert_and_settle(
     let bets_settled = if event.status == LineEventStatus::New {
         0
     } else {
-        settle_pending_bets(txn, event).await?
+        let settled = settle_pending_bets(txn, event).await?;
+        if event.status.is_final() {
+            // Every pending bet of the event is settled now: none counts.
+            release_exposure(txn, event.id).await?;
+        }
+        settled
     };
     Ok(ApplyOutcome::Applied { bets_settled })
 }
