@@ -16,7 +16,7 @@ use crate::application::ports::PaymentProvider;
 use crate::application::ports::SystemClock;
 use crate::application::{
     AccountService, BetService, CashierService, LineService, PaymentService, ResyncReport,
-    WalletService,
+    RiskService, RiskSettings, WalletService,
 };
 use crate::config::{Config, ProviderKind};
 use crate::domain::BettorId;
@@ -26,7 +26,7 @@ use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
     KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository, SqlChangeLog,
-    SqlPaymentRepository, SqlStaffRepository, SqlWalletRepository,
+    SqlPaymentRepository, SqlRiskRepository, SqlStaffRepository, SqlWalletRepository,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -84,10 +84,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     ))));
     let line = LineService::new(open_events.clone(), clock.clone());
     let pool = db.get_postgres_connection_pool().clone();
+    let risk_settings = RiskSettings {
+        max_payout: config.max_payout,
+        max_liability_per_event: config.max_liability_per_event,
+    };
     let bets = BetService::new(
         Arc::new(SeaOrmBetRepository::new(db.clone())),
         open_events.clone(),
         clock.clone(),
+        config.max_stake,
+    )
+    .with_risk(risk_settings);
+    let risk = RiskService::new(
+        Arc::new(SqlRiskRepository::new(&db)),
+        open_events.clone(),
+        clock.clone(),
+        risk_settings,
         config.max_stake,
     );
     let wallets = WalletService::new(
@@ -134,6 +146,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         payments,
         cashier,
         accounts,
+        risk,
         webhooks,
         tokens,
         feed: feed.clone(),

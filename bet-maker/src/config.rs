@@ -24,8 +24,11 @@ pub use jwt::{
 pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
 pub use streams::StreamSettings;
 
-/// The largest house limit the schema can store (`NUMERIC(12, 2)`).
-const LARGEST_STAKE_LIMIT: Decimal = rust_decimal::dec!(9_999_999_999.99);
+/// The largest value of a money limit (`BET_MAKER_MAX_STAKE`,
+/// `BET_MAKER_MAX_PAYOUT`, `BET_MAKER_MAX_LIABILITY_PER_EVENT`):
+/// 10^15, so that nothing a bettor controls can overflow the schema's
+/// `NUMERIC(28, 2)` money columns (the reasoning is on `MAX_LIMIT`).
+const LARGEST_STAKE_LIMIT: Decimal = crate::domain::MAX_LIMIT;
 
 /// Everything bet-maker reads from its environment. A plain struct: tests
 /// build it with a literal.
@@ -152,8 +155,8 @@ pub struct Config {
         value_name = "LINE_PROVIDER_AMQP_USER"
     )]
     pub line_provider_amqp_user: Option<String>,
-    /// The largest stake a bet may have: above 0, at most 9999999999.99,
-    /// with at most 2 decimals.
+    /// The largest stake a bet may have: above 0, at most
+    /// 1000000000000000.00, with at most 2 decimals.
     #[arg(
         long,
         env = "BET_MAKER_MAX_STAKE",
@@ -162,6 +165,29 @@ pub struct Config {
         value_parser = parse_max_stake
     )]
     pub max_stake: Decimal,
+    /// The most one bet may pay, round(stake × coefficient, 2): a bet that
+    /// would pay more is refused whole (409 `payout-limit`). Above 0, at
+    /// most 1000000000000000.00, with at most 2 decimals.
+    #[arg(
+        long,
+        env = "BET_MAKER_MAX_PAYOUT",
+        value_name = "BET_MAKER_MAX_PAYOUT",
+        default_value = "10000000.00",
+        value_parser = parse_max_stake
+    )]
+    pub max_payout: Decimal,
+    /// The most an event's pending bets may cost the house net if they all
+    /// won (its liability), unless a trader set the event's own (409
+    /// `liability-limit`). Above 0, at most 1000000000000000.00, with at
+    /// most 2 decimals.
+    #[arg(
+        long,
+        env = "BET_MAKER_MAX_LIABILITY_PER_EVENT",
+        value_name = "BET_MAKER_MAX_LIABILITY_PER_EVENT",
+        default_value = "1000000.00",
+        value_parser = parse_max_stake
+    )]
+    pub max_liability_per_event: Decimal,
     /// The currency every wallet holds: three upper-case letters. Set it
     /// before the first deposit: wallets keep the currency they were made in.
     #[arg(
@@ -209,7 +235,8 @@ impl ServiceConfig for Config {
     }
 }
 
-/// `BET_MAKER_MAX_STAKE` is not a stake limit the platform can hold.
+/// `BET_MAKER_MAX_STAKE` (or `_MAX_PAYOUT`, `_MAX_LIABILITY_PER_EVENT`) is
+/// not a limit the platform can hold.
 #[derive(Debug, thiserror::Error)]
 pub enum MaxStakeError {
     /// Not a decimal number at all.
@@ -243,8 +270,8 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_stake_limit_is_what_the_schema_holds() {
-        assert_eq!(LARGEST_STAKE_LIMIT.to_string(), "9999999999.99");
+    fn the_largest_stake_limit_is_ten_to_the_fifteenth() {
+        assert_eq!(LARGEST_STAKE_LIMIT.to_string(), "1000000000000000.00");
     }
 
     #[test]
@@ -254,11 +281,11 @@ mod tests {
             Some(Decimal::new(100_000_000, 2))
         );
         assert_eq!(
-            parse_max_stake("9999999999.99").ok(),
+            parse_max_stake("1000000000000000.00").ok(),
             Some(LARGEST_STAKE_LIMIT)
         );
         assert_eq!(parse_max_stake("0.5").ok(), Some(Decimal::new(5, 1)));
-        for bad in ["0", "-1", "10000000000", "1.001"] {
+        for bad in ["0", "-1", "1000000000000000.01", "1.001"] {
             assert!(
                 matches!(parse_max_stake(bad), Err(MaxStakeError::OutOfRange)),
                 "{bad}"

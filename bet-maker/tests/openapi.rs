@@ -49,6 +49,26 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
     ("/account/exclusions", "post", &["201", "401", "422"]),
     ("/account/exclusions", "get", &["200", "401"]),
     ("/account/exclusions", "delete", &["409", "401"]),
+    (
+        "/events/{id}/max-stake",
+        "get",
+        &["200", "401", "404", "409"],
+    ),
+    (
+        "/admin/events/{id}/exposure",
+        "get",
+        &["200", "401", "403", "404"],
+    ),
+    (
+        "/admin/events/{id}/limits",
+        "put",
+        &["200", "401", "403", "404", "422"],
+    ),
+    (
+        "/admin/bettors/{bettor}/limits",
+        "put",
+        &["200", "401", "403", "422"],
+    ),
 ];
 
 fn generated() -> Value {
@@ -161,6 +181,7 @@ fn bettor_operations_take_a_bearer_jwt_and_the_line_takes_none() {
         } else if ["/bets", "/wallet", "/account", "/admin"]
             .iter()
             .any(|prefix| path.starts_with(prefix))
+            || path.ends_with("/max-stake")
         {
             assert_eq!(
                 security,
@@ -371,5 +392,26 @@ fn the_example_of_a_settled_bet_pays_by_the_rule() {
             .and_then(|amount| payout(amount, coefficient, result))
             .map(|(_, paid)| paid.to_string());
         assert_eq!(bet["payout"].as_str().map(str::to_owned), expected, "{bet}");
+    }
+}
+
+#[test]
+fn the_risk_refusals_are_documented_with_their_max_stake() {
+    let document = generated();
+    let conflict = &operation(&document, "/bets", "post")["responses"]["409"];
+
+    let examples = examples_of(conflict);
+
+    for slug in ["liability-limit", "stake-limit", "payout-limit"] {
+        let problem = examples
+            .iter()
+            .find(|example| example["type"] == format!("urn:betting:problem:{slug}"))
+            .unwrap_or_else(|| panic!("no {slug} example: {conflict}"));
+        let max_stake: Decimal = problem["max_stake"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or_else(|e| panic!("{slug} max_stake: {e}"));
+        assert!(max_stake > Decimal::ZERO, "{problem}");
     }
 }

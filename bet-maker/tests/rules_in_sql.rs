@@ -16,12 +16,12 @@
 use std::future::Future;
 
 use bet_maker::application::ports::{
-    ApplyOutcome, BetRepository, BetToPlace, LineRepository, PlaceOutcome,
+    ApplyOutcome, BetRepository, BetRisk, BetToPlace, LineRepository, PlaceOutcome,
 };
 use bet_maker::domain::{
-    Acceptance, Account, Announced, Bet, BetStatus, BetSum, BettorId, ChangeKind, LineEvent,
-    LineEventStatus, Offered, Settled, ToSettle, check_funds, correction, offered_at, settle,
-    settlement, stake,
+    Acceptance, Account, Announced, Bet, BetStatus, BetSum, BettorId, ChangeKind, Exposure,
+    LineEvent, LineEventStatus, MAX_LIMIT, Offered, RiskLimits, Settled, ToSettle, check_funds,
+    check_risk, correction, offered_at, potential_payout, settle, settlement, stake,
 };
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use bet_maker::infrastructure::persistence::{SeaOrmBetRepository, SeaOrmLineRepository};
@@ -755,6 +755,7 @@ async fn placement_matches_the_domain(
                 event_version: decided_on.version,
                 stake: &posting,
                 claim: None,
+                risk: no_risk(potential_payout(amount, bet.coefficient())),
             })
             .await,
     )?;
@@ -813,4 +814,179 @@ async fn placement_matches_the_domain(
 #[test]
 fn the_placement_statement_takes_the_stake_exactly_when_the_domain_allows() {
     check(96, placement(), placement_matches_the_domain);
+}
+
+/// No limit a bet of this potential payout could meet.
+fn no_risk(potential_payout: Decimal) -> BetRisk {
+    BetRisk {
+        potential_payout,
+        max_payout: MAX_LIMIT,
+        default_max_liability: MAX_LIMIT,
+    }
+}
+
+/// A bet against the risk limits: (stake, odds), the event's exposure so
+/// far (stakes, net liability, in cents), its own maximum (else the
+/// default), the default, the bettor's cap and the payout cap, in cents.
+type Risked = ((i64, i64), (i64, i64), Option<i64>, i64, Option<i64>, i64);
+
+fn risked() -> impl Strategy<Value = Risked> {
+    (
+        stake_and_odds(),
+        (0..=1_000_000_000i64, 0..=1_000_000_000i64),
+        prop::option::of(0..=2_000_000_000i64),
+        0..=2_000_000_000i64,
+        prop::option::of(1..=MAX_STAKE_CENTS),
+        1..=20_000_000_000i64,
+    )
+}
+
+/// The exposure row of `event`.
+async fn exposure_of(db: &DatabaseConnection, event: Uuid) -> Result<Exposure, TestCaseError> {
+    let row = query_one(
+        db,
+        "SELECT pending_bets, stakes, potential_payout FROM event_exposure WHERE event_id = $1",
+        [event.into()],
+    )
+    .await?
+    .ok_or_else(|| TestCaseError::fail("no exposure row"))?;
+    Ok(Exposure {
+        pending_bets: database(row.try_get("", "pending_bets"))?,
+        stakes: database(row.try_get("", "stakes"))?,
+        potential_payout: database(row.try_get("", "potential_payout"))?,
+    })
+}
+
+/// The placement statement takes a bet exactly when `domain::check_risk`
+/// allows it on the limits as stored, says which limit refused it
+/// otherwise, and counts it in the event's exposure as `Exposure::with`
+/// does (and otherwise leaves the exposure as it was).
+async fn risk_matches_the_domain(
+    db: DatabaseConnection,
+    ((stake_cents, odds), (stakes, net), own_max, default_max, cap, max_payout): Risked,
+) -> Result<(), TestCaseError> {
+    let event = open_event(Decimal::new(odds, 2), 1);
+    database(
+        SeaOrmLineRepository::new(db.clone())
+            .apply_snapshot(&event)
+            .await,
+    )?;
+    let before = Exposure {
+        pending_bets: 3,
+        stakes: Decimal::new(stakes, 2),
+        potential_payout: Decimal::new(stakes + net, 2),
+    };
+    let own_max = own_max.map(|cents| Decimal::new(cents, 2));
+    execute(
+        &db,
+        "UPDATE event_exposure SET pending_bets = $2, stakes = $3, potential_payout = $4,
+                max_liability = $5 WHERE event_id = $1",
+        [
+            event.id.into(),
+            before.pending_bets.into(),
+            before.stakes.into(),
+            before.potential_payout.into(),
+            own_max.into(),
+        ],
+    )
+    .await?;
+    let bettor = format!("r{}", Uuid::now_v7().simple());
+    execute(
+        &db,
+        "INSERT INTO wallets (bettor_id, currency, balance) VALUES ($1, 'EUR', 1000000.00)",
+        [bettor.clone().into()],
+    )
+    .await?;
+    let cap = cap.map(|cents| Decimal::new(cents, 2));
+    if let Some(cap) = cap {
+        execute(
+            &db,
+            "INSERT INTO bettor_limits (bettor_id, max_stake) VALUES ($1, $2)",
+            [bettor.clone().into(), cap.into()],
+        )
+        .await?;
+    }
+    let amount = BetSum::new(Decimal::new(stake_cents, 2), max_stake())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let bettor_id = BettorId::parse(&bettor).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let bet = Bet::place(Uuid::now_v7(), bettor_id, &event, amount, Utc::now())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let risk = BetRisk {
+        potential_payout: potential_payout(amount, event.coefficient),
+        max_payout: Decimal::new(max_payout, 2),
+        default_max_liability: Decimal::new(default_max, 2),
+    };
+    let posting = stake(amount);
+
+    let outcome = database(
+        SeaOrmBetRepository::new(db.clone())
+            .place(BetToPlace {
+                bet: &bet,
+                event_version: 1,
+                stake: &posting,
+                claim: None,
+                risk,
+            })
+            .await,
+    )?;
+
+    let limits = RiskLimits {
+        bettor_max_stake: cap,
+        max_payout: risk.max_payout,
+        liability: before.liability(),
+        max_liability: own_max.unwrap_or(risk.default_max_liability),
+    };
+    let expected = match check_risk(amount, event.coefficient, &limits) {
+        Ok(()) => PlaceOutcome::Placed,
+        Err(refused) => PlaceOutcome::OverLimit {
+            refused,
+            limits,
+            balance: Decimal::new(100_000_000, 2),
+        },
+    };
+    prop_assert_eq!(&outcome, &expected);
+    let after = exposure_of(&db, event.id).await?;
+    if outcome == PlaceOutcome::Placed {
+        prop_assert_eq!(after, before.with(amount, event.coefficient));
+    } else {
+        prop_assert_eq!(after, before);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_placement_statement_keeps_the_risk_limits_exactly_as_the_domain_says() {
+    check(160, risked(), risk_matches_the_domain);
+}
+
+/// Settling an event zeroes its exposure: every bet it counted is settled.
+#[test]
+fn settling_an_event_releases_its_exposure() {
+    check(1, Just(()), |db, ()| async move {
+        let lines = SeaOrmLineRepository::new(db.clone());
+        let event = open_event(Decimal::new(250, 2), 1);
+        database(lines.apply_snapshot(&event).await)?;
+        execute(
+            &db,
+            "UPDATE event_exposure SET pending_bets = 1, stakes = 10.00, potential_payout = 25.00
+             WHERE event_id = $1",
+            [event.id.into()],
+        )
+        .await?;
+        let finished = LineEvent {
+            status: LineEventStatus::FinishedLose,
+            version: 2,
+            ..event.clone()
+        };
+        database(lines.apply_snapshot(&finished).await)?;
+        prop_assert_eq!(
+            exposure_of(&db, event.id).await?,
+            Exposure {
+                pending_bets: 0,
+                stakes: Decimal::new(0, 2),
+                potential_payout: Decimal::new(0, 2),
+            }
+        );
+        Ok(())
+    });
 }

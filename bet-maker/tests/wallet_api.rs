@@ -591,13 +591,13 @@ async fn a_confirmed_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_no
     app.db
         .connection
         .execute_unprepared(
-            "INSERT INTO wallets (bettor_id, currency, balance) VALUES ('alice', 'EUR', 99999999999999.00);
+            "INSERT INTO wallets (bettor_id, currency, balance) VALUES ('alice', 'EUR', 99999999999999999999999999.00);
              INSERT INTO ledger_transactions (id, kind) VALUES ('00000000-0000-7000-8000-000000000001', 'DEPOSIT');
              INSERT INTO ledger_entries (id, transaction_id, account, amount, bettor_id, line, balance_after, created_at)
              VALUES ('00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001',
-                     'WALLET', 99999999999999.00, 'alice', 'DEPOSIT', 99999999999999.00, now()),
+                     'WALLET', 99999999999999999999999999.00, 'alice', 'DEPOSIT', 99999999999999999999999999.00, now()),
                     ('00000000-0000-7000-8000-000000000003', '00000000-0000-7000-8000-000000000001',
-                     'HOUSE_CASH', -99999999999999.00, NULL, NULL, NULL, now())",
+                     'HOUSE_CASH', -99999999999999999999999999.00, NULL, NULL, NULL, now())",
         )
         .await
         .unwrap();
@@ -615,6 +615,9 @@ async fn a_confirmed_deposit_beyond_the_most_a_wallet_holds_is_409_and_writes_no
         "nor the notice recorded"
     );
     app.deposit_as("alice", "0.99").await;
-    assert_eq!(app.balance_of("alice").await, "99999999999999.99");
+    assert_eq!(
+        app.balance_of("alice").await,
+        "99999999999999999999999999.99"
+    );
     assert_books_balance(&app.db).await;
 }

@@ -14,10 +14,10 @@ use rust_decimal::Decimal;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Digits allowed before the decimal point. Twelve covers every amount the
-/// platform accepts by orders of magnitude and keeps far away from the 28
+/// Digits allowed before the decimal point. Sixteen covers every amount the
+/// platform accepts (no limit is above 10^15) and keeps far away from the 28
 /// significant digits `Decimal` can hold, so parsing can never overflow.
-const MAX_INTEGER_DIGITS: usize = 12;
+const MAX_INTEGER_DIGITS: usize = 16;
 
 /// Decimal places allowed on the wire.
 pub const SCALE: u32 = 2;
@@ -334,7 +334,7 @@ mod tests {
         );
         assert_eq!(WireDecimal::parse("1e3"), Err(WireDecimalError::Malformed));
         assert_eq!(
-            WireDecimal::parse("1234567890123"),
+            WireDecimal::parse("12345678901234567"),
             Err(WireDecimalError::TooLarge)
         );
     }

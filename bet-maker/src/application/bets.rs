@@ -6,13 +6,14 @@ use rust_decimal::Decimal;
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
+use super::RiskSettings;
 use super::ports::{
-    BetFilter, BetRepository, BetToPlace, Clock, EarlierBet, IdempotencyClaim, LineRepository,
-    PlaceOutcome, PlacedBet, RepositoryError,
+    BetFilter, BetRepository, BetRisk, BetToPlace, Clock, EarlierBet, IdempotencyClaim,
+    LineRepository, PlaceOutcome, PlacedBet, RepositoryError,
 };
 use crate::domain::{
-    Bet, BetRefused, BetSum, BetSumError, BettorId, Excluded, InsufficientFunds, LineEvent,
-    OddsRequest, is_coefficient, stake,
+    Bet, BetRefused, BetSum, BetSumError, BettorId, Excluded, InsufficientFunds, LimitKind,
+    LineEvent, OddsRequest, StakeRoom, is_coefficient, max_stake, potential_payout, stake,
 };
 
 /// How often a bet is decided again when the event changed between
@@ -48,6 +49,15 @@ pub enum BetError {
     /// The bettor excluded themselves from betting (403 `excluded`).
     #[error("the bettor is excluded from bets and deposits")]
     Excluded(Excluded),
+    /// A risk limit refuses the bet (409 `stake-limit`, `payout-limit` or
+    /// `liability-limit`), with the largest stake that would be taken now.
+    #[error("{refused}: the largest stake taken now is {max_stake}")]
+    OverLimit {
+        /// The limit.
+        refused: LimitKind,
+        /// [`crate::domain::max_stake`] on the limits the bet met.
+        max_stake: Decimal,
+    },
     /// The event kept changing under the bet (503, retry).
     #[error("the event kept changing; gave up after {ROUNDS} attempts")]
     Contended,
@@ -82,6 +92,7 @@ pub struct BetService {
     line: Arc<dyn LineRepository>,
     clock: Arc<dyn Clock>,
     max_stake: Decimal,
+    pub(super) risk: RiskSettings,
 }
 
 impl std::fmt::Debug for BetService {
@@ -106,6 +117,7 @@ impl BetService {
             line,
             clock,
             max_stake,
+            risk: RiskSettings::default(),
         }
     }
 
@@ -147,6 +159,11 @@ impl BetService {
                 event_version,
                 stake: &stake,
                 claim: claim.as_ref(),
+                risk: BetRisk {
+                    potential_payout: potential_payout(amount, bet.coefficient()),
+                    max_payout: self.risk.max_payout,
+                    default_max_liability: self.risk.max_liability_per_event,
+                },
             };
             match self.bets.place(to_place).await? {
                 PlaceOutcome::Placed => {
@@ -168,6 +185,22 @@ impl BetService {
                     return self
                         .unless_replayed(claim.as_ref(), BetError::Excluded(until))
                         .await;
+                }
+                PlaceOutcome::OverLimit {
+                    refused,
+                    limits,
+                    balance,
+                } => {
+                    let room = StakeRoom {
+                        balance,
+                        house_max_stake: self.max_stake,
+                        limits,
+                    };
+                    let over = BetError::OverLimit {
+                        refused,
+                        max_stake: max_stake(bet.coefficient(), &room),
+                    };
+                    return self.unless_replayed(claim.as_ref(), over).await;
                 }
                 PlaceOutcome::KeyTaken => {
                     let vanished = BetError::Storage(key_vanished());

@@ -227,6 +227,9 @@ impl BetRepository for InMemoryStore {
             event_version,
             stake,
             claim,
+            // The risk limits hold in SQL (tests/rules_in_sql.rs); the
+            // use cases' tests need none.
+            risk: _,
         } = to_place;
         let mut tables = self.tables();
         let held = tables

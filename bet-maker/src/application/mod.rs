@@ -9,6 +9,7 @@ mod line;
 pub mod live;
 mod payments;
 pub mod ports;
+mod risk;
 mod wallets;
 
 pub use account::{AccountError, AccountService, Limits};
@@ -16,6 +17,7 @@ pub use bets::{BetError, BetService, BetSlip};
 pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
 pub use line::{LineError, LineService, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};
+pub use risk::{DEFAULT_REASON, EventExposure, RiskError, RiskService, RiskSettings, StakeQuote};
 pub use wallets::{WalletError, WalletService};
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use rust_decimal::Decimal;
 
 use crate::domain::{
     Adjustment, Announced, Bet, BetStatus, BetSum, BettorId, ContradictsFinal, DepositLimitReached,
-    Excluded, ExclusionKind, ExclusionRequest, InsufficientFunds, Limit, LimitPeriod, LineEvent,
-    PaymentKind, PaymentStatus, Posting, ProviderOutcome, Refusal, WalletLine,
+    Excluded, ExclusionKind, ExclusionRequest, Exposure, InsufficientFunds, Limit, LimitKind,
+    LimitPeriod, LineEvent, PaymentKind, PaymentStatus, Posting, ProviderOutcome, Refusal,
+    RiskLimits, WalletLine,
 };
 
 /// Why storage could not do what was asked.
@@ -86,6 +87,21 @@ pub struct BetToPlace<'a> {
     pub stake: &'a Posting,
     /// The bettor's idempotency key, if sent, claimed for the bet.
     pub claim: Option<&'a IdempotencyClaim>,
+    /// What the risk limits need to know of it ([`crate::domain::check_risk`]).
+    pub risk: BetRisk,
+}
+
+/// A bet's side of the risk rules, decided with the bet and checked where
+/// it is written: its potential payout, the payout cap, and the maximum
+/// liability of an event no trader set one for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BetRisk {
+    /// round(stake × coefficient, 2) ([`crate::domain::potential_payout`]).
+    pub potential_payout: Decimal,
+    /// `BET_MAKER_MAX_PAYOUT`.
+    pub max_payout: Decimal,
+    /// `BET_MAKER_MAX_LIABILITY_PER_EVENT`.
+    pub default_max_liability: Decimal,
 }
 
 /// What writing a decided bet came to. Anything but `Placed` wrote
@@ -109,6 +125,17 @@ pub enum PlaceOutcome {
     KeyTaken,
     /// The bettor has excluded themselves from betting until then.
     Excluded(Excluded),
+    /// A risk limit refuses the bet ([`crate::domain::check_risk`] on the
+    /// limits the statement saw, the event's exposure locked), and the
+    /// balance then, for the refusal's `max_stake`.
+    OverLimit {
+        /// The limit broken.
+        refused: LimitKind,
+        /// The limits as they were.
+        limits: RiskLimits,
+        /// The wallet's balance.
+        balance: Decimal,
+    },
 }
 
 /// What a bettor's idempotency key was used for before, as a bet request
@@ -603,4 +630,72 @@ pub trait AccountRepository: Send + Sync {
         bettor_id: &BettorId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Exclusion>, RepositoryError>;
+}
+
+/// What bounds one bettor's stakes on one event, as storage holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskState {
+    /// The bettor's balance (0.00 without a wallet).
+    pub balance: Decimal,
+    /// The bettor's cap, if a trader set one.
+    pub bettor_max_stake: Option<Decimal>,
+    /// The event's exposure.
+    pub exposure: Exposure,
+    /// The event's maximum liability, if a trader set one.
+    pub event_max_liability: Option<Decimal>,
+}
+
+/// A trader's change of a limit, audited with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitChange<T> {
+    /// The trader (their token's `sub`).
+    pub actor: BettorId,
+    /// What the limit is on.
+    pub subject: T,
+    /// The new limit; `None` removes it.
+    pub limit: Option<Decimal>,
+    /// Why (the audit entry's reason).
+    pub reason: String,
+}
+
+/// The house's risk: exposures and the traders' limits.
+#[async_trait]
+pub trait RiskRepository: Send + Sync {
+    /// What bounds `bettor_id`'s stakes on `event_id`; `None` when no such
+    /// event is stored.
+    ///
+    /// Errors: storage only.
+    async fn state(
+        &self,
+        bettor_id: &BettorId,
+        event_id: Uuid,
+    ) -> Result<Option<RiskState>, RepositoryError>;
+
+    /// The event's exposure and its own maximum liability, if any; `None`
+    /// for an unknown event.
+    ///
+    /// Errors: storage only.
+    async fn exposure(
+        &self,
+        event_id: Uuid,
+    ) -> Result<Option<(Exposure, Option<Decimal>)>, RepositoryError>;
+
+    /// Sets (or removes) an event's maximum liability, with its audit
+    /// entry, in one transaction; `None` for an unknown event, writing
+    /// nothing.
+    ///
+    /// Errors: storage only.
+    async fn set_event_limit(
+        &self,
+        change: LimitChange<Uuid>,
+    ) -> Result<Option<AuditEntry>, RepositoryError>;
+
+    /// Sets (or removes) a bettor's stake cap, with its audit entry, in
+    /// one transaction.
+    ///
+    /// Errors: storage only.
+    async fn set_bettor_limit(
+        &self,
+        change: LimitChange<BettorId>,
+    ) -> Result<AuditEntry, RepositoryError>;
 }

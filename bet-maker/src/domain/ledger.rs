@@ -25,8 +25,9 @@ use rust_decimal::Decimal;
 use super::{BetStatus, BetSum, BetSumError};
 
 /// The most a wallet (and any ledger amount) can hold: what the ledger's
-/// `NUMERIC(16, 2)` columns store.
-pub const MAX_BALANCE: Decimal = rust_decimal::dec!(99_999_999_999_999.99);
+/// `NUMERIC(28, 2)` columns store (see `MAX_LIMIT` for why nothing a
+/// bettor does gets there).
+pub const MAX_BALANCE: Decimal = rust_decimal::dec!(99_999_999_999_999_999_999_999_999.99);
 
 /// Where money sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

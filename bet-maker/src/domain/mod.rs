@@ -11,6 +11,7 @@ mod line_event;
 mod odds;
 mod payments;
 mod responsible;
+mod risk;
 mod settling;
 mod staff;
 
@@ -36,6 +37,10 @@ pub use responsible::{
     DepositLimitReached, Excluded, ExclusionError, ExclusionKind, ExclusionRequest, Limit,
     LimitAmountError, LimitPeriod, MAX_TIME_OUT_HOURS, MIN_TIME_OUT_HOURS, PendingLimit,
     RAISE_DELAY, SELF_EXCLUSION_MONTHS, check_deposit, excluded_at, limit_amount,
+};
+pub use risk::{
+    Exposure, LimitKind, MAX_LIMIT, RiskLimitError, RiskLimits, StakeRoom, check_risk, max_stake,
+    potential_payout, risk_limit,
 };
 pub use settling::{Offered, Settled, ToSettle, VoidReason, offered_at, settle};
 pub use staff::{Scopes, StaffScope};

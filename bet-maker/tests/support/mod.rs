@@ -36,6 +36,12 @@ use uuid::Uuid;
 /// The house limit in tests, as in the default configuration.
 pub const MAX_STAKE: &str = "1000000.00";
 
+/// The payout cap in tests, as in the default configuration.
+pub const MAX_PAYOUT: &str = "10000000.00";
+
+/// An event's maximum liability in tests, as in the default configuration.
+pub const MAX_LIABILITY_PER_EVENT: &str = "1000000.00";
+
 /// The secret bettors' tokens are signed with in tests
 /// (`BET_MAKER_JWT_SECRET`).
 pub const JWT_SECRET: &str = "test-secret-of-bettor-tokens-32-bytes-or-more";
@@ -465,6 +471,10 @@ pub fn config(
         dead_letter_check_interval_ms: 100,
         line_provider_amqp_user: None,
         max_stake: MAX_STAKE.parse().unwrap_or_else(|e| panic!("{e}")),
+        max_payout: MAX_PAYOUT.parse().unwrap_or_else(|e| panic!("{e}")),
+        max_liability_per_event: MAX_LIABILITY_PER_EVENT
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
         currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
         idempotency_ttl_hours: 24,
         jwt: jwt_settings(),

@@ -69,6 +69,8 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
         for concurrency in [32, 128] {
             eprintln!("bench: POST /bets at {concurrency} connections");
             rows.push(workloads::place_bets(&platform, settings, concurrency).await?);
+            eprintln!("bench: POST /bets at {concurrency} connections, every bet on one event");
+            rows.push(workloads::place_bets_on_one_event(&platform, settings, concurrency).await?);
         }
     }
     if wanted("settle") {

@@ -7,11 +7,13 @@
 //! ledger transaction and entries, and claim the key, or do nothing. Raw
 //! SQL because SeaORM's builders cannot chain these writes; the entries
 //! come from `domain::ledger::stake`, never from SQL, and
-//! `tests/rules_in_sql.rs` holds the statement to `domain::check_funds`.
+//! `tests/rules_in_sql.rs` holds the statement to `domain::check_funds`
+//! and `domain::check_risk`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use shared_kernel::database::{PageOrder, select_page};
@@ -23,10 +25,10 @@ use super::entities::{bets, idempotency_keys};
 use super::mapping::bet_from_row;
 use super::wallet_repository::{EntryColumns, read_balance};
 use crate::application::ports::{
-    BetFilter, BetRepository, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
+    BetFilter, BetRepository, BetRisk, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
     RepositoryError,
 };
-use crate::domain::{Account, Bet, BettorId, Excluded};
+use crate::domain::{Account, Bet, BettorId, Excluded, RiskLimits, check_risk};
 
 /// Places a bet: `$1` event at version `$2` (locked `FOR SHARE`, so a
 /// settlement, which updates the event row first, either committed before,
@@ -39,9 +41,22 @@ use crate::domain::{Account, Bet, BettorId, Excluded};
 /// bettor holds already breaks `idempotency_keys_pkey` and undoes the whole
 /// statement. A bettor excluded at `$8` (a time-out or self-exclusion
 /// that has begun and not ended: `domain::excluded_at`) debits nothing
-/// either. Returns whether the event was held at that version, the
-/// balance after the debit (none when nothing was written), and the
-/// exclusion that lasts longest, if any (its end; none for ever).
+/// either.
+///
+/// The risk limits, by the rule of `domain::check_risk`: the event's
+/// `event_exposure` row is locked (`FOR UPDATE`, after the event, before
+/// the wallet) and read as it is once locked, so concurrent bets on one
+/// event are decided one after the other against the exact liability; a
+/// stake above the bettor's cap (`bettor_limits`), a potential payout `$15`
+/// above the cap `$16`, or a liability that would pass the event's maximum
+/// (its own, else `$17`) debits nothing; else the exposure counts the bet.
+/// (Issue 23: an accumulator will lock and move each leg's row, in the
+/// order of the events' ids.)
+///
+/// Returns whether the event was held at that version, the balance after
+/// the debit (none when nothing was written), the exclusion that lasts
+/// longest, if any (its end; none for ever), and the limits the bet met
+/// (the bettor's cap, the event's liability and maximum).
 pub const PLACE_BET: &str = "
     WITH event AS (
         SELECT id FROM events WHERE id = $1 AND version = $2 FOR SHARE
@@ -52,11 +67,30 @@ pub const PLACE_BET: &str = "
         ORDER BY until DESC NULLS FIRST
         LIMIT 1
     ),
+    capped AS (
+        SELECT max_stake FROM bettor_limits WHERE bettor_id = $3
+    ),
+    exposure AS MATERIALIZED (
+        SELECT x.potential_payout - x.stakes AS liability,
+               coalesce(x.max_liability, $17) AS max_liability
+        FROM event_exposure x JOIN event ON x.event_id = event.id
+        FOR UPDATE OF x
+    ),
     debited AS (
         UPDATE wallets SET balance = balance + $4
-        FROM event
+        FROM exposure
         WHERE bettor_id = $3 AND balance + $4 >= 0 AND NOT EXISTS (SELECT 1 FROM excluded)
+          AND NOT EXISTS (SELECT 1 FROM capped WHERE max_stake < $6)
+          AND $15 <= $16
+          AND exposure.liability + ($15 - $6) <= exposure.max_liability
         RETURNING balance
+    ),
+    exposed AS (
+        UPDATE event_exposure SET pending_bets = pending_bets + 1,
+                                  stakes = stakes + $6,
+                                  potential_payout = potential_payout + $15
+        FROM debited
+        WHERE event_id = $1
     ),
     bet AS (
         INSERT INTO bets
@@ -86,7 +120,31 @@ pub const PLACE_BET: &str = "
     SELECT EXISTS (SELECT 1 FROM event) AS event_held,
            (SELECT balance FROM debited) AS balance,
            EXISTS (SELECT 1 FROM excluded) AS excluded,
-           (SELECT until FROM excluded) AS excluded_until";
+           (SELECT until FROM excluded) AS excluded_until,
+           (SELECT max_stake FROM capped) AS bettor_max_stake,
+           (SELECT liability FROM exposure) AS liability,
+           (SELECT max_liability FROM exposure) AS max_liability";
+
+/// The limits a refused bet met, as the statement read them (the exposure
+/// locked); `None` when the event has no exposure row.
+fn limits_met(
+    row: &PgRow,
+    risk: &BetRisk,
+    operation: &str,
+) -> Result<Option<RiskLimits>, RepositoryError> {
+    let field = |error| sqlx_storage(operation.to_owned())(error);
+    let bettor_max_stake: Option<Decimal> = row.try_get("bettor_max_stake").map_err(field)?;
+    let liability: Option<Decimal> = row.try_get("liability").map_err(field)?;
+    let max_liability: Option<Decimal> = row.try_get("max_liability").map_err(field)?;
+    Ok(liability
+        .zip(max_liability)
+        .map(|(liability, max_liability)| RiskLimits {
+            bettor_max_stake,
+            max_payout: risk.max_payout,
+            liability,
+            max_liability,
+        }))
+}
 
 /// The constraint a second claim of a bettor's key breaks.
 const KEY_CONSTRAINT: &str = "idempotency_keys_pkey";
@@ -114,6 +172,7 @@ impl BetRepository for SeaOrmBetRepository {
             event_version,
             stake,
             claim,
+            risk,
         } = to_place;
         let columns = EntryColumns::of(stake);
         let operation = format!("placing bet {}", bet.id());
@@ -132,6 +191,9 @@ impl BetRepository for SeaOrmBetRepository {
             .bind(&columns.ids)
             .bind(&columns.accounts)
             .bind(&columns.amounts)
+            .bind(risk.potential_payout)
+            .bind(risk.max_payout)
+            .bind(risk.default_max_liability)
             .fetch_one(&self.pool)
             .await;
         let row = match placed {
@@ -152,16 +214,33 @@ impl BetRepository for SeaOrmBetRepository {
             .map_err(sqlx_storage(operation.clone()))?;
         let excluded_until: Option<DateTime<Utc>> = row
             .try_get("excluded_until")
-            .map_err(sqlx_storage(operation))?;
+            .map_err(sqlx_storage(operation.clone()))?;
         Ok(match (event_held, balance) {
             (false, _) => PlaceOutcome::EventChanged,
             (true, None) if excluded => PlaceOutcome::Excluded(
                 excluded_until.map_or(Excluded::Permanently, Excluded::Until),
             ),
             (true, Some(_)) => PlaceOutcome::Placed,
-            (true, None) => PlaceOutcome::InsufficientFunds {
-                balance: read_balance(&self.pool, bet.bettor_id()).await?,
-            },
+            (true, None) => {
+                let balance = read_balance(&self.pool, bet.bettor_id()).await?;
+                match limits_met(&row, &risk, &operation)? {
+                    Some(limits) => match check_risk(bet.amount(), bet.coefficient(), &limits) {
+                        Err(refused) => PlaceOutcome::OverLimit {
+                            refused,
+                            limits,
+                            balance,
+                        },
+                        Ok(()) => PlaceOutcome::InsufficientFunds { balance },
+                    },
+                    None => {
+                        return Err(StorageError::corrupt(
+                            operation,
+                            "the event is held but has no exposure row",
+                        )
+                        .into());
+                    }
+                }
+            }
         })
     }
 

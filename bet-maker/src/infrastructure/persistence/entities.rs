@@ -62,12 +62,12 @@ pub mod bets {
         /// existed).
         pub bettor_id: String,
         pub event_id: Uuid,
-        #[sea_orm(column_type = "Decimal(Some((12, 2)))")]
+        #[sea_orm(column_type = "Decimal(Some((28, 2)))")]
         pub amount: Decimal,
         #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
         pub coefficient: Decimal,
         pub status: Status,
-        #[sea_orm(column_type = "Decimal(Some((16, 2)))")]
+        #[sea_orm(column_type = "Decimal(Some((28, 2)))")]
         pub payout: Option<Decimal>,
         pub placed_at: DateTimeUtc,
         pub settled_at: Option<DateTimeUtc>,

@@ -45,7 +45,7 @@ const INSERT: &str = "
     FROM txn, UNNEST($6::uuid[], $7::text[], $8::numeric[]) AS e(id, account, amount)
     RETURNING id, account, line, amount, balance_after, bet_id, payment_id, created_at";
 
-/// PostgreSQL's numeric_value_out_of_range: a balance past NUMERIC(16, 2).
+/// PostgreSQL's numeric_value_out_of_range: a balance past NUMERIC(28, 2).
 const OUT_OF_RANGE: &str = "22003";
 
 /// The bettor's wallet locked, made empty in `currency` if it is the

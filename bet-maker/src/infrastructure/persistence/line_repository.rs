@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::entities::events;
 use super::mapping::event_from_row;
+use super::risk_repository::release_exposure;
 use super::settlement::settle_bets;
 use crate::application::ports::{ApplyOutcome, LineRepository, RepositoryError};
 use crate::domain::{Acceptance, Announced, LineEvent, LineEventStatus, Refusal};
@@ -279,7 +280,10 @@ async fn upsert_and_settle(
         );
     }
     let bets_settled = if event.status.is_final() {
-        settle_bets(txn, event).await?
+        let settled = settle_bets(txn, event).await?;
+        // Every pending bet of the event is settled now: none counts.
+        release_exposure(txn, event.id).await?;
+        settled
     } else {
         0
     };

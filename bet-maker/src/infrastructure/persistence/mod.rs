@@ -13,6 +13,7 @@ mod line_repository;
 mod mapping;
 pub mod migrations;
 mod payment_repository;
+mod risk_repository;
 mod settlement;
 mod staff_repository;
 mod wallet_repository;
@@ -23,6 +24,7 @@ pub use change_log::SqlChangeLog;
 pub use idempotency_keys::KeySweeper;
 pub use line_repository::SeaOrmLineRepository;
 pub use payment_repository::SqlPaymentRepository;
+pub use risk_repository::{SET_BETTOR_LIMIT, SET_EVENT_LIMIT, SqlRiskRepository};
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.
 pub use settlement::SETTLE_BETS;

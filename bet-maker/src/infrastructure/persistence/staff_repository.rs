@@ -20,7 +20,8 @@ use crate::domain::{Currency, adjustment};
 /// The action a cashier's adjustment is audited as.
 pub const ADJUST_WALLET: &str = "wallet.adjust";
 
-const AUDIT: &str = "
+/// Writes an audit entry (in the transaction of its action).
+pub(super) const AUDIT: &str = "
     INSERT INTO audit_log (id, actor, action, subject, reason, before, after)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     RETURNING id, actor, action, subject, reason, before, after, created_at";
@@ -48,7 +49,7 @@ impl SqlStaffRepository {
     }
 }
 
-fn audit_entry(row: &PgRow, operation: &str) -> Result<AuditEntry, StorageError> {
+pub(super) fn audit_entry(row: &PgRow, operation: &str) -> Result<AuditEntry, StorageError> {
     let field = |error| sqlx_storage(operation.to_owned())(error);
     Ok(AuditEntry {
         id: row.try_get("id").map_err(field)?,

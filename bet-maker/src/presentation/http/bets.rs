@@ -15,6 +15,7 @@ use super::bettor::Bettor;
 use super::dto::{BetDto, BetPage, BetPath, BetSlipRequest, ListBetsQuery};
 use super::examples;
 use super::idempotency_key::IdempotencyKey;
+use super::risk_examples;
 use crate::application::BetSlip;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,13 +49,16 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unknown_event())),
-        (status = 409, description = "The event is closed for betting; or the wallet does not cover the stake (`balance` says the balance); or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now). Nothing is written.", body = Problem, content_type = "application/problem+json",
+        (status = 409, description = "The event is closed for betting; or the wallet does not cover the stake (`balance` says the balance); or its coefficient moved from the one sent and `accept_odds_change` does not accept the move (`current_coefficient` says the one offered now); or a risk limit refuses it whole (`stake-limit`, `payout-limit`, `liability-limit`, with `max_stake`, the largest stake taken now, as `GET /events/{id}/max-stake` says). Nothing is written.", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Event closed" = (summary = "Finished, cancelled, or past its deadline", value = json!(examples::event_closed()))),
                 ("Event suspended" = (summary = "line-provider paused betting on the event", value = json!(examples::event_suspended()))),
                 ("Insufficient funds" = (summary = "The stake is more than the balance", value = json!(examples::insufficient_funds()))),
                 ("Negative balance" = (summary = "A corrected result left the wallet below zero", value = json!(examples::negative_balance()))),
                 ("Odds changed" = (summary = "The coefficient moved from the one sent", value = json!(examples::odds_changed()))),
+                ("Liability limit" = (summary = "The bet would take the event past its maximum liability (`max_stake`: the largest stake taken now)", value = json!(risk_examples::liability_limit()))),
+                ("Stake limit" = (summary = "The stake is above the bettor's cap (`max_stake`)", value = json!(risk_examples::stake_limit()))),
+                ("Payout limit" = (summary = "The bet would pay more than BET_MAKER_MAX_PAYOUT (`max_stake`)", value = json!(risk_examples::payout_limit()))),
             )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
             example = json!(examples::not_json())),

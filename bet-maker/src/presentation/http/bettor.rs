@@ -44,6 +44,18 @@ impl FromRequestParts<AppState> for Bettor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cashier(pub BettorId);
 
+/// A staff member whose token grants `trader`: the house's risk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trader(pub BettorId);
+
+impl FromRequestParts<AppState> for Trader {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        staff(parts, state, &[StaffScope::Trader]).map(Self)
+    }
+}
+
 /// A staff member whose token grants `trader` or `cashier`: the audit
 /// log.
 #[derive(Debug, Clone, PartialEq, Eq)]

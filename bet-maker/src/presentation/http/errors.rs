@@ -8,9 +8,12 @@ use shared_kernel::storage::chain;
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
 use crate::application::ports::RepositoryError;
 use crate::application::{
-    AccountError, AdjustRefused, BetError, CashierError, LineError, PaymentError, WalletError,
+    AccountError, AdjustRefused, BetError, CashierError, LineError, PaymentError, RiskError,
+    WalletError,
 };
-use crate::domain::{BetRefused, DepositLimitReached, Excluded, InsufficientFunds, OddsChanged};
+use crate::domain::{
+    BetRefused, DepositLimitReached, Excluded, InsufficientFunds, LimitKind, OddsChanged,
+};
 
 /// What a client is told while the database is unreachable.
 pub const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
@@ -40,6 +43,7 @@ impl From<BetError> for Problem {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
             }
             BetError::Excluded(until) => excluded(until),
+            BetError::OverLimit { refused, max_stake } => over_limit(refused, max_stake),
             BetError::Contended => {
                 tracing::warn!(error = %error, "request failed: event contended");
                 Problem::unavailable(format!("{error}; try again"))
@@ -144,6 +148,39 @@ pub fn excluded(until: Excluded) -> Problem {
         )
         .with_extension("until", serde_json::Value::Null)
         .with_extension("permanent", true),
+    }
+}
+
+/// 409 `stake-limit`, `payout-limit` or `liability-limit`: the bet is
+/// refused whole; the extension member `max_stake` is the largest stake
+/// that would be taken now (every limit and the balance considered;
+/// `"0.00"`: none).
+pub fn over_limit(refused: LimitKind, max_stake: rust_decimal::Decimal) -> Problem {
+    let slug = match refused {
+        LimitKind::Stake => "stake-limit",
+        LimitKind::Payout => "payout-limit",
+        LimitKind::Liability => "liability-limit",
+    };
+    let max_stake = WireDecimal::from_decimal_exact(max_stake).to_string();
+    Problem::conflict(
+        slug,
+        format!("{refused}; the largest stake taken now is {max_stake}"),
+    )
+    .with_extension("max_stake", max_stake)
+}
+
+impl From<RiskError> for Problem {
+    fn from(error: RiskError) -> Self {
+        match error {
+            RiskError::InvalidLimit(rule) => {
+                Problem::validation(vec![FieldError::new("limit", rule)])
+            }
+            RiskError::InvalidReason => {
+                Problem::validation(vec![FieldError::new("reason", error.to_string())])
+            }
+            RiskError::UnknownEvent(_) => Problem::not_found(error.to_string()),
+            RiskError::Storage(storage) => storage_problem(&storage),
+        }
     }
 }
 

@@ -15,6 +15,9 @@ mod openapi;
 mod payment_dto;
 mod payment_examples;
 mod payments;
+mod risk;
+mod risk_dto;
+mod risk_examples;
 mod stream_dto;
 mod streams;
 mod tokens;
@@ -25,7 +28,7 @@ use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal};
+pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
 pub use openapi::openapi_document;
 pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
@@ -34,7 +37,8 @@ use crate::application::live::LiveFeed;
 use shared_kernel::webhook_signature::WebhookVerifier;
 
 use crate::application::{
-    AccountService, BetService, CashierService, LineService, PaymentService, WalletService,
+    AccountService, BetService, CashierService, LineService, PaymentService, RiskService,
+    WalletService,
 };
 
 /// What the handlers share.
@@ -52,6 +56,8 @@ pub struct AppState {
     pub cashier: CashierService,
     /// Bettors' own limits and exclusions.
     pub accounts: AccountService,
+    /// The house's risk: quotes, exposures, the traders' limits.
+    pub risk: RiskService,
     /// Verifies the payment provider's webhooks.
     pub webhooks: WebhookVerifier,
     /// Verifies bettors' tokens ([`Bettor`]).
@@ -71,6 +77,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(payments::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(risk::router())
 }
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and

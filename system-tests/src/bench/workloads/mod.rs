@@ -12,7 +12,7 @@ pub use line_reads::grpc_beside_rest;
 pub use messaging::{change_propagation, relay_throughput};
 pub use settlement::{settle_cancelled_event, settle_large_event};
 pub use streams::live_streams;
-pub use throughput::{open_events, place_bets};
+pub use throughput::{open_events, place_bets, place_bets_on_one_event};
 
 use std::time::{Duration, Instant};
 

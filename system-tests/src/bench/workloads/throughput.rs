@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bet_maker::domain::{Account, BetSum, stake};
+use bet_maker::domain::{Account, BetSum, MAX_LIMIT, potential_payout, stake};
 use bet_maker::infrastructure::persistence::PLACE_BET;
 use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row as _};
@@ -168,14 +168,49 @@ const STAKE: &str = "10.00";
 
 /// `POST /bets` at `concurrency` connections on 1,000 open events from
 /// 1,000 funded bettors, beside the same statement (`PLACE_BET`: the bet,
-/// the wallet debited, its ledger lines) issued directly.
+/// the wallet debited, its ledger lines, the event's exposure) issued
+/// directly.
 pub async fn place_bets(
     platform: &Platform,
     settings: &Settings,
     concurrency: usize,
 ) -> anyhow::Result<Row> {
-    let events =
-        Arc::new(seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?);
+    let events = seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?;
+    let name = format!("POST /bets, 1,000 events, 1,000 funded bettors (c={concurrency})");
+    place_bets_on(platform, settings, concurrency, events, &name).await
+}
+
+/// The same with every bet on one event: each bet locks and moves that
+/// event's exposure row (the liability limit), so the bets on it are
+/// decided one after the other. The event's maximum liability is raised
+/// out of the way (the limit is measured, not hit).
+pub async fn place_bets_on_one_event(
+    platform: &Platform,
+    settings: &Settings,
+    concurrency: usize,
+) -> anyhow::Result<Row> {
+    let events = seed_open_events(&platform.bet_maker_db, 1).await?;
+    let pool = pool(&platform.bet_maker_db).await?;
+    sqlx::query(
+        "UPDATE event_exposure SET max_liability = 1000000000000000.00 WHERE event_id = $1",
+    )
+    .bind(events[0].id)
+    .execute(&pool)
+    .await?;
+    pool.close().await;
+    let name =
+        format!("POST /bets, every bet on one event, 1,000 funded bettors (c={concurrency})");
+    place_bets_on(platform, settings, concurrency, events, &name).await
+}
+
+async fn place_bets_on(
+    platform: &Platform,
+    settings: &Settings,
+    concurrency: usize,
+    events: Vec<OpenEvent>,
+    name: &str,
+) -> anyhow::Result<Row> {
+    let events = Arc::new(events);
     let pool = Arc::new(pool(&platform.bet_maker_db).await?);
     fund_bettors(&pool, BETTOR_PREFIX, BETTORS, bench_funds()).await?;
     let bettors: Arc<Vec<(String, String)>> = Arc::new(
@@ -239,13 +274,7 @@ pub async fn place_bets(
     books_balance(&pool).await?;
     pool.close().await;
     let p99_bound = (concurrency == 32).then_some(Duration::from_millis(50));
-    Ok(throughput_row(
-        &format!("POST /bets, 1,000 events, 1,000 funded bettors (c={concurrency})"),
-        &service,
-        &limit,
-        500,
-        p99_bound,
-    ))
+    Ok(throughput_row(name, &service, &limit, 500, p99_bound))
 }
 
 /// What `SeaOrmBetRepository::place` binds for a stake, by the domain's
@@ -254,6 +283,7 @@ pub async fn place_bets(
 struct StakeBinds {
     amount: Decimal,
     wallet_change: Decimal,
+    potential_payout: Decimal,
     accounts: Vec<&'static str>,
     amounts: Vec<Decimal>,
 }
@@ -265,6 +295,7 @@ impl StakeBinds {
         Ok(Self {
             amount: amount.value(),
             wallet_change: posting.on(Account::Wallet),
+            potential_payout: potential_payout(amount, super::COEFFICIENT.parse()?),
             accounts: posting
                 .entries()
                 .iter()
@@ -300,6 +331,9 @@ async fn place_bet_directly(
         .bind(&ids)
         .bind(&stake.accounts)
         .bind(&stake.amounts)
+        .bind(stake.potential_payout)
+        .bind(MAX_LIMIT)
+        .bind(MAX_LIMIT)
         .fetch_one(pool)
         .await?;
     let event_held: bool = row.try_get("event_held")?;

@@ -14,6 +14,7 @@ mod m20261122_000010_stakes_in_the_ledger;
 mod m20261205_000011_change_feed;
 mod m20261206_000012_payments;
 mod m20261207_000013_suspension_late_bets_and_corrections;
+mod m20261207_000014_risk_limits;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -32,6 +33,7 @@ const ALL: &[SqlMigration] = &[
     m20261205_000011_change_feed::MIGRATION,
     m20261206_000012_payments::MIGRATION,
     m20261207_000013_suspension_late_bets_and_corrections::MIGRATION,
+    m20261207_000014_risk_limits::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
