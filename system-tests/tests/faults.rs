@@ -57,7 +57,8 @@ async fn bets(cluster: &Cluster, phase: &str, event_id: Uuid, count: usize) -> V
 }
 
 /// The `i`-th final status of a series, cycling through both results and
-/// the cancellation, so the books see won, lost and void bets.
+/// the cancellation, so the books see won, lost and void bets (and, one
+/// after the other, every correction between them).
 fn final_status(i: usize) -> &'static str {
     ["FINISHED_WIN", "FINISHED_LOSE", "CANCELLED"][i % 3]
 }
@@ -143,6 +144,14 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
         assert!(
             cluster.finish_event(0, event, final_status(round)).await,
             "finishing while the broker is cut"
+        );
+        // And corrected: bet-maker hears the result and its correction
+        // together once the broker is back, and re-settles once.
+        assert!(
+            cluster
+                .correct_event(0, event, final_status(round + 1))
+                .await,
+            "correcting while the broker is cut"
         );
         // Bets need no broker: every one is accepted.
         accepted.extend(bets(&cluster, "during the broker cut", event, 5).await);
@@ -435,7 +444,7 @@ async fn line_provider_killed_between_commit_and_publish_publishes_after_restart
 }
 
 #[tokio::test]
-async fn two_replicas_of_each_service_publish_once_and_settle_once() {
+async fn two_replicas_of_each_service_publish_once_and_settle_once_and_resettle_once() {
     let mut cluster = Cluster::start(2, 2).await;
     let (channel, observed) = cluster
         .broker
@@ -462,6 +471,15 @@ async fn two_replicas_of_each_service_publish_once_and_settle_once() {
             accepted.extend(bets_in_phase(&cluster, &phase, (replica, *event), 1, &[], 1).await);
         }
         assert!(cluster.finish_event(i % 2, *event, final_status(i)).await);
+    }
+    // Half the results corrected, through the other line-provider: each
+    // re-settled once, whichever bet-maker hears of it.
+    for (i, event) in events.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        assert!(
+            cluster
+                .correct_event((i + 1) % 2, *event, final_status(i + 1))
+                .await
+        );
     }
     cluster.check_the_books(&accepted).await;
 

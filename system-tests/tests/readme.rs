@@ -95,8 +95,8 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
     );
     assert_eq!(
         system.balance().await,
-        system_tests::decimal("78.50"),
-        "alice's wallet: 100.00 in, 10.00 staked, 18.50 paid, 5.00 staked and refunded, 30.00 out"
+        system_tests::decimal("68.50"),
+        "alice's wallet: 100.00 in, 10.00 staked, 18.50 paid, 5.00 staked and refunded, 30.00 out, 10.00 staked at 3.00, 30.00 paid and taken back by the correction"
     );
     assert_books_balance(&system.bet_maker_db).await;
     system.stop().await;

@@ -329,6 +329,25 @@ impl Cluster {
         response.is_ok_and(|r| r.status() == StatusCode::OK)
     }
 
+    /// Corrects the final status of `event_id` to `status` through
+    /// replica `replica` of line-provider; whether it answered 200.
+    pub async fn correct_event(&self, replica: usize, event_id: Uuid, status: &str) -> bool {
+        let response = self
+            .client
+            .request(
+                Method::POST,
+                format!(
+                    "{}/events/{event_id}/corrections",
+                    self.line_providers[replica].base_url()
+                ),
+            )
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&json!({ "status": status, "reason": "corrected by the fault test" }))
+            .send()
+            .await;
+        response.is_ok_and(|r| r.status() == StatusCode::OK)
+    }
+
     /// Places a bet through replica `replica` of bet-maker, as the next of
     /// the [`BETTORS`] bettors in turn; what it answered, or why it did not
     /// answer.
