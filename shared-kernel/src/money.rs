@@ -271,7 +271,8 @@ mod tests {
             "null",
             "[1]",
             r#"{"a":1}"#,
-            "1234567890123.00",
+            // One integer digit more than the widest limit (10^15) has.
+            "12345678901234567.00",
         ] {
             assert!(from_json(bad).is_err(), "{bad} should be rejected");
         }

@@ -7,7 +7,9 @@
 //! An example is a comment line holding JSON (`# {"id":"01a1...", ...}`):
 //! the last response of the nearest `curl` command above it must have the
 //! same fields, and the same values except where the example writes `...`
-//! in a string.
+//! in a string. An example that is a problem document (`"type":
+//! "urn:betting:problem:..."`) shows a refusal: its command is expected to
+//! fail with an HTTP error, and the script goes on.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -23,14 +25,18 @@ pub const MARKER: &str = "<!-- walkthrough -->";
 /// call (README line, exit status, output) to `$WALKTHROUGH_LOG`. With
 /// `--fail-with-body`, an HTTP error fails the call; a failed call ends the
 /// whole script at once (`kill $$`), even from inside a wait loop's
-/// condition, where `set -e` does not reach.
+/// condition, where `set -e` does not reach; except an HTTP error (22) on
+/// a script line of `$WALKTHROUGH_REFUSALS`, a refusal the README shows.
 const PRELUDE: &str = r#"set -euo pipefail
 curl() {
   local out status=0
   out=$(command curl --silent --show-error --fail-with-body "$@") || status=$?
   printf '\036%s %s\n%s' "${BASH_LINENO[0]}" "$status" "$out" >> "$WALKTHROUGH_LOG"
   printf '%s\n' "$out"
-  if [ "$status" -ne 0 ]; then kill -TERM $$; fi
+  if [ "$status" -ne 0 ] && ! { [ "$status" -eq 22 ] \
+       && [[ " ${WALKTHROUGH_REFUSALS:-} " == *" ${BASH_LINENO[0]} "* ]]; }; then
+    kill -TERM $$
+  fi
 }
 "#;
 
@@ -148,6 +154,7 @@ impl Walkthrough {
             .arg(&script)
             .current_dir(dir)
             .env("WALKTHROUGH_LOG", &log)
+            .env("WALKTHROUGH_REFUSALS", self.refusal_script_lines())
             .envs(env.iter().copied())
             .kill_on_drop(true)
             .output();
@@ -171,6 +178,46 @@ impl Walkthrough {
                 succeeded: false,
             },
         }
+    }
+
+    /// The README lines of the commands whose example is a refusal (a
+    /// problem document): an HTTP error is what they should get.
+    fn refusals(&self) -> BTreeSet<usize> {
+        self.examples
+            .iter()
+            .filter(|(_, _, example)| {
+                example["type"]
+                    .as_str()
+                    .is_some_and(|kind| kind.starts_with("urn:betting:problem:"))
+            })
+            .filter_map(|(line, block, _)| self.command_of(*line, *block))
+            .collect()
+    }
+
+    /// The nearest command above README line `line` in its block.
+    fn command_of(&self, line: usize, block: usize) -> Option<usize> {
+        self.commands
+            .iter()
+            .filter(|(command, in_block)| *command < line && *in_block == block)
+            .map(|(command, _)| *command)
+            .max()
+    }
+
+    /// The script lines (space-separated) of the refusals' commands, each
+    /// line of a command continued over several.
+    fn refusal_script_lines(&self) -> String {
+        let refusals = self.refusals();
+        let mut lines = Vec::new();
+        let mut command = None;
+        for (index, readme_line) in self.readme_lines.iter().enumerate() {
+            if self.commands.iter().any(|(line, _)| line == readme_line) {
+                command = Some(*readme_line);
+            }
+            if *readme_line != 0 && command.is_some_and(|c| refusals.contains(&c)) {
+                lines.push((index + 1).to_string());
+            }
+        }
+        lines.join(" ")
     }
 
     /// The recorded calls, each put on the README line of its command: the
@@ -209,7 +256,13 @@ impl Walkthrough {
     /// response unlike the README's example of it.
     pub fn failures(&self, transcript: &Transcript) -> Vec<String> {
         let mut failures = Vec::new();
-        for call in transcript.calls.iter().filter(|call| call.status != 0) {
+        let refusals = self.refusals();
+        for call in transcript
+            .calls
+            .iter()
+            .filter(|call| call.status != 0)
+            .filter(|call| !(call.status == 22 && refusals.contains(&call.line)))
+        {
             failures.push(format!(
                 "README line {}: curl failed ({}): {}",
                 call.line, call.status, call.output
@@ -236,11 +289,7 @@ impl Walkthrough {
         example: &Value,
     ) -> Result<(), String> {
         let command = self
-            .commands
-            .iter()
-            .filter(|(command, in_block)| *command < line && *in_block == block)
-            .map(|(command, _)| *command)
-            .max()
+            .command_of(line, block)
             .ok_or("an example with no curl command above it in its block")?;
         let call = transcript
             .calls
@@ -326,5 +375,45 @@ mod tests {
         assert!(!walkthrough.script.contains("not marked"));
         let prelude = PRELUDE.lines().count();
         assert_eq!(walkthrough.readme_lines[prelude], 4);
+    }
+
+    #[test]
+    fn a_command_whose_example_is_a_problem_is_a_refusal_on_each_of_its_lines() {
+        let readme = "<!-- walkthrough -->\n```sh\ncurl -s http://h/ok\n# {\"id\": \"...\"}\ncurl -s -X POST http://h/no \\\n  -d '{}'\n# {\"type\": \"urn:betting:problem:stake-limit\", \"status\": 409}\n```\n";
+        let walkthrough = Walkthrough::from_readme(readme, &[], "");
+        assert_eq!(walkthrough.refusals(), BTreeSet::from([5]));
+        let prelude = PRELUDE.lines().count();
+        // The refused command's two lines and its example, not the first
+        // command's.
+        assert_eq!(
+            walkthrough.refusal_script_lines(),
+            format!("{} {} {}", prelude + 3, prelude + 4, prelude + 5)
+        );
+        let refused = Call {
+            line: 5,
+            status: 22,
+            output: "{\"type\": \"urn:betting:problem:stake-limit\", \"status\": 409}".to_owned(),
+        };
+        let ok = Call {
+            line: 3,
+            status: 0,
+            output: "{\"id\": \"x\"}".to_owned(),
+        };
+        let transcript = Transcript {
+            calls: vec![ok.clone(), refused.clone()],
+            stdout: String::new(),
+            stderr: String::new(),
+            succeeded: true,
+        };
+        assert_eq!(walkthrough.failures(&transcript), Vec::<String>::new());
+        let unexpected = Transcript {
+            calls: vec![Call { status: 22, ..ok }, refused],
+            ..transcript
+        };
+        assert_eq!(
+            walkthrough.failures(&unexpected).len(),
+            1,
+            "an HTTP error where none is shown"
+        );
     }
 }

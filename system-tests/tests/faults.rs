@@ -377,9 +377,18 @@ async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_res
         ))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let settling = "SELECT count(*) FROM pg_stat_activity
-                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-                      AND query LIKE '%UPDATE bets SET%'";
+    // The settlement statement, known by its first lines (PostgreSQL
+    // keeps only the first kilobyte of a query's text).
+    let head: String = bet_maker::infrastructure::persistence::SETTLE_BETS
+        .chars()
+        .take(80)
+        .collect::<String>()
+        .replace('\'', "''");
+    let settling = format!(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
+           AND left(query, 80) = '{head}'"
+    );
     assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
     shared_kernel::testing::eventually(
         "the settlement to be under way",
@@ -396,7 +405,7 @@ async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_res
         "the killed settlement to end",
         system_tests::PATIENCE,
         || async {
-            (system_tests::count(&cluster.bet_maker_db, settling).await == 0).then_some(())
+            (system_tests::count(&cluster.bet_maker_db, &settling).await == 0).then_some(())
         },
     )
     .await;

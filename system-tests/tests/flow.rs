@@ -1,7 +1,8 @@
 //! The platform's main flows end to end: an operator changes the line in
 //! line-provider, bet-maker hears of it through RabbitMQ, bettors bet, and
 //! results settle the bets (a cancellation voids them); and resync fills a
-//! bet-maker that heard nothing, over line-provider's gRPC API, page by page.
+//! bet-maker that heard nothing, over line-provider's gRPC API, page by page;
+//! a suspended event takes no bets until line-provider resumes it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -482,5 +483,56 @@ async fn resync_reads_a_line_longer_than_a_page_over_grpc() {
     );
     assert_eq!(system.open_events().await.len(), seeded as usize);
 
+    system.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_event_takes_no_bets_moves_its_odds_and_resumes() {
+    let system = System::start().await;
+    let event_id = id_of(&system.create_event("1.85").await);
+    system.wait_for_open_event(event_id, "1.85").await;
+
+    let suspended = system.finish_event(event_id, "SUSPENDED").await;
+    assert_eq!(
+        suspended["status"], "SUSPENDED",
+        "line-provider: {suspended}"
+    );
+    // The odds move while it is suspended: `event.updated`, still SUSPENDED.
+    system.change_coefficient(event_id, "1.60").await;
+    let listed = system.wait_for_open_event(event_id, "1.60").await;
+    assert_eq!(listed["status"], "SUSPENDED", "bet-maker: {listed}");
+    let refused = expect_problem(
+        system.try_place_bet(event_id, "10.00").await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        refused["type"], "urn:betting:problem:event-suspended",
+        "{refused}"
+    );
+
+    let resumed = system.finish_event(event_id, "NEW").await;
+    assert_eq!(resumed["status"], "NEW", "line-provider: {resumed}");
+    eventually("bet-maker offering the event again", PATIENCE, || async {
+        system
+            .open_events()
+            .await
+            .into_iter()
+            .find(|event| id_of(event) == event_id && event["status"] == "NEW")
+    })
+    .await;
+    let bet = system.place_bet(event_id, "10.00").await;
+    assert_eq!(
+        bet["coefficient"], "1.60",
+        "at the odds moved while suspended: {bet}"
+    );
+
+    system.wait_until_all_published().await;
+    assert_eq!(
+        system.dead_letters().await,
+        0,
+        "nothing was dead-lettered ({})",
+        system.dead_letter_queue
+    );
     system.stop().await;
 }

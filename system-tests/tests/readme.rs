@@ -37,6 +37,8 @@ async fn the_readme_walkthrough_runs_as_pasted_and_settles_its_bet() {
         config.payments.provider = bet_maker::config::ProviderKind::Sandbox;
         config.payments.webhook_secrets = Vec::new();
         config.payments.sandbox_delay_ms = 100;
+        // And with the house's default limits, which the Risk section shows.
+        config.max_liability_per_event = system_tests::decimal("1000000.00");
     })
     .await;
     let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");

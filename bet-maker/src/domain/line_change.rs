@@ -130,13 +130,23 @@ impl Refusal {
 impl ChangeKind {
     /// Checks `event` against line-provider's value rules and against
     /// this kind: `Created` only at version 1 and open, `Updated` only
-    /// open after version 1, `Finished` only with a result after version
-    /// 1, `Cancelled` only cancelled after version 1.
+    /// open or suspended after version 1, `Finished` only with a result
+    /// after version 1, `Cancelled` only cancelled after version 1,
+    /// `Suspended` only suspended after version 1, `Resumed` only open
+    /// after version 2, `Corrected` only final after version 2.
     pub fn check(self, event: &LineEvent) -> Result<(), ImpossibleChange> {
         check_values(event)?;
         let fits = match self {
             Self::Created => event.version == 1 && event.status == LineEventStatus::New,
-            Self::Updated => event.version > 1 && event.status == LineEventStatus::New,
+            // The odds or the deadline of a suspended event move too, and
+            // it stays suspended.
+            Self::Updated => {
+                event.version > 1
+                    && matches!(
+                        event.status,
+                        LineEventStatus::New | LineEventStatus::Suspended
+                    )
+            }
             Self::Finished => event.version > 1 && event.status.is_result(),
             Self::Cancelled => event.version > 1 && event.status == LineEventStatus::Cancelled,
             Self::Suspended => event.version > 1 && event.status == LineEventStatus::Suspended,
@@ -235,6 +245,11 @@ mod tests {
             (ChangeKind::Finished, FinishedWin, 2),
             (ChangeKind::Finished, FinishedLose, 7),
             (ChangeKind::Cancelled, Cancelled, 2),
+            (ChangeKind::Updated, Suspended, 3),
+            (ChangeKind::Suspended, Suspended, 2),
+            (ChangeKind::Resumed, New, 3),
+            (ChangeKind::Corrected, FinishedLose, 3),
+            (ChangeKind::Corrected, Cancelled, 4),
         ];
         for (kind, status, version) in ok {
             assert!(kind.check(&event(dec!(1.50), status, version)).is_ok());
@@ -253,6 +268,14 @@ mod tests {
             (ChangeKind::Cancelled, Cancelled, 1),
             (ChangeKind::Created, Cancelled, 1),
             (ChangeKind::Updated, Cancelled, 2),
+            (ChangeKind::Suspended, New, 2),
+            (ChangeKind::Suspended, FinishedWin, 2),
+            (ChangeKind::Suspended, Suspended, 1),
+            (ChangeKind::Resumed, Suspended, 3),
+            (ChangeKind::Resumed, New, 2),
+            (ChangeKind::Corrected, New, 3),
+            (ChangeKind::Corrected, Suspended, 3),
+            (ChangeKind::Corrected, FinishedWin, 2),
         ];
         for (kind, status, version) in bad {
             assert!(

@@ -114,6 +114,10 @@ impl System {
             &queue,
             &line_provider_grpc,
         );
+        // The flows stake up to the house's largest stake on one event,
+        // several times over; the liability limit is bet-maker's own
+        // tests' subject (`bet-maker/tests/risk.rs`), not theirs.
+        bet_maker_config.max_liability_per_event = bet_maker::domain::MAX_LIMIT;
         adjust(&mut bet_maker_config);
         let bet_maker = SpawnedApp::new(
             "bet-maker",

@@ -101,6 +101,33 @@ fn exposure_of(row: &PgRow, operation: &str) -> Result<Exposure, StorageError> {
 }
 
 /// A limit as the audit log spells it (`null`: none, the default applies).
+/// Writes the audit entry of a limit change (`action` on `subject`, the
+/// limit `field` from `before` to the change's) and commits it with the
+/// change, in `tx`.
+async fn audit_and_commit<S>(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    change: &LimitChange<S>,
+    (action, subject): (&str, String),
+    (field, before): (&str, Option<Decimal>),
+    operation: &str,
+) -> Result<AuditEntry, RepositoryError> {
+    let fail = || sqlx_storage(operation.to_owned());
+    let row = sqlx::query(AUDIT)
+        .bind(Uuid::now_v7())
+        .bind(change.actor.as_str())
+        .bind(action)
+        .bind(subject)
+        .bind(&change.reason)
+        .bind(json!({ field: spelled(before) }))
+        .bind(json!({ field: spelled(change.limit) }))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail())?;
+    let entry = audit_entry(&row, operation)?;
+    tx.commit().await.map_err(fail())?;
+    Ok(entry)
+}
+
 fn spelled(limit: Option<Decimal>) -> serde_json::Value {
     limit.map_or(serde_json::Value::Null, |limit| {
         WireDecimal::from_decimal_exact(limit).to_string().into()
@@ -175,19 +202,14 @@ impl RiskRepository for SqlRiskRepository {
             .execute(&mut *tx)
             .await
             .map_err(fail())?;
-        let row = sqlx::query(AUDIT)
-            .bind(Uuid::now_v7())
-            .bind(change.actor.as_str())
-            .bind(SET_EVENT_LIMIT)
-            .bind(format!("event:{event_id}"))
-            .bind(&change.reason)
-            .bind(json!({ "max_liability": spelled(before) }))
-            .bind(json!({ "max_liability": spelled(change.limit) }))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(fail())?;
-        let entry = audit_entry(&row, &operation)?;
-        tx.commit().await.map_err(fail())?;
+        let entry = audit_and_commit(
+            tx,
+            &change,
+            (SET_EVENT_LIMIT, format!("event:{event_id}")),
+            ("max_liability", before),
+            &operation,
+        )
+        .await?;
         Ok(Some(entry))
     }
 
@@ -209,19 +231,13 @@ impl RiskRepository for SqlRiskRepository {
             None => sqlx::query(REMOVE_BETTOR).bind(bettor),
         };
         written.execute(&mut *tx).await.map_err(fail())?;
-        let row = sqlx::query(AUDIT)
-            .bind(Uuid::now_v7())
-            .bind(change.actor.as_str())
-            .bind(SET_BETTOR_LIMIT)
-            .bind(format!("bettor:{bettor}"))
-            .bind(&change.reason)
-            .bind(json!({ "max_stake": spelled(before) }))
-            .bind(json!({ "max_stake": spelled(change.limit) }))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(fail())?;
-        let entry = audit_entry(&row, &operation)?;
-        tx.commit().await.map_err(fail())?;
-        Ok(entry)
+        audit_and_commit(
+            tx,
+            &change,
+            (SET_BETTOR_LIMIT, format!("bettor:{bettor}")),
+            ("max_stake", before),
+            &operation,
+        )
+        .await
     }
 }
