@@ -300,6 +300,51 @@ async fn a_bettor_follows_their_bets_and_wallet_and_never_another_bettors() {
 }
 
 #[tokio::test]
+async fn a_corrected_result_reaches_the_bettor_and_the_line_live() {
+    let app = TestApp::spawn_unfunded().await;
+    let event = open_event(&app, "2.00").await;
+    app.deposit_as("alice", "100.00").await;
+    let response = app.place_bet(event.id, "10.00").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let won = next(&event, "2.00", LineEventStatus::FinishedWin);
+    app.publish(&message_for(LineEventKind::Finished, &won))
+        .await;
+    app.until_version(event.id, won.version).await;
+    let mut alice = EventStream::expect(bets_stream(&app, "alice")).await;
+    let mut line = EventStream::expect(events_stream(&app)).await;
+
+    let lost = next(&won, "2.00", LineEventStatus::FinishedLose);
+    app.publish(&message_for(LineEventKind::Corrected, &lost).with_reason("offside"))
+        .await;
+
+    // The stream may still bring the first settlement's changes (the
+    // feed is read a moment behind its commits); the correction's follow.
+    let mut lines = Vec::new();
+    while lines.last() != Some(&line_data(&lost)) {
+        lines.push(next_line(&mut line, "the corrected event").await.json());
+        assert!(lines.len() <= 3, "{lines:?}");
+    }
+    let mut got = Vec::new();
+    let corrected = |got: &[(String, Value)]| {
+        let last = |kind: &str| {
+            got.iter()
+                .rev()
+                .find(|(k, _)| k == kind)
+                .map(|(_, d)| d.clone())
+        };
+        last("wallet").is_some_and(|w| w["balance"] == "90.00")
+            && last("bet").is_some_and(|b| b["status"] == "LOST" && b["payout"] == "0.00")
+    };
+    while !corrected(&got) {
+        let message = alice
+            .next_within(PATIENCE, "the bet and wallet corrected")
+            .await;
+        got.push((message.event.clone(), message.json()));
+        assert!(got.len() <= 6, "{got:?}");
+    }
+}
+
+#[tokio::test]
 async fn changes_applied_by_one_replica_reach_the_subscribers_of_another() {
     let a = TestApp::spawn_unfunded().await;
     // Replica B shares A's database but consumes from an exchange nobody
