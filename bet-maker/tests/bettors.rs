@@ -240,6 +240,17 @@ async fn every_bad_token_is_401_invalid_token_and_writes_nothing() {
             "a sub that is not a string",
             hs256(&with(good_claims(BETTOR), json!({ "sub": 42 }))),
         ),
+        // A NUL would fail the statements that store it (a 500), a
+        // newline would forge log lines: not printable, not a bettor.
+        ("a sub with a NUL", hs256(&good_claims("ali\u{0}ce"))),
+        (
+            "a sub with a newline",
+            hs256(&good_claims("alice\nINFO bet_maker: forged")),
+        ),
+        (
+            "a sub with an escape",
+            hs256(&good_claims("\u{1b}[31malice")),
+        ),
     ];
 
     for (case, token) in &cases {

@@ -13,8 +13,9 @@ pub const MAX_BETTOR_ID_CHARS: usize = 64;
 /// (`bet-maker token legacy`).
 pub const LEGACY_BETTOR: &str = "legacy";
 
-/// A bettor's id: 1 to 64 characters. A value of this type is valid by
-/// construction.
+/// A bettor's id: 1 to 64 printable characters (no control character:
+/// a NUL would fail every statement that stores it, a newline would forge
+/// log lines). A value of this type is valid by construction.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BettorId(String);
 
@@ -27,17 +28,23 @@ pub enum BettorIdError {
     /// More than [`MAX_BETTOR_ID_CHARS`] characters.
     #[error("must be at most {MAX_BETTOR_ID_CHARS} characters long")]
     TooLong,
+    /// A control character (NUL, a newline, an escape, ...).
+    #[error("must be printable characters only (no control characters)")]
+    NotPrintable,
 }
 
 impl BettorId {
     /// Checks the rules: 1 to 64 characters (Unicode scalar values, not
-    /// bytes).
+    /// bytes), none of them a control character.
     pub fn parse(id: &str) -> Result<Self, BettorIdError> {
         if id.is_empty() {
             return Err(BettorIdError::Empty);
         }
         if id.chars().count() > MAX_BETTOR_ID_CHARS {
             return Err(BettorIdError::TooLong);
+        }
+        if id.chars().any(char::is_control) {
+            return Err(BettorIdError::NotPrintable);
         }
         Ok(Self(id.to_owned()))
     }
@@ -107,15 +114,43 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_is_refused_wherever_it_is() {
+        for id in [
+            "a\0b",
+            "\0",
+            "alice\nINFO forged line",
+            "tab\there",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert_eq!(
+                BettorId::parse(id),
+                Err(BettorIdError::NotPrintable),
+                "{id:?}"
+            );
+        }
+        assert!(BettorId::parse("alice smith").is_ok());
+    }
+
+    #[test]
     fn the_legacy_bettor_is_a_valid_id() {
         assert_eq!(BettorId::parse(LEGACY_BETTOR), Ok(BettorId::legacy()));
     }
 
     proptest! {
         #[test]
-        fn accepts_exactly_the_texts_of_1_to_64_characters(text in "\\PC{0,80}") {
+        fn accepts_exactly_the_texts_of_1_to_64_printable_characters(text in "\\PC{0,80}") {
             let chars = text.chars().count();
             prop_assert_eq!(BettorId::parse(&text).is_ok(), (1..=64).contains(&chars));
+        }
+
+        #[test]
+        fn refuses_every_text_with_a_control_character(
+            before in "\\PC{0,30}", control in "\\p{Cc}", after in "\\PC{0,30}",
+        ) {
+            let id = format!("{before}{control}{after}");
+            prop_assert_eq!(BettorId::parse(&id), Err(BettorIdError::NotPrintable));
         }
     }
 }
