@@ -310,6 +310,9 @@ async fn a_malformed_position_is_an_invalid_argument_naming_it() {
         (from("not-a-position"), "after"),
         (from("12"), "after"),
         (from("-1.5"), "after"),
+        // Positions it never returned: no transaction or outbox row is 0.
+        (from("0.0"), "after"),
+        (from("07.1"), "after"),
         (
             WatchEventsRequest {
                 from_now: true,

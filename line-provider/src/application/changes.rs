@@ -50,8 +50,13 @@ impl FromStr for LogPosition {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (transaction, sequence) = text.split_once('.').ok_or(MalformedPosition)?;
-        // Digits only: `parse` would also take a sign.
-        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        // Digits only (`parse` would also take a sign), as a change's
+        // position is written: no leading zero, and neither part 0 (a
+        // transaction id and an outbox id both start at 1), so `0.0` and
+        // `01.2` are no positions this service gave out.
+        let digits = |part: &str| {
+            !part.is_empty() && !part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit())
+        };
         if !digits(transaction) || !digits(sequence) {
             return Err(MalformedPosition);
         }
@@ -192,7 +197,13 @@ mod tests {
             sequence: 42,
         };
         assert_eq!(position.to_string().parse(), Ok(position));
-        assert_eq!("0.0".parse(), Ok(LogPosition::START));
+        assert_eq!(
+            "1342.1".parse(),
+            Ok(LogPosition {
+                transaction: 1342,
+                sequence: 1
+            })
+        );
     }
 
     #[test]
@@ -211,6 +222,11 @@ mod tests {
             "1.2 ",
             "18446744073709551616.1",
             "1.9223372036854775808",
+            "0.0",
+            "0.5",
+            "5.0",
+            "01.2",
+            "1.02",
         ] {
             assert_eq!(
                 text.parse::<LogPosition>(),
