@@ -17,21 +17,6 @@ use support::{TestApp, line_event, message_for};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Publishes a fresh event and waits until it is applied: since one
-/// consumer applies messages in order, everything published before it has
-/// been handled too.
-async fn drain_queue(app: &TestApp) {
-    let probe = line_event(
-        "1.10",
-        Utc::now() + chrono::Duration::hours(1),
-        LineEventStatus::New,
-        1,
-    );
-    app.publish(&message_for(LineEventKind::Created, &probe))
-        .await;
-    app.until_version(probe.id, 1).await;
-}
-
 async fn bets_of(app: &TestApp, event: &LineEvent) -> Vec<Value> {
     let page = app
         .get_json(&format!("/bets?event_id={}&limit=500", event.id))
@@ -85,7 +70,7 @@ async fn a_message_delivered_twice_settles_the_bets_once() {
     app.until_version(event.id, 2).await;
     let first = bets_of(&app, &event).await;
     app.publish(&message).await;
-    drain_queue(&app).await;
+    app.drain().await;
 
     let second = bets_of(&app, &event).await;
     assert_eq!(
@@ -133,7 +118,7 @@ async fn a_cancellation_delivered_twice_voids_every_pending_bet_once() {
     app.until_version(event.id, 2).await;
     let first = bets_of(&app, &event).await;
     app.publish(&message).await;
-    drain_queue(&app).await;
+    app.drain().await;
 
     let second = bets_of(&app, &event).await;
     assert_eq!(
@@ -220,7 +205,7 @@ async fn a_cancelled_event_never_reopens_or_gets_a_result() {
         ],
         "{dead:?}"
     );
-    drain_queue(&app).await;
+    app.drain().await;
     assert_eq!(
         app.copy_of(event.id).await,
         Some(("CANCELLED".to_owned(), 2, "1.85".to_owned()))
@@ -250,7 +235,7 @@ async fn a_routing_key_that_contradicts_the_cancelled_status_is_dead_lettered() 
     let labels: Vec<&str> = dead.iter().map(|(label, _)| label.as_str()).collect();
     assert_eq!(labels, ["kind_mismatch", "kind_mismatch"], "{dead:?}");
     assert!(dead[0].1.contains("Cancelled"), "{dead:?}");
-    drain_queue(&app).await;
+    app.drain().await;
     assert_eq!(
         app.copy_of(event.id).await,
         Some(("NEW".to_owned(), 1, "1.85".to_owned()))
@@ -294,7 +279,7 @@ async fn a_result_that_arrives_before_the_event_still_wins() {
         .await;
     app.publish(&message_for(LineEventKind::Updated, &updated))
         .await;
-    drain_queue(&app).await;
+    app.drain().await;
 
     assert_eq!(
         app.copy_of(created.id).await,
@@ -332,7 +317,7 @@ async fn updates_applied_in_reverse_end_at_the_newest() {
         .await;
     app.publish(&message_for(LineEventKind::Updated, &second))
         .await;
-    drain_queue(&app).await;
+    app.drain().await;
 
     assert_eq!(
         app.copy_of(event.id).await,

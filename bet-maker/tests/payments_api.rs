@@ -10,23 +10,9 @@ use shared_kernel::testing::{
     PATIENCE, assert_names_field, eventually, expect_json, expect_problem,
 };
 use shared_kernel::webhook_signature::{HEADER, WebhookSecret, header_value};
-use support::{TestApp, assert_books_balance, notice_about, signed, token_for, webhook_secret};
-
-/// A token for `who` granting `scope`.
-fn staff_token(who: &str, scope: &str) -> String {
-    let tokens =
-        bet_maker::presentation::http::BettorTokens::from_settings(&support::jwt_settings())
-            .unwrap_or_else(|e| panic!("{e}"));
-    let who = bet_maker::domain::BettorId::parse(who).unwrap_or_else(|e| panic!("{e}"));
-    tokens
-        .issue_with_scope(
-            &who,
-            Some(scope),
-            std::time::Duration::from_secs(600),
-            std::time::SystemTime::now(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use support::{
+    TestApp, assert_books_balance, notice_about, signed, staff_token, token_for, webhook_secret,
+};
 
 /// `body` posted to the webhook with exactly this signature header (or none).
 async fn post_webhook(app: &TestApp, body: &str, signature: Option<String>) -> reqwest::Response {

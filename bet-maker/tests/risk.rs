@@ -13,23 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared_kernel::contracts::LineEventKind;
 use shared_kernel::testing::{expect_json, expect_problem};
-use support::{TestApp, assert_books_balance, message_for};
-
-/// A token for `who` granting `scope`.
-fn staff_token(who: &str, scope: &str) -> String {
-    let tokens =
-        bet_maker::presentation::http::BettorTokens::from_settings(&support::jwt_settings())
-            .unwrap_or_else(|e| panic!("{e}"));
-    let who = bet_maker::domain::BettorId::parse(who).unwrap_or_else(|e| panic!("{e}"));
-    tokens
-        .issue_with_scope(
-            &who,
-            Some(scope),
-            std::time::Duration::from_secs(600),
-            std::time::SystemTime::now(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use support::{TestApp, assert_books_balance, message_for, staff_token};
 
 fn decimal(value: &Value) -> Decimal {
     value

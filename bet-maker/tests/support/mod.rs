@@ -128,6 +128,21 @@ pub fn token_for(bettor: &str) -> String {
         .unwrap_or_else(|e| panic!("signing a token for {bettor}: {e}"))
 }
 
+/// A staff token for `who` granting `scope` (`cashier`, `trader`).
+pub fn staff_token(who: &str, scope: &str) -> String {
+    let who = BettorId::parse(who).unwrap_or_else(|e| panic!("staff `{who}`: {e}"));
+    let tokens = BettorTokens::from_settings(&jwt_settings())
+        .unwrap_or_else(|e| panic!("the test token keys: {e}"));
+    tokens
+        .issue_with_scope(
+            &who,
+            Some(scope),
+            std::time::Duration::from_secs(600),
+            std::time::SystemTime::now(),
+        )
+        .unwrap_or_else(|e| panic!("signing a token for {who}: {e}"))
+}
+
 /// A running bet-maker and what it runs on; derefs to the [`SpawnedApp`]
 /// for requests.
 pub struct TestApp {
