@@ -38,12 +38,13 @@ resync: build
 	$(BIN)/bet-maker resync
 
 # The benchmark's smoke run goes first; the last line is the total over
-# every test binary ("N passed, N failed"), and the exit status is cargo's.
+# every test binary ("N passed, N failed"), and the exit status is cargo's;
+# every binary runs even after one fails, so one run shows every failure.
 test:
 	@scripts/preflight.sh
 	$(CARGO) build --workspace --bins
 	$(BIN)/bench --smoke
-	@set -o pipefail; $(CARGO) test --workspace 2>&1 | tee target/test-output.log; status=$$?; \
+	@set -o pipefail; $(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test-output.log; status=$$?; \
 	  awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "%d passed, %d failed\n", passed, failed }' \
 	    target/test-output.log; \
 	  exit $$status
