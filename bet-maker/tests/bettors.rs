@@ -303,14 +303,13 @@ async fn a_token_within_the_leeway_of_its_exp_or_nbf_is_accepted() {
 }
 
 #[tokio::test]
-async fn the_line_health_metrics_and_docs_need_no_token() {
+async fn the_line_health_and_docs_need_no_token() {
     let app = TestApp::spawn().await;
 
     for path in [
         "/events",
         "/health/live",
         "/health/ready",
-        "/metrics",
         "/openapi.json",
         "/docs/",
     ] {

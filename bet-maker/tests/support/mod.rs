@@ -25,7 +25,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
-use shared_kernel::http::HttpSettings;
+use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
@@ -476,6 +476,8 @@ pub fn config(
         database_pool_size: 4,
         host: [127, 0, 0, 1].into(),
         port: 0,
+        admin_port: 0,
+        management: ManagementSettings::default(),
         line_provider_grpc_url: line_provider_grpc_url.to_owned(),
         amqp_url: amqp_url(),
         exchange: exchange.to_owned(),
