@@ -18,8 +18,8 @@ use shared_kernel::telemetry::TelemetrySettings;
 use crate::domain::Currency;
 
 pub use jwt::{
-    BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
-    parse_lifetime,
+    BadLifetime, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES,
+    NotPositiveSeconds, SecretTooShort, parse_lifetime,
 };
 pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
 pub use streams::StreamSettings;

@@ -13,7 +13,8 @@ use std::ops::Deref;
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
 use bet_maker::config::{
-    Config, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings, ProviderKind, StreamSettings,
+    Config, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings,
+    ProviderKind, StreamSettings,
 };
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
@@ -110,6 +111,7 @@ pub fn jwt_settings() -> JwtSettings {
         },
         issuer: None,
         audience: None,
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     }
 }
 
