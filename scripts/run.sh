@@ -43,6 +43,10 @@ browsable() {
 line_provider_url="http://$(browsable "${LINE_PROVIDER_HOST:-127.0.0.1}"):${LINE_PROVIDER_PORT:-8100}"
 line_provider_grpc="$(browsable "${LINE_PROVIDER_HOST:-127.0.0.1}"):${LINE_PROVIDER_GRPC_PORT:-50051}"
 bet_maker_url="http://$(browsable "${BET_MAKER_HOST:-127.0.0.1}"):${BET_MAKER_PORT:-8080}"
+# /metrics is on each service's management listener only.
+management_host=$(browsable "${MANAGEMENT_BIND:-127.0.0.1}")
+line_provider_metrics="http://$management_host:${LINE_PROVIDER_ADMIN_PORT:-9100}/metrics"
+bet_maker_metrics="http://$management_host:${BET_MAKER_ADMIN_PORT:-9080}/metrics"
 read -r mq_host _ < <(endpoint "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}" 5672)
 
 # The banner is shown once both answer (or one of them has stopped).
@@ -65,6 +69,7 @@ cat <<MSG
   line-provider  $line_provider_url/docs   (operator token: LINE_PROVIDER_ADMIN_TOKEN in .env)
                  gRPC $line_provider_grpc      (grpcurl -plaintext $line_provider_grpc list)
   bet-maker      $bet_maker_url/docs
+  metrics        $line_provider_metrics, $bet_maker_metrics
   RabbitMQ       $rabbit
   Ctrl-C stops both.
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
-use shared_kernel::http::Readiness;
-use shared_kernel::lifecycle::{RunningService, ServiceLabel};
+use shared_kernel::http::{Readiness, management_router};
+use shared_kernel::lifecycle::{Listener, RunningService, ServiceLabel};
 use shared_kernel::postgres::listen;
 use shared_kernel::signing::MessageVerifier;
 
@@ -151,12 +151,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         tokens,
         feed: feed.clone(),
     };
+    let public = Listener {
+        host: config.host,
+        port: config.port,
+        port_variable: "BET_MAKER_PORT",
+        router: router(state, readiness.clone()),
+    };
+    let management = Listener {
+        host: config.management.bind,
+        port: config.admin_port,
+        port_variable: "BET_MAKER_ADMIN_PORT",
+        router: management_router(readiness),
+    };
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
-        config.host,
-        config.port,
-        "BET_MAKER_PORT",
-        router(state, readiness),
+        public,
+        management,
         &config.http,
     )
     .await?;
@@ -212,7 +222,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     tracing::info!(
         service = SERVICE,
         address = %service.address(),
-        "listening; Swagger UI at /docs"
+        management_address = %service.management_address(),
+        "listening; Swagger UI at /docs, /metrics at the management address"
     );
     Ok(service)
 }

@@ -12,14 +12,14 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
-use shared_kernel::http::HttpSettings;
+use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::telemetry::TelemetrySettings;
 
 use crate::domain::Currency;
 
 pub use jwt::{
-    BadLifetime, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES, SecretTooShort,
-    parse_lifetime,
+    BadLifetime, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES,
+    NotPositiveSeconds, SecretTooShort, parse_lifetime,
 };
 pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
 pub use streams::StreamSettings;
@@ -67,6 +67,18 @@ pub struct Config {
         default_value_t = 8080
     )]
     pub port: u16,
+    /// The port of the management listener (`/metrics`, `/health/*`), on
+    /// MANAGEMENT_BIND (0 picks a free one).
+    #[arg(
+        long,
+        env = "BET_MAKER_ADMIN_PORT",
+        value_name = "BET_MAKER_ADMIN_PORT",
+        default_value_t = 9080
+    )]
+    pub admin_port: u16,
+    /// Where the management listener binds.
+    #[command(flatten)]
+    pub management: ManagementSettings,
     /// line-provider's gRPC API (`line.v1.LineService`), read by
     /// `bet-maker resync`.
     #[arg(

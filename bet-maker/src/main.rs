@@ -43,7 +43,9 @@ enum Command {
     Token {
         /// The bettor: the token's `sub`, 1 to 64 characters.
         bettor: BettorId,
-        /// How long the token is valid: 90s, 30m, 1h, 7d (at most 365d).
+        /// How long the token is valid: 90s, 30m, 1h, 7d; at most
+        /// BET_MAKER_JWT_MAX_LIFETIME_SECS (a day by default), or bet-maker
+        /// would refuse it.
         #[arg(long, default_value = "1h", value_parser = parse_lifetime)]
         ttl: Duration,
         /// Staff scopes the token grants, space-separated: `cashier`,

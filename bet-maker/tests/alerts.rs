@@ -85,7 +85,7 @@ async fn forged_messages_and_a_conflicting_result_are_alerted_a_few_a_minute_eac
 
     // What was held back is counted (the log has every one too).
     let metrics = app
-        .request(reqwest::Method::GET, "/metrics")
+        .management(reqwest::Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET /metrics: {e}"))

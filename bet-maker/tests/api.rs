@@ -1094,12 +1094,12 @@ async fn the_service_becomes_ready_with_database_and_broker_up() {
 }
 
 #[tokio::test]
-async fn metrics_are_served_as_prometheus_text() {
+async fn metrics_are_served_as_prometheus_text_on_the_management_listener_only() {
     let app = TestApp::spawn().await;
     let event = app.open_event("1.85").await;
     place(&app, event.id, "10.50").await;
 
-    let response = get(&app, "/metrics").await;
+    let response = send(app.management(Method::GET, "/metrics")).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = header(&response, CONTENT_TYPE);
@@ -1107,6 +1107,30 @@ async fn metrics_are_served_as_prometheus_text() {
     let text = response.text().await.unwrap_or_default();
     for metric in ["http_requests_total", "bets_placed_total"] {
         assert!(text.contains(metric), "no `{metric}` in /metrics:\n{text}");
+    }
+    let public = send(app.anonymous(Method::GET, "/metrics")).await;
+    let problem = expect_problem(public, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        problem["type"], "urn:betting:problem:not-found",
+        "{problem}"
+    );
+    // The management listener serves nothing of the API.
+    let api = send(app.management(Method::GET, "/events")).await;
+    expect_problem(api, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn both_listeners_answer_health_checks() {
+    let app = TestApp::spawn().await;
+
+    for (listener, request) in [
+        ("public", app.anonymous(Method::GET, "/health/ready")),
+        ("management", app.management(Method::GET, "/health/ready")),
+        ("public", app.anonymous(Method::GET, "/health/live")),
+        ("management", app.management(Method::GET, "/health/live")),
+    ] {
+        let response = send(request).await;
+        assert_eq!(response.status(), StatusCode::OK, "{listener}");
     }
 }
 

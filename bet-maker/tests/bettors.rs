@@ -302,15 +302,159 @@ async fn a_token_within_the_leeway_of_its_exp_or_nbf_is_accepted() {
     }
 }
 
+/// 1 January 3000, in seconds since the Unix epoch.
+const YEAR_3000: u64 = 32_503_680_000;
+
+/// A day: the default of `BET_MAKER_JWT_MAX_LIFETIME_SECS`.
+const DAY: u64 = 86_400;
+
+/// An HS256 token with exactly this header (any JSON) and these claims,
+/// signed with the test secret.
+fn hs256_with_header(header: &Value, claims: &Value) -> String {
+    let message = format!("{}.{}", b64(header), b64(claims));
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .unwrap_or_else(|e| panic!("signing {message}: {e}"));
+    format!("{message}.{signature}")
+}
+
+/// `GET /bets` with `token`: 401 with the problem document, whose detail
+/// is returned.
+async fn refused_detail(app: &TestApp, token: &str, case: &str) -> String {
+    let response = list_bets(app, Some(&format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let problem = expect_problem(response, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        problem["type"], "urn:betting:problem:unauthorized",
+        "{case}: {problem}"
+    );
+    problem["detail"].as_str().unwrap_or_default().to_owned()
+}
+
 #[tokio::test]
-async fn the_line_health_metrics_and_docs_need_no_token() {
+async fn a_token_living_longer_than_the_max_lifetime_is_401() {
+    let app = TestApp::spawn().await;
+    let now = now();
+    let cases = [
+        (
+            "exp in year 3000",
+            with(good_claims(BETTOR), json!({ "exp": YEAR_3000 })),
+        ),
+        (
+            "exp a day and an hour after iat",
+            with(
+                good_claims(BETTOR),
+                json!({ "iat": now - 3_600, "exp": now + DAY }),
+            ),
+        ),
+        (
+            "no iat, exp more than a day from now",
+            with(
+                good_claims(BETTOR),
+                json!({ "iat": null, "exp": now + DAY + 3_600 }),
+            ),
+        ),
+        (
+            "an iat in the future does not stretch the lifetime",
+            with(
+                good_claims(BETTOR),
+                json!({ "iat": YEAR_3000 - 60, "exp": YEAR_3000 }),
+            ),
+        ),
+    ];
+
+    for (case, claims) in &cases {
+        let detail = refused_detail(&app, &hs256(claims), case).await;
+        assert!(detail.contains("lives too long"), "{case}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_within_the_max_lifetime_is_accepted() {
+    let app = TestApp::spawn().await;
+    let now = now();
+    let cases = [
+        (
+            "exp a day after iat",
+            with(good_claims(BETTOR), json!({ "iat": now, "exp": now + DAY })),
+        ),
+        (
+            "no iat, exp within a day of now",
+            with(
+                good_claims(BETTOR),
+                json!({ "iat": null, "exp": now + DAY - 60 }),
+            ),
+        ),
+    ];
+
+    for (case, claims) in &cases {
+        let response = list_bets(&app, Some(&format!("Bearer {}", hs256(claims))))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(response.status(), StatusCode::OK, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn the_max_lifetime_is_the_configured_one() {
+    let app = TestApp::spawn_unfunded_with(|config| {
+        config.jwt.max_lifetime = std::time::Duration::from_secs(600);
+    })
+    .await;
+    let an_hour = hs256(&good_claims(BETTOR));
+    let ten_minutes = hs256(&with(good_claims(BETTOR), json!({ "exp": now() + 600 })));
+
+    let detail = refused_detail(&app, &an_hour, "an hour, past 600 s").await;
+    assert!(detail.contains("600 s"), "{detail}");
+    let response = list_bets(&app, Some(&format!("Bearer {ten_minutes}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_with_a_crit_header_is_401_whatever_it_names() {
+    let app = TestApp::spawn().await;
+    let claims = good_claims(BETTOR);
+    let headers = [
+        json!({ "alg": "HS256", "typ": "JWT", "crit": ["exp"] }),
+        json!({ "alg": "HS256", "typ": "JWT", "crit": ["http://example.com/unknown"], "http://example.com/unknown": true }),
+        json!({ "alg": "HS256", "typ": "JWT", "crit": [] }),
+        json!({ "alg": "HS256", "typ": "JWT", "crit": null }),
+        json!({ "alg": "HS256", "typ": "JWT", "crit": "b64" }),
+    ];
+    // The same token without `crit` is accepted: only the header decides.
+    let plain = hs256_with_header(&json!({ "alg": "HS256", "typ": "JWT" }), &claims);
+    let response = list_bets(&app, Some(&format!("Bearer {plain}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::OK);
+
+    for header in &headers {
+        let token = hs256_with_header(header, &claims);
+        let case = header.to_string();
+        let detail = refused_detail(&app, &token, &case).await;
+        assert!(detail.contains("crit"), "{case}: {detail}");
+        expect_invalid_token(&app, &token, &case).await;
+    }
+}
+
+#[tokio::test]
+async fn the_line_health_and_docs_need_no_token() {
     let app = TestApp::spawn().await;
 
     for path in [
         "/events",
         "/health/live",
         "/health/ready",
-        "/metrics",
         "/openapi.json",
         "/docs/",
     ] {
@@ -737,6 +881,23 @@ fn the_token_command_refuses_to_sign_with_only_a_public_key() {
         "{stderr}"
     );
     assert!(!stdout.contains("eyJ"), "no token on stdout: {stdout}");
+}
+
+#[test]
+fn the_token_command_refuses_a_ttl_longer_than_the_max_lifetime() {
+    let secret = ("BET_MAKER_JWT_SECRET", JWT_SECRET.as_ref());
+
+    let (succeeded, stdout, stderr) = token_command(&["dave", "--ttl", "2d"], &[secret]);
+    assert!(!succeeded, "it printed {stdout}");
+    assert!(
+        stderr.contains("BET_MAKER_JWT_MAX_LIFETIME_SECS"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("eyJ"), "no token on stdout: {stdout}");
+
+    let longer = ("BET_MAKER_JWT_MAX_LIFETIME_SECS", "172800".as_ref());
+    let (succeeded, _, stderr) = token_command(&["dave", "--ttl", "2d"], &[secret, longer]);
+    assert!(succeeded, "with a max of two days: {stderr}");
 }
 
 #[test]

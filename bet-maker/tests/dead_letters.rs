@@ -20,7 +20,7 @@ use support::TestApp;
 /// The value of the series `name{queue="<queue>"}` on `/metrics`.
 async fn metric(app: &TestApp, name: &str, queue: &str) -> Option<Decimal> {
     let text = app
-        .request(Method::GET, "/metrics")
+        .management(Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET /metrics: {e}"))

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use support::TestApp;
 
 async fn metrics_text(app: &TestApp) -> String {
-    app.request(Method::GET, "/metrics")
+    app.management(Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET /metrics: {e}"))

@@ -104,7 +104,7 @@ async fn only_a_fresh_signature_by_an_accepted_secret_moves_money() {
     assert_eq!(app.balance_of("alice").await, "0.00");
     assert_eq!(app.count("SELECT count(*) FROM payment_inbox").await, 0);
     let metrics = app
-        .anonymous(Method::GET, "/metrics")
+        .management(Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

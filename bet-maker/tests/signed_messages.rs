@@ -21,7 +21,7 @@ fn header(headers: &mut FieldTable, name: &str, value: &str) {
 }
 
 async fn metrics(app: &TestApp) -> String {
-    app.request(Method::GET, "/metrics")
+    app.management(Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET /metrics: {e}"))

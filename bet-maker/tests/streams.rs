@@ -448,7 +448,7 @@ async fn a_stalled_client_is_dropped_without_affecting_another() {
 /// `sse_streams_open{stream="events"}`, as `/metrics` says it.
 async fn streams_open(app: &TestApp) -> i64 {
     let metrics = app
-        .anonymous(Method::GET, "/metrics")
+        .management(Method::GET, "/metrics")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))

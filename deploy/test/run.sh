@@ -12,8 +12,9 @@
 #     queries are checked against Prometheus instead;
 #  4. the check (system-tests/src/bin/deploy_check.rs): the betting flow
 #     through the load balancer, with one replica of each service stopped
-#     midway, the broker's users and message flow, Prometheus's targets and
-#     the dashboard's queries;
+#     midway, the broker's users and message flow, /metrics refused (404)
+#     through the load balancer, Prometheus's targets (each replica's
+#     management port) and the dashboard's queries;
 #  5. one trace spanning both services, received by an OTLP receiver the
 #     test runs on this machine (system-tests' otlp_receiver);
 #  6. the browser tests (deploy/test/browser): both Swagger UIs, RabbitMQ's

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
-use shared_kernel::http::Readiness;
-use shared_kernel::lifecycle::{RunningService, ServiceLabel};
+use shared_kernel::http::{Readiness, management_router};
+use shared_kernel::lifecycle::{Listener, RunningService, ServiceLabel};
 use shared_kernel::signing::MessageSigner;
 
 use crate::application::ports::SystemClock;
@@ -91,12 +91,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         .context("reading the address the gRPC server listens on")?;
     let grpc_readiness = readiness.clone();
     let alert_readiness = readiness.clone();
+    let public = Listener {
+        host: config.host,
+        port: config.port,
+        port_variable: "LINE_PROVIDER_PORT",
+        router: router(state, readiness.clone()),
+    };
+    let management = Listener {
+        host: config.management.bind,
+        port: config.admin_port,
+        port_variable: "LINE_PROVIDER_ADMIN_PORT",
+        router: management_router(readiness),
+    };
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
-        config.host,
-        config.port,
-        "LINE_PROVIDER_PORT",
-        router(state, readiness),
+        public,
+        management,
         &config.http,
     )
     .await?;
@@ -136,7 +146,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         service = SERVICE,
         address = %service.address(),
         grpc_address = %grpc_address,
-        "listening; Swagger UI at /docs"
+        management_address = %service.management_address(),
+        "listening; Swagger UI at /docs, /metrics at the management address"
     );
     Ok(service)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::builder::NonEmptyStringValueParser;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::cli::ServiceConfig;
-use shared_kernel::http::HttpSettings;
+use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::telemetry::TelemetrySettings;
 
 /// Everything line-provider reads from its environment. A plain struct:
@@ -58,6 +58,18 @@ pub struct Config {
         default_value_t = 50051
     )]
     pub grpc_port: u16,
+    /// The port of the management listener (`/metrics`, `/health/*`), on
+    /// MANAGEMENT_BIND (0 picks a free one).
+    #[arg(
+        long,
+        env = "LINE_PROVIDER_ADMIN_PORT",
+        value_name = "LINE_PROVIDER_ADMIN_PORT",
+        default_value_t = 9100
+    )]
+    pub admin_port: u16,
+    /// Where the management listener binds.
+    #[command(flatten)]
+    pub management: ManagementSettings,
     /// The operator token for the write endpoints. Required, no default.
     #[arg(
         long,

@@ -204,7 +204,7 @@ async fn refusals_are_logged_at_warn_at_most_once_a_second_without_the_token() {
     );
     let all = logs.refusals().join("\n");
     assert!(!all.contains("secret-guess"), "a token was logged: {all}");
-    let response = send(app.request(Method::GET, "/metrics")).await;
+    let response = send(app.management(Method::GET, "/metrics")).await;
     let metrics = response.text().await.unwrap_or_default();
     assert!(
         metrics.contains("operator_auth_refusals_total"),

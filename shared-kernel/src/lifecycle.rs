@@ -1,5 +1,6 @@
-//! A running service: its HTTP server and background workers, started
-//! together and stopped together, gracefully, on SIGTERM or SIGINT.
+//! A running service: its HTTP servers (public and management) and
+//! background workers, started together and stopped together, gracefully,
+//! on SIGTERM or SIGINT.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -7,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::http::{Connections, HttpSettings};
+use crate::http::{AllowedOrigins, Connections, HttpSettings, MANAGEMENT_MAX_CONNECTIONS};
 
 /// Which service a process runs and which database it owns. Lifecycle log
 /// lines carry both as fields, and the workers log inside a span holding
@@ -38,49 +40,94 @@ impl ServiceLabel {
     }
 }
 
-/// A started service: an HTTP server and background workers (the outbox
-/// relay, the consumer), sharing one stop signal.
+/// One HTTP listener of a service: where it binds, the variable naming its
+/// port (for errors), and what it serves.
+#[derive(Debug)]
+pub struct Listener {
+    /// The address to bind.
+    pub host: IpAddr,
+    /// The port (0 picks a free one).
+    pub port: u16,
+    /// The setting the port comes from (`BET_MAKER_PORT`), named when it
+    /// cannot be bound.
+    pub port_variable: &'static str,
+    /// What it serves.
+    pub router: Router,
+}
+
+impl Listener {
+    async fn bind(&self) -> anyhow::Result<(TcpListener, SocketAddr)> {
+        let (host, port, variable) = (self.host, self.port, self.port_variable);
+        let listener = TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("cannot listen on {host}:{port} ({variable})"))?;
+        let address = listener
+            .local_addr()
+            .with_context(|| format!("reading the address {variable} listens on"))?;
+        Ok((listener, address))
+    }
+}
+
+/// A started service: its public HTTP server, its management server
+/// (`/metrics`, `/health/*`) and background workers (the outbox relay, the
+/// consumer), sharing one stop signal.
 #[derive(Debug)]
 pub struct RunningService {
     label: ServiceLabel,
     span: tracing::Span,
     address: SocketAddr,
+    management_address: SocketAddr,
     /// Other servers' addresses (gRPC), by name.
     other_addresses: Vec<(&'static str, SocketAddr)>,
     stop: CancellationToken,
     grace: Duration,
     connections: Connections,
     server: JoinHandle<()>,
+    management_server: JoinHandle<()>,
     workers: Vec<(&'static str, JoinHandle<()>)>,
 }
 
 impl RunningService {
-    /// Binds `host:port` (`port_variable` names the setting in errors) and
-    /// serves `router` until stopped, within the bounds of `http`.
+    /// Binds both listeners (either taken stops start-up, naming its
+    /// variable) and serves each until stopped, within the bounds of
+    /// `http`; the management listener has a connection cap of its own
+    /// ([`MANAGEMENT_MAX_CONNECTIONS`]) and no CORS.
     pub async fn serve(
         label: ServiceLabel,
-        host: IpAddr,
-        port: u16,
-        port_variable: &str,
-        router: Router,
+        public: Listener,
+        management: Listener,
         http: &HttpSettings,
     ) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind((host, port))
-            .await
-            .with_context(|| format!("cannot listen on {host}:{port} ({port_variable})"))?;
-        let address = listener
-            .local_addr()
-            .context("reading the address the server listens on")?;
-        room_for_connections(http.max_connections);
+        let (listener, address) = public.bind().await?;
+        let (management_listener, management_address) = management.bind().await?;
+        room_for_connections(
+            http.max_connections
+                .saturating_add(MANAGEMENT_MAX_CONNECTIONS),
+        );
         let stop = CancellationToken::new();
         let span = label.span();
         let connections = Connections::new(http.max_connections);
         let server = tokio::spawn(
             crate::http::serve(
                 listener,
-                router,
+                public.router,
                 http.clone(),
                 connections.clone(),
+                stop.child_token(),
+            )
+            .instrument(span.clone()),
+        );
+        let management_http = HttpSettings {
+            max_connections: MANAGEMENT_MAX_CONNECTIONS,
+            cors_allowed_origins: AllowedOrigins::default(),
+            ..http.clone()
+        };
+        let management_server = tokio::spawn(
+            crate::http::serve(
+                management_listener,
+                management.router,
+                management_http,
+                Connections::new(MANAGEMENT_MAX_CONNECTIONS),
                 stop.child_token(),
             )
             .instrument(span.clone()),
@@ -89,11 +136,13 @@ impl RunningService {
             label,
             span,
             address,
+            management_address,
             other_addresses: Vec::new(),
             stop,
             grace: http.shutdown_grace,
             connections,
             server,
+            management_server,
             workers: Vec::new(),
         })
     }
@@ -109,9 +158,15 @@ impl RunningService {
         self.workers.push((name, tokio::spawn(running)));
     }
 
-    /// The address the server listens on.
+    /// The address the public server listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The address the management server (`/metrics`, `/health/*`)
+    /// listens on.
+    pub fn management_address(&self) -> SocketAddr {
+        self.management_address
     }
 
     /// Records where another server of the service (run as a worker)
@@ -154,6 +209,9 @@ impl RunningService {
         (&mut self.server)
             .await
             .context("the HTTP server panicked")?;
+        (&mut self.management_server)
+            .await
+            .context("the management server panicked")?;
         let mut unfinished = Vec::new();
         for (name, mut worker) in std::mem::take(&mut self.workers) {
             match tokio::time::timeout_at(deadline, &mut worker).await {

@@ -10,6 +10,42 @@ use super::*;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// `router` on 127.0.0.1, a free port.
+fn on_loopback(router: Router) -> Listener {
+    Listener {
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        port_variable: "PORT",
+        router,
+    }
+}
+
+/// A management listener answering `GET /metrics` with `metrics`.
+fn management() -> Listener {
+    Listener {
+        port_variable: "ADMIN_PORT",
+        ..on_loopback(Router::new().route("/metrics", get(|| async { "metrics" })))
+    }
+}
+
+/// The response to `GET path` on `address`, read to its end.
+async fn get_text(address: SocketAddr, path: &str) -> String {
+    let mut client = TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    client
+        .write_all(request.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = String::new();
+    tokio::time::timeout(PATIENCE, client.read_to_string(&mut response))
+        .await
+        .unwrap_or_else(|_| panic!("no response to GET {path}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    response
+}
+
 /// Polls until connecting fails: the service no longer accepts.
 async fn refusing_connections(address: SocketAddr) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -40,7 +76,7 @@ async fn a_stop_refuses_new_connections_and_lets_a_request_in_flight_finish() {
         ..HttpSettings::default()
     };
     let label = ServiceLabel::new("test", "postgres://127.0.0.1/test");
-    let service = RunningService::serve(label, [127, 0, 0, 1].into(), 0, "PORT", router, &http)
+    let service = RunningService::serve(label, on_loopback(router), management(), &http)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let address = service.address();
@@ -85,10 +121,8 @@ async fn handlers_see_the_client_address() {
     let label = ServiceLabel::new("test", "postgres://127.0.0.1/test");
     let service = RunningService::serve(
         label,
-        [127, 0, 0, 1].into(),
-        0,
-        "PORT",
-        router,
+        on_loopback(router),
+        management(),
         &HttpSettings::default(),
     )
     .await
@@ -109,4 +143,54 @@ async fn handlers_see_the_client_address() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(response.ends_with(&local.to_string()), "{response}");
     service.stop().await.unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+#[tokio::test]
+async fn the_management_listener_serves_its_own_router_and_stops_with_the_service() {
+    let public = Router::new().route("/api", get(|| async { "api" }));
+    let label = ServiceLabel::new("test", "postgres://127.0.0.1/test");
+    let service = RunningService::serve(
+        label,
+        on_loopback(public),
+        management(),
+        &HttpSettings::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let (public, management) = (service.address(), service.management_address());
+    assert_ne!(public, management);
+    assert!(get_text(management, "/metrics").await.ends_with("metrics"));
+    assert!(
+        get_text(public, "/metrics")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+    assert!(
+        get_text(management, "/api")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+
+    service.stop().await.unwrap_or_else(|e| panic!("{e:#}"));
+    refusing_connections(management).await;
+}
+
+#[tokio::test]
+async fn a_taken_management_port_stops_start_up_naming_its_variable() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+    let label = ServiceLabel::new("test", "postgres://127.0.0.1/test");
+    let management = Listener {
+        port,
+        ..management()
+    };
+    let started = RunningService::serve(
+        label,
+        on_loopback(Router::new()),
+        management,
+        &HttpSettings::default(),
+    )
+    .await;
+    let error = format!("{:#}", started.err().unwrap_or_else(|| panic!("started")));
+    assert!(error.contains("ADMIN_PORT"), "{error}");
 }

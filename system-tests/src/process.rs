@@ -18,6 +18,8 @@ pub struct ServiceProcess {
     child: Child,
     /// Its `http://127.0.0.1:<port>`.
     pub base_url: String,
+    /// Its management listener's `http://127.0.0.1:<port>` (`/metrics`).
+    pub management_url: String,
     /// Where its output goes.
     pub log: PathBuf,
 }
@@ -42,11 +44,15 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("free port: {e}"))
 }
 
+/// The variables naming the management port of line-provider and bet-maker.
+const ADMIN_PORT_VARIABLES: [&str; 2] = ["LINE_PROVIDER_ADMIN_PORT", "BET_MAKER_ADMIN_PORT"];
+
 impl ServiceProcess {
     /// Starts `binary serve` with exactly `env` (plus PATH, the test keys to
     /// sign and verify line messages with, the test secret of bettors'
     /// tokens and the one the payment provider signs its webhooks with,
-    /// unless `env` names others), listening on `port`, and waits until
+    /// unless `env` names others), listening on `port` and, unless `env`
+    /// names one, on a free management port, and waits until
     /// `/health/ready` answers 200.
     pub async fn start(name: &str, binary: &PathBuf, port: u16, env: &[(String, String)]) -> Self {
         let log = log_path(name);
@@ -55,12 +61,19 @@ impl ServiceProcess {
             .try_clone()
             .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
         let keys = test_keys();
+        // Each binary reads its own variable; replicas side by side need
+        // a management port each.
+        let admin_port = env
+            .iter()
+            .find(|(name, _)| ADMIN_PORT_VARIABLES.contains(&name.as_str()))
+            .map_or_else(|| free_port().to_string(), |(_, port)| port.clone());
         let mut command = Command::new(binary);
         command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn")
+            .envs(ADMIN_PORT_VARIABLES.map(|name| (name, admin_port.as_str())))
             .env("LINE_EVENTS_SIGNING_KEY_FILE", &keys.signing_key_file)
             .env("LINE_EVENTS_VERIFY_KEY_FILES", &keys.verify_key_file)
             .env("BET_MAKER_JWT_SECRET", crate::bet_maker_support::JWT_SECRET)
@@ -84,6 +97,7 @@ impl ServiceProcess {
             name: name.to_owned(),
             child,
             base_url: format!("http://127.0.0.1:{port}"),
+            management_url: format!("http://127.0.0.1:{admin_port}"),
             log,
         };
         process.wait_until_ready().await;

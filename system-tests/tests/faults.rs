@@ -168,7 +168,7 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
     }
     cluster.check_the_books(&accepted).await;
     // /metrics shows the state of delivery, reconnects included.
-    let line_provider = metrics(&cluster, &cluster.line_providers[0].base_url()).await;
+    let line_provider = metrics(&cluster, &cluster.line_providers[0].management_url()).await;
     for name in [
         "outbox_published_total",
         "outbox_waiting",
@@ -180,7 +180,7 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
             "line-provider /metrics lacks {name}"
         );
     }
-    let bet_maker = metrics(&cluster, &cluster.bet_makers[0].base_url()).await;
+    let bet_maker = metrics(&cluster, &cluster.bet_makers[0].management_url()).await;
     for name in [
         "consumer_messages_processed_total",
         "bets_placed_total",
@@ -192,10 +192,11 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
     cluster.stop().await;
 }
 
-async fn metrics(cluster: &Cluster, base_url: &str) -> String {
+/// `GET /metrics` from a replica's management listener.
+async fn metrics(cluster: &Cluster, management_url: &str) -> String {
     let response = cluster
         .client
-        .get(format!("{base_url}/metrics"))
+        .get(format!("{management_url}/metrics"))
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET /metrics: {e}"));

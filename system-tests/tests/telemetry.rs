@@ -192,7 +192,10 @@ async fn one_trace_shows_an_operators_change_from_the_request_to_the_settlement(
     assert_eq!(expect_json(response, StatusCode::OK).await["status"], "WON");
     // Prometheus's scrape, beside the health checks the cluster's start
     // made: counted, but not traced.
-    for service in [line_provider.clone(), cluster.bet_makers[0].base_url()] {
+    for service in [
+        cluster.line_providers[0].management_url(),
+        cluster.bet_makers[0].management_url(),
+    ] {
         let response = cluster
             .client
             .get(format!("{service}/metrics"))

@@ -27,6 +27,33 @@ pub struct JwtSettings {
         value_name = "BET_MAKER_JWT_AUDIENCE"
     )]
     pub audience: Option<String>,
+    /// The longest a token may live, in seconds: a token whose `exp` is
+    /// more than this after its `iat` (or after now, when it has no `iat`
+    /// or one in the future) is refused, so that no token is good for
+    /// ever. `bet-maker token` refuses a longer `--ttl`.
+    #[arg(
+        long = "jwt-max-lifetime-secs",
+        env = "BET_MAKER_JWT_MAX_LIFETIME_SECS",
+        value_name = "BET_MAKER_JWT_MAX_LIFETIME_SECS",
+        default_value = "86400",
+        value_parser = positive_seconds
+    )]
+    pub max_lifetime: Duration,
+}
+
+/// The default of `BET_MAKER_JWT_MAX_LIFETIME_SECS`: a day.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// A number of seconds that is not a whole number above zero.
+#[derive(Debug, thiserror::Error)]
+#[error("must be a whole number of seconds above 0")]
+pub struct NotPositiveSeconds;
+
+fn positive_seconds(text: &str) -> Result<Duration, NotPositiveSeconds> {
+    match text.trim().parse::<u64>() {
+        Ok(0) | Err(_) => Err(NotPositiveSeconds),
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+    }
 }
 
 /// Exactly one of the two ways to verify tokens.
@@ -150,6 +177,14 @@ pub fn parse_lifetime(text: &str) -> Result<Duration, BadLifetime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_max_lifetime_is_whole_seconds_above_zero() {
+        assert_eq!(positive_seconds("86400").ok(), Some(DEFAULT_MAX_LIFETIME));
+        for bad in ["0", "-1", "1.5", "a day", ""] {
+            assert!(positive_seconds(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_secret_has_at_least_32_bytes_and_never_shows() {

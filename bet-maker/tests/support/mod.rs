@@ -13,7 +13,8 @@ use std::ops::Deref;
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
 use bet_maker::config::{
-    Config, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings, ProviderKind, StreamSettings,
+    Config, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings,
+    ProviderKind, StreamSettings,
 };
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
@@ -25,7 +26,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use shared_kernel::alerts::AlertSettings;
 use shared_kernel::contracts::{EventSnapshot, EventStatusWire, LineEventKind, LineEventMessage};
-use shared_kernel::http::HttpSettings;
+use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
@@ -110,6 +111,7 @@ pub fn jwt_settings() -> JwtSettings {
         },
         issuer: None,
         audience: None,
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     }
 }
 
@@ -476,6 +478,8 @@ pub fn config(
         database_pool_size: 4,
         host: [127, 0, 0, 1].into(),
         port: 0,
+        admin_port: 0,
+        management: ManagementSettings::default(),
         line_provider_grpc_url: line_provider_grpc_url.to_owned(),
         amqp_url: amqp_url(),
         exchange: exchange.to_owned(),

@@ -17,7 +17,7 @@ use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fi
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use shared_kernel::alerts::AlertSettings;
-use shared_kernel::http::HttpSettings;
+use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::lifecycle::RunningService;
 use shared_kernel::telemetry::TelemetrySettings;
 use shared_kernel::testing::{
@@ -125,6 +125,8 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         host: [127, 0, 0, 1].into(),
         port: 0,
         grpc_port: 0,
+        admin_port: 0,
+        management: ManagementSettings::default(),
         admin_token: operator_token.to_owned(),
         signing_key_file: test_keys().signing_key_file.clone(),
         operator_auth_max_failures: 10,

@@ -1,6 +1,7 @@
 //! HTTP plumbing both services share: problem documents, extractors that
 //! never answer in plain text, the wire forms of ids and instants, query
-//! parameters for pages, health and metrics routes, trace propagation, and
+//! parameters for pages, health and metrics routes (and the management
+//! listener that serves them), trace propagation, and
 //! the bounded edge every request crosses (timeouts, a connection cap,
 //! CORS, a bounded shutdown).
 
@@ -8,6 +9,7 @@ mod connection;
 mod head;
 mod health;
 mod json;
+mod management;
 mod observe;
 mod pagination;
 mod params;
@@ -21,6 +23,7 @@ mod wire;
 pub use head::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use health::{Readiness, health_router};
 pub use json::{ApiJson, parse_json};
+pub use management::{MANAGEMENT_MAX_CONNECTIONS, ManagementSettings, management_router};
 pub use observe::{metrics_router, observe_requests};
 pub use pagination::PageQuery;
 pub use params::{ApiPath, ApiQuery};

@@ -6,14 +6,15 @@ use axum::http::StatusCode;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{Problem, Readiness, health_router, metrics_router, observe_requests};
+use super::{Problem, Readiness, health_router, observe_requests};
 
 /// Largest request body accepted; the APIs' bodies are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Completes a service's API router with Swagger UI at `/docs`, the
-/// document at `/openapi.json`, `/health/*`, `/metrics`, problem documents
-/// for unknown routes and methods, a body limit, request metrics, trace
+/// document at `/openapi.json`, `/health/*` (for load balancers; `/metrics`
+/// is on the management listener only), problem documents for unknown
+/// routes and methods, a body limit, request metrics, trace
 /// propagation and request logging.
 pub fn service_router(
     api: Router,
@@ -22,7 +23,6 @@ pub fn service_router(
 ) -> Router {
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(health_router(readiness))
-        .merge(metrics_router())
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             Problem::new(

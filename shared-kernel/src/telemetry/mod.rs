@@ -1,6 +1,7 @@
 //! Logs and traces.
 //!
-//! Log lines go to stdout, pretty or as JSON lines (`LOG_FORMAT`), and
+//! Log lines go to stdout, pretty (control characters in fields escaped)
+//! or as JSON lines (`LOG_FORMAT`), and
 //! warnings and errors also, as JSON lines, to a file started afresh each
 //! day (`LOG_ERROR_FILE`). A JSON line written inside a trace carries its
 //! `trace_id` and `span_id`.
@@ -23,6 +24,7 @@
 
 mod context;
 mod error_file;
+mod escape;
 mod export;
 mod json;
 mod quiet;
@@ -255,15 +257,29 @@ fn exporter_layer(provider: &SdkTracerProvider, service: &str) -> BoxedLayer {
 
 /// Log lines to stdout, as `RUST_LOG` (or [`DEFAULT_FILTER`]) allows.
 fn stdout_layer(format: LogFormat) -> BoxedLayer {
-    let layer = tracing_subscriber::fmt::layer().with_span_events(FmtSpan::NONE);
     match format {
-        LogFormat::Pretty => layer.with_filter(log_filter()).boxed(),
-        LogFormat::Json => layer
+        LogFormat::Pretty => pretty_layer(std::io::stdout).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_span_events(FmtSpan::NONE)
             .json()
             .event_format(json::JsonWithTrace::new())
             .with_filter(log_filter())
             .boxed(),
     }
+}
+
+/// Pretty log lines to `writer`, every field value and message with its
+/// control characters escaped (see [`escape`]): one event, one line,
+/// whatever a client put in a field.
+fn pretty_layer<W>(writer: W) -> impl Layer<Registry> + Send + Sync + 'static
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_span_events(FmtSpan::NONE)
+        .fmt_fields(escape::EscapedFields)
+        .with_writer(writer)
+        .with_filter(log_filter())
 }
 
 /// What `RUST_LOG` (or [`DEFAULT_FILTER`]) lets into the logs, less the

@@ -235,3 +235,74 @@ fn only_the_last_days_of_error_files_are_kept() {
         ]
     );
 }
+
+/// What a layer writes, kept in memory.
+#[derive(Debug, Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("the buffer's lock is poisoned"))?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().map(|bytes| bytes.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// An error quoting what a client sent.
+#[derive(Debug, thiserror::Error)]
+#[error("no route for {0}")]
+struct QuotingError(String);
+
+#[test]
+fn the_pretty_format_writes_one_line_per_event_whatever_its_fields_hold() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = Registry::default().with(pretty_layer(move || writer.clone()));
+    let forged = "a\nERROR forged";
+    let escape = "\u{1b}[31mred\u{1b}[0m";
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request", path = %"/x\r\nINFO forged");
+        let _entered = span.enter();
+        let error = QuotingError(forged.to_owned());
+        tracing::warn!(
+            display = %forged,
+            debug = ?forged,
+            text = forged,
+            escape = %escape,
+            nul = %"a\u{0}b",
+            error = &error as &(dyn std::error::Error + 'static),
+            "a message quoting {forged} and {escape}"
+        );
+    });
+
+    let text = buffer.text();
+    assert_eq!(text.matches('\n').count(), 1, "not one line:\n{text}");
+    assert!(!text.contains('\r'), "{text:?}");
+    assert!(!text.contains('\u{0}'), "{text:?}");
+    assert!(!text.contains(escape), "a raw escape sequence: {text:?}");
+    assert!(!text.contains("\nERROR forged"), "{text:?}");
+    for expected in [
+        "display=a\\nERROR forged",
+        "text=\"a\\nERROR forged\"",
+        "escape=\\u{1b}[31mred\\u{1b}[0m",
+        "nul=a\\u{0}b",
+        "error=no route for a\\nERROR forged",
+        "a message quoting a\\nERROR forged and \\u{1b}[31mred",
+        "path=/x\\r\\nINFO forged",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in {text:?}");
+    }
+}

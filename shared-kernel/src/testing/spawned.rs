@@ -23,6 +23,9 @@ pub struct SpawnedApp {
     pub name: String,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
+    /// `http://127.0.0.1:<port>` of the management listener (`/metrics`,
+    /// `/health/*`).
+    pub management_url: String,
     /// The client every request goes through.
     pub client: reqwest::Client,
     service: Option<RunningService>,
@@ -41,6 +44,7 @@ impl SpawnedApp {
         Self {
             name: name.to_owned(),
             base_url: format!("http://{}", service.address()),
+            management_url: format!("http://{}", service.management_address()),
             client,
             service: Some(service),
         }
@@ -90,6 +94,32 @@ impl SpawnedApp {
     /// A request to `path`.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, self.url(path))
+    }
+
+    /// A request to `path` on the management listener.
+    pub fn management(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.management_url))
+    }
+
+    /// `GET /metrics` from the management listener, expecting 200: the
+    /// Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .management(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET /metrics on {}: {e}", self.name));
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "GET /metrics on {}",
+            self.name
+        );
+        response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading /metrics of {}: {e}", self.name))
     }
 
     /// `GET path`, expecting 200; its JSON.

@@ -106,6 +106,15 @@ impl Node {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `http://127.0.0.1:<port>` of its current process's management
+    /// listener (`/metrics`); fails the test if it is not running.
+    pub fn management_url(&self) -> String {
+        self.process
+            .as_ref()
+            .map(|process| process.management_url.clone())
+            .unwrap_or_else(|| panic!("{} is not running", self.name))
+    }
+
     /// Where its current process logs.
     pub fn log(&self) -> String {
         self.process

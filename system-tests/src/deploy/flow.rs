@@ -119,6 +119,19 @@ pub async fn run_flow(stack: &Stack) -> anyhow::Result<()> {
         .await?;
     }
     passed("both services ready through the load balancer");
+    // The metrics are on each replica's management listener, which only
+    // Prometheus reaches (targets_up below shows it scrapes them).
+    for (api, name) in [(&operator, "line-provider"), (&public, "bet-maker")] {
+        let answer = api.call(Method::GET, "/metrics", None, None).await?;
+        if answer.status != StatusCode::NOT_FOUND {
+            bail!(
+                "GET /metrics on {name} through the load balancer answered {}, not 404: {}",
+                answer.status,
+                answer.body
+            );
+        }
+    }
+    passed("/metrics is not public: 404 on both services through the load balancer");
 
     broker::check_users(stack, &client).await?;
     let before = broker::Counts::read(stack, &client).await?;

@@ -146,6 +146,12 @@ pub enum TokenRefusal {
     WrongAudience,
     /// `sub` is not a bettor's id (1 to 64 characters).
     BadSubject(BettorIdError),
+    /// `exp` is more than the maximum lifetime (these seconds,
+    /// `BET_MAKER_JWT_MAX_LIFETIME_SECS`) after `iat`, or after now.
+    TooLong(u64),
+    /// The header has a `crit` parameter: it names extensions that must
+    /// be understood, and none is here (RFC 7515, 4.1.11).
+    CriticalHeader,
 }
 
 impl TokenRefusal {
@@ -163,6 +169,8 @@ impl TokenRefusal {
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::BadSubject(_) => "bad_subject",
+            Self::TooLong(_) => "too_long",
+            Self::CriticalHeader => "critical_header",
         }
     }
 
@@ -185,6 +193,13 @@ impl TokenRefusal {
                 "the token's audience (aud) does not name this service".to_owned()
             }
             Self::BadSubject(rule) => format!("the token's subject (sub) {rule}"),
+            Self::TooLong(max) => format!(
+                "the token lives too long: its exp is more than {max} s after its iat (or after now)"
+            ),
+            Self::CriticalHeader => {
+                "the token's header has a crit parameter, and no extension is understood here"
+                    .to_owned()
+            }
         }
     }
 

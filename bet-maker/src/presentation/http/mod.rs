@@ -80,8 +80,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(risk::router())
 }
 
-/// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and
-/// metrics.
+/// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
+/// health (`/metrics` is on the management listener).
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let (api, document) = api().with_state(state).split_for_parts();
     service_router(api, document, readiness)

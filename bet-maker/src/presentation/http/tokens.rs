@@ -6,11 +6,20 @@
 //! ES256 or EdDSA by the key's type. A token whose header names anything
 //! else (`none`, or HS256 "signed" with the public key's bytes) is refused
 //! before its signature is looked at.
+//!
+//! No token is good for ever: one whose `exp` is more than
+//! `BET_MAKER_JWT_MAX_LIFETIME_SECS` after its `iat` (or after now) is
+//! refused. Nor is any extension understood: a header with `crit` is
+//! refused (RFC 7515, 4.1.11), whatever it names; jsonwebtoken reads that
+//! parameter but does not act on it, so it is checked here, on the
+//! header's own JSON.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -66,6 +75,19 @@ pub enum IssueError {
         "bet-maker signs tokens only with BET_MAKER_JWT_SECRET; with BET_MAKER_JWT_PUBLIC_KEY_FILE, tokens come from the identity provider that holds the private key"
     )]
     NoSecret,
+    /// The lifetime asked for is longer than tokens may live: the token
+    /// would be refused.
+    #[error(
+        "a token may live at most {} s (BET_MAKER_JWT_MAX_LIFETIME_SECS), not {} s",
+        max.as_secs(),
+        asked.as_secs()
+    )]
+    TooLong {
+        /// The lifetime asked for.
+        asked: Duration,
+        /// `BET_MAKER_JWT_MAX_LIFETIME_SECS`.
+        max: Duration,
+    },
     /// Signing failed.
     #[error("signing the token")]
     Signing(#[source] jsonwebtoken::errors::Error),
@@ -76,6 +98,11 @@ pub enum IssueError {
 #[derive(Debug, Deserialize)]
 struct VerifiedClaims {
     sub: String,
+    /// Checked by the library against now; here, against the lifetime.
+    exp: u64,
+    /// When the token was issued, if it says.
+    #[serde(default)]
+    iat: Option<u64>,
     /// Staff scopes, space-separated (OAuth 2.0); none for a bettor.
     #[serde(default)]
     scope: Option<String>,
@@ -103,6 +130,7 @@ struct Keys {
     algorithm: Algorithm,
     issuer: Option<String>,
     audience: Option<String>,
+    max_lifetime: Duration,
 }
 
 /// Verifies bettors' tokens, and issues them when the key is a secret.
@@ -163,6 +191,7 @@ impl BettorTokens {
             algorithm,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            max_lifetime: settings.max_lifetime,
         })))
     }
 
@@ -179,8 +208,15 @@ impl BettorTokens {
     /// Who a token proves, and the staff scopes it grants.
     pub fn verify_with_scopes(&self, token: &str) -> Result<(BettorId, Scopes), TokenRefusal> {
         let keys = &self.0;
+        if has_critical_header(token) {
+            return Err(TokenRefusal::CriticalHeader);
+        }
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, &keys.decoding, &keys.validation)
             .map_err(|error| refusal(error.kind()))?;
+        let claims = &data.claims;
+        if lives_too_long(claims.exp, claims.iat, unix_now(), keys.max_lifetime) {
+            return Err(TokenRefusal::TooLong(keys.max_lifetime.as_secs()));
+        }
         let bettor = BettorId::parse(&data.claims.sub).map_err(TokenRefusal::BadSubject)?;
         let scopes = data
             .claims
@@ -212,6 +248,12 @@ impl BettorTokens {
     ) -> Result<String, IssueError> {
         let keys = &self.0;
         let encoding = keys.encoding.as_ref().ok_or(IssueError::NoSecret)?;
+        if lifetime > keys.max_lifetime {
+            return Err(IssueError::TooLong {
+                asked: lifetime,
+                max: keys.max_lifetime,
+            });
+        }
         let iat = now
             .duration_since(UNIX_EPOCH)
             .map(|since| since.as_secs())
@@ -227,6 +269,35 @@ impl BettorTokens {
         jsonwebtoken::encode(&Header::new(keys.algorithm), &claims, encoding)
             .map_err(IssueError::Signing)
     }
+}
+
+/// Whether the token's header (its first part, base64url JSON) has a
+/// `crit` parameter, whatever its value. A header that cannot be read is
+/// left to the library, which refuses it as malformed.
+fn has_critical_header(token: &str) -> bool {
+    let encoded = token.split('.').next().unwrap_or_default();
+    let Ok(json) = URL_SAFE_NO_PAD.decode(encoded) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json)
+        .is_ok_and(|header| header.contains_key("crit"))
+}
+
+/// Whether a token expiring at `exp` outlives `max` (plus the leeway),
+/// counted from `iat`, or from `now` when there is no `iat` or it is
+/// later than now (a token cannot stretch its life by claiming to be
+/// issued in the future). Seconds since the Unix epoch.
+fn lives_too_long(exp: u64, iat: Option<u64>, now: u64, max: Duration) -> bool {
+    let start = iat.map_or(now, |iat| iat.min(now));
+    exp.saturating_sub(start) > max.as_secs().saturating_add(LEEWAY.as_secs())
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or_default()
 }
 
 /// The library's verdict, as a refusal.

@@ -12,6 +12,7 @@ fn settings(issuer: Option<&str>, audience: Option<&str>) -> JwtSettings {
         },
         issuer: issuer.map(str::to_owned),
         audience: audience.map(str::to_owned),
+        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
     }
 }
 
@@ -97,6 +98,7 @@ fn only_a_secret_signs() {
         },
         issuer: None,
         audience: None,
+        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
     };
     let tokens = tokens(&public_only);
 
@@ -116,6 +118,7 @@ fn exactly_one_key_is_needed() {
         },
         issuer: None,
         audience: None,
+        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
     };
     assert!(matches!(
         BettorTokens::from_settings(&neither),
@@ -137,6 +140,8 @@ fn refusals_have_fixed_labels_and_quote_free_details() {
         TokenRefusal::WrongIssuer,
         TokenRefusal::WrongAudience,
         TokenRefusal::BadSubject(BettorIdError::Empty),
+        TokenRefusal::TooLong(86_400),
+        TokenRefusal::CriticalHeader,
     ];
     let labels: std::collections::BTreeSet<_> = all.iter().map(|r| r.label()).collect();
     assert_eq!(labels.len(), all.len());
@@ -144,4 +149,70 @@ fn refusals_have_fixed_labels_and_quote_free_details() {
         let detail = refusal.detail();
         assert!(!detail.contains(['"', '\\']), "{detail}");
     }
+}
+
+#[test]
+fn the_lifetime_counts_from_iat_or_from_now_whichever_is_earlier() {
+    let day = Duration::from_secs(86_400);
+    let now = 1_800_000_000;
+    let leeway = LEEWAY.as_secs();
+    // From iat.
+    assert!(!lives_too_long(now + 86_400, Some(now), now, day));
+    assert!(!lives_too_long(now + 86_400 + leeway, Some(now), now, day));
+    assert!(lives_too_long(now + 86_401 + leeway, Some(now), now, day));
+    assert!(lives_too_long(
+        now + 60,
+        Some(now - 86_400 - leeway),
+        now,
+        day
+    ));
+    // From now, without iat or with one in the future.
+    assert!(!lives_too_long(now + 86_400, None, now, day));
+    assert!(lives_too_long(now + 86_401 + leeway, None, now, day));
+    assert!(lives_too_long(u64::MAX, Some(u64::MAX - 1), now, day));
+    // An exp already past is the library's to refuse, not a long life.
+    assert!(!lives_too_long(0, Some(now), now, day));
+}
+
+#[test]
+fn a_crit_parameter_is_found_in_any_header_and_garbage_never_panics() {
+    let header = |json: &str| format!("{}.e30.sig", URL_SAFE_NO_PAD.encode(json));
+    assert!(has_critical_header(&header(
+        r#"{"alg":"HS256","crit":["exp"]}"#
+    )));
+    assert!(has_critical_header(&header(
+        r#"{"alg":"HS256","crit":null}"#
+    )));
+    assert!(!has_critical_header(&header(
+        r#"{"alg":"HS256","typ":"JWT"}"#
+    )));
+    assert!(!has_critical_header(&header(
+        r#"{"alg":"HS256","x":{"crit":1}}"#
+    )));
+    for garbage in [
+        "",
+        ".",
+        "..",
+        "%%%.e30.",
+        "é.é.é",
+        "\u{0}",
+        &header("[\"crit\"]"),
+        &header("\"crit\""),
+        &header("{"),
+        &"A".repeat(100_000),
+    ] {
+        assert!(!has_critical_header(garbage), "{garbage:?}");
+    }
+}
+
+#[test]
+fn no_token_is_issued_for_longer_than_the_max_lifetime() {
+    let tokens = tokens(&settings(None, None));
+    let now = SystemTime::now();
+    let day = crate::config::DEFAULT_MAX_LIFETIME;
+    assert!(tokens.issue(&alice(), day, now).is_ok());
+    assert!(matches!(
+        tokens.issue(&alice(), day + Duration::from_secs(1), now),
+        Err(IssueError::TooLong { .. })
+    ));
 }

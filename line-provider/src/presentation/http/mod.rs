@@ -29,8 +29,8 @@ pub struct AppState {
     pub operator_auth: OperatorAuth,
 }
 
-/// The whole HTTP surface: the API, `/docs`, `/openapi.json`, health and
-/// metrics.
+/// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
+/// health (`/metrics` is on the management listener).
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let (api, document) = events::router().with_state(state).split_for_parts();
     service_router(api, document, readiness)
