@@ -403,3 +403,49 @@ async fn suspensions_resumptions_and_corrections_arrive_with_the_reason() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_position_beyond_the_log_s_end_is_an_invalid_argument_naming_after() {
+    let app = TestApp::spawn().await;
+    let mut client = line_client(&app.grpc_url()).await;
+    create_with(&mut client, TOKEN, "1.85").await;
+    let current: String = app
+        .db
+        .connection
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_current_xact_id()::text AS xid",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("reading the current transaction id: {e}"))
+        .and_then(|row| row.try_get("", "xid").ok())
+        .unwrap_or_else(|| panic!("no transaction id"));
+    let current: u64 = current
+        .parse()
+        .unwrap_or_else(|e| panic!("{current:?}: {e}"));
+
+    for after in [
+        "18446744073709551615.1".to_owned(),
+        format!("{}.1", current + 1_000_000),
+    ] {
+        // Today such a stream is accepted and waits for ever: bounded here.
+        let answer = tokio::time::timeout(PATIENCE, client.watch_events(from(&after))).await;
+        let status = match answer {
+            Ok(Ok(_)) => panic!("{after} was accepted"),
+            Ok(Err(status)) => status,
+            Err(_) => panic!("no answer to {after} within {PATIENCE:?}"),
+        };
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(violated_fields(&status), ["after"], "{after}");
+        assert!(
+            status.message().contains("end of the change log"),
+            "{status:?}"
+        );
+    }
+
+    // A position inside the log still starts a stream, which goes on
+    // after it (here: from before the first change).
+    let mut stream = watch(&mut client, from("1.1")).await;
+    let first = next(&mut stream).await;
+    assert_eq!(first.kind(), ChangeKind::Created);
+}

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::EventError;
-use super::ports::ChangeLog;
+use super::ports::{ChangeLog, RepositoryError};
 use crate::domain::{ChangeKind, Event};
 
 /// A place in the change log, after which a reader goes on. Its text
@@ -105,6 +105,22 @@ pub struct FeedSettings {
     pub sweep_interval: Duration,
 }
 
+/// Why a watcher cannot start where it asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The position names a transaction that has not even begun: no
+    /// change was ever there, and waiting for one would wait for ever
+    /// (`INVALID_ARGUMENT` naming `after`).
+    #[error("is beyond the end of the change log: no change was ever at {position}")]
+    BeyondTheEnd {
+        /// The position asked for.
+        position: LogPosition,
+    },
+    /// Reading where the log ends failed.
+    #[error(transparent)]
+    Storage(#[from] RepositoryError),
+}
+
 /// What a feed sends: a change, or the failure that ended the feed.
 pub type FeedItem = Result<LoggedChange, EventError>;
 
@@ -129,12 +145,22 @@ impl ChangeFeed {
         Self { log, settings }
     }
 
-    /// The position a watcher starting at `at` reads after.
-    pub async fn start(&self, at: StartAt) -> Result<LogPosition, EventError> {
+    /// The position a watcher starting at `at` reads after. A position
+    /// whose transaction has not begun yet is refused: the log never gave
+    /// it out (a reader's positions are all of committed transactions), so
+    /// it is a client's invention, and following it would wait for ever
+    /// (the sequence part cannot do that: past a transaction's last
+    /// change, the next transaction's changes follow).
+    pub async fn start(&self, at: StartAt) -> Result<LogPosition, StartError> {
         match at {
             StartAt::Beginning => Ok(LogPosition::START),
             StartAt::Now => Ok(self.log.end().await?),
-            StartAt::After(position) => Ok(position),
+            StartAt::After(position) => {
+                if position.transaction >= self.log.next_transaction().await? {
+                    return Err(StartError::BeyondTheEnd { position });
+                }
+                Ok(position)
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
-use super::errors::status_of;
+use super::errors::{start_refused, status_of};
 use super::messages::{
     Violations, decimal, event_id, event_message, final_status, instant, page, precondition,
     reason, status_filter, target_status,
@@ -82,7 +82,7 @@ impl LineService for LineGrpc {
         request: Request<wire::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let start = start_at(request.get_ref())?;
-        let after = self.changes.start(start).await.map_err(status_of)?;
+        let after = self.changes.start(start).await.map_err(start_refused)?;
         let changes = watch(self.changes.clone(), after, self.stop.child_token());
         Ok(Response::new(changes))
     }
