@@ -35,6 +35,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// relaying. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    // Checked first: a token that can be guessed must not guard a thing.
+    let operator_token = OperatorToken::new(&config.admin_token)
+        .map_err(|weak| anyhow::anyhow!("LINE_PROVIDER_ADMIN_TOKEN {weak}"))?;
     // Read first: a service that cannot sign must not take a single change.
     let signer = MessageSigner::from_pem_file(&config.signing_key_file)
         .context("LINE_EVENTS_SIGNING_KEY_FILE: reading the signing key")?;
@@ -59,8 +62,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             sweep_interval: config.outbox_sweep_interval,
         },
     );
-    let operator_token = OperatorToken::new(&config.admin_token);
-    let line_grpc = LineGrpc::new(events.clone(), changes, operator_token.clone());
     let operator_auth = OperatorAuth::new(
         operator_token,
         ThrottleSettings {
@@ -69,6 +70,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             max_clients: config.operator_auth_max_clients as usize,
         },
     );
+    let line_grpc = LineGrpc::new(events.clone(), changes, operator_auth.clone());
     let state = AppState {
         events,
         operator_auth,

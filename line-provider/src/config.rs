@@ -58,7 +58,10 @@ pub struct Config {
         default_value_t = 50051
     )]
     pub grpc_port: u16,
-    /// The operator token for the write endpoints. Required, no default.
+    /// The operator token for the write endpoints (REST and gRPC). Required,
+    /// no default, at least 128 bits of entropy, estimated conservatively
+    /// from its length and character classes (a shorter one stops start-up):
+    /// `openssl rand -hex 32` makes one.
     #[arg(
         long,
         env = "LINE_PROVIDER_ADMIN_TOKEN",
@@ -76,8 +79,9 @@ pub struct Config {
     )]
     pub signing_key_file: PathBuf,
     /// Failed operator calls (no, malformed or wrong token) a client
-    /// address may make in one window; further calls from it get 429 until
-    /// the window passes. Successful calls are never counted.
+    /// address may make in one window, over REST and gRPC together; its
+    /// further failed calls get 429 (RESOURCE_EXHAUSTED) until the window
+    /// passes. The right token is never counted nor refused.
     #[arg(
         long,
         env = "OPERATOR_AUTH_MAX_FAILURES",

@@ -24,7 +24,7 @@ use shared_kernel::testing::{
     SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json, test_keys,
 };
 
-pub const TOKEN: &str = "test-operator-token";
+pub const TOKEN: &str = "44e8ef176704c702a5d9f84debd2f028a31ccf1c57789056a6d86bb83953ceba";
 
 /// A running line-provider and what it runs on; derefs to the
 /// [`SpawnedApp`] for requests.
@@ -91,6 +91,15 @@ impl TestApp {
     /// How many rows a query counts (`SELECT count(*) ...`).
     pub async fn count(&self, sql: &str) -> i64 {
         shared_kernel::testing::count(&self.db.connection, sql).await
+    }
+
+    /// The Prometheus text of `/metrics`: the one place tests read it.
+    pub async fn metrics(&self) -> String {
+        let response = shared_kernel::testing::send(self.request(Method::GET, "/metrics")).await;
+        response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading /metrics: {e}"))
     }
 
     /// Rows in `events` and `outbox`: what a request wrote.

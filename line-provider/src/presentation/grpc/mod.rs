@@ -106,6 +106,13 @@ fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
+/// The address a gRPC call came from: the TCP peer. (The REST side's
+/// twin, `presentation::http::auth::client_address`, is where a proxy's
+/// forwarded address would come in.)
+fn client_address<T>(request: &tonic::Request<T>) -> Option<std::net::IpAddr> {
+    request.remote_addr().map(|peer| peer.ip())
+}
+
 /// Reflection over `line.v1` and `grpc.health.v1`.
 fn reflection_over_line() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
