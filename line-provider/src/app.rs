@@ -92,6 +92,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         .local_addr()
         .context("reading the address the gRPC server listens on")?;
     let grpc_readiness = readiness.clone();
+    let grpc_settings = config.grpc;
     let alert_readiness = readiness.clone();
     let mut service = RunningService::serve(
         ServiceLabel::new(SERVICE, &config.database_url),
@@ -130,7 +131,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     service.spawn_worker("change log listener", |stop| change_log.listen(stop));
     service.add_address(GRPC, grpc_address);
     service.spawn_worker("gRPC server", |stop| async move {
-        if let Err(error) = grpc::serve(grpc_listener, line_grpc, grpc_readiness, stop).await {
+        if let Err(error) = grpc::serve(grpc_listener, grpc_settings, line_grpc, grpc_readiness, stop).await {
             tracing::error!(error = %shared_kernel::storage::chain(&error), "the gRPC server stopped");
         }
     });

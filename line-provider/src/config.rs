@@ -12,6 +12,8 @@ use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::HttpSettings;
 use shared_kernel::telemetry::TelemetrySettings;
 
+pub use crate::presentation::grpc::GrpcSettings;
+
 /// Everything line-provider reads from its environment. A plain struct:
 /// tests build it with a literal.
 #[derive(Debug, Clone, clap::Args)]
@@ -145,6 +147,10 @@ pub struct Config {
         value_parser = milliseconds
     )]
     pub outbox_sweep_interval: Duration,
+    /// The gRPC listener's bounds: connections, handshake and idle
+    /// timeouts, streams per connection, keepalive.
+    #[command(flatten)]
+    pub grpc: GrpcSettings,
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,

@@ -12,7 +12,7 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use line_provider::app;
-use line_provider::config::Config;
+use line_provider::config::{Config, GrpcSettings};
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -143,6 +143,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         exchange: exchange.to_owned(),
         outbox_batch_size: 100,
         outbox_sweep_interval: Duration::from_millis(200),
+        grpc: GrpcSettings::default(),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),
         telemetry: TelemetrySettings::default(),
