@@ -60,8 +60,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             page_size: WATCH_PAGE_SIZE,
             // A watcher sweeps as often as the relay, for the same reason.
             sweep_interval: config.outbox_sweep_interval,
+            readers: config.grpc.watch_readers as usize,
         },
     );
+    let feed_tail = changes.clone();
     let operator_auth = OperatorAuth::new(
         operator_token,
         ThrottleSettings {
@@ -129,6 +131,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     service.spawn_worker("outbox relay", |stop| relay.run(stop));
     service.spawn_worker("change log listener", |stop| change_log.listen(stop));
+    service.spawn_worker("change feed tail", |stop| feed_tail.run_tail(stop));
     service.add_address(GRPC, grpc_address);
     service.spawn_worker("gRPC server", |stop| async move {
         if let Err(error) = grpc::serve(grpc_listener, grpc_settings, line_grpc, grpc_readiness, stop).await {

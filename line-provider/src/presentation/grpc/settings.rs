@@ -10,6 +10,7 @@ pub struct GrpcSettings {
     /// closed as soon as it is accepted (so it costs no file descriptor
     /// for longer than that).
     #[arg(
+        id = "grpc_max_connections",
         long = "grpc-max-connections",
         env = "LINE_PROVIDER_GRPC_MAX_CONNECTIONS",
         value_name = "LINE_PROVIDER_GRPC_MAX_CONNECTIONS",
@@ -20,6 +21,7 @@ pub struct GrpcSettings {
     /// How long a new connection may take to send the HTTP/2 preface and
     /// its first SETTINGS frame, in milliseconds, before it is closed.
     #[arg(
+        id = "grpc_handshake_timeout_ms",
         long = "grpc-handshake-timeout-ms",
         env = "LINE_PROVIDER_GRPC_HANDSHAKE_TIMEOUT_MS",
         value_name = "LINE_PROVIDER_GRPC_HANDSHAKE_TIMEOUT_MS",
@@ -30,6 +32,7 @@ pub struct GrpcSettings {
     /// How long a connection may stay without any call or stream open, in
     /// milliseconds, before it is closed (clients reconnect when needed).
     #[arg(
+        id = "grpc_idle_timeout_ms",
         long = "grpc-idle-timeout-ms",
         env = "LINE_PROVIDER_GRPC_IDLE_TIMEOUT_MS",
         value_name = "LINE_PROVIDER_GRPC_IDLE_TIMEOUT_MS",
@@ -40,6 +43,7 @@ pub struct GrpcSettings {
     /// Calls and streams (a WatchEvents is one) open at once on one
     /// connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
     #[arg(
+        id = "grpc_max_concurrent_streams",
         long = "grpc-max-concurrent-streams",
         env = "LINE_PROVIDER_GRPC_MAX_CONCURRENT_STREAMS",
         value_name = "LINE_PROVIDER_GRPC_MAX_CONCURRENT_STREAMS",
@@ -50,6 +54,7 @@ pub struct GrpcSettings {
     /// How often an HTTP/2 PING checks that the client is still there, in
     /// milliseconds.
     #[arg(
+        id = "grpc_keepalive_interval_ms",
         long = "grpc-keepalive-interval-ms",
         env = "LINE_PROVIDER_GRPC_KEEPALIVE_INTERVAL_MS",
         value_name = "LINE_PROVIDER_GRPC_KEEPALIVE_INTERVAL_MS",
@@ -60,6 +65,7 @@ pub struct GrpcSettings {
     /// How long the answer to a PING may take, in milliseconds, before the
     /// connection is closed as dead.
     #[arg(
+        id = "grpc_keepalive_timeout_ms",
         long = "grpc-keepalive-timeout-ms",
         env = "LINE_PROVIDER_GRPC_KEEPALIVE_TIMEOUT_MS",
         value_name = "LINE_PROVIDER_GRPC_KEEPALIVE_TIMEOUT_MS",
@@ -67,6 +73,19 @@ pub struct GrpcSettings {
         value_parser = positive_milliseconds
     )]
     pub keepalive_timeout: Duration,
+    /// Database queries WatchEvents streams make at once to catch up, all
+    /// watchers together (full pages are shared, and live watchers share
+    /// one reader of new changes): what any number of watchers can take of
+    /// the pool. Keep it well below LINE_PROVIDER_DB_POOL_SIZE.
+    #[arg(
+        id = "grpc_watch_readers",
+        long = "grpc-watch-readers",
+        env = "LINE_PROVIDER_GRPC_WATCH_READERS",
+        value_name = "LINE_PROVIDER_GRPC_WATCH_READERS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..=64)
+    )]
+    pub watch_readers: u32,
 }
 
 impl Default for GrpcSettings {
@@ -78,6 +97,7 @@ impl Default for GrpcSettings {
             max_concurrent_streams: 200,
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
+            watch_readers: 2,
         }
     }
 }
