@@ -18,6 +18,9 @@
 //! some `t` when the watcher subscribed; that read came later and saw all
 //! the tail had seen, so `t <= p`. Everything after `t` reaches the
 //! watcher through the channel, in log order; it skips what is `<= p`.
+//!
+//! Metrics: `watch_feed_broadcast_total` (changes the tail sent) and
+//! `watch_feed_lagged_total` (watchers that fell behind it).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -281,7 +284,10 @@ impl ChangeFeed {
                     }
                     *position = at;
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => return Next::Continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    metrics::counter!("watch_feed_lagged_total").increment(1);
+                    return Next::Continue;
+                }
                 Err(broadcast::error::RecvError::Closed) => return Next::Stop,
             }
         }
@@ -357,6 +363,7 @@ impl ChangeFeed {
             match self.log.read_after(position, self.settings.page_size).await {
                 Ok(page) => {
                     let full = page.len() >= self.page_size();
+                    metrics::counter!("watch_feed_broadcast_total").increment(page.len() as u64);
                     for change in page {
                         position = change.position;
                         // No receiver is no error: nobody is live.
@@ -398,3 +405,6 @@ async fn send(
         Err(_) => Next::Stop,
     }
 }
+
+#[cfg(test)]
+mod tests;
