@@ -20,7 +20,7 @@ if [ ! -f .env ]; then
 # (deploy/scripts/init-env.sh). Never committed; change any value, then
 # \`make up\` again (see README, "Run it with Docker").
 POSTGRES_PASSWORD=$(random)
-LINE_PROVIDER_ADMIN_TOKEN=$(random)
+LINE_PROVIDER_ADMIN_TOKEN=$(openssl rand -hex 32)
 BET_MAKER_JWT_SECRET=$(openssl rand -hex 32)
 BET_MAKER_PAYMENTS_WEBHOOK_SECRET=$(openssl rand -hex 32)
 RABBITMQ_ADMIN_USER=admin

@@ -35,6 +35,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// relaying. The broker is connected to in the background, with retries:
 /// until then `/health/ready` says so.
 pub async fn start(config: Config) -> anyhow::Result<RunningService> {
+    // Checked first: a token that can be guessed must not guard a thing.
+    let operator_token = OperatorToken::new(&config.admin_token)
+        .map_err(|weak| anyhow::anyhow!("LINE_PROVIDER_ADMIN_TOKEN {weak}"))?;
     // Read first: a service that cannot sign must not take a single change.
     let signer = MessageSigner::from_pem_file(&config.signing_key_file)
         .context("LINE_EVENTS_SIGNING_KEY_FILE: reading the signing key")?;
@@ -57,10 +60,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             page_size: WATCH_PAGE_SIZE,
             // A watcher sweeps as often as the relay, for the same reason.
             sweep_interval: config.outbox_sweep_interval,
+            readers: config.grpc.watch_readers as usize,
         },
     );
-    let operator_token = OperatorToken::new(&config.admin_token);
-    let line_grpc = LineGrpc::new(events.clone(), changes, operator_token.clone());
+    let feed_tail = changes.clone();
     let operator_auth = OperatorAuth::new(
         operator_token,
         ThrottleSettings {
@@ -69,6 +72,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
             max_clients: config.operator_auth_max_clients as usize,
         },
     );
+    let line_grpc = LineGrpc::new(events.clone(), changes, operator_auth.clone());
     let state = AppState {
         events,
         operator_auth,
@@ -90,6 +94,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         .local_addr()
         .context("reading the address the gRPC server listens on")?;
     let grpc_readiness = readiness.clone();
+    let grpc_settings = config.grpc;
     let alert_readiness = readiness.clone();
     let public = Listener {
         host: config.host,
@@ -136,9 +141,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     service.spawn_worker("outbox relay", |stop| relay.run(stop));
     service.spawn_worker("change log listener", |stop| change_log.listen(stop));
+    service.spawn_worker("change feed tail", |stop| feed_tail.run_tail(stop));
     service.add_address(GRPC, grpc_address);
     service.spawn_worker("gRPC server", |stop| async move {
-        if let Err(error) = grpc::serve(grpc_listener, line_grpc, grpc_readiness, stop).await {
+        if let Err(error) = grpc::serve(grpc_listener, grpc_settings, line_grpc, grpc_readiness, stop).await {
             tracing::error!(error = %shared_kernel::storage::chain(&error), "the gRPC server stopped");
         }
     });

@@ -12,6 +12,8 @@ use shared_kernel::cli::ServiceConfig;
 use shared_kernel::http::{HttpSettings, ManagementSettings};
 use shared_kernel::telemetry::TelemetrySettings;
 
+pub use crate::presentation::grpc::GrpcSettings;
+
 /// Everything line-provider reads from its environment. A plain struct:
 /// tests build it with a literal.
 #[derive(Debug, Clone, clap::Args)]
@@ -70,7 +72,10 @@ pub struct Config {
     /// Where the management listener binds.
     #[command(flatten)]
     pub management: ManagementSettings,
-    /// The operator token for the write endpoints. Required, no default.
+    /// The operator token for the write endpoints (REST and gRPC). Required,
+    /// no default, at least 128 bits of entropy, estimated conservatively
+    /// from its length and character classes (a shorter one stops start-up):
+    /// `openssl rand -hex 32` makes one.
     #[arg(
         long,
         env = "LINE_PROVIDER_ADMIN_TOKEN",
@@ -88,8 +93,9 @@ pub struct Config {
     )]
     pub signing_key_file: PathBuf,
     /// Failed operator calls (no, malformed or wrong token) a client
-    /// address may make in one window; further calls from it get 429 until
-    /// the window passes. Successful calls are never counted.
+    /// address may make in one window, over REST and gRPC together; its
+    /// further failed calls get 429 (RESOURCE_EXHAUSTED) until the window
+    /// passes. The right token is never counted nor refused.
     #[arg(
         long,
         env = "OPERATOR_AUTH_MAX_FAILURES",
@@ -153,6 +159,10 @@ pub struct Config {
         value_parser = milliseconds
     )]
     pub outbox_sweep_interval: Duration,
+    /// The gRPC listener's bounds: connections, handshake and idle
+    /// timeouts, streams per connection, keepalive.
+    #[command(flatten)]
+    pub grpc: GrpcSettings,
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,

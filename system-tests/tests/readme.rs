@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// The addresses and the token the README is written for.
 const README_LINE_PROVIDER: &str = "127.0.0.1:8100";
 const README_BET_MAKER: &str = "127.0.0.1:8080";
-const README_TOKEN: &str = "dev-operator-token";
+const README_TOKEN: &str = "049a735e0bf150db95b4c746d414095a8d361cf78c283f44926adf1fc9b382f0";
 /// The binary the README gets bettors' tokens from (as `make run` built it).
 const README_BET_MAKER_BINARY: &str = "target/debug/bet-maker";
 

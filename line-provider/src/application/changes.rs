@@ -4,16 +4,10 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::EventError;
-use super::ports::ChangeLog;
 use crate::domain::{ChangeKind, Event};
 
 /// A place in the change log, after which a reader goes on. Its text
@@ -95,96 +89,9 @@ pub enum StartAt {
     After(LogPosition),
 }
 
-/// How a feed reads the log.
-#[derive(Debug, Clone, Copy)]
-pub struct FeedSettings {
-    /// Changes read at once: what one watcher holds in memory at most,
-    /// beside what its channel holds.
-    pub page_size: u32,
-    /// How often to look for changes no notification announced.
-    pub sweep_interval: Duration,
-}
+mod feed;
 
-/// What a feed sends: a change, or the failure that ended the feed.
-pub type FeedItem = Result<LoggedChange, EventError>;
-
-/// Follows the change log for watchers.
-#[derive(Clone)]
-pub struct ChangeFeed {
-    log: Arc<dyn ChangeLog>,
-    settings: FeedSettings,
-}
-
-impl fmt::Debug for ChangeFeed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChangeFeed")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ChangeFeed {
-    /// A feed over `log`.
-    pub fn new(log: Arc<dyn ChangeLog>, settings: FeedSettings) -> Self {
-        Self { log, settings }
-    }
-
-    /// The position a watcher starting at `at` reads after.
-    pub async fn start(&self, at: StartAt) -> Result<LogPosition, EventError> {
-        match at {
-            StartAt::Beginning => Ok(LogPosition::START),
-            StartAt::Now => Ok(self.log.end().await?),
-            StartAt::After(position) => Ok(position),
-        }
-    }
-
-    /// Sends every change after `after` into `sink`, in log order, then
-    /// each new one as it commits, until `stop` is cancelled or the
-    /// receiver is dropped. A page is read only once the last one is sent,
-    /// and each change waits for room in `sink`, so a slow watcher slows
-    /// its own reading instead of making the server hold its changes. A
-    /// storage failure is sent as the last item.
-    pub async fn follow(
-        &self,
-        after: LogPosition,
-        sink: mpsc::Sender<FeedItem>,
-        stop: CancellationToken,
-    ) {
-        let mut growth = self.log.growth();
-        let mut position = after;
-        loop {
-            // Marked seen before reading: growth during the read wakes the
-            // wait below at once.
-            growth.borrow_and_update();
-            let page = match self.log.read_after(position, self.settings.page_size).await {
-                Ok(page) => page,
-                Err(error) => {
-                    let _ = sink.send(Err(error.into())).await;
-                    return;
-                }
-            };
-            let full = page.len() >= self.settings.page_size as usize;
-            for change in page {
-                position = change.position;
-                let room = tokio::select! {
-                    () = stop.cancelled() => return,
-                    room = sink.reserve() => room,
-                };
-                let Ok(room) = room else { return };
-                room.send(Ok(change));
-            }
-            if full {
-                continue;
-            }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = sink.closed() => return,
-                _ = growth.changed() => {}
-                () = tokio::time::sleep(self.settings.sweep_interval) => {}
-            }
-        }
-    }
-}
+pub use feed::{ChangeFeed, FeedItem, FeedSettings, StartError};
 
 #[cfg(test)]
 mod tests {

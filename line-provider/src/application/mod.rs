@@ -8,7 +8,7 @@ mod events;
 pub mod ports;
 mod precondition;
 
-pub use changes::{ChangeFeed, FeedItem, FeedSettings, MalformedPosition, StartAt};
+pub use changes::{ChangeFeed, FeedItem, FeedSettings, MalformedPosition, StartAt, StartError};
 pub use error::EventError;
 pub use events::{EventFilter, EventService, RequestedChanges};
 pub use precondition::Precondition;

@@ -82,6 +82,10 @@ pub trait ChangeLog: Send + Sync {
     /// after this position (a few committed just before may too).
     async fn end(&self) -> Result<LogPosition, RepositoryError>;
 
+    /// The id the next transaction to begin will get: no change is in it
+    /// or after it yet, so no position from there on was ever given out.
+    async fn next_transaction(&self) -> Result<u64, RepositoryError>;
+
     /// A signal marked changed whenever the log may have grown. It may
     /// miss growth (a notification lost while reconnecting): readers also
     /// look again periodically.

@@ -12,7 +12,7 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use line_provider::app;
-use line_provider::config::Config;
+use line_provider::config::{Config, GrpcSettings};
 use line_provider::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ use shared_kernel::testing::{
     SpawnedApp, TestBroker, TestDatabase, amqp_url, database_and_broker, expect_json, test_keys,
 };
 
-pub const TOKEN: &str = "test-operator-token";
+pub const TOKEN: &str = "44e8ef176704c702a5d9f84debd2f028a31ccf1c57789056a6d86bb83953ceba";
 
 /// A running line-provider and what it runs on; derefs to the
 /// [`SpawnedApp`] for requests.
@@ -93,6 +93,15 @@ impl TestApp {
         shared_kernel::testing::count(&self.db.connection, sql).await
     }
 
+    /// The Prometheus text of `/metrics`: the one place tests read it.
+    pub async fn metrics(&self) -> String {
+        let response = shared_kernel::testing::send(self.management(Method::GET, "/metrics")).await;
+        response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading /metrics: {e}"))
+    }
+
     /// Rows in `events` and `outbox`: what a request wrote.
     pub async fn rows_written(&self) -> (i64, i64) {
         (
@@ -136,6 +145,7 @@ pub fn config(database_url: &str, exchange: &str, operator_token: &str) -> Confi
         exchange: exchange.to_owned(),
         outbox_batch_size: 100,
         outbox_sweep_interval: Duration::from_millis(200),
+        grpc: GrpcSettings::default(),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),
         telemetry: TelemetrySettings::default(),

@@ -20,7 +20,7 @@ use crate::{PATIENCE, expect_json};
 pub use node::Node;
 
 /// The operator token the line-provider processes are started with.
-pub const OPERATOR_TOKEN: &str = "fault-test-operator-token";
+pub const OPERATOR_TOKEN: &str = "c93835526115f4321f1c9d415a8162cd13fb00007f342e25eaecd7fe71a8bace";
 
 /// How many bettors the cluster's bets come from, in turn.
 pub const BETTORS: usize = 24;

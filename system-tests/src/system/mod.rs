@@ -10,7 +10,7 @@ use shared_kernel::testing::{SpawnedApp, TestBroker, TestDatabase};
 use crate::{bet_maker_support, line_provider_support};
 
 /// The operator token line-provider is started with.
-pub const OPERATOR_TOKEN: &str = "system-test-operator-token";
+pub const OPERATOR_TOKEN: &str = "517d432122ca31034e6f49e5f8b93939447f57dac79faff3756b4bda450a71cf";
 
 /// How bet-maker hears of line-provider's changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,10 @@ const READ_AFTER: &str = "
 /// The log's end: every transaction from the oldest one still running on.
 const END: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
+/// The first transaction id not yet given out: every transaction from it
+/// on has not begun (the query itself takes no id, being read-only).
+const NEXT_TRANSACTION: &str = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text";
+
 /// [`ChangeLog`] over the outbox table in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgChangeLog {
@@ -58,6 +62,23 @@ impl PgChangeLog {
             growth.send_replace(());
         })
         .await;
+    }
+}
+
+impl PgChangeLog {
+    /// The xid8 a one-value `query` returns.
+    async fn transaction_id(
+        &self,
+        query: &'static str,
+        operation: &'static str,
+    ) -> Result<u64, RepositoryError> {
+        let xid: String = sqlx::query_scalar(query)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation))?;
+        xid.parse().map_err(|_| {
+            StorageError::corrupt(operation, format!("the snapshot's {xid:?} is no xid8")).into()
+        })
     }
 }
 
@@ -87,22 +108,19 @@ impl ChangeLog for PgChangeLog {
     }
 
     async fn end(&self) -> Result<LogPosition, RepositoryError> {
-        let operation = "reading where the change log ends";
-        let xmin: String = sqlx::query_scalar(END)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(sqlx_storage(operation))?;
-        let transaction = xmin.parse().map_err(|_| {
-            StorageError::corrupt(
-                operation,
-                format!("the snapshot's xmin {xmin:?} is no xid8"),
-            )
-        })?;
+        let transaction = self
+            .transaction_id(END, "reading where the change log ends")
+            .await?;
         // Sequence 0 comes before every row of that transaction.
         Ok(LogPosition {
             transaction,
             sequence: 0,
         })
+    }
+
+    async fn next_transaction(&self) -> Result<u64, RepositoryError> {
+        self.transaction_id(NEXT_TRANSACTION, "reading the next transaction id")
+            .await
     }
 
     fn growth(&self) -> watch::Receiver<()> {

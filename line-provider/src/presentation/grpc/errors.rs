@@ -5,7 +5,7 @@ use shared_kernel::storage::chain;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt as _};
 
-use crate::application::EventError;
+use crate::application::{EventError, StartError};
 use crate::domain::{DomainError, InvalidFields};
 
 /// `INVALID_ARGUMENT` naming every bad field in a `google.rpc.BadRequest`.
@@ -59,6 +59,17 @@ pub fn status_of(error: EventError) -> Status {
             tracing::error!(error = %chain(&error), "gRPC call failed");
             Status::internal("internal error")
         }
+    }
+}
+
+/// Why a watch cannot start: a position beyond the log's end is
+/// `INVALID_ARGUMENT` naming `after`; a storage failure as [`status_of`].
+pub fn start_refused(error: StartError) -> Status {
+    match error {
+        refused @ StartError::BeyondTheEnd { .. } => {
+            invalid_argument(vec![FieldViolation::new("after", refused.to_string())])
+        }
+        StartError::Storage(error) => status_of(EventError::Storage(error)),
     }
 }
 

@@ -2,8 +2,10 @@
 //! REST API, with the standard health service and server reflection.
 
 mod errors;
+mod listener;
 mod messages;
 mod service;
+mod settings;
 mod watch;
 
 use std::time::Duration;
@@ -14,11 +16,12 @@ use shared_kernel::telemetry::{SPANS, context_for, context_from_traceparent};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+pub use listener::GrpcConnectInfo;
 pub use service::LineGrpc;
+pub use settings::GrpcSettings;
 
 /// How often the health service re-checks readiness.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
@@ -34,13 +37,14 @@ pub enum GrpcServeError {
     Transport(#[source] tonic::transport::Error),
 }
 
-/// Serves `LineService`, `grpc.health.v1` and reflection on `listener`
-/// until `stop` is cancelled; then ends the watch streams, lets calls in
-/// flight finish and returns.
+/// Serves `LineService`, `grpc.health.v1` and reflection on `listener`,
+/// bounded as `settings` say, until `stop` is cancelled; then ends the
+/// watch streams, lets calls in flight finish and returns.
 /// Health says SERVING (for the whole server and for `line.v1.LineService`)
 /// only while `readiness` holds, as `/health/ready` does.
 pub async fn serve(
     listener: TcpListener,
+    settings: GrpcSettings,
     line: LineGrpc,
     readiness: Readiness,
     stop: CancellationToken,
@@ -60,12 +64,19 @@ pub async fn serve(
         .set_not_serving::<LineServiceServer<LineGrpc>>()
         .await;
     let server = Server::builder()
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        .http2_keepalive_interval(Some(settings.keepalive_interval))
+        .http2_keepalive_timeout(Some(settings.keepalive_timeout))
+        .layer(listener::StreamCountLayer)
         .trace_fn(call_span)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_alpha)
         .add_service(LineServiceServer::new(line.stopping_with(stop.clone())))
-        .serve_with_incoming_shutdown(incoming(listener), stop.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(
+            listener::incoming(listener, settings),
+            stop.clone().cancelled_owned(),
+        );
     let (served, ()) = tokio::join!(server, report_readiness(reporter, readiness, stop));
     served.map_err(GrpcServeError::Transport)
 }
@@ -98,12 +109,16 @@ fn call_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
     span
 }
 
-/// The connections `listener` accepts, with Nagle's algorithm off: a
-/// response larger than a segment (a page of events) would otherwise wait
-/// for the client's delayed ACK, about 40 ms, on every call. tonic's
-/// `TcpIncoming::from` leaves it on.
-fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(true))
+/// The address a gRPC call came from: the TCP peer. (The REST side's
+/// twin, `presentation::http::auth::client_address`, is where a proxy's
+/// forwarded address would come in.)
+fn client_address<T>(request: &tonic::Request<T>) -> Option<std::net::IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<GrpcConnectInfo>()
+        .and_then(|info| info.peer)
+        .or_else(|| request.remote_addr());
+    peer.map(|peer| peer.ip())
 }
 
 /// Reflection over `line.v1` and `grpc.health.v1`.

@@ -1,14 +1,16 @@
 //! `LineService`: each call reads its request, checks the operator where
 //! REST does, and drives the same use case as the REST handler.
 
+use std::time::Instant;
+
 use shared_kernel::pagination::into_page;
 use shared_kernel::proto::line::v1 as wire;
 use shared_kernel::proto::line::v1::line_service_server::LineService;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::MetadataMap;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 
-use super::errors::status_of;
+use super::errors::{start_refused, status_of};
 use super::messages::{
     Violations, decimal, event_id, event_message, final_status, instant, page, precondition,
     reason, status_filter, target_status,
@@ -16,17 +18,17 @@ use super::messages::{
 use super::watch::{ChangeStream, start_at, watch};
 use crate::application::{ChangeFeed, EventFilter, EventService, RequestedChanges};
 use crate::domain::Event;
-use crate::presentation::http::OperatorToken;
+use crate::presentation::http::{OperatorAuth, OperatorCall, Refused, retry_after_seconds};
 
-/// The answer to an operator call without a token.
-const MISSING_TOKEN: &str = "operator calls need `authorization: Bearer <token>` metadata";
+/// The service's path prefix, for the operator calls' log lines.
+const SERVICE_PATH: &str = "/line.v1.LineService/";
 
 /// The gRPC face of the line's use cases.
 #[derive(Debug, Clone)]
 pub struct LineGrpc {
     events: EventService,
     changes: ChangeFeed,
-    operator: OperatorToken,
+    operator: OperatorAuth,
     /// Ends every watch stream: the server's shutdown waits for calls in
     /// flight, and a watch would otherwise never end.
     stop: CancellationToken,
@@ -34,8 +36,8 @@ pub struct LineGrpc {
 
 impl LineGrpc {
     /// The service over these use cases, letting operator calls through
-    /// with `operator`'s token.
-    pub fn new(events: EventService, changes: ChangeFeed, operator: OperatorToken) -> Self {
+    /// as `operator` says (the same throttle and log limit as REST's).
+    pub fn new(events: EventService, changes: ChangeFeed, operator: OperatorAuth) -> Self {
         Self {
             events,
             changes,
@@ -49,22 +51,35 @@ impl LineGrpc {
         Self { stop, ..self }
     }
 
-    /// `UNAUTHENTICATED` unless the metadata carries the operator's token
-    /// (compared in constant time, as for REST).
-    fn authenticate(&self, metadata: &MetadataMap) -> Result<(), Status> {
-        let header = metadata
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| Status::unauthenticated(MISSING_TOKEN))?;
-        let token = match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(Status::unauthenticated(MISSING_TOKEN)),
+    /// Lets the call of `method` through when its metadata carries the
+    /// operator's token; otherwise `UNAUTHENTICATED`, or
+    /// `RESOURCE_EXHAUSTED` with a `RetryInfo` once its address is past
+    /// its failures (the right token is let through even then).
+    fn authenticate<T>(&self, request: &Request<T>, method: &str) -> Result<(), Status> {
+        let path = format!("{SERVICE_PATH}{method}");
+        let call = OperatorCall {
+            transport: "grpc",
+            method: "POST",
+            path: &path,
+            client: super::client_address(request),
+            authorization: request
+                .metadata()
+                .get("authorization")
+                .and_then(|value| value.to_str().ok()),
         };
-        if self.operator.matches(token) {
-            Ok(())
-        } else {
-            tracing::warn!("gRPC operator call refused: wrong token");
-            Err(Status::unauthenticated("the operator token is not valid"))
+        match self.operator.authenticate(&call, Instant::now()) {
+            Ok(()) => Ok(()),
+            Err(Refused::Unauthenticated(detail)) => Err(Status::unauthenticated(detail)),
+            Err(Refused::Throttled(wait)) => {
+                let seconds = retry_after_seconds(wait);
+                Err(Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!(
+                        "too many failed operator calls from this address; try again in {seconds} seconds"
+                    ),
+                    ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(seconds))),
+                ))
+            }
         }
     }
 }
@@ -82,7 +97,7 @@ impl LineService for LineGrpc {
         request: Request<wire::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let start = start_at(request.get_ref())?;
-        let after = self.changes.start(start).await.map_err(status_of)?;
+        let after = self.changes.start(start).await.map_err(start_refused)?;
         let changes = watch(self.changes.clone(), after, self.stop.child_token());
         Ok(Response::new(changes))
     }
@@ -91,7 +106,7 @@ impl LineService for LineGrpc {
         &self,
         request: Request<wire::CreateEventRequest>,
     ) -> Result<Response<wire::Event>, Status> {
-        self.authenticate(request.metadata())?;
+        self.authenticate(&request, "CreateEvent")?;
         let request = request.into_inner();
         let mut violations = Violations::default();
         let coefficient = violations.read("coefficient", decimal(&request.coefficient));
@@ -146,7 +161,7 @@ impl LineService for LineGrpc {
         &self,
         request: Request<wire::UpdateEventRequest>,
     ) -> Result<Response<wire::Event>, Status> {
-        self.authenticate(request.metadata())?;
+        self.authenticate(&request, "UpdateEvent")?;
         let request = request.into_inner();
         let mut violations = Violations::default();
         let id = violations.read("id", event_id(&request.id));
@@ -184,7 +199,7 @@ impl LineService for LineGrpc {
         &self,
         request: Request<wire::SetEventStatusRequest>,
     ) -> Result<Response<wire::Event>, Status> {
-        self.authenticate(request.metadata())?;
+        self.authenticate(&request, "SetEventStatus")?;
         let request = request.into_inner();
         let mut violations = Violations::default();
         let id = violations.read("id", event_id(&request.id));
@@ -205,7 +220,7 @@ impl LineService for LineGrpc {
         &self,
         request: Request<wire::CorrectEventRequest>,
     ) -> Result<Response<wire::Event>, Status> {
-        self.authenticate(request.metadata())?;
+        self.authenticate(&request, "CorrectEvent")?;
         let request = request.into_inner();
         let mut violations = Violations::default();
         let id = violations.read("id", event_id(&request.id));

@@ -1,11 +1,18 @@
-//! Operator authentication: `Authorization: Bearer <token>`, compared in
-//! constant time, with failed calls logged (at most once a second) and
-//! throttled per client address.
+//! Operator authentication, for REST and gRPC alike: `Bearer <token>`,
+//! compared in constant time first. The right token is always let
+//! through; only failed calls meet the throttle (per client address, 429
+//! or `RESOURCE_EXHAUSTED` past the limit), the log limiter (at most one
+//! WARN line a second) and the metric `operator_auth_refusals_total`
+//! (labels `reason` and `transport`). Both transports share one throttle
+//! and one limiter, so guessing over gRPC costs the same as over REST.
 
+mod strength;
+
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -13,6 +20,7 @@ use sha2::{Digest, Sha256};
 use shared_kernel::http::Problem;
 use subtle::ConstantTimeEq;
 
+pub use self::strength::{MIN_BITS as MIN_TOKEN_BITS, WeakToken};
 use super::AppState;
 use super::throttle::{Client, FailureThrottle, LogLimiter, ThrottleSettings};
 
@@ -30,9 +38,12 @@ const LOG_INTERVAL: Duration = Duration::from_secs(1);
 pub struct OperatorToken(Arc<[u8; 32]>);
 
 impl OperatorToken {
-    /// Wraps the configured token.
-    pub fn new(token: &str) -> Self {
-        Self(Arc::new(Sha256::digest(token.as_bytes()).into()))
+    /// Wraps the configured token, unless it is too weak to be safe from
+    /// guessing (see [`strength`] for the rule; the error never holds the
+    /// token).
+    pub fn new(token: &str) -> Result<Self, WeakToken> {
+        strength::check(token)?;
+        Ok(Self(Arc::new(Sha256::digest(token.as_bytes()).into())))
     }
 
     /// Whether `presented` is the token, in time that depends only on the
@@ -47,6 +58,31 @@ impl std::fmt::Debug for OperatorToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OperatorToken(..)")
     }
+}
+
+/// Where an operator call came in, for the log line and the metric.
+#[derive(Debug, Clone, Copy)]
+pub struct OperatorCall<'a> {
+    /// `http` or `grpc`: the metric's `transport` label.
+    pub transport: &'static str,
+    /// The HTTP method (`POST` for every gRPC call).
+    pub method: &'a str,
+    /// The path: a REST route or `/line.v1.LineService/<Method>`.
+    pub path: &'a str,
+    /// The address the call came from, if the server knows it.
+    pub client: Option<IpAddr>,
+    /// The `authorization` header or metadata, if readable as text.
+    pub authorization: Option<&'a str>,
+}
+
+/// Why an operator call was refused, as each transport answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No, a malformed or a wrong token: 401 / `UNAUTHENTICATED`.
+    Unauthenticated(&'static str),
+    /// A wrong token from an address past its failures in the current
+    /// window: 429 / `RESOURCE_EXHAUSTED`, retry after this long.
+    Throttled(Duration),
 }
 
 /// Everything operator authentication needs: the token, the failure
@@ -68,44 +104,82 @@ impl OperatorAuth {
         }
     }
 
-    /// Lets the call through, or says why not. A client that used up its
-    /// failures is refused before its token is even looked at, so that it
-    /// cannot go on guessing; a client that has not is never slowed down.
-    fn authenticate(&self, parts: &Parts, now: Instant) -> Result<Operator, Problem> {
-        let client = Client::of(parts);
-        let checked = self.throttle.attempt(client, now, || {
-            let token = bearer_token(parts)?;
-            if self.token.matches(token) {
-                Ok(Operator)
-            } else {
-                Err(Refusal::WrongToken)
-            }
-        });
-        let (refusal, problem) = match checked {
-            Ok(Ok(operator)) => return Ok(operator),
-            Ok(Err(refusal)) => (refusal, Problem::unauthorized(refusal.detail())),
-            Err(wait) => (Refusal::Throttled, too_many_failures(wait)),
+    /// Lets the call through when it carries the token, whatever the
+    /// throttle holds against its address; otherwise counts the failure
+    /// against the address and says how to answer it.
+    pub fn authenticate(&self, call: &OperatorCall<'_>, now: Instant) -> Result<(), Refused> {
+        let refusal = match bearer_token(call.authorization) {
+            Ok(token) if self.token.matches(token) => return Ok(()),
+            Ok(_) => Refusal::WrongToken,
+            Err(refusal) => refusal,
         };
-        self.log_refusal(parts, client, refusal, now);
-        Err(problem)
+        let client = Client::from_address(call.client);
+        let (reason, refused) = match self.throttle.fail(client, now) {
+            None => (refusal.label(), Refused::Unauthenticated(refusal.detail())),
+            Some(wait) => ("throttled", Refused::Throttled(wait)),
+        };
+        self.log_refusal(call, client, reason, now);
+        Err(refused)
     }
 
     /// A WARN line naming the client and the reason (never the token), if
     /// the limit lets it through, with `suppressed`: how many refusals were
     /// not logged since the previous line. A metric either way.
-    fn log_refusal(&self, parts: &Parts, client: Client, refusal: Refusal, now: Instant) {
-        metrics::counter!("operator_auth_refusals_total", "reason" => refusal.label()).increment(1);
+    fn log_refusal(
+        &self,
+        call: &OperatorCall<'_>,
+        client: Client,
+        reason: &'static str,
+        now: Instant,
+    ) {
+        metrics::counter!(
+            "operator_auth_refusals_total",
+            "reason" => reason,
+            "transport" => call.transport
+        )
+        .increment(1);
         if let Some(suppressed) = self.log.admit(now) {
             tracing::warn!(
                 %client,
-                reason = refusal.label(),
-                method = %parts.method,
-                path = parts.uri.path(),
+                reason,
+                transport = call.transport,
+                method = call.method,
+                path = call.path,
                 suppressed,
                 "operator call refused"
             );
         }
     }
+
+    /// [`authenticate`](Self::authenticate) for a REST call.
+    fn authenticate_rest(&self, parts: &Parts, now: Instant) -> Result<Operator, Problem> {
+        let call = OperatorCall {
+            transport: "http",
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            client: client_address(parts),
+            authorization: parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok()),
+        };
+        match self.authenticate(&call, now) {
+            Ok(()) => Ok(Operator),
+            Err(Refused::Unauthenticated(detail)) => Err(Problem::unauthorized(detail)),
+            Err(Refused::Throttled(wait)) => Err(too_many_failures(wait)),
+        }
+    }
+}
+
+/// The address a REST call came from: the TCP peer today. When
+/// `shared_kernel::http::ClientAddress` (the client behind a trusted
+/// proxy) is in the request's extensions, this is the one line to change:
+/// `parts.extensions.get::<ClientAddress>().map(|address| address.0)`.
+fn client_address(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
 }
 
 /// Why an operator call was refused.
@@ -117,18 +191,16 @@ enum Refusal {
     NotBearer,
     /// A bearer token that is not the operator token.
     WrongToken,
-    /// The client made too many failed calls in the current window.
-    Throttled,
 }
 
 impl Refusal {
-    /// The reason as a log field and metric label (a fixed set).
+    /// The reason as a log field and metric label (a fixed set, with
+    /// `throttled`).
     fn label(self) -> &'static str {
         match self {
             Self::Missing => "missing",
             Self::NotBearer => "not-bearer",
             Self::WrongToken => "wrong-token",
-            Self::Throttled => "throttled",
         }
     }
 
@@ -138,18 +210,13 @@ impl Refusal {
             Self::Missing => MISSING_TOKEN,
             Self::NotBearer => "the Authorization header must use the Bearer scheme",
             Self::WrongToken => "the operator token is not valid",
-            Self::Throttled => "too many failed operator calls from this address",
         }
     }
 }
 
-/// The token of `Authorization: Bearer <token>`.
-fn bearer_token(parts: &Parts) -> Result<&str, Refusal> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(Refusal::Missing)?;
+/// The token of `Bearer <token>`.
+fn bearer_token(header: Option<&str>) -> Result<&str, Refusal> {
+    let header = header.ok_or(Refusal::Missing)?;
     match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
         _ => Err(Refusal::NotBearer),
@@ -158,8 +225,7 @@ fn bearer_token(parts: &Parts) -> Result<&str, Refusal> {
 
 /// 429 with `Retry-After` (whole seconds, at least one).
 pub(super) fn too_many_failures(wait: Duration) -> Problem {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
+    let seconds = retry_after_seconds(wait);
     Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too-many-failed-calls",
@@ -167,6 +233,12 @@ pub(super) fn too_many_failures(wait: Duration) -> Problem {
         format!("too many failed operator calls from this address; try again in {seconds} seconds"),
     )
     .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+}
+
+/// `wait` in whole seconds, rounded up, at least one.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.max(1)
 }
 
 /// Proof that the request came from an operator. Put it first among a
@@ -179,41 +251,38 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        state.operator_auth.authenticate(parts, Instant::now())
+        state.operator_auth.authenticate_rest(parts, Instant::now())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
-    use axum::extract::ConnectInfo;
-
     use super::*;
+
+    /// A token strong enough to be accepted.
+    const TOKEN: &str = "44e8ef176704c702a5d9f84debd2f028a31ccf1c57789056a6d86bb83953ceba";
+
+    fn token() -> OperatorToken {
+        OperatorToken::new(TOKEN).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn only_the_exact_token_matches() {
-        let token = OperatorToken::new("s3cret");
-        assert!(token.matches("s3cret"));
-        assert!(!token.matches("s3cre"));
-        assert!(!token.matches("s3cret!"));
-        assert!(!token.matches("S3cret"));
+        let token = token();
+        assert!(token.matches(TOKEN));
+        assert!(!token.matches(&TOKEN[1..]));
+        assert!(!token.matches(&format!("{TOKEN}!")));
+        assert!(!token.matches(&TOKEN.to_uppercase()));
         assert!(!token.matches(""));
     }
 
     #[test]
-    fn the_token_is_kept_as_a_fixed_size_digest_whatever_its_length() {
-        let long = "x".repeat(4096);
-        for token in ["a", "s3cret", long.as_str()] {
-            let kept = OperatorToken::new(token);
-            assert_eq!(kept.0.len(), 32, "only a digest is kept");
-            assert!(kept.matches(token));
-            assert!(!kept.matches(&token[1..]), "a prefix never matches");
-        }
-        assert_eq!(
-            format!("{:?}", OperatorToken::new("s3cret")),
-            "OperatorToken(..)"
-        );
+    fn the_token_is_kept_as_a_fixed_size_digest_and_a_weak_one_refused() {
+        let kept = token();
+        assert_eq!(kept.0.len(), 32, "only a digest is kept");
+        assert_eq!(format!("{kept:?}"), "OperatorToken(..)");
+        assert!(OperatorToken::new("s3cret").is_err());
+        assert!(OperatorToken::new(&"x".repeat(4096)).is_err());
     }
 
     fn call(token: Option<&str>, peer: [u8; 4]) -> Parts {
@@ -232,10 +301,10 @@ mod tests {
     }
 
     #[test]
-    fn a_client_out_of_failures_is_refused_even_with_the_right_token_until_the_window_passes() {
+    fn a_client_out_of_failures_gets_429_for_wrong_tokens_and_in_with_the_right_one() {
         let window = Duration::from_secs(60);
         let auth = OperatorAuth::new(
-            OperatorToken::new("s3cret"),
+            token(),
             ThrottleSettings {
                 max_failures: 2,
                 window,
@@ -247,38 +316,38 @@ mod tests {
         let guesser = [192, 0, 2, 1];
 
         assert_eq!(
-            status(auth.authenticate(&call(Some("a"), guesser), start)),
+            status(auth.authenticate_rest(&call(Some("a"), guesser), start)),
             Some(401)
         );
         assert_eq!(
-            status(auth.authenticate(&call(None, guesser), start)),
+            status(auth.authenticate_rest(&call(None, guesser), start)),
             Some(401)
         );
         assert_eq!(
-            status(auth.authenticate(&call(Some("b"), guesser), start)),
+            status(auth.authenticate_rest(&call(Some("b"), guesser), start)),
             Some(429)
         );
         assert_eq!(
-            status(auth.authenticate(&call(Some("s3cret"), guesser), start)),
-            Some(429),
-            "a throttled client learns nothing about its guesses"
+            status(auth.authenticate_rest(&call(Some(TOKEN), guesser), start)),
+            None,
+            "the right token is never refused"
         );
-        let elsewhere = [192, 0, 2, 2];
         assert_eq!(
-            status(auth.authenticate(&call(Some("s3cret"), elsewhere), start)),
-            None
+            status(auth.authenticate_rest(&call(Some("c"), guesser), start)),
+            Some(429),
+            "and does not lift the throttle on wrong ones"
         );
         let later = start + window;
         assert_eq!(
-            status(auth.authenticate(&call(Some("s3cret"), guesser), later)),
-            None
+            status(auth.authenticate_rest(&call(Some("d"), guesser), later)),
+            Some(401)
         );
     }
 
     #[test]
     fn successful_calls_are_never_throttled() {
         let auth = OperatorAuth::new(
-            OperatorToken::new("s3cret"),
+            token(),
             ThrottleSettings {
                 max_failures: 1,
                 window: Duration::from_secs(60),
@@ -288,8 +357,8 @@ mod tests {
         let now = Instant::now();
 
         for _ in 0..1000 {
-            let call = call(Some("s3cret"), [192, 0, 2, 1]);
-            assert!(auth.authenticate(&call, now).is_ok());
+            let call = call(Some(TOKEN), [192, 0, 2, 1]);
+            assert!(auth.authenticate_rest(&call, now).is_ok());
         }
     }
 

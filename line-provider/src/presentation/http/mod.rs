@@ -14,7 +14,10 @@ mod throttle;
 use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 
-pub use auth::{OperatorAuth, OperatorToken};
+pub use auth::{
+    MIN_TOKEN_BITS, OperatorAuth, OperatorCall, OperatorToken, Refused, WeakToken,
+    retry_after_seconds,
+};
 pub use openapi::openapi_document;
 pub use throttle::ThrottleSettings;
 

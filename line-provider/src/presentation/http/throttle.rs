@@ -1,24 +1,24 @@
 //! Failed operator calls, counted per client address: after too many in a
-//! window the address is refused (429) until the window passes, and the
-//! refusals are logged at most once a second, with how many were not.
+//! window, the address's further *failed* calls are answered 429 instead
+//! of 401 until the window passes, and the refusals are logged at most
+//! once a second, with how many were not. The right token is checked
+//! before this table is even consulted, so it never refuses the operator:
+//! a guesser (or everyone behind one proxy) cannot lock them out.
 //!
 //! Memory stays bounded whatever clients do: at most `max_clients`
 //! addresses are tracked, a window is forgotten when it passes, and when
 //! the table is full the oldest window makes room for the new one.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-use axum::extract::ConnectInfo;
-use axum::http::request::Parts;
 
 /// How many failures a client may make, over how long, and how many
 /// clients are tracked at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleSettings {
-    /// Failed calls allowed in one window; the next is refused with 429
+    /// Failed calls answered 401 in one window; the further ones get 429
     /// (at least 1).
     pub max_failures: u32,
     /// How long a window lasts from a client's first failure.
@@ -34,18 +34,14 @@ pub struct ThrottleSettings {
 pub(super) enum Client {
     /// The peer's address (an IPv6 one with its last 64 bits cleared).
     Address(IpAddr),
-    /// The server did not provide `ConnectInfo<SocketAddr>`.
+    /// The server did not say where the call came from.
     Unknown,
 }
 
 impl Client {
-    /// The client of a request: the peer address the server put in the
-    /// request's extensions.
-    pub(super) fn of(parts: &Parts) -> Self {
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(Self::Unknown, |ConnectInfo(peer)| Self::from_ip(peer.ip()))
+    /// The client calling from `address`, if the server knows it.
+    pub(super) fn from_address(address: Option<IpAddr>) -> Self {
+        address.map_or(Self::Unknown, Self::from_ip)
     }
 
     fn from_ip(ip: IpAddr) -> Self {
@@ -104,36 +100,25 @@ impl FailureThrottle {
         }
     }
 
-    /// Runs `check` for a call of `client`, unless the client has used up
-    /// its failures in the current window: then `Err` with how long it must
-    /// wait, and `check` does not run. A failed check counts against the
-    /// client; a successful one never does. Judged under one lock, so that
-    /// concurrent calls cannot slip more failures through than allowed.
-    pub(super) fn attempt<T, E>(
-        &self,
-        client: Client,
-        now: Instant,
-        check: impl FnOnce() -> Result<T, E>,
-    ) -> Result<Result<T, E>, Duration> {
+    /// Counts a failed call of `client` at `now`, and says whether the
+    /// client has now used up its failures in the current window: then
+    /// `Some` with how long until the window passes (the call is answered
+    /// 429 instead of 401). Judged under one lock, so that concurrent
+    /// calls cannot slip more 401s through than allowed. Only failed calls
+    /// come here: a successful one is never counted nor refused.
+    pub(super) fn fail(&self, client: Client, now: Instant) -> Option<Duration> {
         let mut table = self.table();
         self.forget_passed(&mut table, now);
-        if let Some(window) = table.windows.get(&client)
-            && window.failures >= self.settings.max_failures
-        {
-            return Err((window.started + self.settings.window).saturating_duration_since(now));
-        }
-        let checked = check();
-        if checked.is_err() {
-            self.record_failure(&mut table, client, now);
-        }
-        Ok(checked)
+        let window = self.record_failure(&mut table, client, now);
+        (window.failures > self.settings.max_failures)
+            .then(|| (window.started + self.settings.window).saturating_duration_since(now))
     }
 
     /// Counts a failed call of `client`.
-    fn record_failure(&self, table: &mut Table, client: Client, now: Instant) {
+    fn record_failure(&self, table: &mut Table, client: Client, now: Instant) -> Window {
         if let Some(window) = table.windows.get_mut(&client) {
             window.failures = window.failures.saturating_add(1);
-            return;
+            return *window;
         }
         while table.windows.len() >= self.settings.max_clients.max(1) {
             let Some((oldest, _)) = table.order.pop_front() else {
@@ -141,14 +126,13 @@ impl FailureThrottle {
             };
             table.windows.remove(&oldest);
         }
-        table.windows.insert(
-            client,
-            Window {
-                started: now,
-                failures: 1,
-            },
-        );
+        let window = Window {
+            started: now,
+            failures: 1,
+        };
+        table.windows.insert(client, window);
         table.order.push_back((client, now));
+        window
     }
 
     /// Forgets the windows that have passed: they are at the front.

@@ -118,7 +118,7 @@ async fn start_line_provider(db: &TestDatabase, exchange: &str, grpc_port: u16) 
     .await
 }
 
-const TOKEN: &str = "bench-operator-token";
+const TOKEN: &str = "8cff7c2bcab66f234355c74ce04e8285a76916d692c7dabb1342aff7f6b6f7d7";
 
 /// The coefficient of the events the workloads create.
 const COEFFICIENT: &str = "1.85";
