@@ -13,14 +13,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use http_body::{Frame, SizeHint};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::head::{HeadScan, header_too_large_response};
+use super::unsent::UnsentBound;
 
 /// Where a connection is between requests.
 #[derive(Debug)]
@@ -42,8 +43,18 @@ pub(super) struct Activity {
     phase: Mutex<Phase>,
     /// Since when a write has been waiting for the client to read.
     blocked_since: Mutex<Option<Instant>>,
+    /// When the body of the request in hand is due, while it is neither
+    /// read to its end nor dropped.
+    body_due: Mutex<Option<Instant>>,
+    /// Whether a response on this connection is a live stream.
+    streaming: AtomicBool,
     changed: Notify,
 }
+
+/// How long after a body's deadline the watchdog closes a connection whose
+/// body nobody read: a handler that was reading it has answered 408 by
+/// then.
+const BODY_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 
 /// How long each phase of a connection may last.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +67,20 @@ pub(super) struct Timeouts {
     pub(super) send: Duration,
 }
 
+impl Timeouts {
+    /// The timeouts of a connection refused for its client's cap: a
+    /// request head within a second at most, so that it cannot hold a
+    /// place of the global cap for long.
+    pub(super) fn refusing(self) -> Self {
+        let short = Duration::from_secs(1);
+        Self {
+            header_read: self.header_read.min(short),
+            idle: self.idle.min(short),
+            send: self.send.min(short),
+        }
+    }
+}
+
 impl Activity {
     /// A new connection: its first request head is due within the
     /// header-read timeout (an opened, silent connection is not idle).
@@ -66,8 +91,39 @@ impl Activity {
                 scan: HeadScan::default(),
             }),
             blocked_since: Mutex::new(None),
+            body_due: Mutex::new(None),
+            streaming: AtomicBool::new(false),
             changed: Notify::new(),
         })
+    }
+
+    /// The request in hand has a body, due by `due`.
+    pub(super) fn body_expected(&self, due: Instant) {
+        *self.body_due.lock().unwrap_or_else(PoisonError::into_inner) = Some(due);
+        self.changed.notify_one();
+    }
+
+    /// The request's body was read to its end, or will never be read.
+    pub(super) fn body_done(&self) {
+        *self.body_due.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.changed.notify_one();
+    }
+
+    fn body_pending(&self) -> bool {
+        self.body_due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// A response on this connection is a live stream: from now on its
+    /// writes are held to the unsent-bytes bound.
+    pub(super) fn stream_started(&self) {
+        self.streaming.store(true, Ordering::Relaxed);
+    }
+
+    fn is_streaming(&self) -> bool {
+        self.streaming.load(Ordering::Relaxed)
     }
 
     /// A write could not go out (`true`) or went out (`false`).
@@ -93,8 +149,10 @@ impl Activity {
 
     /// Bytes arrived; `false` when they make the request head too large.
     fn bytes_read(&self, bytes: &[u8]) -> bool {
+        // The rest of a body arriving after its response is not a head.
+        let body_pending = self.body_pending();
         let mut phase = self.phase();
-        if let Phase::Idle { .. } = *phase {
+        if let (Phase::Idle { .. }, false) = (&*phase, body_pending) {
             let head = Phase::Head {
                 since: Instant::now(),
                 scan: HeadScan::default(),
@@ -138,15 +196,18 @@ impl Activity {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map(|since| since + timeouts.send);
-        match (phase, blocked) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let body = self
+            .body_due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|due| due + BODY_TIMEOUT_GRACE);
+        [phase, blocked, body].into_iter().flatten().min()
     }
 
     /// Resolves when the connection has been idle, or reading a head, for
     /// too long, or its client has read nothing of a response for too
-    /// long; never while a request is in hand and its response flows.
+    /// long, or a request's body has not come in time; never while a
+    /// request is in hand and its response flows.
     pub(super) async fn expired(&self, timeouts: Timeouts) {
         loop {
             let changed = self.changed.notified();
@@ -187,33 +248,6 @@ impl Drop for RequestGuard {
     }
 }
 
-/// A response body that marks its request finished when dropped.
-#[derive(Debug)]
-pub(super) struct TrackedBody {
-    pub(super) body: Body,
-    pub(super) _guard: RequestGuard,
-}
-
-impl http_body::Body for TrackedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
 /// The socket as hyper sees it: every read is reported to the
 /// connection's [`Activity`], and a head too large is answered with a 431
 /// problem document, after which hyper sees an error and lets go.
@@ -221,9 +255,15 @@ impl http_body::Body for TrackedBody {
 pub(super) struct WatchedStream {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// Read before hyper took over (after a PROXY header): hyper reads it
+    /// first.
+    prefix: Vec<u8>,
+    prefix_read: usize,
     refusal: Option<Refusal>,
     /// Whether the last write had to wait.
     write_blocked: bool,
+    /// The unsent-bytes bound, once a response is a live stream.
+    unsent: UnsentBound,
 }
 
 #[derive(Debug)]
@@ -234,13 +274,40 @@ struct Refusal {
 }
 
 impl WatchedStream {
-    pub(super) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
+    /// `inner`, whose first bytes were `prefix` (read already); a live
+    /// stream on it may have `max_unsent` bytes unsent.
+    pub(super) fn new(
+        inner: TcpStream,
+        activity: Arc<Activity>,
+        prefix: Vec<u8>,
+        max_unsent: usize,
+    ) -> Self {
         Self {
             inner,
             activity,
+            prefix,
+            prefix_read: 0,
             refusal: None,
             write_blocked: false,
+            unsent: UnsentBound::new(max_unsent),
         }
+    }
+
+    /// Hands out what was read before hyper took over; `false` when
+    /// there is none left.
+    fn read_prefix(&mut self, buf: &mut ReadBuf<'_>) -> bool {
+        let rest = self.prefix.get(self.prefix_read..).unwrap_or_default();
+        if rest.is_empty() {
+            return false;
+        }
+        let taken = rest.len().min(buf.remaining());
+        buf.put_slice(rest.get(..taken).unwrap_or_default());
+        self.prefix_read += taken;
+        if self.prefix_read >= self.prefix.len() {
+            self.prefix = Vec::new();
+            self.prefix_read = 0;
+        }
+        true
     }
 
     /// Sends the 431, closes our side, and reads (discarding) until the
@@ -284,7 +351,9 @@ impl AsyncRead for WatchedStream {
             return this.poll_refuse(cx);
         }
         let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if !this.read_prefix(buf) {
+            ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        }
         let fresh = buf.filled().get(before..).unwrap_or_default();
         if fresh.is_empty() || this.activity.bytes_read(fresh) {
             return Poll::Ready(Ok(()));
@@ -301,15 +370,23 @@ impl AsyncRead for WatchedStream {
 
 impl AsyncWrite for WatchedStream {
     /// Notes when a write waits for the client to read, and when it goes
-    /// out again (only the changes reach the shared [`Activity`]).
+    /// out again (only the changes reach the shared [`Activity`]); on a
+    /// live stream, fails once what waits passes the unsent-bytes bound.
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.activity.is_streaming() {
+            this.unsent.start(&this.inner);
+        }
         let written = Pin::new(&mut this.inner).poll_write(cx, buf);
         let blocked = written.is_pending();
+        if blocked {
+            // hyper offers everything it holds (its write buffer is flat).
+            this.unsent.check(buf.len())?;
+        }
         if blocked != this.write_blocked {
             this.write_blocked = blocked;
             this.activity.write_blocked(blocked);

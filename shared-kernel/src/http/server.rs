@@ -1,22 +1,25 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, at most
-//! `HTTP_MAX_CONNECTIONS` at once, each closed when idle, slow to send its
-//! head, or not reading its response for too long; on stop, no new connection is accepted, those
-//! open finish their requests within the grace period, and what is left
-//! is then closed.
+//! `HTTP_MAX_CONNECTIONS` at once and `HTTP_MAX_CONNECTIONS_PER_CLIENT`
+//! per client, each closed when idle, slow to send its head or its body,
+//! or not reading its response for too long (a live stream: letting too
+//! much go unsent); every request told its [`ClientAddress`]; on stop, no
+//! new connection is accepted, those open finish their requests within
+//! the grace period, and what is left is then closed.
 //!
 //! `axum::serve` has none of these bounds, so the services serve through
 //! this instead.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{Method, Request, header};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -27,9 +30,13 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use super::HttpSettings;
-use super::connection::{Activity, Timeouts, TrackedBody, WatchedStream};
+use super::body::{TimedBody, TrackedBody};
+use super::client::canonical;
+use super::connection::{Activity, Timeouts, WatchedStream};
 use super::head::HYPER_MAX_HEADERS;
+use super::proxy_protocol::read_preamble;
+use super::slots::{ClientSlot, ClientSlots, too_many};
+use super::{ClientAddress, HttpSettings, Problem};
 
 /// How long the loop waits after a failed `accept` (out of file
 /// descriptors, say) before trying again.
@@ -78,6 +85,7 @@ pub(crate) async fn serve(
     stop: CancellationToken,
 ) {
     let router = with_cors(router, &settings.cors_allowed_origins.0);
+    let per_client = ClientSlots::new(settings.max_connections_per_client);
     let mut open = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -107,6 +115,7 @@ pub(crate) async fn serve(
             peer,
             router: router.clone(),
             settings: settings.clone(),
+            per_client: per_client.clone(),
             _slot: slot,
         };
         open.spawn(connection.run(stop.clone()).in_current_span());
@@ -178,6 +187,7 @@ struct Connection {
     peer: SocketAddr,
     router: Router,
     settings: HttpSettings,
+    per_client: ClientSlots,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -203,25 +213,67 @@ impl Connection {
     /// stalls past its timeout, or (after `stop`) its last request is done.
     async fn run(self, stop: CancellationToken) {
         let Self {
-            stream,
+            mut stream,
             peer,
             router,
             settings,
+            per_client,
             _slot,
         } = self;
         let _counted = OpenConnectionGauge::new();
+        let Some((client, prefix, place)) = admit(&mut stream, peer, &settings, &per_client).await
+        else {
+            return;
+        };
+        let refused = matches!(place, Place::Refused);
         let activity = Activity::new();
-        let io = TokioIo::new(WatchedStream::new(stream, Arc::clone(&activity)));
+        let io = TokioIo::new(WatchedStream::new(
+            stream,
+            Arc::clone(&activity),
+            prefix,
+            usize::try_from(settings.stream_max_unsent_bytes).unwrap_or(usize::MAX),
+        ));
         let requests = Arc::clone(&activity);
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+        let trusted = settings.trusted_proxies.clone();
+        let body_timeout = settings.body_read_timeout;
+        let limit = settings.max_connections_per_client;
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let guard = requests.request_started();
-            let response = router.clone().oneshot(request);
+            let timed_out = Arc::new(AtomicBool::new(false));
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(ConnectInfo(peer));
+            let address = ClientAddress(trusted.client_of(client, &parts.headers));
+            parts.extensions.insert(address);
+            let body = if http_body::Body::is_end_stream(&body) {
+                Body::empty()
+            } else {
+                let due = tokio::time::Instant::now() + body_timeout;
+                Body::new(TimedBody::new(
+                    body,
+                    due,
+                    Arc::clone(&requests),
+                    Arc::clone(&timed_out),
+                ))
+            };
+            let request = Request::from_parts(parts, body);
+            let response = (!refused).then(|| router.clone().oneshot(request));
+            let activity = Arc::clone(&requests);
             async move {
-                let response = match response.await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
+                let response = match response {
+                    Some(response) => match response.await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    },
+                    None => too_many_connections(limit),
                 };
+                let response = if timed_out.load(Ordering::Relaxed) {
+                    closing(request_timeout())
+                } else {
+                    response
+                };
+                if is_live_stream(&response) {
+                    activity.stream_started();
+                }
                 Ok::<_, Infallible>(response.map(|body| {
                     Body::new(TrackedBody {
                         body,
@@ -235,10 +287,15 @@ impl Connection {
             .header_read_timeout(None)
             .serve_connection(io, service);
         tokio::pin!(connection);
-        let expired = activity.expired(Timeouts {
+        let timeouts = Timeouts {
             header_read: settings.header_read_timeout,
             idle: settings.idle_timeout,
             send: settings.send_timeout,
+        };
+        let expired = activity.expired(if refused {
+            timeouts.refusing()
+        } else {
+            timeouts
         });
         tokio::pin!(expired);
         let mut draining = false;
@@ -261,5 +318,95 @@ impl Connection {
                 }
             }
         }
+        drop(place);
     }
 }
+
+/// A connection's place under its client's cap.
+#[derive(Debug)]
+enum Place {
+    /// Counted against its client, until it closes.
+    Held(#[allow(dead_code)] ClientSlot),
+    /// A trusted proxy's own connection (no PROXY header): it speaks for
+    /// many clients, and is not counted.
+    Proxy,
+    /// Over its client's cap: every request is answered 429.
+    Refused,
+}
+
+/// Who a new connection's client is, what was read of it already, and
+/// its place under the client's cap; `None` when the connection is to be
+/// closed at once (a malformed or late PROXY header).
+async fn admit(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    settings: &HttpSettings,
+    per_client: &ClientSlots,
+) -> Option<(IpAddr, Vec<u8>, Place)> {
+    let peer_ip = canonical(peer.ip());
+    let trusted = settings.trusted_proxies.trust(peer_ip);
+    let (source, prefix) = if trusted {
+        match tokio::time::timeout(settings.header_read_timeout, read_preamble(stream)).await {
+            Ok(Ok(preamble)) => (preamble.source.map(canonical), preamble.rest),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, %peer, "closing a connection: its PROXY header");
+                return None;
+            }
+            Err(_) => return None,
+        }
+    } else {
+        (None, Vec::new())
+    };
+    let client = source.unwrap_or(peer_ip);
+    // A trusted proxy's own connections speak for many clients.
+    let place = if trusted && source.is_none() {
+        Place::Proxy
+    } else if let Some(slot) = per_client.try_acquire(client) {
+        Place::Held(slot)
+    } else {
+        metrics::counter!("http_clients_refused_total", "reason" => "connections").increment(1);
+        Place::Refused
+    };
+    Some((client, prefix, place))
+}
+
+/// 429 `too-many-connections`: the client has `limit` open already.
+fn too_many_connections(limit: u32) -> Response<Body> {
+    closing(too_many(
+        "too-many-connections",
+        "Too many connections",
+        format!("this client has {limit} connections open, the most it may; use those"),
+    ))
+}
+
+/// 408 `request-timeout`: the body did not come in time.
+fn request_timeout() -> Problem {
+    Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request-timeout",
+        "Request timeout",
+        "the request body did not arrive in time",
+    )
+}
+
+/// `problem`, and the connection closed after it.
+fn closing(problem: Problem) -> Response<Body> {
+    let mut response = problem.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Whether a response is a live stream (`text/event-stream`).
+fn is_live_stream(response: &Response<Body>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("text/event-stream"))
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
