@@ -84,10 +84,12 @@ pub struct HttpSettings {
     )]
     pub body_read_timeout: Duration,
     /// Bytes a live stream (a `text/event-stream` response) may have
-    /// written and not yet sent to its client, in the kernel's send buffer
-    /// (shrunk to half of this for a stream) and the service's together;
-    /// past it the stream is closed (`http_streams_dropped_total`), and
-    /// the client resumes with `Last-Event-ID` when it reads again.
+    /// waiting in the service for its client to read, its socket's send
+    /// buffer being shrunk to as much; past it the stream is closed
+    /// (`http_streams_dropped_total`), and the client resumes with
+    /// `Last-Event-ID` when it reads again. A stream so holds less than
+    /// twice this unsent (the kernel's 4 MiB before); the default takes a
+    /// burst of a few hundred changes from a client that reads.
     #[arg(
         long = "http-stream-max-unsent-bytes",
         env = "HTTP_STREAM_MAX_UNSENT_BYTES",
