@@ -32,9 +32,9 @@ async fn stream_request_from(from: [u8; 4], server: SocketAddr) -> TcpStream {
     socket
         .bind(SocketAddr::from((from, 0)))
         .unwrap_or_else(|e| panic!("binding {from:?}: {e}"));
-    let mut stream = socket
-        .connect(server)
+    let mut stream = tokio::time::timeout(PATIENCE, socket.connect(server))
         .await
+        .unwrap_or_else(|_| panic!("not even accepted into the backlog within {PATIENCE:?}"))
         .unwrap_or_else(|e| panic!("connecting: {e}"));
     stream
         .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\n\r\n")
