@@ -340,7 +340,10 @@ async fn a_corrected_result_reaches_the_bettor_and_the_line_live() {
             .next_within(PATIENCE, "the bet and wallet corrected")
             .await;
         got.push((message.event.clone(), message.json()));
-        assert!(got.len() <= 6, "{got:?}");
+        // At most every change of alice's since she began, when the feed
+        // lags that far (a loaded machine): her deposit, stake and bet,
+        // the settlement's bet and payout, the correction's bet and wallet.
+        assert!(got.len() <= 7, "{got:?}");
     }
 }
 

@@ -5,6 +5,7 @@
 //! overall and per client, the client behind a trusted proxy, CORS, a
 //! bounded shutdown).
 
+mod admission;
 mod body;
 mod client;
 mod connection;
@@ -20,6 +21,7 @@ mod router;
 mod server;
 mod settings;
 mod slots;
+mod socket;
 mod unsent;
 mod validation;
 mod wire;

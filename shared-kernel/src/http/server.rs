@@ -18,8 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{Method, Request, header};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -30,13 +29,15 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+use super::admission::{
+    Place, admit, closing, is_live_stream, request_timeout, too_many_connections,
+};
 use super::body::{TimedBody, TrackedBody};
-use super::client::canonical;
-use super::connection::{Activity, Timeouts, WatchedStream};
+use super::connection::{Activity, Timeouts};
 use super::head::HYPER_MAX_HEADERS;
-use super::proxy_protocol::read_preamble;
-use super::slots::{ClientSlot, ClientSlots, too_many};
-use super::{ClientAddress, HttpSettings, Problem};
+use super::slots::ClientSlots;
+use super::socket::WatchedStream;
+use super::{ClientAddress, HttpSettings, TrustedProxies};
 
 /// How long the loop waits after a failed `accept` (out of file
 /// descriptors, say) before trying again.
@@ -233,54 +234,18 @@ impl Connection {
             prefix,
             usize::try_from(settings.stream_max_unsent_bytes).unwrap_or(usize::MAX),
         ));
-        let requests = Arc::clone(&activity);
-        let trusted = settings.trusted_proxies.clone();
-        let body_timeout = settings.body_read_timeout;
-        let limit = settings.max_connections_per_client;
+        let requests = Arc::new(Requests {
+            router,
+            activity: Arc::clone(&activity),
+            peer,
+            client,
+            refused,
+            trusted: settings.trusted_proxies.clone(),
+            body_timeout: settings.body_read_timeout,
+            limit: settings.max_connections_per_client,
+        });
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let guard = requests.request_started();
-            let timed_out = Arc::new(AtomicBool::new(false));
-            let (mut parts, body) = request.into_parts();
-            parts.extensions.insert(ConnectInfo(peer));
-            let address = ClientAddress(trusted.client_of(client, &parts.headers));
-            parts.extensions.insert(address);
-            let body = if http_body::Body::is_end_stream(&body) {
-                Body::empty()
-            } else {
-                let due = tokio::time::Instant::now() + body_timeout;
-                Body::new(TimedBody::new(
-                    body,
-                    due,
-                    Arc::clone(&requests),
-                    Arc::clone(&timed_out),
-                ))
-            };
-            let request = Request::from_parts(parts, body);
-            let response = (!refused).then(|| router.clone().oneshot(request));
-            let activity = Arc::clone(&requests);
-            async move {
-                let response = match response {
-                    Some(response) => match response.await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    },
-                    None => too_many_connections(limit),
-                };
-                let response = if timed_out.load(Ordering::Relaxed) {
-                    closing(request_timeout())
-                } else {
-                    response
-                };
-                if is_live_stream(&response) {
-                    activity.stream_started();
-                }
-                Ok::<_, Infallible>(response.map(|body| {
-                    Body::new(TrackedBody {
-                        body,
-                        _guard: guard,
-                    })
-                }))
-            }
+            Arc::clone(&requests).answer(request)
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .max_headers(HYPER_MAX_HEADERS)
@@ -322,89 +287,69 @@ impl Connection {
     }
 }
 
-/// A connection's place under its client's cap.
-#[derive(Debug)]
-enum Place {
-    /// Counted against its client, until it closes.
-    Held(#[allow(dead_code)] ClientSlot),
-    /// A trusted proxy's own connection (no PROXY header): it speaks for
-    /// many clients, and is not counted.
-    Proxy,
-    /// Over its client's cap: every request is answered 429.
-    Refused,
-}
-
-/// Who a new connection's client is, what was read of it already, and
-/// its place under the client's cap; `None` when the connection is to be
-/// closed at once (a malformed or late PROXY header).
-async fn admit(
-    stream: &mut TcpStream,
+/// What every request of one connection is answered with.
+struct Requests {
+    router: Router,
+    activity: Arc<Activity>,
     peer: SocketAddr,
-    settings: &HttpSettings,
-    per_client: &ClientSlots,
-) -> Option<(IpAddr, Vec<u8>, Place)> {
-    let peer_ip = canonical(peer.ip());
-    let trusted = settings.trusted_proxies.trust(peer_ip);
-    let (source, prefix) = if trusted {
-        match tokio::time::timeout(settings.header_read_timeout, read_preamble(stream)).await {
-            Ok(Ok(preamble)) => (preamble.source.map(canonical), preamble.rest),
-            Ok(Err(error)) => {
-                tracing::debug!(%error, %peer, "closing a connection: its PROXY header");
-                return None;
+    /// The connection's client (its peer, or its PROXY header's source).
+    client: IpAddr,
+    /// Over its client's cap: every request is answered 429.
+    refused: bool,
+    trusted: TrustedProxies,
+    body_timeout: Duration,
+    limit: u32,
+}
+
+impl Requests {
+    /// Tells the request who its client is, holds its body to the body
+    /// read timeout, and answers it (429 when the connection is refused,
+    /// 408 when its body did not come in time).
+    async fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<axum::response::Response, Infallible> {
+        let guard = self.activity.request_started();
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(ConnectInfo(self.peer));
+        let address = ClientAddress(self.trusted.client_of(self.client, &parts.headers));
+        parts.extensions.insert(address);
+        let body = if http_body::Body::is_end_stream(&body) {
+            Body::empty()
+        } else {
+            let due = tokio::time::Instant::now() + self.body_timeout;
+            Body::new(TimedBody::new(
+                body,
+                due,
+                Arc::clone(&self.activity),
+                Arc::clone(&timed_out),
+            ))
+        };
+        let response = if self.refused {
+            too_many_connections(self.limit)
+        } else {
+            let request = Request::from_parts(parts, body);
+            match self.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
             }
-            Err(_) => return None,
+        };
+        let response = if timed_out.load(Ordering::Relaxed) {
+            closing(request_timeout())
+        } else {
+            response
+        };
+        if is_live_stream(&response) {
+            self.activity.stream_started();
         }
-    } else {
-        (None, Vec::new())
-    };
-    let client = source.unwrap_or(peer_ip);
-    // A trusted proxy's own connections speak for many clients.
-    let place = if trusted && source.is_none() {
-        Place::Proxy
-    } else if let Some(slot) = per_client.try_acquire(client) {
-        Place::Held(slot)
-    } else {
-        metrics::counter!("http_clients_refused_total", "reason" => "connections").increment(1);
-        Place::Refused
-    };
-    Some((client, prefix, place))
-}
-
-/// 429 `too-many-connections`: the client has `limit` open already.
-fn too_many_connections(limit: u32) -> Response<Body> {
-    closing(too_many(
-        "too-many-connections",
-        "Too many connections",
-        format!("this client has {limit} connections open, the most it may; use those"),
-    ))
-}
-
-/// 408 `request-timeout`: the body did not come in time.
-fn request_timeout() -> Problem {
-    Problem::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "request-timeout",
-        "Request timeout",
-        "the request body did not arrive in time",
-    )
-}
-
-/// `problem`, and the connection closed after it.
-fn closing(problem: Problem) -> Response<Body> {
-    let mut response = problem.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-/// Whether a response is a live stream (`text/event-stream`).
-fn is_live_stream(response: &Response<Body>) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim_start().starts_with("text/event-stream"))
+        Ok(response.map(|body| {
+            Body::new(TrackedBody {
+                body,
+                _guard: guard,
+            })
+        }))
+    }
 }
 
 #[cfg(test)]
