@@ -59,8 +59,8 @@ pub struct HttpSettings {
     /// Connections one client may have open at once (the client: the TCP
     /// peer, or the source a trusted proxy's PROXY header names); a
     /// further one is answered 429 `too-many-connections` and closed. The
-    /// same number bounds the live streams one client (by its
-    /// [`ClientAddress`](super::ClientAddress)) may have open. A trusted
+    /// same number bounds the live streams one client (by the address a
+    /// request's `ClientAddress` names) may have open. A trusted
     /// proxy's own connections that carry no PROXY header are not counted
     /// against it: it speaks for many clients.
     #[arg(
