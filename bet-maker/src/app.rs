@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use shared_kernel::amqp::BrokerStatus;
 use shared_kernel::database::connect_database;
-use shared_kernel::http::{Readiness, management_router};
+use shared_kernel::http::{Readiness, StreamSlots, management_router};
 use shared_kernel::lifecycle::{Listener, RunningService, ServiceLabel};
 use shared_kernel::postgres::listen;
 use shared_kernel::signing::MessageVerifier;
@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         webhooks,
         tokens,
         feed: feed.clone(),
+        stream_slots: StreamSlots::new(config.http.max_connections_per_client),
     };
     let public = Listener {
         host: config.host,

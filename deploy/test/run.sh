@@ -78,6 +78,8 @@ export COMPOSE_PROJECT=betting-test
 # Ports of its own (a `make up` of yours keeps the defaults).
 export BET_MAKER_PUBLIC_PORT=18080 LINE_PROVIDER_PUBLIC_PORT=18100 LINE_PROVIDER_PUBLIC_GRPC_PORT=15051
 export RABBITMQ_ADMIN_PORT=15673 PGADMIN_PORT=15050 PROMETHEUS_PORT=19090
+# A network of its own too: two stacks cannot share a subnet.
+export COMPOSE_SUBNET=172.31.251.0/24 COMPOSE_CONTAINER_RANGE=172.31.251.128/25
 
 # Traces: Jaeger has no image here, so the services export OTLP to a small
 # receiver of the test's own on this machine (system-tests' otlp_receiver,

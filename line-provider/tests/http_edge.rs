@@ -353,3 +353,37 @@ async fn a_body_too_large_is_413_as_a_problem_document() {
 
     expect_problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
+
+#[tokio::test]
+async fn a_body_that_never_comes_is_answered_408_after_the_body_read_timeout() {
+    let timeout = Duration::from_millis(300);
+    let edge = Edge::start(settings(|http| {
+        http.body_read_timeout = timeout;
+        http.header_read_timeout = Duration::from_secs(60);
+        http.idle_timeout = Duration::from_secs(60);
+        http.send_timeout = Duration::from_secs(60);
+    }))
+    .await;
+    let mut stream = edge.connect().await;
+    let started = Instant::now();
+    let head = format!(
+        "POST /events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    send(&mut stream, head.as_bytes()).await;
+
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "still open after {PATIENCE:?}: {answer}");
+    assert!(
+        started.elapsed() >= timeout,
+        "answered before the timeout: {answer}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("urn:betting:problem:request-timeout"),
+        "{answer}"
+    );
+    edge.connections_open_become(0).await;
+}

@@ -1,26 +1,19 @@
 //! What one connection is doing, told by its bytes and its requests: the
-//! idle and header-read timeouts are measured from here, and a request
-//! head too large ([`super::head`]) is refused here with a problem
-//! document before hyper sees it (hyper's own 431 has no body).
+//! idle, header-read and body-read timeouts are measured from here (the
+//! socket, [`super::socket`], reports what it reads and writes).
 //!
 //! hyper's `header_read_timeout` cannot serve: it also runs between
 //! requests, so an idle keep-alive connection would be closed after the
 //! header timeout, never after the idle one.
 
-use std::io;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use http_body::{Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::head::{HeadScan, header_too_large_response};
+use super::head::HeadScan;
 
 /// Where a connection is between requests.
 #[derive(Debug)]
@@ -42,8 +35,18 @@ pub(super) struct Activity {
     phase: Mutex<Phase>,
     /// Since when a write has been waiting for the client to read.
     blocked_since: Mutex<Option<Instant>>,
+    /// When the body of the request in hand is due, while it is neither
+    /// read to its end nor dropped.
+    body_due: Mutex<Option<Instant>>,
+    /// Whether a response on this connection is a live stream.
+    streaming: AtomicBool,
     changed: Notify,
 }
+
+/// How long after a body's deadline the watchdog closes a connection whose
+/// body nobody read: a handler that was reading it has answered 408 by
+/// then.
+const BODY_TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 
 /// How long each phase of a connection may last.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +59,20 @@ pub(super) struct Timeouts {
     pub(super) send: Duration,
 }
 
+impl Timeouts {
+    /// The timeouts of a connection refused for its client's cap: a
+    /// request head within a second at most, so that it cannot hold a
+    /// place of the global cap for long.
+    pub(super) fn refusing(self) -> Self {
+        let short = Duration::from_secs(1);
+        Self {
+            header_read: self.header_read.min(short),
+            idle: self.idle.min(short),
+            send: self.send.min(short),
+        }
+    }
+}
+
 impl Activity {
     /// A new connection: its first request head is due within the
     /// header-read timeout (an opened, silent connection is not idle).
@@ -66,12 +83,43 @@ impl Activity {
                 scan: HeadScan::default(),
             }),
             blocked_since: Mutex::new(None),
+            body_due: Mutex::new(None),
+            streaming: AtomicBool::new(false),
             changed: Notify::new(),
         })
     }
 
+    /// The request in hand has a body, due by `due`.
+    pub(super) fn body_expected(&self, due: Instant) {
+        *self.body_due.lock().unwrap_or_else(PoisonError::into_inner) = Some(due);
+        self.changed.notify_one();
+    }
+
+    /// The request's body was read to its end, or will never be read.
+    pub(super) fn body_done(&self) {
+        *self.body_due.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.changed.notify_one();
+    }
+
+    fn body_pending(&self) -> bool {
+        self.body_due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// A response on this connection is a live stream: from now on its
+    /// writes are held to the unsent-bytes bound.
+    pub(super) fn stream_started(&self) {
+        self.streaming.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn is_streaming(&self) -> bool {
+        self.streaming.load(Ordering::Relaxed)
+    }
+
     /// A write could not go out (`true`) or went out (`false`).
-    fn write_blocked(&self, blocked: bool) {
+    pub(super) fn write_blocked(&self, blocked: bool) {
         let mut since = self
             .blocked_since
             .lock()
@@ -92,9 +140,11 @@ impl Activity {
     }
 
     /// Bytes arrived; `false` when they make the request head too large.
-    fn bytes_read(&self, bytes: &[u8]) -> bool {
+    pub(super) fn bytes_read(&self, bytes: &[u8]) -> bool {
+        // The rest of a body arriving after its response is not a head.
+        let body_pending = self.body_pending();
         let mut phase = self.phase();
-        if let Phase::Idle { .. } = *phase {
+        if let (Phase::Idle { .. }, false) = (&*phase, body_pending) {
             let head = Phase::Head {
                 since: Instant::now(),
                 scan: HeadScan::default(),
@@ -138,15 +188,18 @@ impl Activity {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map(|since| since + timeouts.send);
-        match (phase, blocked) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let body = self
+            .body_due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|due| due + BODY_TIMEOUT_GRACE);
+        [phase, blocked, body].into_iter().flatten().min()
     }
 
     /// Resolves when the connection has been idle, or reading a head, for
     /// too long, or its client has read nothing of a response for too
-    /// long; never while a request is in hand and its response flows.
+    /// long, or a request's body has not come in time; never while a
+    /// request is in hand and its response flows.
     pub(super) async fn expired(&self, timeouts: Timeouts) {
         loop {
             let changed = self.changed.notified();
@@ -184,144 +237,5 @@ impl Drop for RequestGuard {
             _ => return,
         };
         activity.set(&mut phase, next);
-    }
-}
-
-/// A response body that marks its request finished when dropped.
-#[derive(Debug)]
-pub(super) struct TrackedBody {
-    pub(super) body: Body,
-    pub(super) _guard: RequestGuard,
-}
-
-impl http_body::Body for TrackedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-/// The socket as hyper sees it: every read is reported to the
-/// connection's [`Activity`], and a head too large is answered with a 431
-/// problem document, after which hyper sees an error and lets go.
-#[derive(Debug)]
-pub(super) struct WatchedStream {
-    inner: TcpStream,
-    activity: Arc<Activity>,
-    refusal: Option<Refusal>,
-    /// Whether the last write had to wait.
-    write_blocked: bool,
-}
-
-#[derive(Debug)]
-struct Refusal {
-    response: Vec<u8>,
-    written: usize,
-    shut: bool,
-}
-
-impl WatchedStream {
-    pub(super) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
-        Self {
-            inner,
-            activity,
-            refusal: None,
-            write_blocked: false,
-        }
-    }
-
-    /// Sends the 431, closes our side, and reads (discarding) until the
-    /// client closes, so that the unread rest of its head cannot reset the
-    /// connection before the answer is read. The header-read timeout
-    /// bounds this.
-    fn poll_refuse(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some(refusal) = self.refusal.as_mut() else {
-            return Poll::Ready(Ok(()));
-        };
-        let mut inner = Pin::new(&mut self.inner);
-        while refusal.written < refusal.response.len() {
-            let rest = refusal.response.get(refusal.written..).unwrap_or_default();
-            refusal.written += ready!(inner.as_mut().poll_write(cx, rest))?;
-        }
-        if !refusal.shut {
-            ready!(inner.as_mut().poll_shutdown(cx))?;
-            refusal.shut = true;
-        }
-        let mut scratch = [0_u8; 4096];
-        loop {
-            let mut discard = ReadBuf::new(&mut scratch);
-            ready!(inner.as_mut().poll_read(cx, &mut discard))?;
-            if discard.filled().is_empty() {
-                return Poll::Ready(Err(io::Error::other(
-                    "the request head was too large; answered 431",
-                )));
-            }
-        }
-    }
-}
-
-impl AsyncRead for WatchedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.refusal.is_some() {
-            return this.poll_refuse(cx);
-        }
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        let fresh = buf.filled().get(before..).unwrap_or_default();
-        if fresh.is_empty() || this.activity.bytes_read(fresh) {
-            return Poll::Ready(Ok(()));
-        }
-        buf.set_filled(before);
-        this.refusal = Some(Refusal {
-            response: header_too_large_response(),
-            written: 0,
-            shut: false,
-        });
-        this.poll_refuse(cx)
-    }
-}
-
-impl AsyncWrite for WatchedStream {
-    /// Notes when a write waits for the client to read, and when it goes
-    /// out again (only the changes reach the shared [`Activity`]).
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
-        let blocked = written.is_pending();
-        if blocked != this.write_blocked {
-            this.write_blocked = blocked;
-            this.activity.write_blocked(blocked);
-        }
-        written
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }

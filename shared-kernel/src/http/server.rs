@@ -1,16 +1,18 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, at most
-//! `HTTP_MAX_CONNECTIONS` at once, each closed when idle, slow to send its
-//! head, or not reading its response for too long; on stop, no new connection is accepted, those
-//! open finish their requests within the grace period, and what is left
-//! is then closed.
+//! `HTTP_MAX_CONNECTIONS` at once and `HTTP_MAX_CONNECTIONS_PER_CLIENT`
+//! per client, each closed when idle, slow to send its head or its body,
+//! or not reading its response for too long (a live stream: letting too
+//! much go unsent); every request told its [`ClientAddress`]; on stop, no
+//! new connection is accepted, those open finish their requests within
+//! the grace period, and what is left is then closed.
 //!
 //! `axum::serve` has none of these bounds, so the services serve through
 //! this instead.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,9 +29,15 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use super::HttpSettings;
-use super::connection::{Activity, Timeouts, TrackedBody, WatchedStream};
+use super::admission::{
+    Place, admit, closing, is_live_stream, request_timeout, too_many_connections,
+};
+use super::body::{TimedBody, TrackedBody};
+use super::connection::{Activity, Timeouts};
 use super::head::HYPER_MAX_HEADERS;
+use super::slots::ClientSlots;
+use super::socket::WatchedStream;
+use super::{ClientAddress, HttpSettings, TrustedProxies};
 
 /// How long the loop waits after a failed `accept` (out of file
 /// descriptors, say) before trying again.
@@ -78,6 +86,7 @@ pub(crate) async fn serve(
     stop: CancellationToken,
 ) {
     let router = with_cors(router, &settings.cors_allowed_origins.0);
+    let per_client = ClientSlots::new(settings.max_connections_per_client);
     let mut open = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -107,6 +116,7 @@ pub(crate) async fn serve(
             peer,
             router: router.clone(),
             settings: settings.clone(),
+            per_client: per_client.clone(),
             _slot: slot,
         };
         open.spawn(connection.run(stop.clone()).in_current_span());
@@ -178,6 +188,7 @@ struct Connection {
     peer: SocketAddr,
     router: Router,
     settings: HttpSettings,
+    per_client: ClientSlots,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -203,42 +214,53 @@ impl Connection {
     /// stalls past its timeout, or (after `stop`) its last request is done.
     async fn run(self, stop: CancellationToken) {
         let Self {
-            stream,
+            mut stream,
             peer,
             router,
             settings,
+            per_client,
             _slot,
         } = self;
         let _counted = OpenConnectionGauge::new();
+        let Some((client, prefix, place)) = admit(&mut stream, peer, &settings, &per_client).await
+        else {
+            return;
+        };
+        let refused = matches!(place, Place::Refused);
         let activity = Activity::new();
-        let io = TokioIo::new(WatchedStream::new(stream, Arc::clone(&activity)));
-        let requests = Arc::clone(&activity);
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            let guard = requests.request_started();
-            let response = router.clone().oneshot(request);
-            async move {
-                let response = match response.await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                };
-                Ok::<_, Infallible>(response.map(|body| {
-                    Body::new(TrackedBody {
-                        body,
-                        _guard: guard,
-                    })
-                }))
-            }
+        let io = TokioIo::new(WatchedStream::new(
+            stream,
+            Arc::clone(&activity),
+            prefix,
+            usize::try_from(settings.stream_max_unsent_bytes).unwrap_or(usize::MAX),
+        ));
+        let requests = Arc::new(Requests {
+            router,
+            activity: Arc::clone(&activity),
+            peer,
+            client,
+            refused,
+            trusted: settings.trusted_proxies.clone(),
+            body_timeout: settings.body_read_timeout,
+            limit: settings.max_connections_per_client,
+        });
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            Arc::clone(&requests).answer(request)
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .max_headers(HYPER_MAX_HEADERS)
             .header_read_timeout(None)
             .serve_connection(io, service);
         tokio::pin!(connection);
-        let expired = activity.expired(Timeouts {
+        let timeouts = Timeouts {
             header_read: settings.header_read_timeout,
             idle: settings.idle_timeout,
             send: settings.send_timeout,
+        };
+        let expired = activity.expired(if refused {
+            timeouts.refusing()
+        } else {
+            timeouts
         });
         tokio::pin!(expired);
         let mut draining = false;
@@ -261,5 +283,75 @@ impl Connection {
                 }
             }
         }
+        drop(place);
     }
 }
+
+/// What every request of one connection is answered with.
+struct Requests {
+    router: Router,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    /// The connection's client (its peer, or its PROXY header's source).
+    client: IpAddr,
+    /// Over its client's cap: every request is answered 429.
+    refused: bool,
+    trusted: TrustedProxies,
+    body_timeout: Duration,
+    limit: u32,
+}
+
+impl Requests {
+    /// Tells the request who its client is, holds its body to the body
+    /// read timeout, and answers it (429 when the connection is refused,
+    /// 408 when its body did not come in time).
+    async fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<axum::response::Response, Infallible> {
+        let guard = self.activity.request_started();
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(ConnectInfo(self.peer));
+        let address = ClientAddress(self.trusted.client_of(self.client, &parts.headers));
+        parts.extensions.insert(address);
+        let body = if http_body::Body::is_end_stream(&body) {
+            Body::empty()
+        } else {
+            let due = tokio::time::Instant::now() + self.body_timeout;
+            Body::new(TimedBody::new(
+                body,
+                due,
+                Arc::clone(&self.activity),
+                Arc::clone(&timed_out),
+            ))
+        };
+        let response = if self.refused {
+            too_many_connections(self.limit)
+        } else {
+            let request = Request::from_parts(parts, body);
+            match self.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        };
+        let response = if timed_out.load(Ordering::Relaxed) {
+            closing(request_timeout())
+        } else {
+            response
+        };
+        if is_live_stream(&response) {
+            self.activity.stream_started();
+        }
+        Ok(response.map(|body| {
+            Body::new(TrackedBody {
+                body,
+                _guard: guard,
+            })
+        }))
+    }
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
-/// Timeouts, the connection cap, the shutdown grace and the origins a
-/// browser may call from. `Default` gives the documented defaults.
+use super::client::{TrustedProxies, parse_trusted_proxies};
+
+/// Timeouts, the connection caps, the shutdown grace, the proxies trusted
+/// to name the client and the origins a browser may call from. `Default`
+/// gives the documented defaults.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpSettings {
     /// How long a client may take to send a request's line and headers, in
@@ -53,6 +56,63 @@ pub struct HttpSettings {
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub max_connections: u32,
+    /// Connections one client may have open at once (the client: the TCP
+    /// peer, or the source a trusted proxy's PROXY header names); a
+    /// further one is answered 429 `too-many-connections` and closed. The
+    /// same number bounds the live streams one client (by the address a
+    /// request's `ClientAddress` names) may have open. A trusted
+    /// proxy's own connections that carry no PROXY header are not counted
+    /// against it: it speaks for many clients.
+    #[arg(
+        long = "http-max-connections-per-client",
+        env = "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        value_name = "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections_per_client: u32,
+    /// How long a request's whole body may take to arrive, in
+    /// milliseconds, from the end of its head; past it the request is
+    /// answered 408 (or, when nothing reads the body, the connection is
+    /// closed).
+    #[arg(
+        long = "http-body-read-timeout-ms",
+        env = "HTTP_BODY_READ_TIMEOUT_MS",
+        value_name = "HTTP_BODY_READ_TIMEOUT_MS",
+        default_value = "10000",
+        value_parser = positive_milliseconds
+    )]
+    pub body_read_timeout: Duration,
+    /// Bytes a live stream (a `text/event-stream` response) may have
+    /// waiting in the service for its client to read, its socket's send
+    /// buffer being shrunk to as much; past it the stream is closed
+    /// (`http_streams_dropped_total`), and the client resumes with
+    /// `Last-Event-ID` when it reads again. A stream so holds less than
+    /// twice this unsent (the kernel's 4 MiB before); the default takes a
+    /// burst of a few hundred changes from a client that reads.
+    #[arg(
+        long = "http-stream-max-unsent-bytes",
+        env = "HTTP_STREAM_MAX_UNSENT_BYTES",
+        value_name = "HTTP_STREAM_MAX_UNSENT_BYTES",
+        default_value_t = 65_536,
+        value_parser = clap::value_parser!(u32).range(8_192..=67_108_864)
+    )]
+    pub stream_max_unsent_bytes: u32,
+    /// Proxies trusted to name the client, comma-separated CIDRs
+    /// (`10.0.0.0/8,192.0.2.7/32`); none by default. A connection from
+    /// one may begin with a PROXY protocol header (v1 or v2), and its
+    /// requests' `X-Forwarded-For` is read (the rightmost address that is
+    /// not itself a trusted proxy is the client). From any other peer
+    /// both are ignored: the peer is the client.
+    #[arg(
+        long = "http-trusted-proxies",
+        env = "HTTP_TRUSTED_PROXIES",
+        value_name = "HTTP_TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true,
+        value_parser = parse_trusted_proxies
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// On SIGTERM, how long in-flight requests and work in hand may take to
     /// finish, in milliseconds; what is left is then closed.
     #[arg(
@@ -83,6 +143,10 @@ impl Default for HttpSettings {
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(15),
             max_connections: 16_384,
+            max_connections_per_client: 64,
+            body_read_timeout: Duration::from_secs(10),
+            stream_max_unsent_bytes: 65_536,
+            trusted_proxies: TrustedProxies::default(),
             shutdown_grace: Duration::from_secs(15),
             cors_allowed_origins: AllowedOrigins::default(),
         }

@@ -334,3 +334,15 @@ pub fn bets_stream() -> &'static str {
 pub fn bad_last_event_id() -> Problem {
     super::streams::refused_last_event_id()
 }
+
+/// 429: the client has the most live streams open it may (the refusal
+/// itself, from a cap of one already taken).
+pub fn too_many_streams() -> Problem {
+    let slots = shared_kernel::http::StreamSlots::new(1);
+    let client = shared_kernel::http::ClientAddress([192, 0, 2, 1].into());
+    let _held = slots.acquire(client);
+    slots
+        .acquire(client)
+        .err()
+        .unwrap_or_else(Problem::internal)
+}

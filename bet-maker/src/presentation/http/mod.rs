@@ -25,7 +25,7 @@ mod wallet;
 mod wallet_dto;
 
 use axum::Router;
-use shared_kernel::http::{Readiness, service_router};
+use shared_kernel::http::{Readiness, StreamSlots, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
@@ -64,6 +64,9 @@ pub struct AppState {
     pub tokens: BettorTokens,
     /// The live changes behind the streams.
     pub feed: LiveFeed,
+    /// The live streams each client has open, at most
+    /// `HTTP_MAX_CONNECTIONS_PER_CLIENT` each.
+    pub stream_slots: StreamSlots,
 }
 
 /// The API's routes, documented.

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use futures_util::stream;
-use shared_kernel::http::{FieldError, Problem};
+use shared_kernel::http::{ClientAddress, FieldError, Problem, StreamSlot};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,7 +39,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// every change missed meanwhile, within the retention window
 /// (`BET_MAKER_STREAM_RETENTION_SECS`). Older than that, the stream starts
 /// with `event: reset`: reload `GET /events`, then carry on. A client too
-/// slow to keep up is sent `event: reset` and the stream ends. Every
+/// slow to keep up is sent `event: reset` and the stream ends; one that
+/// lets more than `HTTP_STREAM_MAX_UNSENT_BYTES` go unsent is cut off. A
+/// client may have `HTTP_MAX_CONNECTIONS_PER_CLIENT` streams open (429
+/// beyond, with `Retry-After`). Every
 /// `BET_MAKER_STREAM_KEEP_ALIVE_SECS` seconds the stream sends a
 /// `: keep-alive` comment.
 #[utoipa::path(
@@ -52,15 +55,19 @@ pub fn router() -> OpenApiRouter<AppState> {
             example = json!(examples::line_stream())),
         (status = 400, description = "Last-Event-ID is not an id this stream sends", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_last_event_id())),
+        (status = 429, description = "This client has the most streams open it may", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before trying again")),
+            example = json!(examples::too_many_streams())),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
 )]
 async fn events_stream(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    follow(&state, Topic::Line, StreamName::Events, &headers).await
+    follow(&state, client, Topic::Line, StreamName::Events, &headers).await
 }
 
 /// Follow your bets and wallet live.
@@ -87,6 +94,9 @@ async fn events_stream(
                 ("No token" = (summary = "No Authorization header", value = json!(examples::no_token()))),
                 ("Expired token" = (summary = "The token's exp has passed", value = json!(examples::expired_token()))),
             )),
+        (status = 429, description = "This client has the most streams open it may", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before trying again")),
+            example = json!(examples::too_many_streams())),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
             example = json!(examples::unavailable())),
     )
@@ -94,26 +104,30 @@ async fn events_stream(
 async fn bets_stream(
     bettor: Bettor,
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let topic = Topic::Bettor(bettor.id().clone());
-    follow(&state, topic, StreamName::Bets, &headers).await
+    follow(&state, client, topic, StreamName::Bets, &headers).await
 }
 
-/// The stream of `topic`, resumed after `Last-Event-ID` when sent.
+/// The stream of `topic`, resumed after `Last-Event-ID` when sent, in one
+/// of `client`'s stream slots (held until the stream's body is dropped).
 async fn follow(
     state: &AppState,
+    client: ClientAddress,
     topic: Topic,
     stream: StreamName,
     headers: &HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, Problem> {
     let resume = last_event_id(headers)?;
+    let slot = state.stream_slots.acquire(client)?;
     let subscription = state
         .feed
         .subscribe(topic, resume)
         .await
         .map_err(|error| storage_problem(&error))?;
-    Ok(Sse::new(deliveries(stream, subscription)))
+    Ok(Sse::new(deliveries(stream, subscription, slot)))
 }
 
 /// `Last-Event-ID`, when sent: an id one of the streams sent (a position,
@@ -139,12 +153,14 @@ pub(super) fn refused_last_event_id() -> Problem {
     )])
 }
 
-/// The subscription as server-sent events, counted while open.
+/// The subscription as server-sent events, counted while open, holding
+/// its client's stream slot.
 fn deliveries(
     stream: StreamName,
     subscription: Subscription,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let open = OpenStream::new(stream);
+    let open = OpenStream::new(stream, slot);
     stream::unfold(
         (subscription, open),
         move |(mut subscription, open)| async move {
@@ -166,13 +182,14 @@ fn deliveries(
 }
 
 /// Counts a stream in `sse_streams_open{stream}` while it lives, and its
-/// resets in `sse_resets_total{stream, reason}`.
-struct OpenStream(StreamName);
+/// resets in `sse_resets_total{stream, reason}`; frees its client's slot
+/// when dropped.
+struct OpenStream(StreamName, #[allow(dead_code)] StreamSlot);
 
 impl OpenStream {
-    fn new(stream: StreamName) -> Self {
+    fn new(stream: StreamName, slot: StreamSlot) -> Self {
         metrics::gauge!("sse_streams_open", "stream" => stream.label()).increment(1);
-        Self(stream)
+        Self(stream, slot)
     }
 
     fn reset(&self, reason: ResetReason) {

@@ -171,15 +171,21 @@ impl OperatorAuth {
     }
 }
 
-/// The address a REST call came from: the TCP peer today. When
-/// `shared_kernel::http::ClientAddress` (the client behind a trusted
-/// proxy) is in the request's extensions, this is the one line to change:
-/// `parts.extensions.get::<ClientAddress>().map(|address| address.0)`.
+/// The client a REST call came from: the server's
+/// [`ClientAddress`](shared_kernel::http::ClientAddress) (the peer, or the
+/// client a trusted proxy names, so the throttle counts real clients
+/// behind a load balancer), else the TCP peer (a request built by hand).
 fn client_address(parts: &Parts) -> Option<IpAddr> {
     parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip())
+        .get::<shared_kernel::http::ClientAddress>()
+        .map(|client| client.0)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip())
+        })
 }
 
 /// Why an operator call was refused.

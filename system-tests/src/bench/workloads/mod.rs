@@ -80,6 +80,9 @@ impl Platform {
                 env("AMQP_URL", &amqp_url()),
                 env("LINE_EVENTS_EXCHANGE", &broker.exchange),
                 env("BET_MAKER_QUEUE", &queue),
+                // The bench is one client with thousands of connections
+                // and streams: the per-client cap would refuse most.
+                env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1000000"),
                 env("RUST_LOG", "warn"),
             ],
         )
@@ -112,6 +115,7 @@ async fn start_line_provider(db: &TestDatabase, exchange: &str, grpc_port: u16) 
             env("LINE_PROVIDER_ADMIN_TOKEN", TOKEN),
             env("AMQP_URL", &amqp_url()),
             env("LINE_EVENTS_EXCHANGE", exchange),
+            env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "1000000"),
             env("RUST_LOG", "warn"),
         ],
     )
