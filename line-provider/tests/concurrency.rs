@@ -5,11 +5,19 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 
+use line_provider::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::TestApp;
 
 const CONCURRENT: usize = 200;
+
+/// The test is one client sending [`CONCURRENT`] requests at once, past a
+/// client's default connection cap (`HTTP_MAX_CONNECTIONS_PER_CLIENT`,
+/// which would answer the rest 429): here the operator may have them all.
+fn room_for_every_request(config: &mut Config) {
+    config.http.max_connections_per_client = u32::try_from(CONCURRENT).unwrap_or(u32::MAX);
+}
 
 /// Which change a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +109,7 @@ async fn assert_one_version_per_change(app: &TestApp, id: &str, answered: &[i64]
 
 #[tokio::test]
 async fn two_hundred_concurrent_patches_all_apply_in_turn_without_a_5xx() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(room_for_every_request).await;
     let event = app.create_event("1.50").await;
     let id = event["id"].as_str().unwrap_or_default().to_owned();
     // Every request moves the odds somewhere else: each is a real change.
@@ -126,7 +134,7 @@ async fn two_hundred_concurrent_patches_all_apply_in_turn_without_a_5xx() {
 
 #[tokio::test]
 async fn concurrent_results_and_patches_settle_on_one_result_without_a_5xx() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(room_for_every_request).await;
     let event = app.create_event("1.50").await;
     let id = event["id"].as_str().unwrap_or_default().to_owned();
     // Mostly patches, and now and then one of the two results, all at once.
@@ -189,8 +197,8 @@ async fn concurrent_results_and_patches_settle_on_one_result_without_a_5xx() {
 
 #[tokio::test]
 async fn concurrent_patches_through_two_replicas_take_turns_at_the_row_lock() {
-    let app = TestApp::spawn().await;
-    let replica = app.start_replica().await;
+    let app = TestApp::spawn_with(room_for_every_request).await;
+    let replica = app.start_replica_with(room_for_every_request).await;
     let replica_url = format!("http://{}", replica.address());
     let event = app.create_event("1.50").await;
     let id = event["id"].as_str().unwrap_or_default().to_owned();

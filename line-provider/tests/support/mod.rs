@@ -63,7 +63,15 @@ impl TestApp {
     /// Another process of the same service on the same database and
     /// exchange: a replica.
     pub async fn start_replica(&self) -> RunningService {
-        app::start(config(&self.db.url, &self.broker.exchange, TOKEN))
+        self.start_replica_with(|_| {}).await
+    }
+
+    /// [`start_replica`](Self::start_replica), with the test's changes to
+    /// the configuration.
+    pub async fn start_replica_with(&self, adjust: impl FnOnce(&mut Config)) -> RunningService {
+        let mut config = config(&self.db.url, &self.broker.exchange, TOKEN);
+        adjust(&mut config);
+        app::start(config)
             .await
             .unwrap_or_else(|e| panic!("starting a line-provider replica: {e:#}"))
     }
