@@ -390,14 +390,9 @@ async fn changes_applied_by_one_replica_reach_the_subscribers_of_another() {
     assert_eq!(wallet.json()["balance"], "20.00");
 }
 
-#[tokio::test]
-async fn a_stalled_client_is_dropped_without_affecting_another() {
-    let app = TestApp::spawn_unfunded_with(|config| {
-        config.http.send_timeout = Duration::from_millis(500);
-    })
-    .await;
-    // A client that asks for the stream and never reads, with a receive
-    // buffer as small as the system allows.
+/// A client that asks for the line stream and never reads, with a receive
+/// buffer as small as the system allows.
+async fn open_stalled_line_stream(app: &TestApp) -> tokio::net::TcpStream {
     let address = app
         .base_url
         .trim_start_matches("http://")
@@ -415,6 +410,17 @@ async fn a_stalled_client_is_dropped_without_affecting_another() {
         .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\n\r\n")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    stalled
+}
+
+#[tokio::test]
+async fn a_stalled_client_is_dropped_without_affecting_another() {
+    let app = TestApp::spawn_unfunded_with(|config| {
+        config.http.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // Held open, unread, to the end of the test.
+    let _stalled = open_stalled_line_stream(&app).await;
     let mut healthy = EventStream::expect(events_stream(&app)).await;
     eventually("both streams open", PATIENCE, || async {
         (streams_open(&app).await == 2).then_some(())
@@ -490,23 +496,7 @@ async fn a_client_that_reads_nothing_is_dropped_once_its_unsent_bytes_pass_the_b
         config.http.send_timeout = Duration::from_secs(300);
     })
     .await;
-    let address = app
-        .base_url
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
-    socket
-        .set_recv_buffer_size(1)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut stalled = socket
-        .connect(address)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    stalled
-        .write_all(b"GET /events/stream HTTP/1.1\r\nHost: bet-maker\r\n\r\n")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stalled = open_stalled_line_stream(&app).await;
     let mut healthy = EventStream::expect(events_stream(&app)).await;
     // Both streams are live once a change reaches the healthy one... and
     // the stalled one has had time to ask for its own.
