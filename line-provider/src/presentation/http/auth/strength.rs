@@ -21,24 +21,27 @@
 //! 240; `openssl rand -hex 16` (128 random bits, but 32 characters whose
 //! spread is only about 3.4 bits each) about 110, and is refused, as is
 //! `dev-operator-token` (about 60).
+//!
+//! The arithmetic is exact integers: logarithms in fixed point with 32
+//! fractional bits, the estimate rounded down to whole bits.
 
 use std::collections::HashMap;
 
 /// The fewest bits of entropy an operator token may have.
-pub const MIN_BITS: f64 = 128.0;
+pub const MIN_BITS: u64 = 128;
 
 /// How to make a good token, for the start-up error.
 pub const HOW_TO_MAKE_ONE: &str = "`openssl rand -hex 32` makes one";
 
 /// A token weaker than [`MIN_BITS`].
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "has about {bits:.0} bits of entropy, fewer than the {MIN_BITS} an operator token needs \
+    "has about {bits} bits of entropy, fewer than the {MIN_BITS} an operator token needs \
      (estimated from its length and character classes); {HOW_TO_MAKE_ONE}"
 )]
 pub struct WeakToken {
-    /// The estimate, rounded down in the message.
-    pub bits: f64,
+    /// The estimate, in whole bits (rounded down).
+    pub bits: u64,
 }
 
 /// The token as it is, when it is strong enough.
@@ -50,31 +53,40 @@ pub fn check(token: &str) -> Result<(), WeakToken> {
     Ok(())
 }
 
-/// The conservative estimate described in the module's documentation.
-#[expect(
-    clippy::float_arithmetic,
-    reason = "an estimate of entropy in bits, never money: floats are what it is"
-)]
-pub fn estimated_bits(token: &str) -> f64 {
-    let length = token.chars().count();
-    if length == 0 {
-        return 0.0;
+/// Fractional bits of the fixed-point logarithms.
+const FRACTION: u32 = 32;
+
+/// The conservative estimate described in the module's documentation, in
+/// whole bits: the lesser of `length × log2(alphabet)` and the token's
+/// Shannon entropy in total, `n·log2(n) − Σ c·log2(c)` over the counts `c`
+/// of its `n` characters.
+pub fn estimated_bits(token: &str) -> u64 {
+    let mut counts: HashMap<char, u64> = HashMap::new();
+    for c in token.chars() {
+        *counts.entry(c).or_default() += 1;
     }
-    let per_character = alphabet(token).log2().min(spread(token, length));
-    per_character * length as f64
+    let length: u64 = counts.values().sum();
+    let by_alphabet = u128::from(length) * log2(alphabet(token));
+    let by_spread = (u128::from(length) * log2(length)).saturating_sub(
+        counts
+            .values()
+            .map(|&count| u128::from(count) * log2(count))
+            .sum(),
+    );
+    u64::try_from(by_alphabet.min(by_spread) >> FRACTION).unwrap_or(u64::MAX)
 }
 
 /// The size of the smallest alphabet that could have made `token`.
-fn alphabet(token: &str) -> f64 {
+fn alphabet(token: &str) -> u64 {
     if token.chars().all(|c| c.is_ascii_hexdigit()) {
-        return 16.0;
+        return 16;
     }
     let has = |class: fn(&char) -> bool| token.chars().any(|c| class(&c));
     let classes = [
-        (has(char::is_ascii_digit), 10.0),
-        (has(char::is_ascii_lowercase), 26.0),
-        (has(char::is_ascii_uppercase), 26.0),
-        (has(|c| !c.is_ascii_alphanumeric()), 33.0),
+        (has(char::is_ascii_digit), 10),
+        (has(char::is_ascii_lowercase), 26),
+        (has(char::is_ascii_uppercase), 26),
+        (has(|c| !c.is_ascii_alphanumeric()), 33),
     ];
     classes
         .iter()
@@ -83,25 +95,24 @@ fn alphabet(token: &str) -> f64 {
         .sum()
 }
 
-/// The Shannon entropy, in bits per character, of `token`'s own
-/// character frequencies.
-#[expect(
-    clippy::float_arithmetic,
-    reason = "an estimate of entropy in bits, never money: floats are what it is"
-)]
-fn spread(token: &str, length: usize) -> f64 {
-    let mut counts: HashMap<char, usize> = HashMap::new();
-    for c in token.chars() {
-        *counts.entry(c).or_default() += 1;
+/// log2 of `x` in fixed point ([`FRACTION`] fractional bits, truncated);
+/// 0 for 0 and 1. The integer part is the highest bit set; each
+/// fractional bit comes from squaring the remaining mantissa, in `[1, 2)`.
+fn log2(x: u64) -> u128 {
+    let Some(whole) = x.checked_ilog2() else {
+        return 0;
+    };
+    let one = 1_u128 << FRACTION;
+    let mut mantissa = (u128::from(x) << FRACTION) >> whole;
+    let mut result = u128::from(whole) << FRACTION;
+    for bit in (0..FRACTION).rev() {
+        mantissa = (mantissa * mantissa) >> FRACTION;
+        if mantissa >= 2 * one {
+            mantissa >>= 1;
+            result |= 1 << bit;
+        }
     }
-    let length = length as f64;
-    counts
-        .values()
-        .map(|&count| {
-            let p = count as f64 / length;
-            -p * p.log2()
-        })
-        .sum()
+    result
 }
 
 #[cfg(test)]
@@ -133,6 +144,20 @@ mod tests {
         ] {
             assert!(check(weak).is_err(), "{weak}: {}", estimated_bits(weak));
         }
+    }
+
+    #[test]
+    fn logarithms_are_exact_at_powers_of_two_and_within_a_unit_elsewhere() {
+        let one = 1_u128 << FRACTION;
+        assert_eq!(log2(0), 0);
+        assert_eq!(log2(1), 0);
+        assert_eq!(log2(2), one);
+        assert_eq!(log2(16), 4 * one);
+        assert_eq!(log2(1 << 40), 40 * one);
+        // log2(3) = 1.5849625007211562 and log2(10) = 3.321928094887362,
+        // times 2^32.
+        assert!(log2(3).abs_diff(6_807_362_105) <= 2, "{}", log2(3));
+        assert!(log2(10).abs_diff(14_267_572_527) <= 2, "{}", log2(10));
     }
 
     #[test]
