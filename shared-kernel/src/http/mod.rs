@@ -39,7 +39,9 @@ pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use router::{MAX_BODY_BYTES, service_router};
 pub use server::Connections;
 pub(crate) use server::serve;
-pub use settings::{AllowedOrigins, HttpSettings, MillisecondsError, OriginError};
+pub use settings::{
+    AllowedOrigins, HttpSettings, MillisecondsError, OriginError, positive_milliseconds,
+};
 pub use slots::{StreamSlot, StreamSlots};
 pub use validation::field_errors;
 pub use wire::{

@@ -158,7 +158,8 @@ impl Default for HttpSettings {
 #[error("must be a whole number of milliseconds above 0")]
 pub struct MillisecondsError;
 
-fn positive_milliseconds(text: &str) -> Result<Duration, MillisecondsError> {
+/// A setting in whole milliseconds above 0 (a clap `value_parser`).
+pub fn positive_milliseconds(text: &str) -> Result<Duration, MillisecondsError> {
     match text.trim().parse::<u64>() {
         Ok(0) | Err(_) => Err(MillisecondsError),
         Ok(milliseconds) => Ok(Duration::from_millis(milliseconds)),

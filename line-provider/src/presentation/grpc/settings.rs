@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use shared_kernel::http::positive_milliseconds;
+
 /// The gRPC listener's bounds. `Default` gives the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct GrpcSettings {
@@ -100,25 +102,6 @@ impl Default for GrpcSettings {
             watch_readers: 2,
         }
     }
-}
-
-/// Whole milliseconds, at least one.
-fn positive_milliseconds(text: &str) -> Result<Duration, PositiveMillisecondsError> {
-    match text.parse::<u64>()? {
-        0 => Err(PositiveMillisecondsError::Zero),
-        milliseconds => Ok(Duration::from_millis(milliseconds)),
-    }
-}
-
-/// Why a number of milliseconds was refused.
-#[derive(Debug, thiserror::Error)]
-enum PositiveMillisecondsError {
-    /// Not a whole number.
-    #[error(transparent)]
-    NotANumber(#[from] std::num::ParseIntError),
-    /// Zero: the setting needs at least one millisecond.
-    #[error("must be at least 1")]
-    Zero,
 }
 
 #[cfg(test)]
