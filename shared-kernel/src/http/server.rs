@@ -310,21 +310,23 @@ impl Requests {
         request: Request<Incoming>,
     ) -> Result<axum::response::Response, Infallible> {
         let guard = self.activity.request_started();
-        let timed_out = Arc::new(AtomicBool::new(false));
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ConnectInfo(self.peer));
         let address = ClientAddress(self.trusted.client_of(self.client, &parts.headers));
         parts.extensions.insert(address);
-        let body = if http_body::Body::is_end_stream(&body) {
-            Body::empty()
+        // Only a request with a body has one to time (and a flag to tell).
+        let (body, timed_out) = if http_body::Body::is_end_stream(&body) {
+            (Body::empty(), None)
         } else {
             let due = tokio::time::Instant::now() + self.body_timeout;
-            Body::new(TimedBody::new(
+            let timed_out = Arc::new(AtomicBool::new(false));
+            let body = TimedBody::new(
                 body,
                 due,
                 Arc::clone(&self.activity),
                 Arc::clone(&timed_out),
-            ))
+            );
+            (Body::new(body), Some(timed_out))
         };
         let response = if self.refused {
             too_many_connections(self.limit)
@@ -335,7 +337,7 @@ impl Requests {
                 Err(never) => match never {},
             }
         };
-        let response = if timed_out.load(Ordering::Relaxed) {
+        let response = if timed_out.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
             closing(request_timeout())
         } else {
             response
