@@ -915,8 +915,9 @@ async fn bets_placed_while_the_result_arrives_are_refused_or_settled_never_left_
     // result comes as a snapshot) is void as late. Nothing is left pending.
     let unsettled = app
         .count(&format!(
-            "SELECT count(*) FROM bets b JOIN events e ON e.id = b.event_id \
-             WHERE b.event_id = '{}' AND NOT ( \
+            "SELECT count(*) FROM bets b JOIN bet_legs l ON l.bet_id = b.id \
+             JOIN events e ON e.id = l.event_id \
+             WHERE l.event_id = '{}' AND NOT ( \
                (b.status = 'WON' AND b.placed_at < e.decided_at) \
                OR (b.status = 'VOID' AND b.void_reason = 'LATE' AND b.placed_at >= e.decided_at))",
             event.id

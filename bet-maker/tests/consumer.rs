@@ -427,7 +427,8 @@ async fn no_bet_stays_pending_when_the_result_arrives_during_betting() {
     // Each accepted bet won, or, placed after line-provider decided the
     // result (the message was made before bet-maker heard of it), is void
     // as late: none paid for a result already known.
-    let decided = "(SELECT decided_at FROM events WHERE id = bets.event_id)";
+    let decided = "(SELECT decided_at FROM events JOIN bet_legs l ON l.event_id = events.id \
+                   WHERE l.bet_id = bets.id)";
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM bets WHERE (status = 'WON' AND placed_at < {decided})

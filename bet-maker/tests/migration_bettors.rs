@@ -95,7 +95,7 @@ async fn bets_placed_before_bettors_become_the_legacy_bettors_and_only_theirs() 
         .unwrap_or_else(|| panic!("bet {bet} is not the legacy bettor's"));
     assert_eq!(kept.bettor_id(), &BettorId::legacy());
     assert_eq!(kept.amount().value(), Decimal::new(1050, 2));
-    assert_eq!(kept.event_id(), event);
+    assert_eq!(kept.single_event(), Some(event));
     let page = PageRequest {
         limit: 50,
         after: None,

@@ -5,7 +5,7 @@
 mod support;
 
 use bet_maker::domain::{
-    BetSum, LineEvent, LineEventStatus, RiskLimits, StakeRoom, max_stake, potential_payout,
+    BetSum, LineEvent, LineEventStatus, Price, RiskLimits, StakeRoom, max_stake, potential_payout,
 };
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -85,7 +85,8 @@ async fn fifty_concurrent_bets_against_a_limit_of_100_take_exactly_what_fits() {
     // (round(7.65 × 1.85) − 7.65 = 6.50; 7.66 would add 6.51).
     let amount =
         BetSum::new(Decimal::new(1000, 2), Decimal::new(1000, 2)).unwrap_or_else(|e| panic!("{e}"));
-    let net = potential_payout(amount, event.coefficient) - amount.value();
+    let price = Price::of([event.coefficient]);
+    let net = potential_payout(amount, &price) - amount.value();
     let fits = (Decimal::new(10_000, 2) / net).floor();
     assert_eq!(fits, Decimal::from(11));
     let mut placed = 0;
@@ -107,7 +108,7 @@ async fn fifty_concurrent_bets_against_a_limit_of_100_take_exactly_what_fits() {
             max_liability: Decimal::new(10_000, 2),
         },
     };
-    let quoted = max_stake(event.coefficient, &room);
+    let quoted = max_stake(&price, &room);
     assert_eq!(quoted.to_string(), "7.65");
     for problem in &refusals {
         assert_eq!(
@@ -123,7 +124,8 @@ async fn fifty_concurrent_bets_against_a_limit_of_100_take_exactly_what_fits() {
     assert_eq!(found["liability"], "93.50", "{found}");
     let stored = app
         .count(&format!(
-            "SELECT count(*) FROM bets WHERE event_id = '{}' AND status = 'PENDING'",
+            "SELECT count(*) FROM bets JOIN bet_legs l ON l.bet_id = bets.id \
+             WHERE l.event_id = '{}' AND bets.status = 'PENDING'",
             event.id
         ))
         .await;

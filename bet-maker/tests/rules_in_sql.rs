@@ -125,6 +125,7 @@ fn spelled(status: BetStatus) -> &'static str {
         BetStatus::Won => "WON",
         BetStatus::Lost => "LOST",
         BetStatus::Void => "VOID",
+        BetStatus::CashedOut => "CASHED_OUT",
     }
 }
 
@@ -190,23 +191,30 @@ async fn insert_pending_bets(
         .iter()
         .map(|bet| {
             format!(
-                "('{}', '{}', '{}', {}, {}, 'PENDING', '{}', {})",
+                "('{}', '{}', {}, 'PENDING', '{}', {}, 1, round({} * {}, 2))",
                 bet.id,
                 bet.bettor,
-                event.id,
+                bet.amount,
+                bet.placed_at.to_rfc3339(),
+                bet.stake_posted,
                 bet.amount,
                 bet.coefficient,
-                bet.placed_at.to_rfc3339(),
-                bet.stake_posted
             )
         })
+        .collect();
+    let legs: Vec<String> = bets
+        .iter()
+        .map(|bet| format!("('{}', 1, '{}', {})", bet.id, event.id, bet.coefficient))
         .collect();
     let sql = format!(
         "INSERT INTO wallets (bettor_id, currency, balance)
              SELECT unnest(ARRAY['alice', 'bob', 'carol']), 'EUR', 0 ON CONFLICT DO NOTHING;
-         INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at, stake_posted)
-             VALUES {}",
-        rows.join(", ")
+         INSERT INTO bets (id, bettor_id, amount, status, placed_at, stake_posted, leg_count,
+                           potential_payout)
+             VALUES {};
+         INSERT INTO bet_legs (bet_id, leg, event_id, coefficient) VALUES {}",
+        rows.join(", "),
+        legs.join(", ")
     );
     database(db.execute_unprepared(&sql).await).map(|_| ())
 }
@@ -276,7 +284,8 @@ async fn stored_bets(
 ) -> Result<Vec<(Uuid, StoredOutcome)>, TestCaseError> {
     let rows = query_all(
         db,
-        "SELECT id, status, payout, settled_coefficient, void_reason FROM bets WHERE event_id = $1",
+        "SELECT b.id, b.status, b.payout, l.settled_coefficient, b.void_reason
+             FROM bets b JOIN bet_legs l ON l.bet_id = b.id WHERE l.event_id = $1",
         [event.id.into()],
     )
     .await?;
@@ -744,7 +753,7 @@ async fn placement_matches_the_domain(
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let decided_on = if current { &held } else { &first };
     let bettor_id = BettorId::parse(&bettor).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let bet = Bet::place(Uuid::now_v7(), bettor_id, decided_on, amount, Utc::now())
+    let bet = Bet::place(Uuid::now_v7(), bettor_id, &[decided_on], amount, Utc::now())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let posting = stake(amount);
 
@@ -752,10 +761,10 @@ async fn placement_matches_the_domain(
         SeaOrmBetRepository::new(db.clone())
             .place(BetToPlace {
                 bet: &bet,
-                event_version: decided_on.version,
+                event_versions: &[decided_on.version],
                 stake: &posting,
                 claim: None,
-                risk: no_risk(potential_payout(amount, bet.coefficient())),
+                risk: no_risk(bet.potential_payout()),
             })
             .await,
     )?;
@@ -909,10 +918,11 @@ async fn risk_matches_the_domain(
     let amount = BetSum::new(Decimal::new(stake_cents, 2), max_stake())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let bettor_id = BettorId::parse(&bettor).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let bet = Bet::place(Uuid::now_v7(), bettor_id, &event, amount, Utc::now())
+    let bet = Bet::place(Uuid::now_v7(), bettor_id, &[&event], amount, Utc::now())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let price = bet.price();
     let risk = BetRisk {
-        potential_payout: potential_payout(amount, event.coefficient),
+        potential_payout: potential_payout(amount, &price),
         max_payout: Decimal::new(max_payout, 2),
         default_max_liability: Decimal::new(default_max, 2),
     };
@@ -922,7 +932,7 @@ async fn risk_matches_the_domain(
         SeaOrmBetRepository::new(db.clone())
             .place(BetToPlace {
                 bet: &bet,
-                event_version: 1,
+                event_versions: &[1],
                 stake: &posting,
                 claim: None,
                 risk,
@@ -936,7 +946,7 @@ async fn risk_matches_the_domain(
         liability: before.liability(),
         max_liability: own_max.unwrap_or(risk.default_max_liability),
     };
-    let expected = match check_risk(amount, event.coefficient, &limits) {
+    let expected = match check_risk(amount, &price, &limits) {
         Ok(()) => PlaceOutcome::Placed,
         Err(refused) => PlaceOutcome::OverLimit {
             refused,
@@ -947,7 +957,7 @@ async fn risk_matches_the_domain(
     prop_assert_eq!(&outcome, &expected);
     let after = exposure_of(&db, event.id).await?;
     if outcome == PlaceOutcome::Placed {
-        prop_assert_eq!(after, before.with(amount, event.coefficient));
+        prop_assert_eq!(after, before.with(amount, &price));
     } else {
         prop_assert_eq!(after, before);
     }

@@ -12,8 +12,8 @@ use super::ports::{
     LineRepository, PlaceOutcome, PlacedBet, RepositoryError,
 };
 use crate::domain::{
-    Bet, BetRefused, BetSum, BetSumError, BettorId, Excluded, InsufficientFunds, LimitKind,
-    LineEvent, OddsRequest, StakeRoom, is_coefficient, max_stake, potential_payout, stake,
+    Bet, BetRefused, BetSum, BetSumError, BettorId, Excluded, InsufficientFunds, LegsError,
+    LimitKind, LineEvent, OddsRequest, StakeRoom, check_legs, is_coefficient, max_stake, stake,
 };
 
 /// How often a bet is decided again when the event changed between
@@ -30,6 +30,10 @@ pub enum BetError {
     /// The coefficient the bettor saw is not one an event can have (422).
     #[error("must be above 1.00 and at most 1000.00, with at most 2 decimal places")]
     InvalidCoefficient,
+    /// The legs asked for cannot make one bet (422): none, more than 20,
+    /// or one event twice.
+    #[error(transparent)]
+    Legs(#[from] LegsError),
     /// bet-maker knows no such event (404).
     #[error("no event with id {0}")]
     UnknownEvent(Uuid),
@@ -66,22 +70,32 @@ pub enum BetError {
     Storage(#[from] RepositoryError),
 }
 
-/// What a bettor hands in to place a bet: who they are, the event, the
+/// What a bettor hands in to place a bet: who they are, the legs, the
 /// stake as sent, and the optional `Idempotency-Key` that makes a retry
 /// safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BetSlip {
     /// The bettor placing it (from their verified token).
     pub bettor_id: BettorId,
-    /// The event to bet on.
-    pub event_id: Uuid,
+    /// The legs: one for a single, up to 20 for an accumulator.
+    pub legs: Vec<SlipLeg>,
     /// The stake, as sent (checked against the rules here).
     pub amount: Decimal,
     /// The `Idempotency-Key` header, if sent: the bettor's own (another
     /// bettor's use of the same key is another key).
     pub idempotency_key: Option<String>,
-    /// The coefficient the bettor saw, if sent, and which changes of it
-    /// they accept.
+    /// Whether this is the single form of the request (`{"event_id"}`),
+    /// whose key is written as it always was.
+    pub single_form: bool,
+}
+
+/// One leg of a slip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlipLeg {
+    /// The event to bet on.
+    pub event_id: Uuid,
+    /// The coefficient the bettor saw on it, if sent, and which changes of
+    /// it they accept.
     pub odds: OddsRequest,
 }
 
@@ -132,47 +146,62 @@ impl BetService {
     /// event as it is now.
     pub async fn place(&self, slip: BetSlip) -> Result<PlacedBet, BetError> {
         let amount = BetSum::new(slip.amount, self.max_stake)?;
-        if slip.odds.seen.is_some_and(|seen| !is_coefficient(seen)) {
+        let event_ids: Vec<Uuid> = slip.legs.iter().map(|leg| leg.event_id).collect();
+        check_legs(&event_ids)?;
+        if slip
+            .legs
+            .iter()
+            .any(|leg| leg.odds.seen.is_some_and(|seen| !is_coefficient(seen)))
+        {
             return Err(BetError::InvalidCoefficient);
         }
         let claim = slip.idempotency_key.map(|key| IdempotencyClaim {
             bettor_id: slip.bettor_id.clone(),
             key,
-            request: canonical_request(slip.event_id, amount, slip.odds),
+            request: canonical_request(&slip.legs, amount, slip.single_form),
         });
         let stake = stake(amount);
         let now = self.clock.now();
-        let mut event = self.line.recent_event(slip.event_id, now).await?;
+        let mut events = Vec::with_capacity(event_ids.len());
+        for id in &event_ids {
+            events.push(self.line.recent_event(*id, now).await?);
+        }
         for _ in 0..ROUNDS {
-            let decided = match &event {
-                None => Err(BetError::UnknownEvent(slip.event_id)),
-                Some(event) => decide(&slip.bettor_id, event, amount, slip.odds, self.clock.now()),
-            };
-            let (bet, event_version) = match decided {
+            let decided = decide(
+                &slip.bettor_id,
+                &slip.legs,
+                &events,
+                amount,
+                self.clock.now(),
+            );
+            let (bet, event_versions) = match decided {
                 Ok(decided) => decided,
-                // A retry of a bet placed before the event closed is
+                // A retry of a bet placed before an event closed is
                 // answered as it was then.
                 Err(refused) => return self.unless_replayed(claim.as_ref(), refused).await,
             };
             let to_place = BetToPlace {
                 bet: &bet,
-                event_version,
+                event_versions: &event_versions,
                 stake: &stake,
                 claim: claim.as_ref(),
                 risk: BetRisk {
-                    potential_payout: potential_payout(amount, bet.coefficient()),
+                    potential_payout: bet.potential_payout(),
                     max_payout: self.risk.max_payout,
                     default_max_liability: self.risk.max_liability_per_event,
                 },
             };
             match self.bets.place(to_place).await? {
                 PlaceOutcome::Placed => {
-                    metrics::counter!("bets_placed_total").increment(1);
-                    tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), event_id = %bet.event_id(), amount = %bet.amount().value(), "bet placed");
+                    metrics::counter!("bets_placed_total", "legs" => legs_label(bet.legs().len()))
+                        .increment(1);
+                    tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), legs = bet.legs().len(), amount = %bet.amount().value(), price = %bet.price(), "bet placed");
                     return Ok(PlacedBet::New(bet));
                 }
                 PlaceOutcome::EventChanged => {
-                    event = self.line.event(slip.event_id).await?;
+                    for (held, id) in events.iter_mut().zip(&event_ids) {
+                        *held = self.line.event(*id).await?;
+                    }
                 }
                 PlaceOutcome::InsufficientFunds { balance } => {
                     let short = InsufficientFunds {
@@ -198,7 +227,7 @@ impl BetService {
                     };
                     let over = BetError::OverLimit {
                         refused,
-                        max_stake: max_stake(bet.coefficient(), &room),
+                        max_stake: max_stake(&bet.price(), &room),
                     };
                     return self.unless_replayed(claim.as_ref(), over).await;
                 }
@@ -249,18 +278,33 @@ impl BetService {
     }
 }
 
-/// The bet the domain places on `event` as it is, and the version it was
-/// decided on; or why not.
+/// The bet the domain places on the legs' `events` as they are (in the
+/// legs' order; `None` for an event bet-maker does not know), and the
+/// version of each it was decided on; or why not.
 fn decide(
     bettor_id: &BettorId,
-    event: &LineEvent,
+    legs: &[SlipLeg],
+    events: &[Option<LineEvent>],
     amount: BetSum,
-    odds: OddsRequest,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Bet, i64), BetError> {
-    let bet = Bet::place(Uuid::now_v7(), bettor_id.clone(), event, amount, now)?;
-    odds.allows(event.coefficient).map_err(BetRefused::from)?;
-    Ok((bet, event.version))
+) -> Result<(Bet, Vec<i64>), BetError> {
+    let mut known = Vec::with_capacity(events.len());
+    for (leg, event) in legs.iter().zip(events) {
+        known.push(event.as_ref().ok_or(BetError::UnknownEvent(leg.event_id))?);
+    }
+    let bet = Bet::place(Uuid::now_v7(), bettor_id.clone(), &known, amount, now)?;
+    for (leg, event) in legs.iter().zip(&known) {
+        leg.odds
+            .allows(event.coefficient)
+            .map_err(BetRefused::from)?;
+    }
+    Ok((bet, known.iter().map(|event| event.version).collect()))
+}
+
+/// The `legs` label of `bets_placed_total`: `1` for singles, else how many
+/// (a handful of values: at most 20).
+fn legs_label(legs: usize) -> String {
+    legs.to_string()
 }
 
 /// A key reported taken, yet not found: keys are never deleted, so this
@@ -273,13 +317,21 @@ fn key_vanished() -> RepositoryError {
     .into()
 }
 
-/// The request an `Idempotency-Key` stands for, written canonically: the
-/// event and the stake (as keys were written before odds-change protection
-/// existed), then the odds asked for, when any.
-fn canonical_request(event_id: Uuid, amount: BetSum, odds: OddsRequest) -> String {
-    let base = format!("{event_id}:{}", amount.value());
-    match odds.seen {
-        None => base,
-        Some(seen) => format!("{base}:{}:{:?}", seen.normalize(), odds.accept),
+/// The request an `Idempotency-Key` stands for, written canonically. A
+/// single in its own form is written as keys always were: the event and the
+/// stake, then the odds asked for, when any. An accumulator (or a single
+/// sent as `legs`): `acc:<stake>`, then each leg's event and odds.
+fn canonical_request(legs: &[SlipLeg], amount: BetSum, single_form: bool) -> String {
+    let odds = |odds: OddsRequest| match odds.seen {
+        None => String::new(),
+        Some(seen) => format!(":{}:{:?}", seen.normalize(), odds.accept),
+    };
+    match legs {
+        [leg] if single_form => format!("{}:{}{}", leg.event_id, amount.value(), odds(leg.odds)),
+        _ => legs
+            .iter()
+            .fold(format!("acc:{}", amount.value()), |request, leg| {
+                format!("{request};{}{}", leg.event_id, odds(leg.odds))
+            }),
     }
 }

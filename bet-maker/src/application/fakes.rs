@@ -18,8 +18,8 @@ use super::ports::{
     LinePage, LineProvider, LineProviderError, LineRepository, PlaceOutcome, RepositoryError,
 };
 use crate::domain::{
-    Acceptance, Announced, Bet, BettorId, LineEvent, Refusal, StoredBet, ToSettle, check_funds,
-    settle,
+    Acceptance, Announced, Bet, BetStatus, BettorId, Leg, LineEvent, Refusal, StoredBet, ToSettle,
+    check_funds, settle, settle_bet,
 };
 
 /// A clock that says what it is told.
@@ -128,31 +128,57 @@ impl Tables {
         self.decided.entry(event.id).or_insert(decided_at);
         let mut bets_settled = 0;
         for bet in self.bets.values_mut() {
-            if bet.event_id() != event.id {
+            let Some(at) = bet.legs().iter().position(|leg| leg.event_id == event.id) else {
                 continue;
-            }
+            };
+            let mut legs = bet.legs().to_vec();
             let to_settle = ToSettle {
                 amount: bet.amount(),
-                coefficient: bet.coefficient(),
+                coefficient: legs[at].coefficient,
                 placed_at: bet.placed_at(),
                 offered: None,
             };
-            if let Some(settled) = settle(to_settle, event.status, decided_at) {
-                *bet = Bet::restore(StoredBet {
-                    id: bet.id(),
-                    bettor_id: bet.bettor_id().clone(),
-                    event_id: bet.event_id(),
-                    amount: bet.amount().value(),
-                    coefficient: bet.coefficient(),
-                    status: settled.status,
-                    payout: Some(settled.payout),
-                    settled_coefficient: settled.coefficient,
-                    void_reason: settled.void_reason,
-                    placed_at: bet.placed_at(),
-                    settled_at: Some(Utc::now()),
-                });
-                bets_settled += 1;
-            }
+            let Some(leg) = settle(to_settle, event.status, decided_at) else {
+                continue;
+            };
+            legs[at] = Leg {
+                status: leg.leg_status(),
+                settled_coefficient: leg.coefficient,
+                void_reason: leg.void_reason,
+                ..legs[at].clone()
+            };
+            let settled = if bet.status() == BetStatus::CashedOut {
+                None
+            } else {
+                Some(settle_bet(bet.amount(), &legs))
+            };
+            let (status, payout, void_reason, settled_at) = match settled {
+                None => (
+                    bet.status(),
+                    bet.payout(),
+                    bet.void_reason(),
+                    bet.settled_at(),
+                ),
+                Some(None) => (BetStatus::Pending, None, None, None),
+                Some(Some(settled)) => (
+                    settled.status,
+                    Some(settled.payout),
+                    settled.void_reason,
+                    Some(Utc::now()),
+                ),
+            };
+            *bet = Bet::restore(StoredBet {
+                id: bet.id(),
+                bettor_id: bet.bettor_id().clone(),
+                amount: bet.amount().value(),
+                legs,
+                status,
+                payout,
+                void_reason,
+                placed_at: bet.placed_at(),
+                settled_at,
+            });
+            bets_settled += 1;
         }
         ApplyOutcome::Applied { bets_settled }
     }
@@ -224,7 +250,7 @@ impl BetRepository for InMemoryStore {
     async fn place(&self, to_place: BetToPlace<'_>) -> Result<PlaceOutcome, RepositoryError> {
         let BetToPlace {
             bet,
-            event_version,
+            event_versions,
             stake,
             claim,
             // The risk limits hold in SQL (tests/rules_in_sql.rs); the
@@ -232,11 +258,10 @@ impl BetRepository for InMemoryStore {
             risk: _,
         } = to_place;
         let mut tables = self.tables();
-        let held = tables
-            .events
-            .get(&bet.event_id())
-            .map(|event| event.version);
-        if held != Some(event_version) {
+        let held = bet.legs().iter().zip(event_versions).all(|(leg, version)| {
+            tables.events.get(&leg.event_id).map(|event| event.version) == Some(*version)
+        });
+        if !held {
             return Ok(PlaceOutcome::EventChanged);
         }
         let balance = tables
@@ -304,7 +329,11 @@ impl BetRepository for InMemoryStore {
             .rev()
             .filter(|bet| bet.bettor_id() == bettor_id)
             .filter(|bet| filter.status.is_none_or(|s| bet.status() == s))
-            .filter(|bet| filter.event_id.is_none_or(|e| bet.event_id() == e))
+            .filter(|bet| {
+                filter
+                    .event_id
+                    .is_none_or(|e| bet.legs().iter().any(|leg| leg.event_id == e))
+            })
             .filter(|bet| page.after.is_none_or(|before| bet.id() < before))
             .take(page.limit as usize + 1)
             .cloned()

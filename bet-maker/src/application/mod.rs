@@ -13,7 +13,7 @@ mod risk;
 mod wallets;
 
 pub use account::{AccountError, AccountService, Limits};
-pub use bets::{BetError, BetService, BetSlip};
+pub use bets::{BetError, BetService, BetSlip, SlipLeg};
 pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
 pub use line::{LineError, LineService, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};

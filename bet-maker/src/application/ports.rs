@@ -51,7 +51,9 @@ pub struct IdempotencyClaim {
     pub bettor_id: BettorId,
     /// The header's value.
     pub key: String,
-    /// The request, written canonically: `<event_id>:<amount>` for a bet,
+    /// The request, written canonically: `<event_id>:<amount>` for a single
+    /// (`acc:<amount>:<accept>` then `:<event_id>[=<seen>]` per leg for an
+    /// accumulator),
     /// `deposit:<amount>` or `withdrawal:<amount>` for a payment.
     pub request: String,
 }
@@ -75,14 +77,16 @@ impl PlacedBet {
     }
 }
 
-/// A bet decided on one version of its event, with the stake it takes
-/// from its bettor's wallet: what [`BetRepository::place`] writes.
+/// A bet decided on one version of each of its legs' events, with the
+/// stake it takes from its bettor's wallet: what [`BetRepository::place`]
+/// writes.
 #[derive(Debug, Clone, Copy)]
 pub struct BetToPlace<'a> {
     /// The bet, as the domain placed it.
     pub bet: &'a Bet,
-    /// The version of the event it was decided on.
-    pub event_version: i64,
+    /// The version of each leg's event it was decided on, in the legs'
+    /// order.
+    pub event_versions: &'a [i64],
     /// The stake's posting ([`crate::domain::stake`]).
     pub stake: &'a Posting,
     /// The bettor's idempotency key, if sent, claimed for the bet.
@@ -96,7 +100,7 @@ pub struct BetToPlace<'a> {
 /// liability of an event no trader set one for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BetRisk {
-    /// round(stake × coefficient, 2) ([`crate::domain::potential_payout`]).
+    /// round(stake × price, 2) ([`crate::domain::Bet::potential_payout`]).
     pub potential_payout: Decimal,
     /// `BET_MAKER_MAX_PAYOUT`.
     pub max_payout: Decimal,
@@ -111,8 +115,8 @@ pub enum PlaceOutcome {
     /// The bet, its stake's ledger transaction and the debit of the wallet
     /// are committed, with the key if there was one.
     Placed,
-    /// The copy no longer holds the event at the version the bet was
-    /// decided on (or not at all): decide again on the event as it is.
+    /// The copy no longer holds an event at the version the bet was
+    /// decided on (or not at all): decide again on the events as they are.
     EventChanged,
     /// The wallet does not cover the stake ([`crate::domain::check_funds`]);
     /// its balance (0.00 when the bettor has no wallet yet).
@@ -126,7 +130,8 @@ pub enum PlaceOutcome {
     /// The bettor has excluded themselves from betting until then.
     Excluded(Excluded),
     /// A risk limit refuses the bet ([`crate::domain::check_risk`] on the
-    /// limits the statement saw, the event's exposure locked), and the
+    /// limits the statement saw, every leg's event exposure locked: the
+    /// tightest of them), and the
     /// balance then, for the refusal's `max_stake`.
     OverLimit {
         /// The limit broken.

@@ -12,7 +12,8 @@ use super::ports::{
 };
 use super::{BetError, BetService};
 use crate::domain::{
-    Bet, BetSum, BettorId, Exposure, RiskLimitError, RiskLimits, StakeRoom, max_stake, risk_limit,
+    Bet, BetSum, BettorId, Exposure, Price, RiskLimitError, RiskLimits, StakeRoom, max_stake,
+    risk_limit,
 };
 
 /// The house's risk settings: `BET_MAKER_MAX_PAYOUT` and
@@ -150,7 +151,7 @@ impl RiskService {
         // The very rule a bet meets, with a one-cent probe: whatever closes
         // an event to bets closes it to quotes, with the same refusal.
         let probe = BetSum::restore(Decimal::new(1, 2));
-        Bet::place(Uuid::nil(), bettor_id.clone(), &event, probe, now)?;
+        Bet::place(Uuid::nil(), bettor_id.clone(), &[&event], probe, now)?;
         let state = self
             .risk
             .state(bettor_id, event_id)
@@ -164,7 +165,7 @@ impl RiskService {
         Ok(StakeQuote {
             event_id,
             coefficient: event.coefficient,
-            max_stake: max_stake(event.coefficient, &room),
+            max_stake: max_stake(&Price::of([event.coefficient]), &room),
             room,
         })
     }

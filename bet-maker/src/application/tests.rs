@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::fakes::{FixedClock, InMemoryStore, PagedLineProvider};
 use super::ports::{ApplyOutcome, PlacedBet};
-use super::{BetError, BetService, BetSlip, LineService, ResyncReport};
+use super::{BetError, BetService, BetSlip, LineService, ResyncReport, SlipLeg};
 use crate::domain::{
     Announced, Bet, BetStatus, BettorId, ChangeKind, LineEvent, LineEventStatus, OddsRequest,
 };
@@ -107,10 +107,13 @@ impl World {
         self.bets
             .place(BetSlip {
                 bettor_id: bettor(bettor_id),
-                event_id,
+                legs: vec![SlipLeg {
+                    event_id,
+                    odds: OddsRequest::default(),
+                }],
                 amount,
                 idempotency_key: key.map(str::to_owned),
-                odds: OddsRequest::default(),
+                single_form: true,
             })
             .await
     }
@@ -315,13 +318,13 @@ async fn a_bet_keeps_the_odds_of_the_moment_it_was_placed() {
         .get(&bettor("alice"), late.id())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(early.coefficient(), dec!(1.85));
+    assert_eq!(early.price().to_string(), "1.85");
     assert_eq!(
         early.payout(),
         Some(dec!(19.43)),
         "10.50 × 1.85, not × 2.50"
     );
-    assert_eq!(late.coefficient(), dec!(2.50));
+    assert_eq!(late.price().to_string(), "2.50");
     assert_eq!(late.payout(), Some(dec!(26.25)));
 }
 
@@ -466,17 +469,20 @@ async fn a_bet_decided_on_an_outdated_copy_is_decided_again_on_the_event_as_it_i
         .bets
         .place(BetSlip {
             bettor_id: bettor("alice"),
-            event_id: open.id,
+            legs: vec![SlipLeg {
+                event_id: open.id,
+                odds: OddsRequest {
+                    seen: Some(dec!(1.85)),
+                    accept: Default::default(),
+                },
+            }],
             amount: dec!(10.00),
             idempotency_key: None,
-            odds: OddsRequest {
-                seen: Some(dec!(1.85)),
-                accept: Default::default(),
-            },
+            single_form: true,
         })
         .await;
 
-    assert_eq!(bet.coefficient(), dec!(2.10), "the odds of version 2");
+    assert_eq!(bet.price().to_string(), "2.10", "the odds of version 2");
     match seen_old_odds {
         Err(BetError::Refused(crate::domain::BetRefused::OddsChanged(changed))) => {
             assert_eq!(changed.current, dec!(2.10));

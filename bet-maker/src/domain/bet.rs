@@ -1,56 +1,136 @@
-//! A bet, and the settlement rule.
+//! A bet: one stake on one to [`MAX_LEGS`] events (a single, or an
+//! accumulator), each leg at its locked coefficient; and the settlement rule
+//! of one leg.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use super::{BetSum, BettorId, LineEvent, LineEventStatus, VoidReason};
+use super::{BetSum, BettorId, LineEvent, LineEventStatus, Price, VoidReason};
+
+/// The most legs a bet may have.
+pub const MAX_LEGS: usize = 20;
 
 /// Where a bet is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BetStatus {
-    /// The event has no result yet.
+    /// Its outcome is not known yet: no leg lost, some leg is open.
     Pending,
-    /// The event finished as bet on: the bet pays amount × coefficient.
+    /// Every leg is decided and none lost: the bet pays amount × the product
+    /// of its legs' coefficients (a void leg counts 1.00).
     Won,
-    /// It did not: the bet pays nothing.
+    /// A leg lost: the bet pays nothing.
     Lost,
-    /// The event was cancelled, or the bet was late: it pays its stake
-    /// back.
+    /// Every leg is void (its event cancelled, or the bet late): it pays
+    /// its stake back.
+    Void,
+    /// The bettor took the cash-out quote: it paid that, and its events
+    /// never settle it again.
+    CashedOut,
+}
+
+/// Where one leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegStatus {
+    /// The leg's event has no result yet.
+    Pending,
+    /// The event finished as bet on.
+    Won,
+    /// It did not.
+    Lost,
+    /// The event was cancelled, or the bet was late: the leg counts 1.00.
     Void,
 }
 
-/// A bet on an event. Its fields are private: a bet comes into being only
-/// through [`Bet::place`] (or is read back from storage), so every bet that
-/// exists passed the rules of placing one.
+/// One leg of a bet: an event, the coefficient locked on it, and how the
+/// event decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leg {
+    /// The event.
+    pub event_id: Uuid,
+    /// The event's coefficient when the bet was placed.
+    pub coefficient: Decimal,
+    /// Pending until the event is decided.
+    pub status: LegStatus,
+    /// The coefficient the leg was settled at when won or lost: its own,
+    /// or the lower one line-provider already offered when the bet was
+    /// placed ([`super::settle`]).
+    pub settled_coefficient: Option<Decimal>,
+    /// Why the leg is void, when it is.
+    pub void_reason: Option<VoidReason>,
+}
+
+impl Leg {
+    /// An open leg on `event_id` at `coefficient`.
+    pub fn open(event_id: Uuid, coefficient: Decimal) -> Self {
+        Self {
+            event_id,
+            coefficient,
+            status: LegStatus::Pending,
+            settled_coefficient: None,
+            void_reason: None,
+        }
+    }
+}
+
+/// Why the legs asked for cannot make a bet (422).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LegsError {
+    /// No leg at all.
+    #[error("a bet has at least one leg")]
+    None,
+    /// More than [`MAX_LEGS`].
+    #[error("a bet has at most {MAX_LEGS} legs")]
+    TooMany,
+    /// Two legs on one event.
+    #[error("event {0} appears in more than one leg")]
+    Repeated(Uuid),
+}
+
+/// Whether these events can be the legs of one bet: 1 to [`MAX_LEGS`],
+/// all distinct.
+pub fn check_legs(event_ids: &[Uuid]) -> Result<(), LegsError> {
+    if event_ids.is_empty() {
+        return Err(LegsError::None);
+    }
+    if event_ids.len() > MAX_LEGS {
+        return Err(LegsError::TooMany);
+    }
+    for (at, id) in event_ids.iter().enumerate() {
+        if event_ids[..at].contains(id) {
+            return Err(LegsError::Repeated(*id));
+        }
+    }
+    Ok(())
+}
+
+/// A bet. Its fields are private: a bet comes into being only through
+/// [`Bet::place`] (or is read back from storage), so every bet that exists
+/// passed the rules of placing one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bet {
     id: Uuid,
     bettor_id: BettorId,
-    event_id: Uuid,
     amount: BetSum,
-    coefficient: Decimal,
+    legs: Vec<Leg>,
     status: BetStatus,
     payout: Option<Decimal>,
-    settled_coefficient: Option<Decimal>,
     void_reason: Option<VoidReason>,
     placed_at: DateTime<Utc>,
     settled_at: Option<DateTime<Utc>>,
 }
 
 /// A bet as storage holds it, for [`Bet::restore`]; only this crate's
-/// persistence builds one, from a row written by [`Bet::place`] and the
+/// persistence builds one, from rows written by [`Bet::place`] and the
 /// settlement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredBet {
     pub id: Uuid,
     pub bettor_id: BettorId,
-    pub event_id: Uuid,
     pub amount: Decimal,
-    pub coefficient: Decimal,
+    pub legs: Vec<Leg>,
     pub status: BetStatus,
     pub payout: Option<Decimal>,
-    pub settled_coefficient: Option<Decimal>,
     pub void_reason: Option<VoidReason>,
     pub placed_at: DateTime<Utc>,
     pub settled_at: Option<DateTime<Utc>>,
@@ -59,43 +139,46 @@ pub(crate) struct StoredBet {
 /// Why the rules refuse a bet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BetRefused {
-    /// The event is finished or cancelled, or its deadline has passed.
+    /// An event is finished or cancelled, or its deadline has passed.
     #[error("the event is closed for betting")]
     EventClosed,
-    /// line-provider suspended betting on the event, for now.
+    /// line-provider suspended betting on an event, for now.
     #[error("betting on the event is suspended")]
     EventSuspended,
-    /// The coefficient moved since the bettor saw it, and they did not
+    /// A coefficient moved since the bettor saw it, and they did not
     /// accept the move (see [`super::OddsRequest`]).
     #[error(transparent)]
     OddsChanged(#[from] super::OddsChanged),
 }
 
 impl Bet {
-    /// A new pending bet of `bettor_id` on `event`, at the event's current
-    /// coefficient, placed `now` (kept to the microsecond, as stored).
+    /// A new pending bet of `bettor_id` on `events` (its legs, in this
+    /// order, each at the event's current coefficient), placed `now` (kept
+    /// to the microsecond, as stored). The events are distinct and 1 to
+    /// [`MAX_LEGS`] ([`check_legs`]).
     pub fn place(
         id: Uuid,
         bettor_id: BettorId,
-        event: &LineEvent,
+        events: &[&LineEvent],
         amount: BetSum,
         now: DateTime<Utc>,
     ) -> Result<Self, BetRefused> {
-        if event.is_suspended_at(now) {
+        if events.iter().any(|event| event.is_suspended_at(now)) {
             return Err(BetRefused::EventSuspended);
         }
-        if !event.is_open_at(now) {
+        if events.iter().any(|event| !event.is_open_at(now)) {
             return Err(BetRefused::EventClosed);
         }
         Ok(Self {
             id,
             bettor_id,
-            event_id: event.id,
             amount,
-            coefficient: event.coefficient,
+            legs: events
+                .iter()
+                .map(|event| Leg::open(event.id, event.coefficient))
+                .collect(),
             status: BetStatus::Pending,
             payout: None,
-            settled_coefficient: None,
             void_reason: None,
             placed_at: now.trunc_subsecs(6),
             settled_at: None,
@@ -110,12 +193,10 @@ impl Bet {
         Self {
             id: stored.id,
             bettor_id: stored.bettor_id,
-            event_id: stored.event_id,
             amount: BetSum::restore(stored.amount),
-            coefficient: stored.coefficient,
+            legs: stored.legs,
             status: stored.status,
             payout: stored.payout,
-            settled_coefficient: stored.settled_coefficient,
             void_reason: stored.void_reason,
             placed_at: stored.placed_at,
             settled_at: stored.settled_at,
@@ -132,9 +213,17 @@ impl Bet {
         &self.bettor_id
     }
 
-    /// The event bet on.
-    pub fn event_id(&self) -> Uuid {
-        self.event_id
+    /// Its legs, in the order they were asked for.
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs
+    }
+
+    /// The event of a single (a bet of one leg); `None` for an accumulator.
+    pub fn single_event(&self) -> Option<Uuid> {
+        match self.legs.as_slice() {
+            [leg] => Some(leg.event_id),
+            _ => None,
+        }
     }
 
     /// The stake.
@@ -142,29 +231,42 @@ impl Bet {
         self.amount
     }
 
-    /// The event's coefficient when the bet was placed: the odds are locked.
-    pub fn coefficient(&self) -> Decimal {
-        self.coefficient
+    /// The odds locked when the bet was placed: the exact product of its
+    /// legs' coefficients.
+    pub fn price(&self) -> Price {
+        Price::of(self.legs.iter().map(|leg| leg.coefficient))
     }
 
-    /// Pending until the event's result arrives.
+    /// What it pays if it wins, at the locked odds.
+    pub fn potential_payout(&self) -> Decimal {
+        self.price().payout(self.amount)
+    }
+
+    /// Where the bet is.
     pub fn status(&self) -> BetStatus {
         self.status
     }
 
-    /// What the bet pays once settled; `None` while pending.
+    /// What the bet pays once settled (or cashed out); `None` while
+    /// pending.
     pub fn payout(&self) -> Option<Decimal> {
         self.payout
     }
 
-    /// The coefficient it was settled at: its own, or the lower one
-    /// line-provider already offered when it was placed (`domain::settle`);
-    /// `None` while pending and when void.
-    pub fn settled_coefficient(&self) -> Option<Decimal> {
-        self.settled_coefficient
+    /// The odds it was settled at, when won, or lost with every leg
+    /// decided: the product of its legs' settled coefficients, a void leg
+    /// counting 1.00 ([`super::settle_bet`]).
+    pub fn settled_price(&self) -> Option<Price> {
+        let decided = self.legs.iter().all(|leg| leg.status != LegStatus::Pending);
+        match self.status {
+            BetStatus::Won | BetStatus::Lost if decided => Some(Price::of(
+                self.legs.iter().filter_map(|leg| leg.settled_coefficient),
+            )),
+            _ => None,
+        }
     }
 
-    /// Why it is void (cancelled, or late), when it is.
+    /// Why it is void (its events cancelled, or it was late), when it is.
     pub fn void_reason(&self) -> Option<VoidReason> {
         self.void_reason
     }
@@ -174,7 +276,7 @@ impl Bet {
         self.placed_at
     }
 
-    /// When it was settled; `None` while pending.
+    /// When it was settled (or cashed out); `None` while pending.
     pub fn settled_at(&self) -> Option<DateTime<Utc>> {
         self.settled_at
     }
@@ -183,9 +285,13 @@ impl Bet {
     /// response to placing it said.
     pub fn as_placed(&self) -> Self {
         Self {
+            legs: self
+                .legs
+                .iter()
+                .map(|leg| Leg::open(leg.event_id, leg.coefficient))
+                .collect(),
             status: BetStatus::Pending,
             payout: None,
-            settled_coefficient: None,
             void_reason: None,
             settled_at: None,
             ..self.clone()
@@ -253,9 +359,10 @@ mod tests {
     fn a_bet_locks_the_coefficient_and_starts_pending() {
         let now = Utc::now();
         let event = open_event(now);
-        let bet = Bet::place(Uuid::now_v7(), alice(), &event, stake(dec!(10)), now)
+        let bet = Bet::place(Uuid::now_v7(), alice(), &[&event], stake(dec!(10)), now)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(bet.coefficient(), dec!(1.85));
+        assert_eq!(bet.price().to_string(), "1.85");
+        assert_eq!(bet.single_event(), Some(event.id));
         assert_eq!(bet.status(), BetStatus::Pending);
         assert_eq!(bet.payout(), None);
         assert_eq!(bet.settled_at(), None);
@@ -267,7 +374,7 @@ mod tests {
         let placed = Bet::place(
             Uuid::now_v7(),
             alice(),
-            &open_event(now),
+            &[&open_event(now)],
             stake(dec!(10)),
             now,
         )
@@ -298,7 +405,7 @@ mod tests {
         };
         for event in [late, finished, cancelled] {
             assert_eq!(
-                Bet::place(Uuid::now_v7(), alice(), &event, stake(dec!(10)), now),
+                Bet::place(Uuid::now_v7(), alice(), &[&event], stake(dec!(10)), now),
                 Err(BetRefused::EventClosed)
             );
         }

@@ -78,6 +78,8 @@ pub enum WalletLine {
     /// result: the difference between what it paid and what it pays now,
     /// either way.
     Correction,
+    /// A pending bet cashed out: the quote the bettor took.
+    CashOut,
 }
 
 impl WalletLine {
@@ -89,6 +91,7 @@ impl WalletLine {
             Self::Stake => "STAKE",
             Self::Payout => "PAYOUT",
             Self::Refund => "REFUND",
+            Self::CashOut => "CASH_OUT",
             Self::WithdrawalReturned => "WITHDRAWAL_RETURNED",
             Self::Adjustment => "ADJUSTMENT",
             Self::Correction => "CORRECTION",
@@ -106,6 +109,7 @@ impl WalletLine {
             Self::WithdrawalReturned,
             Self::Adjustment,
             Self::Correction,
+            Self::CashOut,
         ]
         .into_iter()
         .find(|line| line.as_str() == text)
@@ -331,6 +335,16 @@ pub fn settlement(amount: BetSum, status: BetStatus, payout: Decimal) -> Option<
             Some(WalletLine::Refund),
             &[(Account::StakesHeld, -amount), (Account::Wallet, payout)],
         ),
+        // Settled by the bettor: as a win at the quote, which may be less
+        // than the stake.
+        BetStatus::CashedOut => (
+            Some(WalletLine::CashOut),
+            &[
+                (Account::StakesHeld, -amount),
+                (Account::HouseResult, amount - payout),
+                (Account::Wallet, payout),
+            ],
+        ),
     };
     Some(Posting::new(line, entries))
 }
@@ -354,6 +368,27 @@ pub fn correction(paid: Decimal, pays: Decimal) -> Option<Posting> {
         Some(WalletLine::Correction),
         &[(Account::Wallet, change), (Account::HouseResult, -change)],
     ))
+}
+
+/// What a correction moves when it makes a settled bet that paid `paid`
+/// pending again (an accumulator lost on one leg while others were open,
+/// whose loss line-provider corrected): the payout taken back from the
+/// wallet (a lost bet paid nothing), and the stake back from the house's
+/// result into the stakes held, where it waits for the bet's other legs.
+///
+/// This is the definition; the settlement statement posts it in bulk, and
+/// `tests/rules_in_sql.rs` holds it to this function.
+pub fn reopening(amount: BetSum, paid: Decimal) -> Posting {
+    let amount = amount.value();
+    let line = (!paid.is_zero()).then_some(WalletLine::Correction);
+    Posting::new(
+        line,
+        &[
+            (Account::Wallet, -paid),
+            (Account::StakesHeld, amount),
+            (Account::HouseResult, paid - amount),
+        ],
+    )
 }
 
 #[cfg(test)]

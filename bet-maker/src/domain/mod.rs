@@ -10,19 +10,22 @@ mod line_change;
 mod line_event;
 mod odds;
 mod payments;
+mod price;
 mod responsible;
 mod risk;
 mod settling;
 mod staff;
 
 pub(crate) use bet::StoredBet;
-pub use bet::{Bet, BetRefused, BetStatus, payout};
+pub use bet::{
+    Bet, BetRefused, BetStatus, Leg, LegStatus, LegsError, MAX_LEGS, check_legs, payout,
+};
 pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
 pub use currency::{Currency, CurrencyError};
 pub use ledger::{
     Account, Adjustment, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, adjustment,
-    check_funds, correction, deposit, settlement, stake, withdrawal, withdrawal_paid,
+    check_funds, correction, deposit, reopening, settlement, stake, withdrawal, withdrawal_paid,
     withdrawal_returned,
 };
 pub use line_change::{
@@ -33,6 +36,7 @@ pub use odds::{AcceptOddsChange, OddsChanged, OddsRequest};
 pub use payments::{
     ContradictsFinal, Decision, PaymentKind, PaymentStatus, ProviderOutcome, decide,
 };
+pub use price::{PAYOUT_CEILING, Price};
 pub use responsible::{
     DepositLimitReached, Excluded, ExclusionError, ExclusionKind, ExclusionRequest, Limit,
     LimitAmountError, LimitPeriod, MAX_TIME_OUT_HOURS, MIN_TIME_OUT_HOURS, PendingLimit,
@@ -42,5 +46,8 @@ pub use risk::{
     Exposure, LimitKind, MAX_LIMIT, RiskLimitError, RiskLimits, StakeRoom, check_risk, max_stake,
     potential_payout, risk_limit,
 };
-pub use settling::{Offered, Settled, ToSettle, VoidReason, offered_at, settle};
+pub use settling::{
+    BetSettled, Offered, Settled, ToSettle, VoidReason, offered_at, potential_payout_of, settle,
+    settle_bet,
+};
 pub use staff::{Scopes, StaffScope};

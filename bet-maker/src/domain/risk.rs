@@ -11,7 +11,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::{BetSum, LineEventStatus, payout};
+use super::{BetSum, Price};
 
 /// The largest value any risk setting may take: 1,000,000,000,000,000.00
 /// (10^15) for `BET_MAKER_MAX_STAKE`, `BET_MAKER_MAX_PAYOUT`,
@@ -45,22 +45,23 @@ impl Exposure {
         self.potential_payout - self.stakes
     }
 
-    /// The exposure once a bet of `amount` at `coefficient` is added.
+    /// The exposure once a bet of `amount` at `price` is added (an
+    /// accumulator is added to each of its legs' events).
     /// (Issue 23: an accumulator will add itself to each leg's event.)
-    pub fn with(self, amount: BetSum, coefficient: Decimal) -> Self {
+    pub fn with(self, amount: BetSum, price: &Price) -> Self {
         Self {
             pending_bets: self.pending_bets + 1,
             stakes: self.stakes + amount.value(),
-            potential_payout: self.potential_payout + potential_payout(amount, coefficient),
+            potential_payout: self.potential_payout + potential_payout(amount, price),
         }
     }
 }
 
-/// What a bet of `amount` at `coefficient` pays if it wins: the settlement
-/// rule's payout ([`payout`]), round(amount × coefficient, 2) half-up.
-pub fn potential_payout(amount: BetSum, coefficient: Decimal) -> Decimal {
-    payout(amount, coefficient, LineEventStatus::FinishedWin)
-        .map_or(Decimal::ZERO, |(_, paid)| paid)
+/// What a bet of `amount` at `price` pays if it wins: round(amount ×
+/// price, 2) half-up ([`Price::payout`]; for a single, the settlement
+/// rule's [`super::payout`]).
+pub fn potential_payout(amount: BetSum, price: &Price) -> Decimal {
+    price.payout(amount)
 }
 
 /// The limits one bet of one bettor on one event must keep, as they stand
@@ -92,15 +93,11 @@ pub enum LimitKind {
     Liability,
 }
 
-/// Whether a bet of `amount` at `coefficient` keeps every limit; else the
+/// Whether a bet of `amount` at `price` keeps every limit; else the
 /// first it breaks, in this order: the bettor's cap, the payout cap, the
 /// event's liability (`liability + (payout − stake) <= max_liability`).
-pub fn check_risk(
-    amount: BetSum,
-    coefficient: Decimal,
-    limits: &RiskLimits,
-) -> Result<(), LimitKind> {
-    let paid = potential_payout(amount, coefficient);
+pub fn check_risk(amount: BetSum, price: &Price, limits: &RiskLimits) -> Result<(), LimitKind> {
+    let paid = potential_payout(amount, price);
     if limits
         .bettor_max_stake
         .is_some_and(|cap| amount.value() > cap)
@@ -128,7 +125,7 @@ pub struct StakeRoom {
 }
 
 /// The largest stake (two decimals; `0.00` when none) that the balance,
-/// the house's maximum stake and [`check_risk`] all allow at `coefficient`
+/// the house's maximum stake and [`check_risk`] all allow at `price`
 /// (above 1).
 ///
 /// Both payout-based limits grow with the stake: round(s × c, 2) is
@@ -136,19 +133,14 @@ pub struct StakeRoom {
 /// of stake adds more than a cent to s × c, so at least a cent to its
 /// rounding). So the largest stake that fits is found by bisection over
 /// cents, each step asking [`check_risk`] itself.
-pub fn max_stake(coefficient: Decimal, room: &StakeRoom) -> Decimal {
+pub fn max_stake(price: &Price, room: &StakeRoom) -> Decimal {
     let mut ceiling = room.balance.min(room.house_max_stake);
     if let Some(cap) = room.limits.bettor_max_stake {
         ceiling = ceiling.min(cap);
     }
     let fits = |cents: i64| {
         cents == 0
-            || check_risk(
-                BetSum::restore(Decimal::new(cents, 2)),
-                coefficient,
-                &room.limits,
-            )
-            .is_ok()
+            || check_risk(BetSum::restore(Decimal::new(cents, 2)), price, &room.limits).is_ok()
     };
     let mut high = cents_of(ceiling.min(MAX_LIMIT));
     let mut low = 0;

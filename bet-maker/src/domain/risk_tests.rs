@@ -23,11 +23,16 @@ fn room(balance: Decimal, limits: RiskLimits) -> StakeRoom {
     }
 }
 
+/// The price of a single at `coefficient`.
+fn at(coefficient: Decimal) -> Price {
+    Price::of([coefficient])
+}
+
 #[test]
 fn liability_is_what_the_pending_bets_would_win_net() {
     let exposure = Exposure::default()
-        .with(sum(1000), dec!(2.50))
-        .with(sum(1050), dec!(1.85));
+        .with(sum(1000), &at(dec!(2.50)))
+        .with(sum(1050), &at(dec!(1.85)));
     assert_eq!(exposure.pending_bets, 2);
     assert_eq!(exposure.stakes, dec!(20.50));
     assert_eq!(exposure.potential_payout, dec!(44.43)); // 25.00 + 19.43
@@ -37,9 +42,9 @@ fn liability_is_what_the_pending_bets_would_win_net() {
 #[test]
 fn each_limit_refuses_by_its_own_name_in_order() {
     let open = limits(dec!(0), dec!(100.00));
-    assert_eq!(check_risk(sum(10000), dec!(2.00), &open), Ok(()));
+    assert_eq!(check_risk(sum(10000), &at(dec!(2.00)), &open), Ok(()));
     assert_eq!(
-        check_risk(sum(10001), dec!(2.00), &open),
+        check_risk(sum(10001), &at(dec!(2.00)), &open),
         Err(LimitKind::Liability)
     );
     let capped = RiskLimits {
@@ -47,7 +52,7 @@ fn each_limit_refuses_by_its_own_name_in_order() {
         ..open
     };
     assert_eq!(
-        check_risk(sum(10001), dec!(2.00), &capped),
+        check_risk(sum(10001), &at(dec!(2.00)), &capped),
         Err(LimitKind::Stake)
     );
     let small_payout = RiskLimits {
@@ -55,7 +60,7 @@ fn each_limit_refuses_by_its_own_name_in_order() {
         ..open
     };
     assert_eq!(
-        check_risk(sum(10000), dec!(2.00), &small_payout),
+        check_risk(sum(10000), &at(dec!(2.00)), &small_payout),
         Err(LimitKind::Payout)
     );
 }
@@ -64,18 +69,24 @@ fn each_limit_refuses_by_its_own_name_in_order() {
 fn the_max_stake_is_the_smallest_of_every_bound() {
     // 100.00 of room at 2.00: stakes up to 100.00.
     assert_eq!(
-        max_stake(dec!(2.00), &room(dec!(1000), limits(dec!(0), dec!(100)))),
+        max_stake(
+            &at(dec!(2.00)),
+            &room(dec!(1000), limits(dec!(0), dec!(100)))
+        ),
         dec!(100.00)
     );
     // The balance is smaller.
     assert_eq!(
-        max_stake(dec!(2.00), &room(dec!(40.5), limits(dec!(0), dec!(100)))),
+        max_stake(
+            &at(dec!(2.00)),
+            &room(dec!(40.5), limits(dec!(0), dec!(100)))
+        ),
         dec!(40.50)
     );
     // No room left.
     assert_eq!(
         max_stake(
-            dec!(2.00),
+            &at(dec!(2.00)),
             &room(dec!(1000), limits(dec!(100.01), dec!(100)))
         ),
         dec!(0.00)
@@ -86,7 +97,7 @@ fn the_max_stake_is_the_smallest_of_every_bound() {
         ..limits(dec!(0), dec!(1000000))
     };
     assert_eq!(
-        max_stake(dec!(3.00), &room(dec!(5000), payout_capped)),
+        max_stake(&at(dec!(3.00)), &room(dec!(5000), payout_capped)),
         dec!(333.33)
     );
 }
@@ -112,7 +123,7 @@ proptest! {
     #[test]
     fn the_net_win_grows_with_the_stake(cents in 1i64..=100_000_000_000, odds in 101i64..=100_000) {
         let c = Decimal::new(odds, 2);
-        let net = |cents| potential_payout(sum(cents), c) - Decimal::new(cents, 2);
+        let net = |cents| potential_payout(sum(cents), &at(c)) - Decimal::new(cents, 2);
         prop_assert!(net(cents + 1) >= net(cents));
     }
 
@@ -137,12 +148,12 @@ proptest! {
                 max_liability: Decimal::new(max_liability, 2),
             },
         };
-        let quoted = max_stake(c, &room);
+        let quoted = max_stake(&at(c), &room);
         prop_assert_eq!(quoted.scale(), 2);
         let allowed = |amount: Decimal| {
             amount <= room.balance
                 && amount <= room.house_max_stake
-                && check_risk(BetSum::restore(amount), c, &room.limits).is_ok()
+                && check_risk(BetSum::restore(amount), &at(c), &room.limits).is_ok()
         };
         if quoted > Decimal::ZERO {
             prop_assert!(allowed(quoted), "{} does not fit", quoted);

@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::{BetStatus, BetSum, LineEventStatus, payout};
+use super::{BetStatus, BetSum, Leg, LegStatus, LineEventStatus, Price, payout};
 
 /// Why a bet is void.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,6 +136,96 @@ pub fn settle(
         coefficient: Some(coefficient),
         void_reason: None,
     })
+}
+
+impl Settled {
+    /// The leg this settles: its status, coefficient and void reason.
+    pub fn leg_status(&self) -> LegStatus {
+        match self.status {
+            BetStatus::Won => LegStatus::Won,
+            BetStatus::Lost => LegStatus::Lost,
+            BetStatus::Void | BetStatus::Pending | BetStatus::CashedOut => LegStatus::Void,
+        }
+    }
+}
+
+/// How a whole bet stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BetSettled {
+    /// Won, lost or void.
+    pub status: BetStatus,
+    /// What it pays (the stake when void).
+    pub payout: Decimal,
+    /// The odds it was settled at when won, or lost with every leg
+    /// decided: the product of its legs' settled coefficients, a void leg
+    /// counting 1.00.
+    pub price: Option<Price>,
+    /// Why it is void, when it is: `Late` when any leg was late, else
+    /// `Cancelled`.
+    pub void_reason: Option<VoidReason>,
+}
+
+/// How a bet of `amount` stands on its `legs` (each as [`settle`] decided
+/// it, or pending): `Lost` as soon as one leg lost, paying 0.00; while no
+/// leg lost and one is open, `None` (still pending); when every leg is void,
+/// `Void`, the stake back; else `Won`, paying
+/// `round_half_up(amount × Π settled coefficients of the legs not void, 2)`.
+/// A single is a bet of one leg, and this is [`settle`] on it.
+///
+/// This is the definition; the settlement statement applies it in bulk in
+/// SQL and `tests/rules_in_sql.rs` holds it to this function.
+pub fn settle_bet(amount: BetSum, legs: &[Leg]) -> Option<BetSettled> {
+    let decided = legs.iter().all(|leg| leg.status != LegStatus::Pending);
+    let price = || Price::of(legs.iter().filter_map(|leg| leg.settled_coefficient));
+    if legs.iter().any(|leg| leg.status == LegStatus::Lost) {
+        return Some(BetSettled {
+            status: BetStatus::Lost,
+            payout: Decimal::new(0, 2),
+            price: decided.then(price),
+            void_reason: None,
+        });
+    }
+    if !decided || legs.is_empty() {
+        return None;
+    }
+    if legs.iter().all(|leg| leg.status == LegStatus::Void) {
+        let mut stake = amount.value();
+        stake.rescale(2);
+        let late = legs
+            .iter()
+            .any(|leg| leg.void_reason == Some(VoidReason::Late));
+        return Some(BetSettled {
+            status: BetStatus::Void,
+            payout: stake,
+            price: None,
+            void_reason: Some(if late {
+                VoidReason::Late
+            } else {
+                VoidReason::Cancelled
+            }),
+        });
+    }
+    let price = price();
+    Some(BetSettled {
+        status: BetStatus::Won,
+        payout: price.payout(amount),
+        price: Some(price),
+        void_reason: None,
+    })
+}
+
+/// What a pending bet of `amount` on `legs` would pay if every open leg
+/// won: the product of the decided legs' settled coefficients (a void leg
+/// 1.00) and the open legs' locked ones, times the stake, to the cent. At
+/// placement, the bet's potential payout; the event exposures of its open
+/// legs count it.
+pub fn potential_payout_of(amount: BetSum, legs: &[Leg]) -> Decimal {
+    Price::of(legs.iter().filter_map(|leg| match leg.status {
+        LegStatus::Pending => Some(leg.coefficient),
+        LegStatus::Won | LegStatus::Lost => leg.settled_coefficient,
+        LegStatus::Void => None,
+    }))
+    .payout(amount)
 }
 
 #[cfg(test)]

@@ -61,23 +61,20 @@ pub mod bets {
         /// The bettor who placed it (`legacy` for bets placed before bettors
         /// existed).
         pub bettor_id: String,
-        pub event_id: Uuid,
         #[sea_orm(column_type = "Decimal(Some((28, 2)))")]
         pub amount: Decimal,
-        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
-        pub coefficient: Decimal,
         pub status: Status,
         #[sea_orm(column_type = "Decimal(Some((28, 2)))")]
         pub payout: Option<Decimal>,
         pub placed_at: DateTimeUtc,
         pub settled_at: Option<DateTimeUtc>,
-        /// The coefficient it was settled at, when won or lost.
-        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
-        pub settled_coefficient: Option<Decimal>,
         /// Why it is void, when it is.
         pub void_reason: Option<VoidReason>,
-        /// The version of its event's result it was (re-)settled by.
-        pub settled_version: Option<i64>,
+        /// How many legs it has (`bet_legs`).
+        pub leg_count: i16,
+        /// What it would pay were every open leg to win.
+        #[sea_orm(column_type = "Decimal(Some((28, 2)))")]
+        pub potential_payout: Decimal,
     }
 
     /// `bets.void_reason`, as the `CHECK` of the column spells it.
@@ -106,6 +103,60 @@ pub mod bets {
         #[sea_orm(string_value = "LOST")]
         Lost,
         /// Void: the event was cancelled, the stake is paid back.
+        #[sea_orm(string_value = "VOID")]
+        Void,
+        /// Cashed out: paid the quote the bettor took.
+        #[sea_orm(string_value = "CASHED_OUT")]
+        CashedOut,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bet_legs {
+    use sea_orm::entity::prelude::*;
+
+    pub use super::bets::VoidReason;
+
+    /// A row of `bet_legs`: one leg of a bet.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bet_legs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bet_id: Uuid,
+        /// Its place in the bet, from 1.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub leg: i16,
+        pub event_id: Uuid,
+        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
+        pub coefficient: Decimal,
+        pub status: Status,
+        /// The coefficient it was settled at, when won or lost.
+        #[sea_orm(column_type = "Decimal(Some((6, 2)))")]
+        pub settled_coefficient: Option<Decimal>,
+        /// Why it is void, when it is.
+        pub void_reason: Option<VoidReason>,
+        /// The version of its event's result it was (re-)decided by.
+        pub settled_version: Option<i64>,
+    }
+
+    /// `bet_legs.status`, as the `CHECK` of the column spells it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "Text")]
+    pub enum Status {
+        /// The event has no result yet.
+        #[sea_orm(string_value = "PENDING")]
+        Pending,
+        /// Won.
+        #[sea_orm(string_value = "WON")]
+        Won,
+        /// Lost.
+        #[sea_orm(string_value = "LOST")]
+        Lost,
+        /// Void: counts 1.00.
         #[sea_orm(string_value = "VOID")]
         Void,
     }

@@ -10,8 +10,8 @@ use sea_orm::ActiveEnum;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::entities::{bets, events};
-use super::mapping::{bet_from_row, event_from_row};
+use super::entities::{bet_legs, bets, events};
+use super::mapping::{bet_from_row, event_from_row, leg_from_row};
 use crate::application::live::{LiveChange, WalletBalance};
 
 /// A decimal as `to_jsonb` writes a `NUMERIC`: a JSON number whose text is
@@ -39,18 +39,30 @@ struct EventRow {
     decided_at: Option<DateTime<Utc>>,
 }
 
-/// `bets` as `to_jsonb` writes a row (columns not shown are ignored).
+/// A bet as `bet_document` writes it: `to_jsonb` of its row, with its
+/// legs (columns not shown are ignored).
 #[derive(Debug, Deserialize)]
 struct BetRow {
     id: Uuid,
     bettor_id: String,
-    event_id: Uuid,
     amount: Exact,
-    coefficient: Exact,
     status: String,
     payout: Option<Exact>,
     placed_at: DateTime<Utc>,
     settled_at: Option<DateTime<Utc>>,
+    void_reason: Option<String>,
+    leg_count: i16,
+    potential_payout: Exact,
+    legs: Vec<LegRow>,
+}
+
+/// A leg of [`BetRow`].
+#[derive(Debug, Deserialize)]
+struct LegRow {
+    leg: i16,
+    event_id: Uuid,
+    coefficient: Exact,
+    status: String,
     settled_coefficient: Option<Exact>,
     void_reason: Option<String>,
     settled_version: Option<i64>,
@@ -84,31 +96,39 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
         }
         "bet" => {
             let row: BetRow = serde_json::from_str(snapshot).map_err(unreadable)?;
-            Ok(LiveChange::Bet(bet_from_row(bets::Model {
-                id: row.id,
-                bettor_id: row.bettor_id,
-                event_id: row.event_id,
-                amount: row.amount.decimal()?,
-                coefficient: row.coefficient.decimal()?,
-                status: bets::Status::try_from_value(&row.status)
-                    .map_err(|_| status(row.status))?,
-                payout: row.payout.as_ref().map(Exact::decimal).transpose()?,
-                placed_at: row.placed_at,
-                settled_at: row.settled_at,
-                settled_coefficient: row
-                    .settled_coefficient
-                    .as_ref()
-                    .map(Exact::decimal)
-                    .transpose()?,
-                void_reason: row
-                    .void_reason
-                    .map(|text| {
-                        bets::VoidReason::try_from_value(&text)
-                            .map_err(|_| format!("unknown void reason `{text}`"))
-                    })
-                    .transpose()?,
-                settled_version: row.settled_version,
-            })))
+            let legs = row
+                .legs
+                .into_iter()
+                .map(|leg| {
+                    Ok(leg_from_row(bet_legs::Model {
+                        bet_id: row.id,
+                        leg: leg.leg,
+                        event_id: leg.event_id,
+                        coefficient: leg.coefficient.decimal()?,
+                        status: bet_legs::Status::try_from_value(&leg.status)
+                            .map_err(|_| status(leg.status))?,
+                        settled_coefficient: optional(leg.settled_coefficient.as_ref())?,
+                        void_reason: void_reason(leg.void_reason)?,
+                        settled_version: leg.settled_version,
+                    }))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(LiveChange::Bet(bet_from_row(
+                bets::Model {
+                    id: row.id,
+                    bettor_id: row.bettor_id,
+                    amount: row.amount.decimal()?,
+                    status: bets::Status::try_from_value(&row.status)
+                        .map_err(|_| status(row.status))?,
+                    payout: optional(row.payout.as_ref())?,
+                    placed_at: row.placed_at,
+                    settled_at: row.settled_at,
+                    void_reason: void_reason(row.void_reason)?,
+                    leg_count: row.leg_count,
+                    potential_payout: row.potential_payout.decimal()?,
+                },
+                legs,
+            )))
         }
         "wallet" => {
             let row: WalletRow = serde_json::from_str(snapshot).map_err(unreadable)?;
@@ -119,4 +139,17 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
         }
         other => Err(format!("unknown kind `{other}`")),
     }
+}
+
+/// An optional exact decimal.
+fn optional(value: Option<&Exact>) -> Result<Option<Decimal>, String> {
+    value.map(Exact::decimal).transpose()
+}
+
+/// A void reason as the `CHECK` spells it.
+fn void_reason(text: Option<String>) -> Result<Option<bets::VoidReason>, String> {
+    text.map(|text| {
+        bets::VoidReason::try_from_value(&text).map_err(|_| format!("unknown void reason `{text}`"))
+    })
+    .transpose()
 }

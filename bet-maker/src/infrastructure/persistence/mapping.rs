@@ -3,8 +3,10 @@
 //! entities' enums with the domain's, so the domain knows nothing of
 //! SeaORM.
 
-use super::entities::{bets, events};
-use crate::domain::{Bet, BetStatus, BettorId, LineEvent, LineEventStatus, StoredBet, VoidReason};
+use super::entities::{bet_legs, bets, events};
+use crate::domain::{
+    Bet, BetStatus, BettorId, Leg, LegStatus, LineEvent, LineEventStatus, StoredBet, VoidReason,
+};
 
 impl From<LineEventStatus> for events::Status {
     fn from(status: LineEventStatus) -> Self {
@@ -37,6 +39,7 @@ impl From<BetStatus> for bets::Status {
             BetStatus::Won => Self::Won,
             BetStatus::Lost => Self::Lost,
             BetStatus::Void => Self::Void,
+            BetStatus::CashedOut => Self::CashedOut,
         }
     }
 }
@@ -48,6 +51,29 @@ impl From<bets::Status> for BetStatus {
             bets::Status::Won => Self::Won,
             bets::Status::Lost => Self::Lost,
             bets::Status::Void => Self::Void,
+            bets::Status::CashedOut => Self::CashedOut,
+        }
+    }
+}
+
+impl From<LegStatus> for bet_legs::Status {
+    fn from(status: LegStatus) -> Self {
+        match status {
+            LegStatus::Pending => Self::Pending,
+            LegStatus::Won => Self::Won,
+            LegStatus::Lost => Self::Lost,
+            LegStatus::Void => Self::Void,
+        }
+    }
+}
+
+impl From<bet_legs::Status> for LegStatus {
+    fn from(status: bet_legs::Status) -> Self {
+        match status {
+            bet_legs::Status::Pending => Self::Pending,
+            bet_legs::Status::Won => Self::Won,
+            bet_legs::Status::Lost => Self::Lost,
+            bet_legs::Status::Void => Self::Void,
         }
     }
 }
@@ -81,17 +107,26 @@ pub fn event_from_row(row: events::Model) -> LineEvent {
     }
 }
 
-/// The bet a row holds.
-pub fn bet_from_row(row: bets::Model) -> Bet {
+/// The leg a row holds.
+pub fn leg_from_row(row: bet_legs::Model) -> Leg {
+    Leg {
+        event_id: row.event_id,
+        coefficient: row.coefficient,
+        status: row.status.into(),
+        settled_coefficient: row.settled_coefficient,
+        void_reason: row.void_reason.map(VoidReason::from),
+    }
+}
+
+/// The bet a row and its legs (in order) hold.
+pub fn bet_from_row(row: bets::Model, legs: Vec<Leg>) -> Bet {
     Bet::restore(StoredBet {
         id: row.id,
         bettor_id: BettorId::restore(row.bettor_id),
-        event_id: row.event_id,
         amount: row.amount,
-        coefficient: row.coefficient,
+        legs,
         status: row.status.into(),
         payout: row.payout,
-        settled_coefficient: row.settled_coefficient,
         void_reason: row.void_reason.map(VoidReason::from),
         placed_at: row.placed_at,
         settled_at: row.settled_at,

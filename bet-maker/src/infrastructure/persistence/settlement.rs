@@ -1,8 +1,11 @@
-//! Settlement in PostgreSQL: every bet of a decided event, settled by the
-//! rule of [`crate::domain::settle`] (and re-settled when line-provider
-//! corrects the result), and the money it moves posted to the ledger by
-//! the rules of [`crate::domain::settlement`] and
-//! [`crate::domain::correction`], in one statement.
+//! Settlement in PostgreSQL: every leg on a decided event, decided by the
+//! rule of [`crate::domain::settle`] (and decided again when line-provider
+//! corrects the result), every bet whose outcome that makes known settled
+//! by [`crate::domain::settle_bet`], and the money it moves posted to the
+//! ledger by the rules of [`crate::domain::settlement`],
+//! [`crate::domain::correction`] and [`crate::domain::reopening`], in one
+//! statement; then the exposure of the events of the accumulators' other
+//! open legs moved by what changed.
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 use shared_kernel::storage::{StorageError, storage};
@@ -13,37 +16,70 @@ use uuid::Uuid;
 use super::entities::events;
 use crate::domain::LineEvent;
 
-/// Settles every bet of a decided event `$1` (result `$2`, version `$4`)
-/// that this version has not settled yet, and posts what that moves as
-/// ledger transaction `$3`, in one statement.
+/// Locks the accumulators that event `$1` at version `$2` has a leg of to
+/// decide, in the order of their ids, before [`SETTLE_BETS`] reads their
+/// other legs: two events of one accumulator settled at once by two
+/// transactions would otherwise each see the other's leg still open, and
+/// leave the bet pending for ever. The second waits for the first, and its
+/// next statement sees the first's legs. A single has no other leg, and is
+/// not locked.
+pub const LOCK_ACCUMULATORS: &str = "
+    SELECT bets.id FROM bet_legs JOIN bets ON bets.id = bet_legs.bet_id
+    WHERE bet_legs.event_id = $1 AND bets.leg_count > 1
+      AND (bet_legs.status = 'PENDING' OR coalesce(bet_legs.settled_version, 0) < $2)
+    ORDER BY bets.id
+    FOR UPDATE OF bets";
+
+/// Decides every leg on a decided event `$1` (result `$2`, version `$4`)
+/// that this version has not decided yet, settles the bets whose outcome
+/// is now known, and posts what that moves as ledger transaction `$3`, in
+/// one statement.
 ///
-/// Which bets: the pending ones (a first result), and the settled ones
+/// Which legs: the pending ones (a first result), and the decided ones
 /// whose `settled_version` is older (a correction); each exactly once per
 /// version, whatever the broker redelivers.
 ///
-/// How, by the rule of `domain::settle`: a bet placed at or after the
-/// event's `decided_at` is void (`LATE`) and pays its stake back; else a
+/// How a leg is decided, by the rule of `domain::settle`: a bet placed at
+/// or after the event's `decided_at` is late, its leg void (`LATE`); else a
 /// cancelled event voids it (`CANCELLED`); else it is won or lost at the
-/// lower of its coefficient and the one line-provider offered when it was
-/// placed (`domain::offered_at`: the newest version of `event_coefficients`
-/// made at or before `placed_at`), paying round(amount × coefficient, 2)
-/// (numeric `round` goes half away from zero: half-up for these positive
-/// amounts) or 0.00. Any other result matches no `CASE` arm, and the
-/// `NOT NULL` status column refuses the statement rather than settle by a
-/// guess. `clock_timestamp()`, not `now()`: the transaction may have
-/// waited for bets being placed, and a bet is never settled before it was
-/// placed.
+/// lower of its coefficient and the one line-provider offered when the bet
+/// was placed (`domain::offered_at`: the newest version of
+/// `event_coefficients` made at or before `placed_at`). Any other result
+/// matches no `CASE` arm, and the `NOT NULL` status column refuses the
+/// statement rather than decide by a guess.
 ///
-/// The money, for the bets whose stake is in the ledger (`stake_posted`):
-/// a first settlement by `domain::settlement` (a `PAYOUT` or `REFUND`
-/// line per paying bet; the stakes leave the stakes held, the house
-/// result takes stake − payout), a re-settlement by `domain::correction`
-/// (a `CORRECTION` line of what it pays now minus what it paid, the house
-/// result the opposite). Each wallet is credited once with the sum of its
-/// lines (a correction may take it below zero); `balance_after` runs in
-/// the order of the lines' ids, which is how a statement lists lines
-/// written at the same moment. One ledger transaction, whose entries sum
-/// to zero; none when nothing moves.
+/// How its bet then stands, by `domain::settle_bet`, from this leg as just
+/// decided and the bet's other legs as stored (the statement cannot see its
+/// own update of `bet_legs`): `LOST` when a leg lost (0.00); `PENDING`
+/// while a leg is open; `VOID` when every leg is void (the stake; `LATE`
+/// when any leg was late); else `WON`, paying round(amount × the exact
+/// `product` of the settled coefficients of the legs not void, 2) (numeric
+/// `round` goes half away from zero: half-up for these positive amounts).
+/// Every bet with a leg decided is written, so its stream shows the leg;
+/// a cashed-out bet never is. `clock_timestamp()`, not `now()`: the
+/// transaction may have waited for bets being placed, and a bet is never
+/// settled before it was placed; an outcome that did not change keeps its
+/// `settled_at`.
+///
+/// The money, for the bets whose stake is in the ledger (`stake_posted`),
+/// by how the bet's status moved: pending to settled, `domain::settlement`
+/// (a `PAYOUT` or `REFUND` line per paying bet; the stake leaves the stakes
+/// held, the house result takes stake − payout); settled to settled,
+/// `domain::correction` (a `CORRECTION` line of what it pays now minus what
+/// it paid, the house result the opposite); settled to pending (a lost leg
+/// corrected while others are open), `domain::reopening` (the payout taken
+/// back, the stake from the house result back to the stakes held). Each
+/// wallet is credited once with the sum of its lines (a correction may take
+/// it below zero); `balance_after` runs in the order of the lines' ids,
+/// which is how a statement lists lines written at the same moment. One
+/// ledger transaction, whose entries sum to zero; none when nothing moves.
+///
+/// The exposure the accumulators' other open legs' events count moves by
+/// what changed (`moved`, grouped by event; applied by [`MOVE_EXPOSURE`]
+/// in the order of the events' ids): a bet no longer pending leaves them,
+/// a pending one counts its new potential payout (a void leg counts 1.00,
+/// a won one its settled coefficient), a reopened one comes back. The
+/// event's own exposure is zeroed after (every leg on it is decided).
 ///
 /// Nothing a bettor controls can fail it: the amounts are bounded by the
 /// house's limits, the balance columns are wide enough for any sum of
@@ -55,16 +91,17 @@ use crate::domain::LineEvent;
 /// many rows a data-modifying CTE returns, and with statistics that have
 /// not yet seen a burst of bets it joined 100,000 lines to 10,000 wallets
 /// by nested loop (140 s instead of 6). A lookup in the map costs the same
-/// whatever the plan; `jsonb` keeps numerics exact. `history`, `judged`,
-/// `before` and `based` are `MATERIALIZED`: each is read by several steps
-/// (or, inlined, would be rebuilt for every line).
+/// whatever the plan; `jsonb` keeps numerics exact. The CTEs read by
+/// several steps are `MATERIALIZED` (inlined, each would be rebuilt for
+/// every reader).
 ///
 /// Raw SQL because SeaORM's builders cannot chain these set-based writes
 /// in one statement, and an event can carry hundreds of thousands of bets:
 /// reading them into Rust to pay each would take minutes where this takes
 /// seconds. `tests/rules_in_sql.rs` runs this statement against
-/// `domain::settle`, `domain::settlement` and `domain::correction` on a
-/// real database, so they cannot drift.
+/// `domain::settle`, `domain::settle_bet`, `domain::settlement`,
+/// `domain::correction` and `domain::reopening` on a real database, so they
+/// cannot drift.
 pub const SETTLE_BETS: &str = "
     WITH decision AS (
         SELECT decided_at FROM events WHERE id = $1
@@ -73,56 +110,119 @@ pub const SETTLE_BETS: &str = "
         SELECT version, coefficient, since FROM event_coefficients WHERE event_id = $1
     ),
     judged AS MATERIALIZED (
-        SELECT bets.id,
-               bets.payout AS paid_before,
-               bets.status <> 'PENDING' AS resettled,
+        SELECT bet_legs.bet_id, bet_legs.leg,
                coalesce(bets.placed_at >= decision.decided_at, false)
                    OR $2::text = 'CANCELLED' AS voided,
                CASE WHEN bets.placed_at >= decision.decided_at THEN 'LATE'
                     WHEN $2::text = 'CANCELLED' THEN 'CANCELLED' END AS void_reason,
-               least(bets.coefficient, coalesce(
+               least(bet_legs.coefficient, coalesce(
                    (SELECT history.coefficient FROM history
                     WHERE history.since <= bets.placed_at
                     ORDER BY history.version DESC LIMIT 1),
-                   bets.coefficient)) AS coefficient
-        FROM bets, decision
-        WHERE bets.event_id = $1
-          AND (bets.status = 'PENDING' OR coalesce(bets.settled_version, 0) < $4)
+                   bet_legs.coefficient)) AS coefficient
+        FROM bet_legs JOIN bets ON bets.id = bet_legs.bet_id, decision
+        WHERE bet_legs.event_id = $1
+          AND (bet_legs.status = 'PENDING' OR coalesce(bet_legs.settled_version, 0) < $4)
+    ),
+    decided AS MATERIALIZED (
+        SELECT bet_id, leg, void_reason,
+               CASE WHEN voided THEN 'VOID' ELSE CASE $2::text
+                   WHEN 'FINISHED_WIN' THEN 'WON'
+                   WHEN 'FINISHED_LOSE' THEN 'LOST'
+               END END AS status,
+               CASE WHEN NOT voided THEN coefficient END AS settled_coefficient
+        FROM judged
+    ),
+    legs_decided AS (
+        UPDATE bet_legs SET status = decided.status,
+                            settled_coefficient = decided.settled_coefficient,
+                            void_reason = decided.void_reason,
+                            settled_version = $4
+        FROM decided
+        WHERE bet_legs.bet_id = decided.bet_id AND bet_legs.leg = decided.leg
+    ),
+    outcome AS MATERIALIZED (
+        SELECT bets.id, bets.amount, bets.status AS status_before, bets.payout AS paid_before,
+               bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
+               legs.lost, legs.open, legs.all_void, legs.late, legs.price, legs.potential_price
+        FROM decided JOIN bets ON bets.id = decided.bet_id
+        CROSS JOIN LATERAL (
+            SELECT bool_or(leg.status = 'LOST') AS lost,
+                   bool_or(leg.status = 'PENDING') AS open,
+                   bool_and(leg.status = 'VOID') AS all_void,
+                   bool_or(leg.void_reason = 'LATE') AS late,
+                   product(leg.settled_coefficient) AS price,
+                   product(CASE WHEN leg.status = 'PENDING' THEN leg.coefficient
+                                ELSE leg.settled_coefficient END) AS potential_price
+            FROM (
+                SELECT decided.status, decided.settled_coefficient, decided.void_reason,
+                       NULL::numeric AS coefficient
+                UNION ALL
+                SELECT other.status, other.settled_coefficient, other.void_reason,
+                       other.coefficient
+                FROM bet_legs other
+                WHERE bets.leg_count > 1 AND other.bet_id = bets.id AND other.event_id <> $1
+            ) AS leg
+        ) AS legs
+        WHERE bets.status <> 'CASHED_OUT'
+    ),
+    judged_bets AS MATERIALIZED (
+        SELECT outcome.*,
+               CASE WHEN lost THEN 'LOST' WHEN open THEN 'PENDING'
+                    WHEN all_void THEN 'VOID' ELSE 'WON' END AS status,
+               CASE WHEN lost THEN 0.00 WHEN open THEN NULL
+                    WHEN all_void THEN amount ELSE round(amount * price, 2) END AS payout,
+               CASE WHEN all_void THEN CASE WHEN late THEN 'LATE' ELSE 'CANCELLED' END
+                    END AS void_reason,
+               round(amount * potential_price, 2) AS potential_payout
+        FROM outcome
     ),
     settled AS (
         UPDATE bets SET
-            status = CASE WHEN judged.voided THEN 'VOID' ELSE CASE $2::text
-                WHEN 'FINISHED_WIN' THEN 'WON'
-                WHEN 'FINISHED_LOSE' THEN 'LOST'
-            END END,
-            payout = CASE WHEN judged.voided THEN bets.amount ELSE CASE $2::text
-                WHEN 'FINISHED_WIN' THEN round(bets.amount * judged.coefficient, 2)
-                WHEN 'FINISHED_LOSE' THEN 0.00
-            END END,
-            settled_coefficient = CASE WHEN NOT judged.voided THEN judged.coefficient END,
-            void_reason = judged.void_reason,
-            settled_version = $4,
-            settled_at = clock_timestamp()
-        FROM judged
-        WHERE bets.id = judged.id
+            status = judged_bets.status,
+            payout = judged_bets.payout,
+            void_reason = judged_bets.void_reason,
+            potential_payout = judged_bets.potential_payout,
+            settled_at = CASE
+                WHEN judged_bets.status = 'PENDING' THEN NULL
+                WHEN judged_bets.status = judged_bets.status_before
+                     AND judged_bets.payout = judged_bets.paid_before
+                     THEN judged_bets.settled_before
+                ELSE clock_timestamp() END
+        FROM judged_bets
+        WHERE bets.id = judged_bets.id AND bets.status <> 'CASHED_OUT'
         RETURNING bets.id, bets.bettor_id, bets.amount, bets.status, bets.payout,
-                  bets.stake_posted, judged.resettled, judged.paid_before
+                  bets.stake_posted, bets.leg_count, bets.potential_payout,
+                  judged_bets.status_before, judged_bets.paid_before,
+                  judged_bets.potential_before
     ),
-    posted AS (
+    posted AS MATERIALIZED (
         SELECT * FROM settled WHERE stake_posted
     ),
     paid AS (
         SELECT gen_random_uuid() AS id, id AS bet_id, bettor_id,
-               CASE WHEN resettled THEN payout - paid_before ELSE payout END AS payout,
-               CASE WHEN resettled THEN 'CORRECTION'
+               CASE WHEN status_before = 'PENDING' THEN payout
+                    WHEN status = 'PENDING' THEN -paid_before
+                    ELSE payout - paid_before END AS payout,
+               CASE WHEN status_before <> 'PENDING' THEN 'CORRECTION'
                     WHEN status = 'WON' THEN 'PAYOUT' ELSE 'REFUND' END AS line
         FROM posted
-        WHERE CASE WHEN resettled THEN payout <> paid_before ELSE payout > 0 END
+        WHERE CASE WHEN status_before = 'PENDING' THEN status <> 'PENDING' AND payout > 0
+                   WHEN status = 'PENDING' THEN paid_before <> 0
+                   ELSE payout <> paid_before END
     ),
     house AS (
-        SELECT 'STAKES_HELD' AS account, -sum(amount) AS amount FROM posted WHERE NOT resettled
+        SELECT 'STAKES_HELD' AS account,
+               sum(CASE WHEN status_before = 'PENDING' AND status <> 'PENDING' THEN -amount
+                        WHEN status_before <> 'PENDING' AND status = 'PENDING' THEN amount
+                        ELSE 0 END) AS amount
+        FROM posted
         UNION ALL
-        SELECT 'HOUSE_RESULT', sum(CASE WHEN resettled THEN paid_before - payout ELSE amount - payout END)
+        SELECT 'HOUSE_RESULT',
+               sum(CASE WHEN status_before = 'PENDING' AND status = 'PENDING' THEN 0
+                        WHEN status_before = 'PENDING' THEN amount - payout
+                        WHEN status = 'PENDING' THEN paid_before - amount
+                        ELSE paid_before - payout END)
         FROM posted
     ),
     credited AS (
@@ -134,7 +234,9 @@ pub const SETTLE_BETS: &str = "
     txn AS (
         INSERT INTO ledger_transactions (id, kind, event_id)
         SELECT $3,
-               CASE WHEN EXISTS (SELECT 1 FROM posted WHERE resettled)
+               CASE WHEN EXISTS (
+                        SELECT 1 FROM posted WHERE status_before <> 'PENDING'
+                          AND (status = 'PENDING' OR payout <> paid_before))
                     THEN 'CORRECTION' ELSE 'SETTLEMENT' END,
                $1
         WHERE EXISTS (SELECT 1 FROM paid) OR EXISTS (SELECT 1 FROM house WHERE amount <> 0)
@@ -163,10 +265,53 @@ pub const SETTLE_BETS: &str = "
         FROM txn, house
         WHERE house.amount <> 0
         RETURNING 1
+    ),
+    moved AS (
+        SELECT other.event_id,
+               sum(CASE WHEN settled.status = 'PENDING' THEN 1 ELSE 0 END
+                   - CASE WHEN settled.status_before = 'PENDING' THEN 1 ELSE 0 END) AS bets,
+               sum(CASE WHEN settled.status = 'PENDING' THEN settled.amount ELSE 0 END
+                   - CASE WHEN settled.status_before = 'PENDING' THEN settled.amount ELSE 0 END)
+                   AS stakes,
+               sum(CASE WHEN settled.status = 'PENDING' THEN settled.potential_payout ELSE 0 END
+                   - CASE WHEN settled.status_before = 'PENDING'
+                          THEN settled.potential_before ELSE 0 END) AS potential_payout
+        FROM settled JOIN bet_legs other
+            ON other.bet_id = settled.id AND other.event_id <> $1 AND other.status = 'PENDING'
+        WHERE settled.leg_count > 1
+        GROUP BY other.event_id
+        HAVING sum(CASE WHEN settled.status = 'PENDING' THEN 1 ELSE 0 END
+                   - CASE WHEN settled.status_before = 'PENDING' THEN 1 ELSE 0 END) <> 0
+            OR sum(CASE WHEN settled.status = 'PENDING' THEN settled.potential_payout ELSE 0 END
+                   - CASE WHEN settled.status_before = 'PENDING'
+                          THEN settled.potential_before ELSE 0 END) <> 0
     )
-    SELECT (SELECT count(*) FROM settled) AS settled,
+    SELECT (SELECT count(*) FROM decided) AS settled,
            (SELECT count(*) FROM paid) AS paid,
-           (SELECT count(*) FROM wallet_lines) AS wallet_lines";
+           (SELECT count(*) FROM wallet_lines) AS wallet_lines,
+           (SELECT coalesce(jsonb_agg(to_jsonb(moved) ORDER BY event_id), '[]'::jsonb)::text
+            FROM moved) AS moved";
+
+/// Locks the exposure rows of the events in `$1` (the `moved` of
+/// [`SETTLE_BETS`]), in the order of their ids (as placement locks them),
+/// before [`MOVE_EXPOSURE`] moves them.
+pub const LOCK_EXPOSURE: &str = "
+    SELECT event_id FROM event_exposure
+    WHERE event_id IN (SELECT (moved ->> 'event_id')::uuid
+                       FROM jsonb_array_elements($1::jsonb) AS moved)
+    ORDER BY event_id
+    FOR UPDATE";
+
+/// Moves the exposure of each event of `$1` by its pending bets, stakes
+/// and potential payout: what [`SETTLE_BETS`] changed in the accumulators
+/// that have an open leg on it (`jsonb` numbers are exact numerics).
+pub const MOVE_EXPOSURE: &str = "
+    UPDATE event_exposure x SET pending_bets = x.pending_bets + moved.bets,
+                                stakes = x.stakes + moved.stakes,
+                                potential_payout = x.potential_payout + moved.potential_payout
+    FROM jsonb_to_recordset($1::jsonb)
+        AS moved(event_id uuid, bets bigint, stakes numeric, potential_payout numeric)
+    WHERE x.event_id = moved.event_id";
 
 /// Settles the bets of `event` (decided, at its version) in `txn` that this
 /// version has not settled, posting what they pay; how many bets. A span of the trace the result
@@ -193,10 +338,18 @@ pub async fn settle_bets(
 
 async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, StorageError> {
     let operation = format!("settling bets of event {}", event.id);
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        LOCK_ACCUMULATORS,
+        [event.id.into(), event.version.into()],
+    ))
+    .await
+    .map_err(storage(operation.clone()))?;
     let status = events::Status::from(event.status);
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
-            txn.get_database_backend(),
+            backend,
             SETTLE_BETS,
             [
                 event.id.into(),
@@ -220,6 +373,23 @@ async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, Sto
             operation,
             format!("{paid} bets to pay but only {wallet_lines} wallets to pay into"),
         ));
+    }
+    let moved: String = row
+        .try_get("", "moved")
+        .map_err(storage(operation.clone()))?;
+    if moved != "[]" {
+        for sql in [LOCK_EXPOSURE, MOVE_EXPOSURE] {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [moved.clone().into()],
+            ))
+            .await
+            .map_err(storage(format!(
+                "moving the exposure of the accumulators of event {}",
+                event.id
+            )))?;
+        }
     }
     Ok(u64::try_from(settled).unwrap_or_default())
 }

@@ -24,18 +24,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_bet))
 }
 
-/// Place a bet at the event's current coefficient, as the bettor the token
-/// names, taking the stake from their wallet.
+/// Place a bet, as the bettor the token names, taking the stake from their
+/// wallet: a single (`event_id`) at the event's current coefficient, or an
+/// accumulator (`legs`, 2 to 20 distinct events) at the exact product of
+/// theirs. Paste event ids from `GET /events`: the examples' ids exist
+/// nowhere.
 #[utoipa::path(
     post, path = "/bets", tag = "bets",
     security(("bettor_token" = [])),
-    request_body = BetSlipRequest,
+    request_body(content = BetSlipRequest, examples(
+        ("Single" = (summary = "One event at its current coefficient", value = json!(examples::single_slip()))),
+        ("Accumulator" = (summary = "Two events, each at the coefficient seen (or a higher one)", value = json!(examples::accumulator_slip()))),
+    )),
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes retries safe: a retry with the same key and body returns the first bet. Keys are the bettor's own: another bettor's use of the same key is another key")),
     responses(
         (status = 201, description = "The bet (or, for a retried key, the bet the first request placed)",
             body = BetDto, headers(("Location" = String, description = "The bet's URL")),
-            example = json!(examples::placed_bet())),
+            examples(
+                ("Single" = (summary = "A single, PENDING", value = json!(examples::placed_bet()))),
+                ("Accumulator" = (summary = "Two legs: 1.85 × 2.10 = 3.885, PENDING", value = json!(examples::placed_accumulator()))),
+            )),
         (status = 400, description = "The body is not JSON, or the key is malformed", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Malformed body" = (summary = "The body is not JSON", value = json!(examples::malformed_body()))),
@@ -77,14 +86,15 @@ async fn place_bet(
     IdempotencyKey(idempotency_key): IdempotencyKey,
     ApiJson(request): ApiJson<BetSlipRequest>,
 ) -> Result<Response, Problem> {
+    let (legs, single_form) = request.legs()?;
     let bet = state
         .bets
         .place(BetSlip {
             bettor_id: bettor.into_id(),
-            event_id: request.event_id.into(),
+            legs,
             amount: request.amount.value(),
             idempotency_key,
-            odds: request.odds(),
+            single_form,
         })
         .await?
         .into_bet();
@@ -140,6 +150,8 @@ async fn list_bets(
                 ("Won" = (summary = "Settled: the event finished as bet on", value = json!(examples::settled_bet()))),
                 ("Void" = (summary = "Settled: the event was cancelled, the stake is paid back", value = json!(examples::void_bet()))),
                 ("Late" = (summary = "Void: placed after the result was decided, the stake is paid back", value = json!(examples::late_bet()))),
+                ("Accumulator, one leg won" = (summary = "Still PENDING: its other leg is open", value = json!(examples::half_settled_accumulator()))),
+                ("Accumulator won" = (summary = "Every leg won: 10.50 × 3.885 = 40.7925, paid 40.79", value = json!(examples::won_accumulator()))),
             )),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json",
             example = json!(examples::bad_bet_id())),

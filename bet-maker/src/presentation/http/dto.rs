@@ -2,15 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::http::{PageQuery, Problem, WireUuid};
+use shared_kernel::http::{FieldError, PageQuery, Problem, WireUuid};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::pagination::PageRequest;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::stream_dto::LineEventStatusDto;
+use crate::application::SlipLeg;
 use crate::application::ports::BetFilter;
-use crate::domain::{AcceptOddsChange, Bet, BetStatus, LineEvent, OddsRequest, VoidReason};
+use crate::domain::{
+    AcceptOddsChange, Bet, BetStatus, Leg, LegStatus, LineEvent, OddsRequest, VoidReason,
+};
 
 /// An event on the line: the HTTP view of a [`LineEvent`] whose status is
 /// NEW (open for betting) or SUSPENDED (bets paused) and whose deadline is
@@ -60,9 +63,12 @@ pub enum BetStatusDto {
     Won,
     /// Lost: the payout is 0.00.
     Lost,
-    /// Void: the event was cancelled, or the bet was late
+    /// Void: every leg's event was cancelled, or the bet was late
     /// (`void_reason`); the payout is the stake.
     Void,
+    /// Cashed out: the payout is the quote the bettor took; its events
+    /// never settle it again.
+    CashedOut,
 }
 
 impl From<BetStatus> for BetStatusDto {
@@ -72,6 +78,7 @@ impl From<BetStatus> for BetStatusDto {
             BetStatus::Won => Self::Won,
             BetStatus::Lost => Self::Lost,
             BetStatus::Void => Self::Void,
+            BetStatus::CashedOut => Self::CashedOut,
         }
     }
 }
@@ -83,46 +90,111 @@ impl From<BetStatusDto> for BetStatus {
             BetStatusDto::Won => Self::Won,
             BetStatusDto::Lost => Self::Lost,
             BetStatusDto::Void => Self::Void,
+            BetStatusDto::CashedOut => Self::CashedOut,
         }
     }
 }
 
-/// A bet.
+/// A bet: a single (one leg) or an accumulator (2 to 20 legs).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BetDto {
     /// The bet's id (UUID v7).
     pub id: Uuid,
-    /// The event bet on.
-    pub event_id: Uuid,
+    /// The event of a single; absent for an accumulator (see `legs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
     /// The stake, two decimals.
     #[schema(value_type = String, example = "10.50")]
     pub amount: WireDecimal,
-    /// The odds locked when the bet was placed.
+    /// The odds locked when the bet was placed: the exact product of its
+    /// legs' coefficients (`"3.885"` for 1.85 × 2.10), at least two
+    /// decimals, as many as the product has (up to 40).
     #[schema(value_type = String, example = "1.85")]
-    pub coefficient: WireDecimal,
-    /// PENDING until the event's result (or cancellation) arrives.
+    pub coefficient: String,
+    /// PENDING until its outcome is known: a leg lost, or every leg
+    /// decided.
     pub status: BetStatusDto,
-    /// What the bet pays: amount × coefficient rounded half-up when WON,
-    /// 0.00 when LOST, the stake when VOID; absent while PENDING.
+    /// What the bet pays: amount × the coefficient used, rounded half-up
+    /// once, when WON; 0.00 when LOST; the stake when VOID; the quote when
+    /// CASHED_OUT; absent while PENDING.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "19.43")]
     pub payout: Option<WireDecimal>,
     /// When it was placed.
     pub placed_at: DateTime<Utc>,
-    /// When it was settled; absent while PENDING.
+    /// When it was settled (or cashed out); absent while PENDING.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<DateTime<Utc>>,
-    /// The coefficient the bet was settled at, when WON or LOST: its own,
-    /// or the lower one line-provider already offered when it was placed
-    /// (the odds had been cut before bet-maker heard of it).
+    /// The coefficient the bet was settled at, when WON, or LOST with every
+    /// leg decided: the product of its legs' settled coefficients, a void
+    /// leg counting 1.00 (each leg's own, or the lower one line-provider
+    /// already offered when it was placed).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "1.85")]
-    pub settled_coefficient: Option<WireDecimal>,
-    /// Why a VOID bet is void: `cancelled` (the event was called off) or
-    /// `late` (placed at or after the moment the result was decided; the
+    pub settled_coefficient: Option<String>,
+    /// Why a VOID bet is void: `cancelled` (the events were called off) or
+    /// `late` (placed at or after the moment a result was decided; the
     /// stake is back).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<VoidReasonDto>,
+    /// Its legs, in the order they were asked for: one for a single.
+    pub legs: Vec<LegDto>,
+}
+
+/// One leg of a bet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegDto {
+    /// The event.
+    pub event_id: Uuid,
+    /// The event's coefficient locked when the bet was placed.
+    #[schema(value_type = String, example = "1.85")]
+    pub coefficient: WireDecimal,
+    /// PENDING until the event is decided; VOID counts 1.00.
+    pub status: LegStatusDto,
+    /// The coefficient the leg was settled at, when WON or LOST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "1.85")]
+    pub settled_coefficient: Option<WireDecimal>,
+    /// Why a VOID leg is void.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<VoidReasonDto>,
+}
+
+/// A leg's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LegStatusDto {
+    /// The event has no result yet.
+    Pending,
+    /// The event finished as bet on.
+    Won,
+    /// It did not: the bet is LOST.
+    Lost,
+    /// The event was cancelled, or the bet was late: the leg counts 1.00.
+    Void,
+}
+
+impl From<LegStatus> for LegStatusDto {
+    fn from(status: LegStatus) -> Self {
+        match status {
+            LegStatus::Pending => Self::Pending,
+            LegStatus::Won => Self::Won,
+            LegStatus::Lost => Self::Lost,
+            LegStatus::Void => Self::Void,
+        }
+    }
+}
+
+impl From<&Leg> for LegDto {
+    fn from(leg: &Leg) -> Self {
+        Self {
+            event_id: leg.event_id,
+            coefficient: WireDecimal::from_decimal_exact(leg.coefficient),
+            status: leg.status.into(),
+            settled_coefficient: leg.settled_coefficient.map(WireDecimal::from_decimal_exact),
+            void_reason: leg.void_reason.map(VoidReasonDto::from),
+        }
+    }
 }
 
 /// Why a bet is void.
@@ -148,17 +220,16 @@ impl From<Bet> for BetDto {
     fn from(bet: Bet) -> Self {
         Self {
             id: bet.id(),
-            event_id: bet.event_id(),
+            event_id: bet.single_event(),
             amount: WireDecimal::from_decimal_exact(bet.amount().value()),
-            coefficient: WireDecimal::from_decimal_exact(bet.coefficient()),
+            coefficient: bet.price().to_string(),
             status: bet.status().into(),
             payout: bet.payout().map(WireDecimal::from_decimal_exact),
             placed_at: bet.placed_at(),
             settled_at: bet.settled_at(),
-            settled_coefficient: bet
-                .settled_coefficient()
-                .map(WireDecimal::from_decimal_exact),
+            settled_coefficient: bet.settled_price().map(|price| price.to_string()),
             void_reason: bet.void_reason().map(VoidReasonDto::from),
+            legs: bet.legs().iter().map(LegDto::from).collect(),
         }
     }
 }
@@ -172,28 +243,47 @@ pub struct BetPage {
     pub next_cursor: Option<String>,
 }
 
-/// `POST /bets`: the bet slip. Its only rules are the stake's, which are
-/// business rules and belong to the domain's `BetSum`; the shape (a UUID,
-/// a decimal) is checked while reading the JSON.
+/// `POST /bets`: the bet slip, a single (`event_id`) or an accumulator
+/// (`legs`). Its rules are the domain's (`BetSum`, `check_legs`); the shape
+/// (UUIDs, decimals) is checked while reading the JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BetSlipRequest {
-    /// An event open for betting.
-    #[schema(value_type = uuid::Uuid)]
-    pub event_id: WireUuid,
+    /// A single: an event open for betting. Send this or `legs`, not both.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub event_id: Option<WireUuid>,
+    /// An accumulator: 1 to 20 distinct events open for betting, each with
+    /// the coefficient the bettor saw (optional). Send this or `event_id`.
+    #[schema(max_items = 20)]
+    pub legs: Option<Vec<LegRequest>>,
     /// The stake: more than 0, at most two decimals, at most the house
     /// limit; a string (preferred) or a JSON number, read exactly.
     #[schema(value_type = String, example = "10.50")]
     pub amount: WireDecimal,
-    /// The coefficient the bettor saw (optional). With it, the bet is
-    /// placed only at that coefficient, or at another one that
-    /// `accept_odds_change` accepts; else 409 `odds-changed`. Without it,
-    /// the bet takes the event's current coefficient.
+    /// A single's coefficient the bettor saw (optional; an accumulator
+    /// sends one per leg). With it, the bet is placed only at that
+    /// coefficient, or at another one that `accept_odds_change` accepts;
+    /// else 409 `odds-changed`. Without it, the bet takes the event's
+    /// current coefficient.
     #[schema(value_type = Option<String>, example = "1.85")]
     pub coefficient: Option<WireDecimal>,
-    /// Which changes of `coefficient` are accepted: `none` (the default),
-    /// `higher`, or `any`. Has no effect without `coefficient`.
+    /// Which changes of the coefficients seen are accepted, on every leg:
+    /// `none` (the default), `higher`, or `any`. Has no effect on a leg
+    /// sent without its coefficient.
     pub accept_odds_change: Option<AcceptOddsChangeDto>,
+}
+
+/// One leg of an accumulator's slip.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegRequest {
+    /// An event open for betting.
+    #[schema(value_type = uuid::Uuid)]
+    pub event_id: WireUuid,
+    /// The coefficient the bettor saw on it (optional; see
+    /// `accept_odds_change`).
+    #[schema(value_type = Option<String>, example = "2.10")]
+    pub coefficient: Option<WireDecimal>,
 }
 
 /// Which changes of the coefficient the bettor saw they accept.
@@ -209,15 +299,44 @@ pub enum AcceptOddsChangeDto {
 }
 
 impl BetSlipRequest {
-    /// What the bettor asked for about the odds.
-    pub fn odds(&self) -> OddsRequest {
-        OddsRequest {
-            seen: self.coefficient.map(WireDecimal::value),
-            accept: match self.accept_odds_change {
-                None | Some(AcceptOddsChangeDto::None) => AcceptOddsChange::None,
-                Some(AcceptOddsChangeDto::Higher) => AcceptOddsChange::Higher,
-                Some(AcceptOddsChangeDto::Any) => AcceptOddsChange::Any,
+    /// The legs asked for, and whether the slip is a single's own form
+    /// (`event_id`); 422 when it sends both forms or neither, or a
+    /// single's `coefficient` beside `legs`.
+    pub fn legs(&self) -> Result<(Vec<SlipLeg>, bool), Problem> {
+        let accept = match self.accept_odds_change {
+            None | Some(AcceptOddsChangeDto::None) => AcceptOddsChange::None,
+            Some(AcceptOddsChangeDto::Higher) => AcceptOddsChange::Higher,
+            Some(AcceptOddsChangeDto::Any) => AcceptOddsChange::Any,
+        };
+        let leg = |event_id: WireUuid, seen: Option<WireDecimal>| SlipLeg {
+            event_id: event_id.into(),
+            odds: OddsRequest {
+                seen: seen.map(WireDecimal::value),
+                accept,
             },
+        };
+        match (&self.event_id, &self.legs) {
+            (Some(event_id), None) => Ok((vec![leg(*event_id, self.coefficient)], true)),
+            (None, Some(_)) if self.coefficient.is_some() => {
+                Err(Problem::validation(vec![FieldError::new(
+                    "coefficient",
+                    "an accumulator sends each leg's coefficient in `legs`",
+                )]))
+            }
+            (None, Some(legs)) => Ok((
+                legs.iter()
+                    .map(|asked| leg(asked.event_id, asked.coefficient))
+                    .collect(),
+                false,
+            )),
+            (Some(_), Some(_)) => Err(Problem::validation(vec![FieldError::new(
+                "legs",
+                "send `event_id` for a single or `legs` for an accumulator, not both",
+            )])),
+            (None, None) => Err(Problem::validation(vec![FieldError::new(
+                "event_id",
+                "send `event_id` for a single or `legs` for an accumulator",
+            )])),
         }
     }
 }

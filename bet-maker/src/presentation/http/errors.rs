@@ -24,6 +24,7 @@ impl From<BetError> for Problem {
             BetError::InvalidAmount(rule) => {
                 Problem::validation(vec![FieldError::new("amount", rule)])
             }
+            BetError::Legs(rule) => Problem::validation(vec![FieldError::new("legs", rule)]),
             BetError::UnknownEvent(_) | BetError::NotFound(_) => {
                 Problem::not_found(error.to_string())
             }

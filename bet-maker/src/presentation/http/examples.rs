@@ -15,7 +15,7 @@ use shared_kernel::money::WireDecimal;
 use uuid::Uuid;
 
 use super::bettor::{TokenRefusal, unauthorized};
-use super::dto::{BetDto, BetPath, BetSlipRequest, BetStatusDto, ListBetsQuery, VoidReasonDto};
+use super::dto::{BetDto, BetPath, BetSlipRequest, ListBetsQuery};
 use super::errors::{UNAVAILABLE, insufficient_funds as insufficient_funds_problem};
 use super::idempotency_key::IdempotencyKey;
 use super::wallet_dto::{
@@ -23,8 +23,8 @@ use super::wallet_dto::{
 };
 use crate::application::{BetError, PaymentError};
 use crate::domain::{
-    BetRefused, BetSum, BetSumError, InsufficientFunds, LineEventStatus, OddsChanged, ToSettle,
-    settle,
+    Bet, BetRefused, BetSettled, BetStatus, BetSum, BetSumError, BettorId, InsufficientFunds, Leg,
+    LineEventStatus, OddsChanged, StoredBet, ToSettle, settle, settle_bet,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -46,20 +46,71 @@ fn odds() -> Decimal {
     Decimal::new(185, 2)
 }
 
+/// The second event of the example accumulator.
+const SECOND_EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_9b21_7d4f_8e52_6f70_8b9c_0d1f);
+
+fn second_odds() -> Decimal {
+    Decimal::new(210, 2)
+}
+
+/// The example bet, with these legs, as `settled` left it (pending when
+/// `None`), through the domain's own types.
+fn example_bet(legs: Vec<Leg>, settled: Option<BetSettled>) -> BetDto {
+    let settled_at = settled.as_ref().map(|_| at(19, 52));
+    BetDto::from(Bet::restore(StoredBet {
+        id: BET_ID,
+        bettor_id: BettorId::restore("alice".to_owned()),
+        amount: stake(),
+        legs,
+        status: settled.as_ref().map_or(BetStatus::Pending, |s| s.status),
+        payout: settled.as_ref().map(|s| s.payout),
+        void_reason: settled.as_ref().and_then(|s| s.void_reason),
+        placed_at: at(17, 5),
+        settled_at,
+    }))
+}
+
+/// A leg on `event_id` at `coefficient`, decided as `status` at
+/// `decided_at` by the domain's rule (open when `None`).
+fn leg(
+    event_id: Uuid,
+    coefficient: Decimal,
+    decided: Option<(LineEventStatus, DateTime<Utc>)>,
+) -> Leg {
+    let open = Leg::open(event_id, coefficient);
+    let settled = decided.and_then(|(status, decided_at)| {
+        let amount = BetSum::new(stake(), Decimal::MAX).ok()?;
+        let bet = ToSettle {
+            amount,
+            coefficient,
+            placed_at: at(17, 5),
+            offered: Some(coefficient),
+        };
+        settle(bet, status, decided_at)
+    });
+    match settled {
+        Some(settled) => Leg {
+            status: settled.leg_status(),
+            settled_coefficient: settled.coefficient,
+            void_reason: settled.void_reason,
+            ..open
+        },
+        None => open,
+    }
+}
+
+/// The example bet of these legs, settled by the domain's rule when they
+/// decide it.
+fn bet_of(legs: Vec<Leg>) -> BetDto {
+    let settled = BetSum::new(stake(), Decimal::MAX)
+        .ok()
+        .and_then(|amount| settle_bet(amount, &legs));
+    example_bet(legs, settled)
+}
+
 /// 201: a bet just placed is PENDING, with neither payout nor settled_at.
 pub fn placed_bet() -> BetDto {
-    BetDto {
-        id: BET_ID,
-        event_id: EVENT_ID,
-        amount: WireDecimal::from_decimal_exact(stake()),
-        coefficient: WireDecimal::from_decimal_exact(odds()),
-        status: BetStatusDto::Pending,
-        payout: None,
-        placed_at: at(17, 5),
-        settled_at: None,
-        settled_coefficient: None,
-        void_reason: None,
-    }
+    bet_of(vec![leg(EVENT_ID, odds(), None)])
 }
 
 /// 200: the same bet once its event finished as a win, paid by the
@@ -81,29 +132,66 @@ pub fn late_bet() -> BetDto {
     settled_as(LineEventStatus::FinishedWin, at(17, 0))
 }
 
-/// The example bet, settled by the domain's rule for an event decided as
-/// `status` at `decided_at`.
+/// The example single, settled by the domain's rule for an event decided
+/// as `status` at `decided_at`.
 fn settled_as(status: LineEventStatus, decided_at: DateTime<Utc>) -> BetDto {
-    let settled = BetSum::new(stake(), Decimal::MAX).ok().and_then(|amount| {
-        let bet = ToSettle {
-            amount,
-            coefficient: odds(),
-            placed_at: at(17, 5),
-            offered: Some(odds()),
-        };
-        settle(bet, status, decided_at)
-    });
-    match settled {
-        Some(settled) => BetDto {
-            status: settled.status.into(),
-            payout: Some(WireDecimal::from_decimal_exact(settled.payout)),
-            settled_at: Some(at(19, 52)),
-            settled_coefficient: settled.coefficient.map(WireDecimal::from_decimal_exact),
-            void_reason: settled.void_reason.map(VoidReasonDto::from),
-            ..placed_bet()
-        },
-        None => placed_bet(),
-    }
+    bet_of(vec![leg(EVENT_ID, odds(), Some((status, decided_at)))])
+}
+
+/// 201: an accumulator of two legs (1.85 × 2.10 = 3.885), PENDING.
+pub fn placed_accumulator() -> BetDto {
+    bet_of(vec![
+        leg(EVENT_ID, odds(), None),
+        leg(SECOND_EVENT_ID, second_odds(), None),
+    ])
+}
+
+/// 200: the accumulator with its first leg won and the second open: still
+/// PENDING.
+pub fn half_settled_accumulator() -> BetDto {
+    bet_of(vec![
+        leg(
+            EVENT_ID,
+            odds(),
+            Some((LineEventStatus::FinishedWin, at(19, 50))),
+        ),
+        leg(SECOND_EVENT_ID, second_odds(), None),
+    ])
+}
+
+/// 200: the accumulator once both legs won: 10.50 × 3.885 = 40.7925,
+/// paid 40.79.
+pub fn won_accumulator() -> BetDto {
+    bet_of(vec![
+        leg(
+            EVENT_ID,
+            odds(),
+            Some((LineEventStatus::FinishedWin, at(19, 50))),
+        ),
+        leg(
+            SECOND_EVENT_ID,
+            second_odds(),
+            Some((LineEventStatus::FinishedWin, at(21, 50))),
+        ),
+    ])
+}
+
+/// The body of a single's `POST /bets`.
+pub fn single_slip() -> serde_json::Value {
+    serde_json::json!({"event_id": EVENT_ID, "amount": stake().to_string()})
+}
+
+/// The body of an accumulator's `POST /bets`: the example accumulator,
+/// each leg at the coefficient seen, a higher one accepted.
+pub fn accumulator_slip() -> serde_json::Value {
+    serde_json::json!({
+        "legs": [
+            {"event_id": EVENT_ID, "coefficient": odds().to_string()},
+            {"event_id": SECOND_EVENT_ID, "coefficient": second_odds().to_string()},
+        ],
+        "amount": stake().to_string(),
+        "accept_odds_change": "higher",
+    })
 }
 
 /// 404 on `POST /bets`.

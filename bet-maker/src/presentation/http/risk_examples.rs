@@ -11,7 +11,7 @@ use super::errors::over_limit;
 use super::risk_dto::{BettorLimitsDto, EventPath, ExposureDto, MaxStakeDto};
 use crate::application::{EventExposure, RiskError, StakeQuote};
 use crate::domain::{
-    Exposure, RiskLimitError, RiskLimits, StakeRoom, check_risk, max_stake as largest,
+    Exposure, Price, RiskLimitError, RiskLimits, StakeRoom, check_risk, max_stake as largest,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -57,7 +57,7 @@ pub fn max_stake() -> MaxStakeDto {
     StakeQuote {
         event_id: EVENT_ID,
         coefficient,
-        max_stake: largest(coefficient, &room()),
+        max_stake: largest(&Price::of([coefficient]), &room()),
         room: room(),
     }
     .into()
@@ -83,8 +83,9 @@ pub fn bettor_limits() -> BettorLimitsDto {
 /// The refusal of a bet of `stake` at `coefficient` in `room`.
 fn refusal(stake: Decimal, coefficient: Decimal, room: StakeRoom) -> Problem {
     let amount = crate::domain::BetSum::restore(stake);
-    match check_risk(amount, coefficient, &room.limits) {
-        Err(refused) => over_limit(refused, largest(coefficient, &room)),
+    let price = Price::of([coefficient]);
+    match check_risk(amount, &price, &room.limits) {
+        Err(refused) => over_limit(refused, largest(&price, &room)),
         Ok(()) => Problem::internal(),
     }
 }

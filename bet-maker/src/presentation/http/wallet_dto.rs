@@ -46,6 +46,9 @@ pub enum WalletLineKind {
     /// A settled bet re-settled after line-provider corrected its event's
     /// result: what it pays now minus what it paid, either way.
     Correction,
+    /// A pending bet cashed out (`POST /bets/{id}/cash-out`): the quote
+    /// taken.
+    CashOut,
 }
 
 impl From<WalletLine> for WalletLineKind {
@@ -59,6 +62,7 @@ impl From<WalletLine> for WalletLineKind {
             WalletLine::WithdrawalReturned => Self::WithdrawalReturned,
             WalletLine::Adjustment => Self::Adjustment,
             WalletLine::Correction => Self::Correction,
+            WalletLine::CashOut => Self::CashOut,
         }
     }
 }

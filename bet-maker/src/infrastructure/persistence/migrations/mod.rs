@@ -15,6 +15,7 @@ mod m20261205_000011_change_feed;
 mod m20261206_000012_payments;
 mod m20261207_000013_suspension_late_bets_and_corrections;
 mod m20261207_000014_risk_limits;
+mod m20261207_000015_accumulators_and_cash_out;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -34,6 +35,7 @@ const ALL: &[SqlMigration] = &[
     m20261206_000012_payments::MIGRATION,
     m20261207_000013_suspension_late_bets_and_corrections::MIGRATION,
     m20261207_000014_risk_limits::MIGRATION,
+    m20261207_000015_accumulators_and_cash_out::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
