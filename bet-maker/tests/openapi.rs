@@ -2,7 +2,7 @@
 
 mod support;
 
-use bet_maker::domain::{BetSum, LineEventStatus, payout};
+use bet_maker::domain::{BetSum, LineEventStatus, Price, payout};
 use bet_maker::presentation::http::openapi_document;
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
@@ -342,17 +342,35 @@ fn the_example_of_a_bet_just_placed_is_pending_without_payout_or_settlement() {
 
     let examples = examples_of(created);
 
-    assert_eq!(examples.len(), 1, "one example of a placed bet: {created}");
-    let bet = &examples[0];
-    assert_eq!(bet["status"], "PENDING", "{bet}");
-    assert!(
-        bet.get("payout").is_none(),
-        "a pending bet has no payout: {bet}"
-    );
-    assert!(
-        bet.get("settled_at").is_none(),
-        "a pending bet is not settled: {bet}"
-    );
+    let legs: Vec<usize> = examples
+        .iter()
+        .map(|bet| bet["legs"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(legs, [2, 1], "an accumulator and a single: {created}");
+    for bet in &examples {
+        assert_eq!(bet["status"], "PENDING", "{bet}");
+        assert!(
+            bet.get("payout").is_none(),
+            "a pending bet has no payout: {bet}"
+        );
+        assert!(
+            bet.get("settled_at").is_none(),
+            "a pending bet is not settled: {bet}"
+        );
+        let legs = bet["legs"].as_array().cloned().unwrap_or_default();
+        let price = Price::of(legs.iter().map(|leg| {
+            leg["coefficient"]
+                .as_str()
+                .unwrap_or_default()
+                .parse::<Decimal>()
+                .unwrap_or_default()
+        }));
+        assert_eq!(
+            bet["coefficient"],
+            price.to_string(),
+            "the exact product: {bet}"
+        );
+    }
 }
 
 #[test]
@@ -369,10 +387,10 @@ fn the_example_of_a_settled_bet_pays_by_the_rule() {
     statuses.sort_unstable();
     assert_eq!(
         statuses,
-        ["VOID", "VOID", "WON"],
-        "a won, a void and a late bet: {found}"
+        ["PENDING", "VOID", "VOID", "WON", "WON"],
+        "a won, a void and a late single, a half-settled and a won accumulator: {found}"
     );
-    for bet in &examples {
+    for bet in examples.iter().filter(|bet| bet["status"] != "PENDING") {
         let amount: Decimal = bet["amount"]
             .as_str()
             .unwrap_or_default()

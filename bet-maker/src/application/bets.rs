@@ -44,6 +44,15 @@ pub enum BetError {
     /// The event is finished or past its deadline (409).
     #[error(transparent)]
     Refused(#[from] BetRefused),
+    /// One leg of an accumulator is refused (409, as [`Self::Refused`],
+    /// naming the leg's event).
+    #[error("event {event_id}: {refused}")]
+    LegRefused {
+        /// The leg's event.
+        event_id: Uuid,
+        /// Why.
+        refused: BetRefused,
+    },
     /// The wallet does not cover the stake (409 `insufficient-funds`).
     #[error(transparent)]
     InsufficientFunds(#[from] InsufficientFunds),

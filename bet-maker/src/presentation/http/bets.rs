@@ -62,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             examples(
                 ("Event closed" = (summary = "Finished, cancelled, or past its deadline", value = json!(examples::event_closed()))),
                 ("Event suspended" = (summary = "line-provider paused betting on the event", value = json!(examples::event_suspended()))),
+                ("Accumulator leg suspended" = (summary = "One leg's event is suspended: the problem names it", value = json!(examples::leg_suspended()))),
                 ("Insufficient funds" = (summary = "The stake is more than the balance", value = json!(examples::insufficient_funds()))),
                 ("Negative balance" = (summary = "A corrected result left the wallet below zero", value = json!(examples::negative_balance()))),
                 ("Odds changed" = (summary = "The coefficient moved from the one sent", value = json!(examples::odds_changed()))),
@@ -71,9 +72,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         (status = 415, description = "The body is not sent as JSON", body = Problem, content_type = "application/problem+json",
             example = json!(examples::not_json())),
-        (status = 422, description = "Invalid amount, coefficient or event id, or the key was used for another request", body = Problem, content_type = "application/problem+json",
+        (status = 422, description = "Invalid amount, coefficient or event id; legs that cannot make a bet (none, more than 20, an event twice, or both `event_id` and `legs`); or the key was used for another request", body = Problem, content_type = "application/problem+json",
             examples(
                 ("Invalid amount" = (summary = "The amount breaks a rule", value = json!(examples::invalid_amount()))),
+                ("Repeated leg" = (summary = "An accumulator names one event twice (or has no leg, or more than 20)", value = json!(examples::repeated_leg()))),
                 ("Key reused" = (summary = "The Idempotency-Key placed another bet", value = json!(examples::key_reused()))),
             )),
         (status = 503, description = "The database is unavailable, or the event kept changing under the bet; try again", body = Problem, content_type = "application/problem+json",

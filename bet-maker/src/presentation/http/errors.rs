@@ -4,6 +4,7 @@
 use shared_kernel::http::{FieldError, Problem};
 use shared_kernel::money::WireDecimal;
 use shared_kernel::storage::chain;
+use uuid::Uuid;
 
 use super::idempotency_key::HEADER as IDEMPOTENCY_KEY;
 use crate::application::ports::RepositoryError;
@@ -31,14 +32,10 @@ impl From<BetError> for Problem {
             BetError::InvalidCoefficient => {
                 Problem::validation(vec![FieldError::new("coefficient", error.to_string())])
             }
-            BetError::Refused(BetRefused::EventClosed) => {
-                Problem::conflict("event-closed", error.to_string())
+            BetError::Refused(refused) => refusal(refused, None),
+            BetError::LegRefused { event_id, refused } => {
+                refusal(refused, Some(event_id)).with_extension("event_id", event_id.to_string())
             }
-            BetError::Refused(BetRefused::EventSuspended) => Problem::conflict(
-                "event-suspended",
-                format!("{error}; it may resume: watch GET /events/stream"),
-            ),
-            BetError::Refused(BetRefused::OddsChanged(changed)) => odds_changed(changed),
             BetError::InsufficientFunds(funds) => insufficient_funds(funds),
             BetError::KeyReused => {
                 Problem::validation(vec![FieldError::new(IDEMPOTENCY_KEY, error.to_string())])
@@ -51,6 +48,21 @@ impl From<BetError> for Problem {
             }
             BetError::Storage(storage) => storage_problem(&storage),
         }
+    }
+}
+
+/// 409 for a bet the rules refuse: `event-closed`, `event-suspended`, or
+/// `odds-changed` with the coefficient offered now; for an accumulator's
+/// leg, the detail names its event.
+fn refusal(refused: BetRefused, leg: Option<Uuid>) -> Problem {
+    let on = leg.map_or_else(String::new, |event_id| format!("event {event_id}: "));
+    match refused {
+        BetRefused::EventClosed => Problem::conflict("event-closed", format!("{on}{refused}")),
+        BetRefused::EventSuspended => Problem::conflict(
+            "event-suspended",
+            format!("{on}{refused}; it may resume: watch GET /events/stream"),
+        ),
+        BetRefused::OddsChanged(changed) => odds_changed(changed, &on),
     }
 }
 
@@ -197,10 +209,10 @@ pub fn deposit_limit(reached: DepositLimitReached) -> Problem {
 /// 409 `odds-changed`: the detail says both coefficients, and the
 /// extension member `current_coefficient` the one the event offers now (a
 /// two-decimal string, like every coefficient).
-pub fn odds_changed(changed: OddsChanged) -> Problem {
+pub fn odds_changed(changed: OddsChanged, on: &str) -> Problem {
     let mut current = changed.current;
     current.rescale(2);
-    Problem::conflict("odds-changed", changed.to_string())
+    Problem::conflict("odds-changed", format!("{on}{changed}"))
         .with_extension("current_coefficient", current.to_string())
 }
 

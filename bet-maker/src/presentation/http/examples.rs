@@ -24,7 +24,7 @@ use super::wallet_dto::{
 use crate::application::{BetError, PaymentError};
 use crate::domain::{
     Bet, BetRefused, BetSettled, BetStatus, BetSum, BetSumError, BettorId, InsufficientFunds, Leg,
-    LineEventStatus, OddsChanged, StoredBet, ToSettle, settle, settle_bet,
+    LegsError, LineEventStatus, OddsChanged, StoredBet, ToSettle, settle, settle_bet,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -207,6 +207,20 @@ pub fn unknown_bet() -> Problem {
 /// 409 on `POST /bets`.
 pub fn event_closed() -> Problem {
     BetError::Refused(BetRefused::EventClosed).into()
+}
+
+/// 409 on `POST /bets`: an accumulator with a suspended leg, named.
+pub fn leg_suspended() -> Problem {
+    BetError::LegRefused {
+        event_id: SECOND_EVENT_ID,
+        refused: BetRefused::EventSuspended,
+    }
+    .into()
+}
+
+/// 422 on `POST /bets`: an accumulator with one event twice.
+pub fn repeated_leg() -> Problem {
+    BetError::Legs(LegsError::Repeated(EVENT_ID)).into()
 }
 
 /// 409 on `POST /bets`: line-provider suspended the event.
