@@ -15,8 +15,8 @@ use crate::application::live::LiveFeed;
 use crate::application::ports::PaymentProvider;
 use crate::application::ports::SystemClock;
 use crate::application::{
-    AccountService, BetService, CashierService, LineService, PaymentService, ResyncReport,
-    RiskService, RiskSettings, WalletService,
+    AccountService, BetService, CashOutService, CashOutSettings, CashierService, LineService,
+    PaymentService, ResyncReport, RiskService, RiskSettings, WalletService,
 };
 use crate::config::{Config, ProviderKind};
 use crate::domain::BettorId;
@@ -25,8 +25,9 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository, SqlChangeLog,
-    SqlPaymentRepository, SqlRiskRepository, SqlStaffRepository, SqlWalletRepository,
+    KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository,
+    SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository, SqlRiskRepository,
+    SqlStaffRepository, SqlWalletRepository,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -95,6 +96,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         config.max_stake,
     )
     .with_risk(risk_settings);
+    let cash_out = CashOutService::new(
+        Arc::new(SeaOrmBetRepository::new(db.clone())),
+        open_events.clone(),
+        Arc::new(SqlCashOutRepository::new(&db)),
+        clock.clone(),
+        CashOutSettings {
+            margin: config.cash_out_margin,
+            quote_secs: config.cash_out_quote_secs,
+        },
+    );
     let risk = RiskService::new(
         Arc::new(SqlRiskRepository::new(&db)),
         open_events.clone(),
@@ -141,6 +152,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let alert_readiness = readiness.clone();
     let state = AppState {
         bets,
+        cash_out,
         line: line.clone(),
         wallets,
         payments,

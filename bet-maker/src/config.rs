@@ -200,6 +200,26 @@ pub struct Config {
         value_parser = parse_max_stake
     )]
     pub max_liability_per_event: Decimal,
+    /// The house's share of a cash-out's fair value: 0 (none) to below 1,
+    /// at most 4 decimals (`0.05`: a quote pays 95 % of what the bet is
+    /// worth at the line's current odds).
+    #[arg(
+        long,
+        env = "BET_MAKER_CASH_OUT_MARGIN",
+        value_name = "BET_MAKER_CASH_OUT_MARGIN",
+        default_value = "0.05",
+        value_parser = parse_margin
+    )]
+    pub cash_out_margin: Decimal,
+    /// How long a cash-out quote may be taken, in seconds (1 to 3600).
+    #[arg(
+        long,
+        env = "BET_MAKER_CASH_OUT_QUOTE_SECS",
+        value_name = "BET_MAKER_CASH_OUT_QUOTE_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=3600)
+    )]
+    pub cash_out_quote_secs: u32,
     /// The currency every wallet holds: three upper-case letters. Set it
     /// before the first deposit: wallets keep the currency they were made in.
     #[arg(
@@ -257,6 +277,19 @@ pub enum MaxStakeError {
     /// Zero, negative, too large, or with more than 2 decimals.
     #[error("it must be above 0, at most {LARGEST_STAKE_LIMIT}, with at most 2 decimals")]
     OutOfRange,
+}
+
+/// Why `BET_MAKER_CASH_OUT_MARGIN` is refused.
+#[derive(Debug, thiserror::Error)]
+#[error("must be a decimal from 0 to below 1, with at most 4 decimal places (0.05 is 5 %)")]
+struct MarginError;
+
+fn parse_margin(text: &str) -> Result<Decimal, MarginError> {
+    let margin: Decimal = text.trim().parse().map_err(|_| MarginError)?;
+    if margin < Decimal::ZERO || margin >= Decimal::ONE || margin.normalize().scale() > 4 {
+        return Err(MarginError);
+    }
+    Ok(margin)
 }
 
 fn parse_max_stake(text: &str) -> Result<Decimal, MaxStakeError> {

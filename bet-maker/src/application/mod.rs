@@ -4,6 +4,7 @@
 
 mod account;
 mod bets;
+mod cash_out;
 mod cashier;
 mod line;
 pub mod live;
@@ -14,6 +15,7 @@ mod wallets;
 
 pub use account::{AccountError, AccountService, Limits};
 pub use bets::{BetError, BetService, BetSlip, SlipLeg};
+pub use cash_out::{CashOutError, CashOutService, CashOutSettings};
 pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
 pub use line::{LineError, LineService, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};

@@ -16,10 +16,10 @@ use uuid::Uuid;
 use rust_decimal::Decimal;
 
 use crate::domain::{
-    Adjustment, Announced, Bet, BetStatus, BetSum, BettorId, ContradictsFinal, DepositLimitReached,
-    Excluded, ExclusionKind, ExclusionRequest, Exposure, InsufficientFunds, Limit, LimitKind,
-    LimitPeriod, LineEvent, PaymentKind, PaymentStatus, Posting, ProviderOutcome, Refusal,
-    RiskLimits, WalletLine,
+    Adjustment, Announced, Bet, BetStatus, BetSum, BettorId, CashOutOffer, CashOutRefused,
+    ContradictsFinal, DepositLimitReached, Excluded, ExclusionKind, ExclusionRequest, Exposure,
+    InsufficientFunds, Limit, LimitKind, LimitPeriod, LineEvent, PaymentKind, PaymentStatus,
+    Posting, ProviderOutcome, Refusal, RiskLimits, WalletLine,
 };
 
 /// Why storage could not do what was asked.
@@ -703,4 +703,56 @@ pub trait RiskRepository: Send + Sync {
         &self,
         change: LimitChange<BettorId>,
     ) -> Result<AuditEntry, RepositoryError>;
+}
+
+/// A cash-out quote as stored: the offer, for whom, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashOutQuote {
+    /// The quote's id (UUID v7).
+    pub id: Uuid,
+    /// The bet it is for.
+    pub bet_id: Uuid,
+    /// What the bet is paid if it is taken, and the open legs' events as
+    /// they were ([`crate::domain::cash_out_offer`]).
+    pub offer: CashOutOffer,
+    /// When it was made.
+    pub quoted_at: DateTime<Utc>,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What accepting a quote came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    /// The bet is cashed out at the quote: now, or by an earlier accept of
+    /// this very quote (the same bet, paid once).
+    CashedOut(Bet),
+    /// No such bet of this bettor.
+    UnknownBet,
+    /// No such quote for this bet.
+    UnknownQuote,
+    /// The rules refuse it now; nothing was written.
+    Refused(CashOutRefused),
+}
+
+/// Stores cash-out quotes, and takes them.
+#[async_trait]
+pub trait CashOutRepository: Send + Sync {
+    /// Keeps `quote`.
+    async fn save_quote(&self, quote: &CashOutQuote) -> Result<(), RepositoryError>;
+
+    /// Accepts quote `quote_id` of `bettor_id`'s bet `bet_id` at `now`, in
+    /// one transaction and exactly once however often it is sent: the
+    /// quoted events locked (`FOR SHARE`) and held to the quote by
+    /// [`crate::domain::check_quote_holds`], then the bet (`FOR UPDATE`);
+    /// the bet `CASHED_OUT` at the quote, its stake and payout posted by
+    /// [`crate::domain::settlement`], the wallet credited, and the bet's
+    /// weight taken off its open legs' event exposures.
+    async fn accept(
+        &self,
+        bettor_id: &BettorId,
+        bet_id: Uuid,
+        quote_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<AcceptOutcome, RepositoryError>;
 }

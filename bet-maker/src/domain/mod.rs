@@ -4,6 +4,7 @@
 mod bet;
 mod bet_sum;
 mod bettor;
+mod cash_out;
 mod currency;
 mod ledger;
 mod line_change;
@@ -22,6 +23,7 @@ pub use bet::{
 };
 pub use bet_sum::{BetSum, BetSumError};
 pub use bettor::{BettorId, BettorIdError, LEGACY_BETTOR, MAX_BETTOR_ID_CHARS};
+pub use cash_out::{CashOutOffer, CashOutRefused, QuotedLeg, cash_out_offer, check_quote_holds};
 pub use currency::{Currency, CurrencyError};
 pub use ledger::{
     Account, Adjustment, Entry, InsufficientFunds, MAX_BALANCE, Posting, WalletLine, adjustment,

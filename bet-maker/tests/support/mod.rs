@@ -494,6 +494,8 @@ pub fn config(
         max_liability_per_event: MAX_LIABILITY_PER_EVENT
             .parse()
             .unwrap_or_else(|e| panic!("{e}")),
+        cash_out_margin: rust_decimal::Decimal::new(5, 2),
+        cash_out_quote_secs: 10,
         currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
         idempotency_ttl_hours: 24,
         jwt: jwt_settings(),

@@ -4,6 +4,7 @@
 
 mod account_repository;
 mod bet_repository;
+mod cash_out_repository;
 mod change_log;
 mod entities;
 mod feed_snapshots;
@@ -20,6 +21,7 @@ mod wallet_repository;
 
 pub use account_repository::SqlAccountRepository;
 pub use bet_repository::{PLACE_BET, SeaOrmBetRepository};
+pub use cash_out_repository::SqlCashOutRepository;
 pub use change_log::SqlChangeLog;
 pub use idempotency_keys::KeySweeper;
 pub use line_repository::SeaOrmLineRepository;

@@ -15,16 +15,19 @@ use shared_kernel::money::WireDecimal;
 use uuid::Uuid;
 
 use super::bettor::{TokenRefusal, unauthorized};
+use super::cash_out::CashOutQuoteDto;
 use super::dto::{BetDto, BetPath, BetSlipRequest, ListBetsQuery};
 use super::errors::{UNAVAILABLE, insufficient_funds as insufficient_funds_problem};
 use super::idempotency_key::IdempotencyKey;
 use super::wallet_dto::{
     MovementRequest, WalletDto, WalletLineDto, WalletLineKind, WalletLinePage,
 };
-use crate::application::{BetError, PaymentError};
+use crate::application::ports::CashOutQuote;
+use crate::application::{BetError, CashOutError, PaymentError};
 use crate::domain::{
-    Bet, BetRefused, BetSettled, BetStatus, BetSum, BetSumError, BettorId, InsufficientFunds, Leg,
-    LegsError, LineEventStatus, OddsChanged, StoredBet, ToSettle, settle, settle_bet,
+    Bet, BetRefused, BetSettled, BetStatus, BetSum, BetSumError, BettorId, CashOutRefused,
+    InsufficientFunds, Leg, LegsError, LineEvent, LineEventStatus, OddsChanged, StoredBet,
+    ToSettle, cash_out_offer, settle, settle_bet,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -447,4 +450,100 @@ pub fn too_many_streams() -> Problem {
         .acquire(client)
         .err()
         .unwrap_or_else(Problem::internal)
+}
+
+/// The example accumulator's second event.
+pub fn second_event() -> Uuid {
+    SECOND_EVENT_ID
+}
+
+const QUOTE_ID: Uuid = Uuid::from_u128(0x0193_6b32_2b23_7c4d_9e5f_6a7b_8c9d_0e1f);
+
+/// When the example quote expires: 10 s after it was made, at 20:15.
+pub fn quote_expiry() -> DateTime<Utc> {
+    at(20, 15) + chrono::Duration::seconds(10)
+}
+
+/// The example accumulator once its first leg won, as bet-maker holds it.
+fn half_settled() -> Bet {
+    let legs = vec![
+        leg(
+            EVENT_ID,
+            odds(),
+            Some((LineEventStatus::FinishedWin, at(19, 50))),
+        ),
+        leg(SECOND_EVENT_ID, second_odds(), None),
+    ];
+    Bet::restore(StoredBet {
+        id: BET_ID,
+        bettor_id: BettorId::restore("alice".to_owned()),
+        amount: stake(),
+        legs,
+        status: BetStatus::Pending,
+        payout: None,
+        void_reason: None,
+        placed_at: at(17, 5),
+        settled_at: None,
+    })
+}
+
+/// The example quote, by the domain's rule: the first leg won at 1.85,
+/// the open one drifted from 2.10 to 1.50 (likelier to win), margin 0.05:
+/// 10.50 × 3.885 / 1.50 × 0.95 = 25.835 → 25.83, floored.
+fn example_quote() -> Option<CashOutQuote> {
+    let second = LineEvent {
+        id: SECOND_EVENT_ID,
+        coefficient: Decimal::new(150, 2),
+        deadline: at(21, 0),
+        status: LineEventStatus::New,
+        version: 2,
+    };
+    let offer = cash_out_offer(&half_settled(), &[second], Decimal::new(5, 2), at(20, 15)).ok()?;
+    Some(CashOutQuote {
+        id: QUOTE_ID,
+        bet_id: BET_ID,
+        offer,
+        quoted_at: at(20, 15),
+        expires_at: quote_expiry(),
+    })
+}
+
+/// 200 on `POST /bets/{id}/cash-out/quote`.
+pub fn cash_out_quote() -> serde_json::Value {
+    example_quote()
+        .map(|quote| serde_json::json!(CashOutQuoteDto::from(quote)))
+        .unwrap_or_default()
+}
+
+/// The body of `POST /bets/{id}/cash-out`.
+pub fn cash_out_request() -> serde_json::Value {
+    serde_json::json!({"quote_id": QUOTE_ID})
+}
+
+/// 200 on `POST /bets/{id}/cash-out`: the example accumulator cashed out
+/// at the example quote.
+pub fn cashed_out_bet() -> BetDto {
+    let bet = half_settled();
+    let paid = example_quote().map(|quote| quote.offer.amount);
+    BetDto::from(Bet::restore(StoredBet {
+        id: bet.id(),
+        bettor_id: bet.bettor_id().clone(),
+        amount: bet.amount().value(),
+        legs: bet.legs().to_vec(),
+        status: BetStatus::CashedOut,
+        payout: paid,
+        void_reason: None,
+        placed_at: bet.placed_at(),
+        settled_at: Some(at(20, 15)),
+    }))
+}
+
+/// 409 on the cash-out calls.
+pub fn cash_out_refused(refused: CashOutRefused) -> Problem {
+    CashOutError::Refused(refused).into()
+}
+
+/// 422 on `POST /bets/{id}/cash-out`: a quote of another bet, or none.
+pub fn unknown_quote() -> Problem {
+    CashOutError::UnknownQuote(QUOTE_ID).into()
 }

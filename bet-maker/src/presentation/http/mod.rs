@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod bets;
 mod bettor;
+mod cash_out;
 mod dto;
 mod errors;
 mod events;
@@ -37,8 +38,8 @@ use crate::application::live::LiveFeed;
 use shared_kernel::webhook_signature::WebhookVerifier;
 
 use crate::application::{
-    AccountService, BetService, CashierService, LineService, PaymentService, RiskService,
-    WalletService,
+    AccountService, BetService, CashOutService, CashierService, LineService, PaymentService,
+    RiskService, WalletService,
 };
 
 /// What the handlers share.
@@ -46,6 +47,8 @@ use crate::application::{
 pub struct AppState {
     /// Bets.
     pub bets: BetService,
+    /// Cash-out quotes, and taking them.
+    pub cash_out: CashOutService,
     /// The line as bet-maker knows it.
     pub line: LineService,
     /// Bettors' wallets.
@@ -76,6 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(streams::router())
         .merge(bets::router())
+        .merge(cash_out::router())
         .merge(wallet::router())
         .merge(payments::router())
         .merge(account::router())
