@@ -1,14 +1,16 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|grpc|bets|accumulators|settle|cancel|settle-accumulators|propagation|memory|streams|relay]`
+//! `bench [--smoke] [--runs N] [--only events|grpc|bets|accumulators|settle|cancel|settle-accumulators|cashout|propagation|memory|streams|relay]`
 //! (`--only settle,streams`: several, comma-separated, in the usual order)
 //!
 //! `--only bets` runs every placement workload, accumulators too;
 //! `--only accumulators` only the accumulators'. `--only settle` runs
 //! every settlement workload (won, cancelled, and an accumulator's leg
 //! lost); `--only cancel` only the cancelled one, `--only
-//! settle-accumulators` only the accumulators'.
+//! settle-accumulators` only the accumulators'. `--only cashout` runs the
+//! cash-out workload (skipped, with its limit measured, while bet-maker's
+//! cash-out endpoints answer 404).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +99,10 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
     if wanted("settle") || wanted("settle-accumulators") {
         eprintln!("bench: settlement (one leg of accumulators, lost)");
         rows.push(workloads::settle_accumulator_leg(&platform, settings).await?);
+    }
+    if wanted("cashout") {
+        eprintln!("bench: cash-out");
+        rows.push(workloads::cash_outs(&platform, settings).await?);
     }
     if wanted("propagation") {
         eprintln!("bench: change propagation");

@@ -1,6 +1,7 @@
 //! The workloads of `make bench`, each beside its limit, and the platform
 //! they run on.
 
+mod cashout;
 mod line_reads;
 mod messaging;
 mod settled;
@@ -9,6 +10,7 @@ mod streams;
 mod throughput;
 mod wallets;
 
+pub use cashout::cash_outs;
 pub use line_reads::grpc_beside_rest;
 pub use messaging::{change_propagation, relay_throughput};
 pub use settlement::{settle_accumulator_leg, settle_cancelled_event, settle_large_event};
