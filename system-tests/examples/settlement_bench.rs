@@ -22,18 +22,27 @@ async fn main() -> anyhow::Result<()> {
         // straight into bet-maker's table, which is what they would be.
         system.place_bet(event_id, "10.00").await;
         if bets > 1 {
+            // Singles: each bet with its one leg on the event, its
+            // potential payout round(10.00 × 1.85, 2).
             system
                 .bet_maker_db
                 .connection
                 .execute_unprepared(&format!(
-                    "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
-                     SELECT gen_random_uuid(), 'bettor-' || (n % 1000), '{event_id}', 10.00, 1.85, 'PENDING', now()
-                     FROM generate_series(2, {bets}) AS n"
+                    "WITH placed AS (
+                         INSERT INTO bets (id, bettor_id, amount, status, placed_at, leg_count,
+                                           potential_payout)
+                         SELECT gen_random_uuid(), 'bettor-' || (n % 1000), 10.00, 'PENDING', now(),
+                                1, 18.50
+                         FROM generate_series(2, {bets}) AS n
+                         RETURNING id
+                     )
+                     INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+                     SELECT id, 1, '{event_id}', 1.85 FROM placed"
                 ))
                 .await?;
         }
         let pending = format!(
-            "SELECT count(*) FROM bets WHERE event_id = '{event_id}' AND status = 'PENDING'"
+            "SELECT count(*) FROM bet_legs WHERE event_id = '{event_id}' AND status = 'PENDING'"
         );
         anyhow::ensure!(
             count(&system.bet_maker_db, &pending).await == bets,

@@ -69,6 +69,9 @@ pub struct Row {
     pub target: String,
     /// Whether the target is met.
     pub met: bool,
+    /// Whether the service's side could not be measured (the service
+    /// lacks what the workload needs): the row says why instead of a figure.
+    pub skipped: bool,
     /// The same figures for results.json.
     pub json: Value,
 }
@@ -97,7 +100,9 @@ pub fn print_table(rows: &[Row]) {
                 row.limit.clone(),
                 row.ratio.clone().unwrap_or_default(),
                 row.target.clone(),
-                if row.met {
+                if row.skipped {
+                    "skipped".to_owned()
+                } else if row.met {
                     "yes".to_owned()
                 } else {
                     "NO".to_owned()

@@ -1,11 +1,16 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|grpc|bets|settle|cancel|propagation|memory|streams|relay]`
+//! `bench [--smoke] [--runs N] [--only events|grpc|bets|accumulators|settle|cancel|settle-accumulators|cashout|propagation|memory|streams|relay]`
 //! (`--only settle,streams`: several, comma-separated, in the usual order)
 //!
-//! `--only settle` runs both settlement workloads (won, and cancelled);
-//! `--only cancel` only the cancelled one.
+//! `--only bets` runs every placement workload, accumulators too;
+//! `--only accumulators` only the accumulators'. `--only settle` runs
+//! every settlement workload (won, cancelled, and an accumulator's leg
+//! lost); `--only cancel` only the cancelled one, `--only
+//! settle-accumulators` only the accumulators'. `--only cashout` runs the
+//! cash-out workload (skipped, with its limit measured, while bet-maker's
+//! cash-out endpoints answer 404).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,10 +70,20 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
         eprintln!("bench: line-provider's reads, gRPC beside REST");
         rows.extend(workloads::grpc_beside_rest(&platform, settings).await?);
     }
-    if wanted("bets") {
-        for concurrency in [32, 128] {
+    for concurrency in [32, 128] {
+        if wanted("bets") {
             eprintln!("bench: POST /bets at {concurrency} connections");
             rows.push(workloads::place_bets(&platform, settings, concurrency).await?);
+        }
+        // Beside the singles at the same setup (32 connections).
+        if concurrency == 32 && (wanted("bets") || wanted("accumulators")) {
+            eprintln!(
+                "bench: POST /bets at {concurrency} connections, accumulators of {} legs",
+                workloads::ACCUMULATOR_LEGS
+            );
+            rows.push(workloads::place_accumulators(&platform, settings, concurrency).await?);
+        }
+        if wanted("bets") {
             eprintln!("bench: POST /bets at {concurrency} connections, every bet on one event");
             rows.push(workloads::place_bets_on_one_event(&platform, settings, concurrency).await?);
         }
@@ -80,6 +95,14 @@ async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
     if wanted("settle") || wanted("cancel") {
         eprintln!("bench: settlement (cancelled)");
         rows.push(workloads::settle_cancelled_event(&platform, settings).await?);
+    }
+    if wanted("settle") || wanted("settle-accumulators") {
+        eprintln!("bench: settlement (one leg of accumulators, lost)");
+        rows.push(workloads::settle_accumulator_leg(&platform, settings).await?);
+    }
+    if wanted("cashout") {
+        eprintln!("bench: cash-out");
+        rows.push(workloads::cash_outs(&platform, settings).await?);
     }
     if wanted("propagation") {
         eprintln!("bench: change propagation");

@@ -27,7 +27,7 @@ pub const SET_BETTOR_LIMIT: &str = "bettor.limits";
 /// every pending bet of the event, in the same transaction, so no bet
 /// that was counted stays counted (an accumulator, issue 23, will instead
 /// take its stake and payout off each leg's row when it is decided).
-const RELEASE_EXPOSURE: &str = "
+pub const RELEASE_EXPOSURE: &str = "
     UPDATE event_exposure SET pending_bets = 0, stakes = 0.00, potential_payout = 0.00
     WHERE event_id = $1";
 

@@ -64,6 +64,7 @@ pub async fn change_propagation(platform: &Platform, settings: &Settings) -> any
         ratio: None,
         target: "p50 < 10 ms, p99 < 50 ms".to_owned(),
         met,
+        skipped: false,
         json: json!({
             "workload": "change_propagation", "changes": changes,
             "p50_us": p50.as_micros() as u64, "p99_us": p99.as_micros() as u64, "met": met,
@@ -164,6 +165,7 @@ pub async fn relay_throughput(settings: &Settings) -> anyhow::Result<Row> {
         ratio: Some(ratio(service_rate, limit_rate)),
         target: ">= 0.7 of limit".to_owned(),
         met,
+        skipped: false,
         json: json!({
             "workload": "relay_throughput", "messages": messages,
             "service_per_second": service_rate as u64, "limit_per_second": limit_rate as u64,

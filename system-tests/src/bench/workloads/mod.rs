@@ -1,18 +1,23 @@
 //! The workloads of `make bench`, each beside its limit, and the platform
 //! they run on.
 
+mod cashout;
 mod line_reads;
 mod messaging;
+mod settled;
 mod settlement;
 mod streams;
 mod throughput;
 mod wallets;
 
+pub use cashout::cash_outs;
 pub use line_reads::grpc_beside_rest;
 pub use messaging::{change_propagation, relay_throughput};
-pub use settlement::{settle_cancelled_event, settle_large_event};
+pub use settlement::{settle_accumulator_leg, settle_cancelled_event, settle_large_event};
 pub use streams::live_streams;
-pub use throughput::{open_events, place_bets, place_bets_on_one_event};
+pub use throughput::{
+    ACCUMULATOR_LEGS, open_events, place_accumulators, place_bets, place_bets_on_one_event,
+};
 
 use std::time::{Duration, Instant};
 
@@ -242,6 +247,7 @@ pub fn memory(platform: &Platform) -> Row {
         ratio: None,
         target: "< 50 MiB each".to_owned(),
         met,
+        skipped: false,
         json: json!({ "workload": "memory", "line_provider_kib": line_provider, "bet_maker_kib": bet_maker, "met": met }),
     }
 }

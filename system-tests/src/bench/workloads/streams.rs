@@ -168,6 +168,7 @@ pub async fn live_streams(platform: &Platform, settings: &Settings) -> anyhow::R
         ratio: None,
         target: "none missing, p99 < 250 ms, < 150 MiB".to_owned(),
         met,
+        skipped: false,
         json: json!({
             "workload": "live_streams", "subscribers": subscribers, "changes": made.len(),
             "deliveries": delays.len(), "missing": missing,

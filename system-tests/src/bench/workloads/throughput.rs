@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bet_maker::domain::{Account, BetSum, MAX_LIMIT, potential_payout, stake};
+use bet_maker::domain::{Account, BetSum, MAX_LIMIT, Price, potential_payout, stake};
 use bet_maker::infrastructure::persistence::PLACE_BET;
 use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row as _};
@@ -63,6 +63,7 @@ pub(super) fn throughput_row(
         )),
         target,
         met,
+        skipped: false,
         json: json!({
             "workload": workload,
             "service": { "cpu_us_per_request": service.cpu_per_request().map(|cpu| cpu.as_micros() as u64),
@@ -166,6 +167,9 @@ const BETTOR_PREFIX: &str = "bench-bettor-";
 /// The stake of every bet.
 const STAKE: &str = "10.00";
 
+/// Legs of the accumulators the placement workload places.
+pub const ACCUMULATOR_LEGS: usize = 4;
+
 /// `POST /bets` at `concurrency` connections on 1,000 open events from
 /// 1,000 funded bettors, beside the same statement (`PLACE_BET`: the bet,
 /// the wallet debited, its ledger lines, the event's exposure) issued
@@ -177,7 +181,33 @@ pub async fn place_bets(
 ) -> anyhow::Result<Row> {
     let events = seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?;
     let name = format!("POST /bets, 1,000 events, 1,000 funded bettors (c={concurrency})");
-    place_bets_on(platform, settings, concurrency, events, &name).await
+    place_bets_on(platform, settings, concurrency, events, 1, &name).await
+}
+
+/// The same setup with accumulators of [`ACCUMULATOR_LEGS`] legs, each on
+/// distinct events drawn at random from the 1,000: one statement still
+/// places each (`PLACE_BET` with every leg: the events locked, every
+/// leg's exposure locked and moved), and the limit is that statement
+/// issued directly with the same legs, held to the singles' target.
+pub async fn place_accumulators(
+    platform: &Platform,
+    settings: &Settings,
+    concurrency: usize,
+) -> anyhow::Result<Row> {
+    let events = seed_open_events(&platform.bet_maker_db, settings.scale(1_000, 50)).await?;
+    let name = format!(
+        "POST /bets, accumulators of {ACCUMULATOR_LEGS} legs, 1,000 events, \
+         1,000 funded bettors (c={concurrency})"
+    );
+    place_bets_on(
+        platform,
+        settings,
+        concurrency,
+        events,
+        ACCUMULATOR_LEGS,
+        &name,
+    )
+    .await
 }
 
 /// The same with every bet on one event: each bet locks and moves that
@@ -200,7 +230,26 @@ pub async fn place_bets_on_one_event(
     pool.close().await;
     let name =
         format!("POST /bets, every bet on one event, 1,000 funded bettors (c={concurrency})");
-    place_bets_on(platform, settings, concurrency, events, &name).await
+    place_bets_on(platform, settings, concurrency, events, 1, &name).await
+}
+
+/// `legs` distinct events of `events`, at random.
+fn pick_legs(events: &[OpenEvent], legs: usize) -> Vec<OpenEvent> {
+    rand::seq::index::sample(&mut rand::rng(), events.len(), legs.min(events.len()))
+        .into_iter()
+        .map(|i| events[i])
+        .collect()
+}
+
+/// The body of `POST /bets` for these legs: a single's own form for one.
+fn bet_body(legs: &[OpenEvent]) -> serde_json::Value {
+    match legs {
+        [event] => json!({ "event_id": event.id, "amount": STAKE }),
+        _ => json!({
+            "legs": legs.iter().map(|leg| json!({ "event_id": leg.id })).collect::<Vec<_>>(),
+            "amount": STAKE,
+        }),
+    }
 }
 
 async fn place_bets_on(
@@ -208,8 +257,14 @@ async fn place_bets_on(
     settings: &Settings,
     concurrency: usize,
     events: Vec<OpenEvent>,
+    legs: usize,
     name: &str,
 ) -> anyhow::Result<Row> {
+    anyhow::ensure!(
+        (1..=events.len()).contains(&legs),
+        "{legs} legs on {} events",
+        events.len()
+    );
     let events = Arc::new(events);
     let pool = Arc::new(pool(&platform.bet_maker_db).await?);
     fund_bettors(&pool, BETTOR_PREFIX, BETTORS, bench_funds()).await?;
@@ -230,11 +285,10 @@ async fn place_bets_on(
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
                     let (client, url) = (client.clone(), url.clone());
-                    let event = events[rand::random_range(0..events.len())].id;
+                    let body = bet_body(&pick_legs(&events, legs));
                     let (_, token) = &bettors[rand::random_range(0..bettors.len())];
                     let token = token.clone();
                     async move {
-                        let body = json!({ "event_id": event, "amount": STAKE });
                         client
                             .post(&url)
                             .bearer_auth(token)
@@ -257,11 +311,11 @@ async fn place_bets_on(
             Ok(
                 closed_loop(concurrency, settings.warmup, settings.duration, move || {
                     let (pool, stake) = (pool.clone(), stake.clone());
-                    let event = events[rand::random_range(0..events.len())];
+                    let legs = pick_legs(&events, legs);
                     let (bettor, _) = &bettors[rand::random_range(0..bettors.len())];
                     let bettor = bettor.clone();
                     async move {
-                        place_bet_directly(&pool, &stake, &bettor, event)
+                        place_bet_directly(&pool, &stake, &bettor, &legs)
                             .await
                             .unwrap_or(false)
                     }
@@ -281,9 +335,8 @@ async fn place_bets_on(
 /// rule (`bet_maker::domain::stake`), worked out once.
 #[derive(Debug)]
 struct StakeBinds {
-    amount: Decimal,
+    amount: BetSum,
     wallet_change: Decimal,
-    potential_payout: Decimal,
     accounts: Vec<&'static str>,
     amounts: Vec<Decimal>,
 }
@@ -293,9 +346,8 @@ impl StakeBinds {
         let amount = BetSum::new(STAKE.parse()?, MAX_STAKE.parse()?)?;
         let posting = stake(amount);
         Ok(Self {
-            amount: amount.value(),
+            amount,
             wallet_change: posting.on(Account::Wallet),
-            potential_payout: potential_payout(amount, super::COEFFICIENT.parse()?),
             accounts: posting
                 .entries()
                 .iter()
@@ -306,24 +358,30 @@ impl StakeBinds {
     }
 }
 
-/// What bet-maker's database does for one bet: `PLACE_BET`, with the binds
-/// the repository gives it (no idempotency key). Whether the bet was
-/// placed: the event held at its version and the wallet debited.
+/// What bet-maker's database does for one bet on `legs` (a single for
+/// one): `PLACE_BET`, with the binds the repository gives it (no
+/// idempotency key; the potential payout by the domain's rule, from the
+/// legs' exact price). Whether the bet was placed: every event held at its
+/// version and the wallet debited.
 async fn place_bet_directly(
     pool: &PgPool,
     stake: &StakeBinds,
     bettor: &str,
-    event: OpenEvent,
+    legs: &[OpenEvent],
 ) -> Result<bool, sqlx::Error> {
     let ids: Vec<Uuid> = stake.accounts.iter().map(|_| Uuid::now_v7()).collect();
+    let events: Vec<Uuid> = legs.iter().map(|leg| leg.id).collect();
+    let versions: Vec<i64> = legs.iter().map(|leg| leg.version).collect();
+    let coefficients: Vec<Decimal> = legs.iter().map(|leg| leg.coefficient).collect();
+    let potential = potential_payout(stake.amount, &Price::of(coefficients.iter().copied()));
     let row = sqlx::query(PLACE_BET)
-        .bind(event.id)
-        .bind(event.version)
+        .bind(&events)
+        .bind(&versions)
         .bind(bettor)
         .bind(stake.wallet_change)
         .bind(Uuid::now_v7())
-        .bind(stake.amount)
-        .bind(event.coefficient)
+        .bind(stake.amount.value())
+        .bind(&coefficients)
         .bind(chrono::Utc::now())
         .bind(None::<&str>)
         .bind(None::<&str>)
@@ -331,7 +389,7 @@ async fn place_bet_directly(
         .bind(&ids)
         .bind(&stake.accounts)
         .bind(&stake.amounts)
-        .bind(stake.potential_payout)
+        .bind(potential)
         .bind(MAX_LIMIT)
         .bind(MAX_LIMIT)
         .fetch_one(pool)

@@ -9,6 +9,7 @@
 //! carries the balance after it.
 
 use anyhow::Context as _;
+use bet_maker::domain::{BetSum, Price, potential_payout};
 use rust_decimal::Decimal;
 use sea_orm::sqlx::{self, PgPool, Row as _};
 use uuid::Uuid;
@@ -75,8 +76,16 @@ pub async fn fund_bettors(
 /// The terms of the bets [`insert_staked_bets`] writes.
 #[derive(Debug, Clone, Copy)]
 pub struct StakedBets<'a> {
-    /// The event they are on.
-    pub event: Uuid,
+    /// The event every bet's first leg is on (the one a settlement
+    /// workload decides), if any.
+    pub event: Option<Uuid>,
+    /// The events of the other legs (of every leg, without `event`): bet
+    /// `n`'s are the next `legs` (or `legs - 1`) of them in turn after bet
+    /// `n - 1`'s, so a bet's legs are distinct events while there are at
+    /// least that many.
+    pub others: &'a [Uuid],
+    /// Legs per bet: 1 for singles, 2 to 20 for accumulators.
+    pub legs: i16,
     /// How many.
     pub bets: i64,
     /// Placed by `{prefix}0` .. `{prefix}{bettors - 1}`, in turn.
@@ -85,22 +94,81 @@ pub struct StakedBets<'a> {
     pub bettors: i64,
     /// Each bet's stake.
     pub stake: Decimal,
-    /// Each bet's coefficient (the event's).
+    /// Each leg's coefficient (the events').
     pub coefficient: Decimal,
 }
 
+impl StakedBets<'_> {
+    /// Legs per bet on `others`.
+    fn other_legs(&self) -> i64 {
+        i64::from(self.legs) - i64::from(self.event.is_some())
+    }
+
+    /// A bet's stake, as the domain holds it.
+    pub fn amount(&self) -> anyhow::Result<BetSum> {
+        BetSum::new(self.stake, crate::MAX_STAKE.parse()?)
+            .with_context(|| format!("{} is not a stake", self.stake))
+    }
+
+    /// What each bet pays if every leg wins, by the domain's rule: the
+    /// stake times the exact product of its legs' coefficients, to the
+    /// cent (what its legs' event exposures count).
+    pub fn potential_payout(&self) -> anyhow::Result<Decimal> {
+        let legs = usize::try_from(self.legs)?;
+        let price = Price::of(std::iter::repeat_n(self.coefficient, legs));
+        Ok(potential_payout(self.amount()?, &price))
+    }
+}
+
 /// Pending bets whose stakes were taken from their bettors' wallets, as
-/// placing them would have left them: `stake_posted`, each wallet debited,
-/// and one STAKE transaction with a WALLET line per bet (the running
-/// balance after it, in the order of the bets' ids) and the stakes held.
+/// placing them would have left them: each bet with its legs (`leg_count`,
+/// its `potential_payout`), `stake_posted`, each wallet debited, one STAKE
+/// transaction with a WALLET line per bet (the running balance after it,
+/// in the order of the bets' ids) and the stakes held, and every leg's
+/// event exposure counting the bet.
 pub async fn insert_staked_bets(pool: &PgPool, bets: StakedBets<'_>) -> anyhow::Result<()> {
+    let other_legs = bets.other_legs();
+    anyhow::ensure!(
+        (1..=20).contains(&bets.legs)
+            && other_legs >= 0
+            && usize::try_from(other_legs)? <= bets.others.len(),
+        "{} legs a bet on {} events: the legs must be distinct events",
+        bets.legs,
+        bets.others.len() + usize::from(bets.event.is_some())
+    );
     sqlx::query(
-        "WITH placed AS (
-             INSERT INTO bets
-                 (id, bettor_id, event_id, amount, coefficient, status, placed_at, stake_posted)
-             SELECT gen_random_uuid(), $3 || (n % $4), $1, $5, $6, 'PENDING', now(), true
+        "WITH fresh AS MATERIALIZED (
+             SELECT gen_random_uuid() AS id, $3 || (n % $4) AS bettor_id, n
              FROM generate_series(1, $2) AS n
+         ),
+         placed AS (
+             INSERT INTO bets
+                 (id, bettor_id, amount, status, placed_at, stake_posted, leg_count,
+                  potential_payout)
+             SELECT id, bettor_id, $5, 'PENDING', now(), true, $8::smallint, $9 FROM fresh
              RETURNING id, bettor_id, amount
+         ),
+         leg_rows AS MATERIALIZED (
+             SELECT fresh.id AS bet_id, leg::smallint AS leg,
+                    CASE WHEN $1::uuid IS NOT NULL AND leg = 1 THEN $1::uuid
+                         ELSE ($10::uuid[])[(1 + ((fresh.n - 1) * $11
+                              + leg - 1 - CASE WHEN $1::uuid IS NULL THEN 0 ELSE 1 END)
+                              % nullif(cardinality($10::uuid[]), 0))::int]
+                    END AS event_id
+             FROM fresh, generate_series(1, $8::int) AS leg
+         ),
+         legs AS (
+             INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+             SELECT bet_id, leg, event_id, $6 FROM leg_rows
+         ),
+         exposed AS (
+             UPDATE event_exposure x SET pending_bets = x.pending_bets + counted.bets,
+                                         stakes = x.stakes + counted.stakes,
+                                         potential_payout = x.potential_payout + counted.potential
+             FROM (SELECT event_id, count(*) AS bets, count(*) * $5::numeric AS stakes,
+                          count(*) * $9::numeric AS potential
+                   FROM leg_rows GROUP BY event_id) AS counted
+             WHERE x.event_id = counted.event_id
          ),
          debited AS (
              UPDATE wallets SET balance = wallets.balance - staked.total
@@ -132,37 +200,27 @@ pub async fn insert_staked_bets(pool: &PgPool, bets: StakedBets<'_>) -> anyhow::
     .bind(bets.stake)
     .bind(bets.coefficient)
     .bind(Uuid::now_v7())
+    .bind(bets.legs)
+    .bind(bets.potential_payout()?)
+    .bind(bets.others)
+    .bind(other_legs)
     .execute(pool)
     .await
-    .with_context(|| format!("staking {} bets on event {}", bets.bets, bets.event))?;
+    .with_context(|| {
+        format!(
+            "staking {} bets of {} legs (the first on event {:?})",
+            bets.bets, bets.legs, bets.event
+        )
+    })?;
     // A bulk load: the planner's statistics must see it, as autovacuum's
     // would for bets placed over hours. Without this, SETTLE_BETS
     // is planned for the handful of pending bets the stale statistics
     // promise, and 100,000 bets took 80-95 s instead of about 6.5 s.
-    sqlx::query("ANALYZE bets, wallets, ledger_entries")
+    sqlx::query("ANALYZE bets, bet_legs, wallets, ledger_entries, event_exposure")
         .execute(pool)
         .await
         .context("analysing the staked bets")?;
     Ok(())
-}
-
-/// The count and sum of the `line` wallet lines of the bets on `event`.
-pub async fn wallet_lines_of_event(
-    pool: &PgPool,
-    event: Uuid,
-    line: &str,
-) -> anyhow::Result<(i64, Decimal)> {
-    let row = sqlx::query(
-        "SELECT count(*) AS lines, coalesce(sum(e.amount), 0) AS total
-         FROM ledger_entries e JOIN bets b ON b.id = e.bet_id
-         WHERE b.event_id = $1 AND e.account = 'WALLET' AND e.line = $2",
-    )
-    .bind(event)
-    .bind(line)
-    .fetch_one(pool)
-    .await
-    .with_context(|| format!("reading the {line} lines of event {event}"))?;
-    Ok((row.try_get("lines")?, row.try_get("total")?))
 }
 
 /// Fails unless the books balance: every ledger transaction's entries sum
