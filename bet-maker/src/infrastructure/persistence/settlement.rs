@@ -30,6 +30,29 @@ pub const LOCK_ACCUMULATORS: &str = "
     ORDER BY bets.id
     FOR UPDATE OF bets";
 
+/// Locks, after [`LOCK_ACCUMULATORS`], the exposure rows of the events of
+/// the other open legs of the accumulators it locked, in the order of the
+/// events' ids: every row [`MOVE_EXPOSURE`] may move, taken before
+/// [`SETTLE_BETS`] credits any wallet. Placement locks a bet's exposure
+/// rows and then its bettor's wallet; a settlement that credited that
+/// wallet first and only then locked the exposure would deadlock with it,
+/// and PostgreSQL would abort one of the two (a bettor's bet refused with
+/// a 500, or the settlement retried). Taken in placement's order, one
+/// waits for the other. The legs read are those of bets this transaction
+/// holds, so no other settlement changes them before this one commits.
+pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
+    SELECT x.event_id FROM event_exposure x
+    WHERE x.event_id IN (
+        SELECT other.event_id
+        FROM bet_legs l
+        JOIN bets ON bets.id = l.bet_id
+        JOIN bet_legs other
+            ON other.bet_id = l.bet_id AND other.event_id <> $1 AND other.status = 'PENDING'
+        WHERE l.event_id = $1 AND bets.leg_count > 1
+          AND (l.status = 'PENDING' OR coalesce(l.settled_version, 0) < $2))
+    ORDER BY x.event_id
+    FOR UPDATE OF x";
+
 /// Decides every leg on a decided event `$1` (result `$2`, version `$4`)
 /// that this version has not decided yet, settles the bets whose outcome
 /// is now known, and posts what that moves as ledger transaction `$3`, in
@@ -294,7 +317,9 @@ pub const SETTLE_BETS: &str = "
 
 /// Locks the exposure rows of the events in `$1` (the `moved` of
 /// [`SETTLE_BETS`]), in the order of their ids (as placement locks them),
-/// before [`MOVE_EXPOSURE`] moves them.
+/// before [`MOVE_EXPOSURE`] moves them: already held since
+/// [`LOCK_OTHER_LEGS_EXPOSURE`], so this waits for nothing; kept so that
+/// the statement that moves them never runs on rows it does not hold.
 pub const LOCK_EXPOSURE: &str = "
     SELECT event_id FROM event_exposure
     WHERE event_id IN (SELECT (moved ->> 'event_id')::uuid
@@ -339,13 +364,15 @@ pub async fn settle_bets(
 async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, StorageError> {
     let operation = format!("settling bets of event {}", event.id);
     let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        LOCK_ACCUMULATORS,
-        [event.id.into(), event.version.into()],
-    ))
-    .await
-    .map_err(storage(operation.clone()))?;
+    for lock in [LOCK_ACCUMULATORS, LOCK_OTHER_LEGS_EXPOSURE] {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            lock,
+            [event.id.into(), event.version.into()],
+        ))
+        .await
+        .map_err(storage(operation.clone()))?;
+    }
     let status = events::Status::from(event.status);
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
