@@ -29,6 +29,8 @@ pub use payment_repository::SqlPaymentRepository;
 pub use risk_repository::{RELEASE_EXPOSURE, SET_BETTOR_LIMIT, SET_EVENT_LIMIT, SqlRiskRepository};
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.
-pub use settlement::{LOCK_ACCUMULATORS, LOCK_EXPOSURE, MOVE_EXPOSURE, SETTLE_BETS};
+pub use settlement::{
+    LOCK_ACCUMULATORS, LOCK_EXPOSURE, LOCK_OTHER_LEGS_EXPOSURE, MOVE_EXPOSURE, SETTLE_BETS,
+};
 pub use staff_repository::{ADJUST_WALLET, SqlStaffRepository};
 pub use wallet_repository::SqlWalletRepository;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bet_maker::domain::LineEventStatus;
 use bet_maker::infrastructure::persistence::{
-    LOCK_ACCUMULATORS, LOCK_EXPOSURE, MOVE_EXPOSURE, RELEASE_EXPOSURE, SETTLE_BETS,
+    LOCK_ACCUMULATORS, LOCK_EXPOSURE, LOCK_OTHER_LEGS_EXPOSURE, MOVE_EXPOSURE, RELEASE_EXPOSURE,
+    SETTLE_BETS,
 };
 use sea_orm::sqlx::{self, PgPool, Row as _};
 use serde_json::json;
@@ -183,7 +184,7 @@ async fn settle(
                 thousands(bettors),
                 ending.what
             ),
-            "event UPDATE + LOCK_ACCUMULATORS + SETTLE_BETS, one transaction",
+            "event UPDATE + LOCK_ACCUMULATORS + LOCK_OTHER_LEGS_EXPOSURE + SETTLE_BETS, one transaction",
         )
     } else {
         (
@@ -295,12 +296,14 @@ async fn settle_directly(pool: &PgPool, event: Uuid, ending: Ending) -> anyhow::
     .await
     .context("moving the event to its final status")?
     .try_get("version")?;
-    sqlx::query(LOCK_ACCUMULATORS)
-        .bind(event)
-        .bind(version)
-        .execute(&mut *txn)
-        .await
-        .context("locking the accumulators directly")?;
+    for lock in [LOCK_ACCUMULATORS, LOCK_OTHER_LEGS_EXPOSURE] {
+        sqlx::query(lock)
+            .bind(event)
+            .bind(version)
+            .execute(&mut *txn)
+            .await
+            .context("locking the accumulators and their open legs' exposure directly")?;
+    }
     let row = sqlx::query(SETTLE_BETS)
         .bind(event)
         .bind(ending.status)
