@@ -92,6 +92,7 @@ pub fn status_text(status: BetStatus) -> &'static str {
         BetStatus::Won => "WON",
         BetStatus::Lost => "LOST",
         BetStatus::Void => "VOID",
+        BetStatus::CashedOut => "CASHED_OUT",
     }
 }
 
