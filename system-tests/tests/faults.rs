@@ -9,42 +9,52 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 use shared_kernel::testing::{AlertListener, PATIENCE, eventually};
-use system_tests::cluster::{BETTORS, BetAnswer, Cluster, Settings};
+use system_tests::cluster::{BETTORS, BetAnswer, Cluster, Settings, accumulator_slip};
 use system_tests::decimal;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Places `count` bets of 10.00 through bet-maker replica `replica` in the
-/// phase `phase`; the accepted ids. An answer other than 201 fails the test
-/// with its body, unless its status is one the phase `tolerates` (503
-/// while a database is cut, 409 once the event is closed); so does a
-/// request the server did not answer, and a phase with fewer than
-/// `at_least` bets accepted: a phase that bet nothing proves nothing.
+/// What a bet is placed on: one event (a single), or several (an
+/// accumulator of one leg on each, in this order).
+#[derive(Debug, Clone, Copy)]
+enum Slip<'a> {
+    Single(Uuid),
+    Accumulator(&'a [Uuid]),
+}
+
+/// Places `count` bets of 10.00 on `slip` through bet-maker replica
+/// `replica` in the phase `phase`; the accepted ids. An answer other than
+/// 201 fails the test with its body, unless its status is one the phase
+/// `tolerates` (503 while a database is cut, 409 once the event is
+/// closed); so does a request the server did not answer, and a phase with
+/// fewer than `at_least` bets accepted: a phase that bet nothing proves
+/// nothing.
 async fn bets_in_phase(
     cluster: &Cluster,
     phase: &str,
-    (replica, event_id): (usize, Uuid),
+    (replica, slip): (usize, Slip<'_>),
     count: usize,
     tolerates: &[StatusCode],
     at_least: usize,
 ) -> Vec<Uuid> {
     let mut accepted = Vec::new();
     for _ in 0..count {
-        let answer = cluster
-            .place_bet(replica, event_id, "10.00")
-            .await
-            .unwrap_or_else(|e| panic!("{phase}: POST /bets went unanswered: {e}"));
+        let answer = match slip {
+            Slip::Single(event_id) => cluster.place_bet(replica, event_id, "10.00").await,
+            Slip::Accumulator(events) => cluster.place_accumulator(replica, events, "10.00").await,
+        }
+        .unwrap_or_else(|e| panic!("{phase}: POST /bets went unanswered: {e}"));
         match answer {
             BetAnswer::Accepted(bet) => accepted.push(bet),
             BetAnswer::Refused { status, .. } if tolerates.contains(&status) => {}
             BetAnswer::Refused { status, body } => {
-                panic!("{phase}: POST /bets answered {status}: {body}")
+                panic!("{phase}: POST /bets of {slip:?} answered {status}: {body}")
             }
         }
     }
     assert!(
         accepted.len() >= at_least,
-        "{phase}: only {} of {count} bets accepted, expected at least {at_least}",
+        "{phase}: only {} of {count} bets on {slip:?} accepted, expected at least {at_least}",
         accepted.len()
     );
     accepted
@@ -53,7 +63,27 @@ async fn bets_in_phase(
 /// Places `count` bets on `event_id` through bet-maker replica 0 while
 /// nothing is cut: every one must be accepted.
 async fn bets(cluster: &Cluster, phase: &str, event_id: Uuid, count: usize) -> Vec<Uuid> {
-    bets_in_phase(cluster, phase, (0, event_id), count, &[], count).await
+    bets_in_phase(
+        cluster,
+        phase,
+        (0, Slip::Single(event_id)),
+        count,
+        &[],
+        count,
+    )
+    .await
+}
+
+/// Places `count` accumulators on `events` (one leg each) through bet-maker
+/// replica `replica` while nothing is cut: every one must be accepted.
+async fn accumulators(
+    cluster: &Cluster,
+    phase: &str,
+    (replica, events): (usize, &[Uuid]),
+    count: usize,
+) -> Vec<Uuid> {
+    let slip = Slip::Accumulator(events);
+    bets_in_phase(cluster, phase, (replica, slip), count, &[], count).await
 }
 
 /// The `i`-th final status of a series, cycling through both results and
@@ -127,10 +157,23 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
     let cluster = Cluster::start_with(1, 1, alert_after_a_second).await;
     let mut alerts = cluster.alerts().await;
     let mut accepted = Vec::new();
+    // The event line-provider created while the broker was cut, left open:
+    // the third leg of the next round's trebles.
+    let mut spare: Option<Uuid> = None;
     for round in 0..3 {
         let event = new_event(&cluster, "1.85").await;
+        let partner = new_event(&cluster, "2.40").await;
         cluster.wait_until_known(event).await;
+        cluster.wait_until_known(partner).await;
         accepted.extend(bets(&cluster, "before the broker cut", event, 10).await);
+        let double = [event, partner];
+        accepted.extend(accumulators(&cluster, "doubles before the cut", (0, &double), 3).await);
+        if let Some(spare) = spare {
+            cluster.wait_until_known(spare).await;
+            let treble = [partner, spare, event];
+            accepted
+                .extend(accumulators(&cluster, "trebles before the cut", (0, &treble), 2).await);
+        }
 
         cluster.line_providers[0].amqp.cut();
         cluster.bet_makers[0].amqp.cut();
@@ -141,13 +184,15 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
         // Cut off from the broker, both services still do what needs only
         // their database: line-provider commits changes (to its outbox),
         // bet-maker takes bets (on what it knows).
-        new_event(&cluster, "2.10").await;
+        spare = Some(new_event(&cluster, "2.10").await);
         assert!(
             cluster.finish_event(0, event, final_status(round)).await,
             "finishing while the broker is cut"
         );
-        // Bets need no broker: every one is accepted.
+        // Bets need no broker: every one is accepted (late, on the event
+        // finished meanwhile: void, or a void leg of the doubles).
         accepted.extend(bets(&cluster, "during the broker cut", event, 5).await);
+        accepted.extend(accumulators(&cluster, "doubles during the cut", (0, &double), 2).await);
         if round == 0 {
             // Nor do payments: a deposit is confirmed by the provider's
             // notice, and the notice delivered again credits nothing.
@@ -165,6 +210,12 @@ async fn cutting_the_broker_connections_mid_stream_loses_nothing() {
             // Raised during the cut, published once the broker is back.
             expect_an_alert_from_each_service(&mut alerts, "broker_unreachable").await;
         }
+        // The doubles' other leg is decided once the broker is back.
+        assert!(
+            cluster
+                .finish_event(0, partner, final_status(round + 1))
+                .await
+        );
     }
     cluster.check_the_books(&accepted).await;
     // /metrics shows the state of delivery, reconnects included.
@@ -210,12 +261,26 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
     let mut accepted = Vec::new();
     for round in 0..2 {
         let event = new_event(&cluster, "1.50").await;
+        let partner = new_event(&cluster, "3.10").await;
         cluster.wait_until_known(event).await;
+        cluster.wait_until_known(partner).await;
         // After a cut healed, a connection the pool still held may fail
         // once: 503 is tolerated, as long as most bets go through.
         let phase = format!("round {round} before the database cut");
         let tolerated = [StatusCode::SERVICE_UNAVAILABLE];
-        let placed = bets_in_phase(&cluster, &phase, (0, event), 10, &tolerated, 8).await;
+        let single = Slip::Single(event);
+        let placed = bets_in_phase(&cluster, &phase, (0, single), 10, &tolerated, 8).await;
+        accepted.extend(placed);
+        let double = [partner, event];
+        let placed = bets_in_phase(
+            &cluster,
+            &phase,
+            (0, Slip::Accumulator(&double)),
+            4,
+            &tolerated,
+            3,
+        )
+        .await;
         accepted.extend(placed);
         // A deposit asked for now is confirmed by a notice that arrives
         // while the database is cut (below).
@@ -283,31 +348,48 @@ async fn cutting_the_database_connections_loses_nothing_and_answers_503_meanwhil
             assert_eq!(cluster.balance_of(0, "payer").await, decimal("75.00"));
             redelivery_changes_nothing(&cluster, "payer", notice).await;
         }
+        // The doubles' other leg: won in one round, lost in the other (a
+        // connection line-provider's pool held through the cut may fail
+        // once: asked again, the same result is idempotent).
+        let result = ["FINISHED_WIN", "FINISHED_LOSE"][round % 2];
+        eventually("the doubles' other leg decided", PATIENCE, || async {
+            cluster.finish_event(0, partner, result).await.then_some(())
+        })
+        .await;
     }
     cluster.check_the_books(&accepted).await;
     cluster.stop().await;
 }
 
 /// Bets placed by `workers` concurrent bettors (the cluster's funded
-/// [`BETTORS`], in turn) until `stop` resolves: the
+/// [`BETTORS`], in turn) on `event_id`, every third a double with
+/// `partner`, until `stop` resolves: the
 /// ids of the accepted ones go to `accepted`, any other answer (status and
 /// body) to `refused`. Requests the server never answered are neither: the
 /// bettor did not get an answer, as when the process has gone.
 async fn bet_until(
     client: &reqwest::Client,
     base_url: &str,
-    event_id: Uuid,
+    (event_id, partner): (Uuid, Uuid),
     workers: usize,
     (accepted, refused): (&Mutex<Vec<Uuid>>, &Mutex<Vec<String>>),
     stop: &CancellationToken,
 ) {
     let bettor = |worker: usize| async move {
         let token = system_tests::token_for(&format!("bettor-{}", worker % BETTORS));
+        let mut placed = 0usize;
         while !stop.is_cancelled() {
+            // Every third bet a double on the event and its partner.
+            placed += 1;
+            let slip = if placed.is_multiple_of(3) {
+                accumulator_slip(&[event_id, partner], "2.00")
+            } else {
+                json!({ "event_id": event_id, "amount": "2.00" })
+            };
             let response = client
                 .post(format!("{base_url}/bets"))
                 .bearer_auth(&token)
-                .json(&json!({ "event_id": event_id, "amount": "2.00" }))
+                .json(&slip)
                 .send()
                 .await;
             let Ok(response) = response else { continue };
@@ -338,26 +420,43 @@ async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_res
     use sea_orm::{ConnectionTrait, TransactionTrait};
     let mut cluster = Cluster::start(1, 1).await;
     let event = new_event(&cluster, "1.85").await;
-    cluster.wait_until_known(event).await;
-    let accepted = bets(&cluster, "before the settlement", event, 5).await;
+    let partner = new_event(&cluster, "2.20").await;
+    let third = new_event(&cluster, "1.40").await;
+    for id in [event, partner, third] {
+        cluster.wait_until_known(id).await;
+    }
+    let mut accepted = bets(&cluster, "before the settlement", event, 5).await;
+    let doubles = [event, partner];
+    accepted.extend(accumulators(&cluster, "doubles", (0, &doubles), 4).await);
+    let trebles = [third, event, partner];
+    accepted.extend(accumulators(&cluster, "trebles", (0, &trebles), 3).await);
+    // Bets from before stakes were posted (no ledger entries), singles on
+    // the event, each with its one leg, as the schema holds them.
     const MANY: i64 = 20_000;
     cluster
         .bet_maker_db
         .connection
         .execute_unprepared(&format!(
-            "INSERT INTO bets (id, bettor_id, event_id, amount, coefficient, status, placed_at)
-             SELECT gen_random_uuid(), 'bettor-' || (n % 100), '{event}', 3.33, 1.85, 'PENDING', now()
-             FROM generate_series(1, {MANY}) AS n"
+            "WITH placed AS (
+                 INSERT INTO bets (id, bettor_id, amount, status, placed_at, leg_count,
+                                   potential_payout)
+                 SELECT gen_random_uuid(), 'bettor-' || (n % 100), 3.33, 'PENDING', now(), 1,
+                        round(3.33 * 1.85, 2)
+                 FROM generate_series(1, {MANY}) AS n
+                 RETURNING id)
+             INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+             SELECT id, 1, '{event}', 1.85 FROM placed"
         ))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let total = MANY + accepted.len() as i64;
     let pending =
-        format!("SELECT count(*) FROM bets WHERE event_id = '{event}' AND status = 'PENDING'");
+        format!("SELECT count(*) FROM bet_legs WHERE event_id = '{event}' AND status = 'PENDING'");
 
-    // Hold one bet's row: the settlement's single UPDATE settles the rows it
-    // reaches first, then waits here. Killing bet-maker now kills it in the
-    // middle of settling, for certain.
+    // Hold one single's row: the settlement's single UPDATE settles the
+    // rows it reaches first, then waits here (LOCK_ACCUMULATORS locks only
+    // accumulators, so the wait is in SETTLE_BETS). Killing bet-maker now
+    // kills it in the middle of settling, for certain.
     let blocker = cluster
         .bet_maker_db
         .connection
@@ -414,6 +513,19 @@ async fn bet_maker_killed_while_settling_a_large_event_settles_it_once_after_res
         system_tests::count(&cluster.bet_maker_db, &pending).await,
         0
     );
+    // The accumulators' other legs, decided after the restart.
+    assert!(cluster.finish_event(0, partner, "FINISHED_WIN").await);
+    assert!(cluster.finish_event(0, third, "CANCELLED").await);
+    cluster.check_the_books(&accepted).await;
+    let won = system_tests::count(
+        &cluster.bet_maker_db,
+        "SELECT count(*) FROM bets WHERE leg_count > 1 AND status = 'WON'",
+    )
+    .await;
+    assert_eq!(
+        won, 7,
+        "every double and treble won (the treble's third leg void)"
+    );
     cluster.stop().await;
 }
 
@@ -463,17 +575,57 @@ async fn two_replicas_of_each_service_publish_once_and_settle_once_and_resettle_
             .unwrap_or_else(|| panic!("line-provider {} refused an event", i % 2));
         events.push(event);
     }
-    for event in &events {
+    // An event left open, the other leg of doubles whose first leg loses
+    // and is corrected: those come back to PENDING.
+    let open = cluster
+        .create_event(0, "2.50")
+        .await
+        .unwrap_or_else(|| panic!("line-provider refused an event"));
+    for event in events.iter().chain([&open]) {
         cluster.wait_until_known(*event).await;
     }
+    // Accumulators through both bet-makers on neighbouring events, whose
+    // legs the two bet-makers then settle at once.
+    for i in 0..events.len() {
+        let double = [events[i], events[(i + 1) % events.len()]];
+        let phase = format!("double on events {i} and {}", (i + 1) % events.len());
+        accepted.extend(accumulators(&cluster, &phase, (i % 2, &double), 1).await);
+    }
+    for i in 0..2 {
+        let treble = [events[i], events[i + 2], events[i + 4]];
+        let phase = format!("treble from event {i}");
+        accepted.extend(accumulators(&cluster, &phase, (i, &treble), 1).await);
+    }
+    // Event 4 loses, then is corrected to a cancellation: these doubles
+    // are lost, then pending again until `open` is decided (never).
+    let reopened = [events[4], open];
+    accepted.extend(accumulators(&cluster, "doubles to reopen", (1, &reopened), 2).await);
     // Bets through both bet-makers while results arrive through both
     // line-providers.
     for (i, event) in events.iter().enumerate() {
         for replica in [0, 1, 0, 1] {
             let phase = format!("event {i} through bet-maker {replica}");
-            accepted.extend(bets_in_phase(&cluster, &phase, (replica, *event), 1, &[], 1).await);
+            let single = Slip::Single(*event);
+            accepted.extend(bets_in_phase(&cluster, &phase, (replica, single), 1, &[], 1).await);
         }
         assert!(cluster.finish_event(i % 2, *event, final_status(i)).await);
+    }
+    // Every result applied first, so that each correction corrects a
+    // result bet-maker settled (the relays of two replicas need not
+    // publish in commit order).
+    for (i, event) in events.iter().enumerate() {
+        let sql = format!(
+            "SELECT count(*) FROM events WHERE id = '{event}' AND status = '{}'",
+            final_status(i)
+        );
+        eventually(
+            &format!("bet-maker to settle event {i}"),
+            PATIENCE,
+            || async {
+                (system_tests::count(&cluster.bet_maker_db, &sql).await == 1).then_some(())
+            },
+        )
+        .await;
     }
     // Half the results corrected, through the other line-provider: each
     // re-settled once, whichever bet-maker hears of it.
@@ -485,6 +637,21 @@ async fn two_replicas_of_each_service_publish_once_and_settle_once_and_resettle_
         );
     }
     cluster.check_the_books(&accepted).await;
+    let reopened = system_tests::count(
+        &cluster.bet_maker_db,
+        &format!(
+            "SELECT count(*) FROM bets b WHERE b.status = 'PENDING'
+               AND EXISTS (SELECT 1 FROM bet_legs l WHERE l.bet_id = b.id
+                           AND l.event_id = '{}' AND l.status = 'VOID')
+               AND EXISTS (SELECT 1 FROM test_settlements s WHERE s.bet_id = b.id AND s.reopened)",
+            events[4]
+        ),
+    )
+    .await;
+    assert_eq!(
+        reopened, 2,
+        "the doubles lost on event 4, reopened by its correction"
+    );
 
     let published =
         system_tests::count(&cluster.line_provider_db, "SELECT count(*) FROM outbox").await;
@@ -501,14 +668,23 @@ async fn two_replicas_of_each_service_publish_once_and_settle_once_and_resettle_
 async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
     let mut cluster = Cluster::start(1, 1).await;
     let event = new_event(&cluster, "1.60").await;
+    let partner = new_event(&cluster, "1.90").await;
     cluster.wait_until_known(event).await;
+    cluster.wait_until_known(partner).await;
 
     let accepted = Mutex::new(Vec::new());
     let refused = Mutex::new(Vec::new());
     let stop = CancellationToken::new();
     let base_url = cluster.bet_makers[0].base_url();
     let client = cluster.client.clone();
-    let load = bet_until(&client, &base_url, event, 8, (&accepted, &refused), &stop);
+    let load = bet_until(
+        &client,
+        &base_url,
+        (event, partner),
+        8,
+        (&accepted, &refused),
+        &stop,
+    );
     let node = &mut cluster.bet_makers[0];
     let terminate = async {
         shared_kernel::testing::eventually("bets flowing", system_tests::PATIENCE, || async {
@@ -585,6 +761,13 @@ async fn sigterm_under_load_exits_0_and_loses_no_accepted_request() {
     let accepted = accepted.into_inner().unwrap_or_default();
     assert!(accepted.len() >= 50);
     assert!(cluster.finish_event(0, event, "FINISHED_WIN").await);
+    assert!(cluster.finish_event(0, partner, "FINISHED_LOSE").await);
     cluster.check_the_books(&accepted).await;
+    let doubles = system_tests::count(
+        &cluster.bet_maker_db,
+        "SELECT count(*) FROM bets WHERE leg_count = 2 AND status = 'LOST'",
+    )
+    .await;
+    assert!(doubles > 0, "no double among the bets under load");
     cluster.stop().await;
 }

@@ -29,17 +29,22 @@ pub const BETTORS: usize = 24;
 /// than any test stakes.
 pub const FUNDS: &str = "100000.00";
 
-/// Records every settlement of a bet (PENDING to WON or LOST), so a test
-/// can show that no bet was settled twice.
+/// Records every settlement of a bet (PENDING to WON, LOST or VOID) and
+/// every reopening (a settled accumulator back to PENDING: a lost leg
+/// corrected while another leg is open), so a test can show that no bet
+/// was settled twice without a reopening between.
 const RECORD_SETTLEMENTS: &str = "
-    CREATE TABLE test_settlements (bet_id UUID NOT NULL, settled_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
+    CREATE TABLE test_settlements (
+        bet_id UUID NOT NULL,
+        reopened BOOLEAN NOT NULL,
+        settled_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
     CREATE FUNCTION test_record_settlement() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO test_settlements (bet_id) VALUES (NEW.id);
+        INSERT INTO test_settlements (bet_id, reopened) VALUES (NEW.id, NEW.status = 'PENDING');
         RETURN NULL;
     END $$;
     CREATE TRIGGER test_record_settlement AFTER UPDATE OF status ON bets
-        FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING')
+        FOR EACH ROW WHEN ((OLD.status = 'PENDING') <> (NEW.status = 'PENDING'))
         EXECUTE FUNCTION test_record_settlement();";
 
 /// Environment variables for each service's replicas, besides the test's.
@@ -380,6 +385,27 @@ impl Cluster {
         BetAnswer::read(response).await
     }
 
+    /// Places an accumulator on `events` (its legs, in this order, each at
+    /// the event's current coefficient) through replica `replica` of
+    /// bet-maker, as the next of the [`BETTORS`] bettors in turn; what it
+    /// answered, or why it did not answer.
+    pub async fn place_accumulator(
+        &self,
+        replica: usize,
+        events: &[Uuid],
+        amount: &str,
+    ) -> Result<BetAnswer, reqwest::Error> {
+        let bettor = self.next_bettor.fetch_add(1, Ordering::Relaxed) % BETTORS;
+        let response = self
+            .client
+            .post(format!("{}/bets", self.bet_makers[replica].base_url()))
+            .bearer_auth(crate::token_for(&format!("bettor-{bettor}")))
+            .json(&accumulator_slip(events, amount))
+            .send()
+            .await?;
+        BetAnswer::read(response).await
+    }
+
     /// Waits until bet-maker's copy of `event_id` exists (it can take bets).
     pub async fn wait_until_known(&self, event_id: Uuid) {
         let sql = format!("SELECT count(*) FROM events WHERE id = '{event_id}'");
@@ -423,6 +449,16 @@ impl Cluster {
             .await
             .unwrap_or_else(|e| panic!("inspecting {queue}: {e}"))
     }
+}
+
+/// The body of `POST /bets` for an accumulator on `events`, each leg at
+/// its event's current coefficient.
+pub fn accumulator_slip(events: &[Uuid], amount: &str) -> Value {
+    let legs: Vec<Value> = events
+        .iter()
+        .map(|event| json!({ "event_id": event }))
+        .collect();
+    json!({ "legs": legs, "amount": amount })
 }
 
 /// A deposit the provider confirmed ([`Cluster::deposit_as`]).
