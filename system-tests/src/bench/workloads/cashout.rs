@@ -8,6 +8,13 @@
 //! `CASHED_OUT`. A bet-maker without them answers 404 to the quote of a bet
 //! its bettor has just placed: the row then says so and measures the limit
 //! alone, rather than fail the run.
+//!
+//! The limit is the accept as one statement (the bet CASHED_OUT with its
+//! ledger lines, the wallet credited, its legs' exposure relieved), and
+//! before it the quote's own write: what is measured is a quote and an
+//! accept, each of which the service must make durable (an accept names
+//! a quote that must outlive the request that made it), so an accept
+//! alone would set two commits against one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

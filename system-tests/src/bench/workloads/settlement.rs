@@ -60,7 +60,7 @@ const CANCELLED: Ending = Ending {
 const LEG_LOST: Ending = Ending {
     status: "FINISHED_LOSE",
     result: LineEventStatus::FinishedLose,
-    what: "lost: every bet LOST, the exposure of their other legs' events moved",
+    what: "lost: every bet LOST, the other events' exposure moved",
     name: "settle_accumulator_leg",
 };
 
@@ -189,8 +189,8 @@ async fn settle(
     } else {
         (
             format!(
-                "settle an event that is one leg of {} accumulators of {} legs from {} \
-                 bettors, the other legs on {} open events ({})",
+                "settle one leg of {} accumulators of {} legs from {} bettors, \
+                 other legs on {} open events ({})",
                 thousands(bets),
                 slips.legs,
                 thousands(bettors),
