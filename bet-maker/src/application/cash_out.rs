@@ -97,17 +97,19 @@ impl CashOutService {
             .get(bettor_id, bet_id)
             .await?
             .ok_or(CashOutError::NotFound(bet_id))?;
+        // The line as this replica last heard it, as a bet is decided on:
+        // taking the quote holds it to the copy in the database, locked.
+        let now = self.clock.now();
         let mut events = Vec::new();
         for leg in bet
             .legs()
             .iter()
             .filter(|leg| leg.status == LegStatus::Pending)
         {
-            if let Some(event) = self.line.event(leg.event_id).await? {
+            if let Some(event) = self.line.recent_event(leg.event_id, now).await? {
                 events.push(event);
             }
         }
-        let now = self.clock.now();
         let offer = cash_out_offer(&bet, &events, self.settings.margin, now)?;
         let quote = CashOutQuote {
             id: Uuid::now_v7(),

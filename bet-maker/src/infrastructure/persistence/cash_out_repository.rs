@@ -53,16 +53,15 @@ const LOCK_EVENTS: &str = "
 const LOCK_BET: &str = "
     SELECT status, amount, potential_payout, stake_posted FROM bets WHERE id = $1 FOR UPDATE";
 
-/// Whether quote `$1` was taken. A statement of its own, after
-/// [`LOCK_BET`]: it sees what the accept that held the lock committed (a
-/// subquery of the locking statement would read the snapshot from before
-/// the wait).
-const QUOTE_TAKEN: &str = "
-    SELECT accepted_at IS NOT NULL FROM cash_out_quotes WHERE id = $1";
-
-/// The bet's legs still open.
-const OPEN_LEGS: &str = "
-    SELECT event_id FROM bet_legs WHERE bet_id = $1 AND status = 'PENDING' ORDER BY event_id";
+/// Whether quote `$2` was taken, and bet `$1`'s legs still open. A
+/// statement of its own, after [`LOCK_BET`]: it sees what the accept that
+/// held the lock committed (a subquery of the locking statement would read
+/// the snapshot from before the wait).
+const AFTER_THE_LOCK: &str = "
+    SELECT coalesce((SELECT accepted_at IS NOT NULL FROM cash_out_quotes WHERE id = $2), false)
+               AS taken,
+           ARRAY(SELECT event_id FROM bet_legs WHERE bet_id = $1 AND status = 'PENDING'
+                 ORDER BY event_id) AS open";
 
 /// The exposure rows of the open legs' events `$1`, locked in id order.
 const LOCK_EXPOSURE: &str = "
@@ -70,23 +69,25 @@ const LOCK_EXPOSURE: &str = "
     ORDER BY event_id
     FOR UPDATE";
 
-/// Takes bet `$2` (stake `$3`, potential payout `$4`) off the exposure of
-/// each open leg's event `$1`: it no longer pays whatever they do.
-const RELIEVE_EXPOSURE: &str = "
-    UPDATE event_exposure SET pending_bets = pending_bets - 1,
-                              stakes = stakes - $2,
-                              potential_payout = potential_payout - $3
-    WHERE event_id = ANY($1::uuid[])";
-
 /// Cashes bet `$1` of bettor `$2` out at `$3` (quote `$4`, at `$5`): the
-/// bet and the quote marked, the wallet credited, and ledger transaction
-/// `$6` with the entries `$7`–`$9` (`domain::settlement` of a cash-out),
-/// the wallet's line carrying the balance after it.
+/// bet and the quote marked, the bet (stake `$11`, potential payout `$12`)
+/// taken off the exposure of its open legs' events `$10` (locked already,
+/// by [`LOCK_EXPOSURE`]: it no longer pays whatever they do), the wallet
+/// credited, and ledger transaction `$6` with the entries `$7`–`$9`
+/// (`domain::settlement` of a cash-out), the wallet's line carrying the
+/// balance after it.
 const CASH_OUT: &str = "
     WITH bet AS (
         UPDATE bets SET status = 'CASHED_OUT', payout = $3, settled_at = $5
         WHERE id = $1 AND status = 'PENDING'
         RETURNING id
+    ),
+    relieved AS (
+        UPDATE event_exposure SET pending_bets = pending_bets - 1,
+                                  stakes = stakes - $11,
+                                  potential_payout = potential_payout - $12
+        FROM bet
+        WHERE event_id = ANY($10::uuid[])
     ),
     quote AS (
         UPDATE cash_out_quotes SET accepted_at = $5 FROM bet WHERE cash_out_quotes.id = $4
@@ -211,15 +212,6 @@ async fn accept_in(
     let db = || sqlx_storage(operation.to_owned());
     let corrupt =
         |what: String| RepositoryError::from(StorageError::corrupt(operation.to_owned(), what));
-    let owned = sqlx::query(BET_OF)
-        .bind(bet_id)
-        .bind(bettor_id.as_str())
-        .fetch_optional(&mut **txn)
-        .await
-        .map_err(db())?;
-    if owned.is_none() {
-        return Ok(Accepted::Refused(AcceptOutcome::UnknownBet));
-    }
     let Some(quote) = sqlx::query(QUOTE)
         .bind(quote_id)
         .bind(bet_id)
@@ -228,7 +220,18 @@ async fn accept_in(
         .await
         .map_err(db())?
     else {
-        return Ok(Accepted::Refused(AcceptOutcome::UnknownQuote));
+        // No such quote of this bettor's bet: is it the bet that is not
+        // theirs (404), or the quote that is not the bet's (422)?
+        let owned = sqlx::query(BET_OF)
+            .bind(bet_id)
+            .bind(bettor_id.as_str())
+            .fetch_optional(&mut **txn)
+            .await
+            .map_err(db())?;
+        return Ok(Accepted::Refused(match owned {
+            None => AcceptOutcome::UnknownBet,
+            Some(_) => AcceptOutcome::UnknownQuote,
+        }));
     };
     let amount: Decimal = quote.try_get("amount").map_err(db())?;
     let expires_at: DateTime<Utc> = quote.try_get("expires_at").map_err(db())?;
@@ -252,11 +255,14 @@ async fn accept_in(
         .await
         .map_err(db())?;
     let status: String = bet.try_get("status").map_err(db())?;
-    let taken: bool = sqlx::query_scalar(QUOTE_TAKEN)
+    let after = sqlx::query(AFTER_THE_LOCK)
+        .bind(bet_id)
         .bind(quote_id)
         .fetch_one(&mut **txn)
         .await
         .map_err(db())?;
+    let taken: bool = after.try_get("taken").map_err(db())?;
+    let open: Vec<Uuid> = after.try_get("open").map_err(db())?;
     let stake_posted: bool = bet.try_get("stake_posted").map_err(db())?;
     let refused = |why| Ok(Accepted::Refused(AcceptOutcome::Refused(why)));
     if status == "CASHED_OUT" && taken {
@@ -270,11 +276,6 @@ async fn accept_in(
     if expires_at <= now {
         return refused(CashOutRefused::QuoteExpired(expires_at));
     }
-    let open: Vec<Uuid> = sqlx::query_scalar(OPEN_LEGS)
-        .bind(bet_id)
-        .fetch_all(&mut **txn)
-        .await
-        .map_err(db())?;
     if let Some(moved) = open
         .iter()
         .chain(&event_ids)
@@ -294,13 +295,6 @@ async fn accept_in(
         .fetch_all(&mut **txn)
         .await
         .map_err(db())?;
-    sqlx::query(RELIEVE_EXPOSURE)
-        .bind(&event_ids)
-        .bind(stake)
-        .bind(potential)
-        .execute(&mut **txn)
-        .await
-        .map_err(db())?;
     let posting = settlement(BetSum::restore(stake), BetStatus::CashedOut, amount)
         .ok_or_else(|| corrupt("a cash-out posts nothing".to_owned()))?;
     let columns = EntryColumns::of(&posting);
@@ -314,6 +308,9 @@ async fn accept_in(
         .bind(&columns.ids)
         .bind(&columns.accounts)
         .bind(&columns.amounts)
+        .bind(&event_ids)
+        .bind(stake)
+        .bind(potential)
         .fetch_one(&mut **txn)
         .await
         .map_err(db())?;
