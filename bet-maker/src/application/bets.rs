@@ -202,7 +202,7 @@ impl BetService {
             };
             match self.bets.place(to_place).await? {
                 PlaceOutcome::Placed => {
-                    metrics::counter!("bets_placed_total", "legs" => legs_label(bet.legs().len()))
+                    metrics::counter!("bets_placed_total", "legs" => bet.legs().len().to_string())
                         .increment(1);
                     tracing::info!(bet_id = %bet.id(), bettor_id = %bet.bettor_id(), legs = bet.legs().len(), amount = %bet.amount().value(), price = %bet.price(), "bet placed");
                     return Ok(PlacedBet::New(bet));
@@ -308,12 +308,6 @@ fn decide(
             .map_err(BetRefused::from)?;
     }
     Ok((bet, known.iter().map(|event| event.version).collect()))
-}
-
-/// The `legs` label of `bets_placed_total`: `1` for singles, else how many
-/// (a handful of values: at most 20).
-fn legs_label(legs: usize) -> String {
-    legs.to_string()
 }
 
 /// A key reported taken, yet not found: keys are never deleted, so this

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{Bet, BetStatus, LegStatus, LineEvent, LineEventStatus, Price};
+use super::{Bet, BetStatus, LegStatus, LineEvent, LineEventStatus, Price, paying_price};
 
 /// Why a bet cannot be cashed out now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -87,16 +87,7 @@ pub fn cash_out_offer(
         .iter()
         .filter(|leg| leg.status == LegStatus::Pending)
     {
-        let event = events
-            .iter()
-            .find(|event| event.id == leg.event_id)
-            .ok_or(CashOutRefused::EventClosed(leg.event_id))?;
-        if event.is_suspended_at(now) {
-            return Err(CashOutRefused::EventSuspended(event.id));
-        }
-        if !event.is_open_at(now) {
-            return Err(CashOutRefused::EventClosed(event.id));
-        }
+        let event = open_event(events, leg.event_id, now)?;
         quoted.push(QuotedLeg {
             event_id: event.id,
             coefficient: event.coefficient,
@@ -106,14 +97,9 @@ pub fn cash_out_offer(
     if quoted.is_empty() {
         return Err(CashOutRefused::Settled);
     }
-    let paid_at = Price::of(bet.legs().iter().filter_map(|leg| match leg.status {
-        LegStatus::Pending => Some(leg.coefficient),
-        LegStatus::Won | LegStatus::Lost => leg.settled_coefficient,
-        LegStatus::Void => None,
-    }));
     let now_at = Price::of(quoted.iter().map(|leg| leg.coefficient));
     Ok(CashOutOffer {
-        amount: paid_at.floor_ratio(bet.amount().value(), &now_at, margin),
+        amount: paying_price(bet.legs()).floor_ratio(bet.amount().value(), &now_at, margin),
         legs: quoted,
     })
 }
@@ -127,21 +113,32 @@ pub fn check_quote_holds(
     now: DateTime<Utc>,
 ) -> Result<(), CashOutRefused> {
     for leg in quoted {
-        let event = current
-            .iter()
-            .find(|event| event.id == leg.event_id)
-            .ok_or(CashOutRefused::EventClosed(leg.event_id))?;
-        if event.is_suspended_at(now) {
-            return Err(CashOutRefused::EventSuspended(event.id));
-        }
-        if !event.is_open_at(now) {
-            return Err(CashOutRefused::EventClosed(event.id));
-        }
+        let event = open_event(current, leg.event_id, now)?;
         if event.coefficient != leg.coefficient || event.status != leg.status {
             return Err(CashOutRefused::OddsChanged(event.id));
         }
     }
     Ok(())
+}
+
+/// Event `id` of `events`, if it is open for betting at `now`; else why no
+/// cash-out (an event missing from the copy counts as closed).
+fn open_event(
+    events: &[LineEvent],
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<&LineEvent, CashOutRefused> {
+    let event = events
+        .iter()
+        .find(|event| event.id == id)
+        .ok_or(CashOutRefused::EventClosed(id))?;
+    if event.is_suspended_at(now) {
+        return Err(CashOutRefused::EventSuspended(id));
+    }
+    if !event.is_open_at(now) {
+        return Err(CashOutRefused::EventClosed(id));
+    }
+    Ok(event)
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub use risk::{
     potential_payout, risk_limit,
 };
 pub use settling::{
-    BetSettled, Offered, Settled, ToSettle, VoidReason, offered_at, potential_payout_of, settle,
-    settle_bet,
+    BetSettled, Offered, Settled, ToSettle, VoidReason, offered_at, paying_price,
+    potential_payout_of, settle, settle_bet,
 };
 pub use staff::{Scopes, StaffScope};

@@ -220,12 +220,18 @@ pub fn settle_bet(amount: BetSum, legs: &[Leg]) -> Option<BetSettled> {
 /// placement, the bet's potential payout; the event exposures of its open
 /// legs count it.
 pub fn potential_payout_of(amount: BetSum, legs: &[Leg]) -> Decimal {
+    paying_price(legs).payout(amount)
+}
+
+/// The odds `legs` pay at were every open leg to win: the decided legs'
+/// settled coefficients (a void leg 1.00) and the open legs' locked ones.
+/// What a pending bet's exposure counts, and its cash-out is priced from.
+pub fn paying_price(legs: &[Leg]) -> Price {
     Price::of(legs.iter().filter_map(|leg| match leg.status {
         LegStatus::Pending => Some(leg.coefficient),
         LegStatus::Won | LegStatus::Lost => leg.settled_coefficient,
         LegStatus::Void => None,
     }))
-    .payout(amount)
 }
 
 #[cfg(test)]
