@@ -4,6 +4,7 @@
 mod cashout;
 mod line_reads;
 mod messaging;
+mod minimal;
 mod settled;
 mod settlement;
 mod streams;
@@ -51,6 +52,8 @@ pub struct Platform {
     pub bet_maker: ServiceProcess,
     /// Keep-alive HTTP client.
     pub client: reqwest::Client,
+    /// The minimal schema the bets' limits run on.
+    pub minimal: minimal::Minimal,
 }
 
 impl Platform {
@@ -102,6 +105,7 @@ impl Platform {
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)
                 .build()?,
+            minimal: minimal::Minimal::create().await?,
         })
     }
 }
@@ -143,13 +147,11 @@ async fn pool(db: &TestDatabase) -> anyhow::Result<PgPool> {
         .await?)
 }
 
-/// An open event in bet-maker's copy of the line, with the terms a bet on
-/// it is decided on (the workloads never change them).
+/// An open event in bet-maker's copy of the line (at [`COEFFICIENT`]; the
+/// workloads never change it).
 #[derive(Debug, Clone, Copy)]
 struct OpenEvent {
     id: Uuid,
-    coefficient: Decimal,
-    version: i64,
 }
 
 /// Open events written straight into bet-maker's copy of the line.
@@ -158,7 +160,7 @@ async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Ve
     let rows = sqlx::query(
         "INSERT INTO events (id, coefficient, deadline, status, version)
          SELECT gen_random_uuid(), $2, now() + interval '1 day', 'NEW', 1 FROM generate_series(1, $1)
-         RETURNING id, coefficient, version",
+         RETURNING id",
     )
     .bind(how_many)
     .bind(COEFFICIENT.parse::<Decimal>()?)
@@ -169,8 +171,6 @@ async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Ve
         .map(|row| {
             Ok(OpenEvent {
                 id: row.try_get("id")?,
-                coefficient: row.try_get("coefficient")?,
-                version: row.try_get("version")?,
             })
         })
         .collect()

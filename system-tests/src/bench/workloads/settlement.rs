@@ -1,20 +1,15 @@
 //! Settling one large event (won, or cancelled; or one leg of many
-//! accumulators, lost), wallets credited, beside the same statements
-//! issued directly.
+//! accumulators, lost), wallets credited, beside the same number of bets
+//! settled by one statement on the minimal schema.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use bet_maker::domain::LineEventStatus;
-use bet_maker::infrastructure::persistence::{
-    LOCK_ACCUMULATORS, LOCK_EXPOSURE, LOCK_OTHER_LEGS_EXPOSURE, MOVE_EXPOSURE, RELEASE_EXPOSURE,
-    SETTLE_BETS,
-};
-use sea_orm::sqlx::{self, PgPool, Row as _};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::super::{Row, Settings, ms};
+use super::minimal::MinimalEnding;
 use super::settled::{events_of_bets_on, exposure_counts_pending_bets, settled_by_the_rule};
 use super::wallets::{StakedBets, bench_funds, books_balance, fund_bettors, insert_staked_bets};
 use super::{COEFFICIENT, Platform, TOKEN, create_event, pool, seed_open_events, wait_until};
@@ -36,6 +31,8 @@ struct Ending {
     what: &'static str,
     /// The workload's name in results.json.
     name: &'static str,
+    /// How the limit's minimal statement ends the same number of bets.
+    limit: MinimalEnding,
 }
 
 /// Won: every bet pays stake × coefficient into its bettor's wallet.
@@ -44,6 +41,7 @@ const WON: Ending = Ending {
     result: LineEventStatus::FinishedWin,
     what: "WON, wallets credited",
     name: "settle_large_event",
+    limit: MinimalEnding::Won,
 };
 
 /// Cancelled: every bet is void and its stake goes back to the wallet.
@@ -52,6 +50,7 @@ const CANCELLED: Ending = Ending {
     result: LineEventStatus::Cancelled,
     what: "cancelled: VOID, stakes refunded",
     name: "settle_cancelled_event",
+    limit: MinimalEnding::Refunded,
 };
 
 /// Lost, as one leg of accumulators: every bet LOST at once (the stakes
@@ -62,6 +61,8 @@ const LEG_LOST: Ending = Ending {
     result: LineEventStatus::FinishedLose,
     what: "lost: every bet LOST, the other events' exposure moved",
     name: "settle_accumulator_leg",
+    // Held to the singles' limit: the same number of bets settled.
+    limit: MinimalEnding::Won,
 };
 
 /// The bets of a settlement workload: singles on the event, or
@@ -156,50 +157,42 @@ async fn settle(
     let service = settle_through_the_service(platform, event, ending).await?;
     settled_by_the_rule(&pool, on_event, ending.result).await?;
 
-    let direct = seed_open_events(&platform.bet_maker_db, 1)
-        .await?
-        .first()
-        .map(|event| event.id)
-        .context("seeding the event the limit settles")?;
-    let others = other_events(platform, slips).await?;
-    let on_direct = StakedBets {
-        event: Some(direct),
-        others: &others,
-        ..terms
-    };
-    insert_staked_bets(&pool, on_direct).await?;
-    exposure_counts_pending_bets(&pool, &events_of_bets_on(&pool, direct).await?).await?;
-    let limit = settle_directly(&pool, direct, ending).await?;
-    settled_by_the_rule(&pool, on_direct, ending.result).await?;
     books_balance(&pool).await?;
     pool.close().await;
+    let limit = platform
+        .minimal
+        .settle(
+            bets,
+            bettors,
+            STAKE.parse()?,
+            COEFFICIENT.parse()?,
+            ending.limit,
+        )
+        .await?;
 
     let times = service.as_micros() * 100 / limit.as_micros().max(1);
     let met = times <= 150;
-    let (workload, statements) = if slips.legs == 1 {
-        (
-            format!(
-                "settle {} bets from {} bettors ({})",
-                thousands(bets),
-                thousands(bettors),
-                ending.what
-            ),
-            "event UPDATE + LOCK_ACCUMULATORS + LOCK_OTHER_LEGS_EXPOSURE + SETTLE_BETS, one transaction",
+    let workload = if slips.legs == 1 {
+        format!(
+            "settle {} bets from {} bettors ({})",
+            thousands(bets),
+            thousands(bettors),
+            ending.what
         )
     } else {
-        (
-            format!(
-                "settle one leg of {} accumulators of {} legs from {} bettors, \
-                 other legs on {} open events ({})",
-                thousands(bets),
-                slips.legs,
-                thousands(bettors),
-                thousands(slips.other_events),
-                ending.what
-            ),
-            "event UPDATE + LOCK_ACCUMULATORS + SETTLE_BETS + LOCK_EXPOSURE + MOVE_EXPOSURE, \
-             one transaction",
+        format!(
+            "settle one leg of {} accumulators of {} legs from {} bettors, \
+             other legs on {} open events ({})",
+            thousands(bets),
+            slips.legs,
+            thousands(bettors),
+            thousands(slips.other_events),
+            ending.what
         )
+    };
+    let statement = match ending.limit {
+        MinimalEnding::Won => "won",
+        MinimalEnding::Refunded => "refunded",
     };
     Ok(Row {
         workload,
@@ -208,7 +201,10 @@ async fn settle(
             ms(service),
             u128::from(bets.unsigned_abs()) * 1000 / service.as_millis().max(1)
         ),
-        limit: format!("{} ({statements})", ms(limit)),
+        limit: format!(
+            "{} (minimal schema: the same bets {statement} by one statement)",
+            ms(limit)
+        ),
         ratio: Some(format!("{}.{:02}x", times / 100, times % 100)),
         target: "<= 1.5x limit".to_owned(),
         met,
@@ -271,67 +267,6 @@ async fn settle_through_the_service(
     );
     wait_until(&platform.bet_maker_db, &pending, 0).await?;
     Ok(started.elapsed())
-}
-
-/// What bet-maker's consumer does for the event's last message, issued
-/// directly, in one transaction, as `settle_bets` and the line repository
-/// issue it: the event row moved to its final status at the next version;
-/// the accumulators with a leg on it locked (`LOCK_ACCUMULATORS`); every
-/// leg on it decided and the bets settled and paid (`SETTLE_BETS`); the
-/// exposure of the accumulators' other open legs' events locked and moved
-/// when it moved (`LOCK_EXPOSURE`, `MOVE_EXPOSURE`); the event's own
-/// exposure released (`RELEASE_EXPOSURE`).
-async fn settle_directly(pool: &PgPool, event: Uuid, ending: Ending) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let mut txn = pool.begin().await?;
-    let version: i64 = sqlx::query(
-        "UPDATE events SET status = $2, version = version + 1, updated_at = now(),
-             decided_at = now()
-         WHERE id = $1 AND status = 'NEW'
-         RETURNING version",
-    )
-    .bind(event)
-    .bind(ending.status)
-    .fetch_one(&mut *txn)
-    .await
-    .context("moving the event to its final status")?
-    .try_get("version")?;
-    for lock in [LOCK_ACCUMULATORS, LOCK_OTHER_LEGS_EXPOSURE] {
-        sqlx::query(lock)
-            .bind(event)
-            .bind(version)
-            .execute(&mut *txn)
-            .await
-            .context("locking the accumulators and their open legs' exposure directly")?;
-    }
-    let row = sqlx::query(SETTLE_BETS)
-        .bind(event)
-        .bind(ending.status)
-        .bind(Uuid::now_v7())
-        .bind(version)
-        .fetch_one(&mut *txn)
-        .await
-        .context("settling the bets directly")?;
-    let settled: i64 = row.try_get("settled")?;
-    let moved: String = row.try_get("moved")?;
-    if moved != "[]" {
-        for sql in [LOCK_EXPOSURE, MOVE_EXPOSURE] {
-            sqlx::query(sql)
-                .bind(&moved)
-                .execute(&mut *txn)
-                .await
-                .context("moving the other legs' exposure directly")?;
-        }
-    }
-    sqlx::query(RELEASE_EXPOSURE)
-        .bind(event)
-        .execute(&mut *txn)
-        .await
-        .context("releasing the event's exposure directly")?;
-    txn.commit().await.context("committing the settlement")?;
-    let limit = started.elapsed();
-    anyhow::ensure!(settled > 0, "the direct settlement settled no bet");
-    Ok(limit)
 }
 
 /// `n` with a comma between thousands (100,000).

@@ -1,0 +1,249 @@
+//! The limits the bets' workloads are held to: the same work done directly
+//! on a **minimal** schema (issue 24), in a throwaway database on the same
+//! PostgreSQL, in the same run. Three tables and one partial index: a bet
+//! row, a wallet with its balance, a ledger line per movement; no exposure,
+//! no legs, no feed, no audit, no running balance, no foreign key. What the
+//! service keeps beyond that (the double entry, the bettor's live stream,
+//! the statement with its balances, the house's limits, exactly-once
+//! settlement) is what a ratio above or below 1 is paid for.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rust_decimal::Decimal;
+use sea_orm::sqlx::{self, PgPool};
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
+use shared_kernel::testing::TestDatabase;
+use uuid::Uuid;
+
+use super::super::Settings;
+use super::super::load::{LoadResult, closed_loop};
+use super::throughput::median_run;
+
+/// The schema, exactly as issue 24 gives it.
+const SCHEMA: &str = "
+    create table bets(id uuid primary key, bettor text not null, event_id uuid not null,
+      amount numeric(14,2) not null, coefficient numeric(8,2) not null,
+      status text not null default 'PENDING', payout numeric(16,2),
+      placed_at timestamptz not null default now(), settled_at timestamptz);
+    create index on bets(event_id) where status = 'PENDING';
+    create table wallets(bettor text primary key, balance numeric(16,2) not null check (balance >= 0));
+    create table ledger(id bigserial primary key, bettor text, bet_id uuid, kind text not null,
+      amount numeric(16,2) not null, created_at timestamptz not null default now())";
+
+/// The placement limit's statement, one per bet: the wallet debited if it
+/// holds the stake `$3`, bet `$1` of bettor `$2` on event `$4` at `$5`
+/// written, its STAKE line.
+const PLACE: &str = "
+    with d as (update wallets set balance = balance - $3
+               where bettor = $2 and balance >= $3 returning bettor),
+    x as (insert into bets(id, bettor, event_id, amount, coefficient)
+          select $1, bettor, $4, $3, $5 from d returning id, bettor)
+    insert into ledger(bettor, bet_id, kind, amount) select bettor, id, 'STAKE', -$3 from x";
+
+/// The settlement limit's statement: every pending bet on event `$1` won,
+/// paid stake × coefficient, each wallet credited with its bets' sum, a
+/// PAYOUT line per bet.
+const SETTLE_WON: &str = "
+    with s as (update bets set status = 'WON', payout = round(amount * coefficient, 2),
+                               settled_at = clock_timestamp()
+               where event_id = $1 and status = 'PENDING' returning id, bettor, payout),
+    c as (update wallets w set balance = w.balance + t.total
+          from (select bettor, sum(payout) total from s group by bettor) t
+          where w.bettor = t.bettor returning w.bettor)
+    insert into ledger(bettor, bet_id, kind, amount) select bettor, id, 'PAYOUT', payout from s";
+
+/// The same for a cancelled event: every pending bet void, its stake back,
+/// a REFUND line per bet.
+const SETTLE_CANCELLED: &str = "
+    with s as (update bets set status = 'VOID', payout = amount, settled_at = clock_timestamp()
+               where event_id = $1 and status = 'PENDING' returning id, bettor, payout),
+    c as (update wallets w set balance = w.balance + t.total
+          from (select bettor, sum(payout) total from s group by bettor) t
+          where w.bettor = t.bettor returning w.bettor)
+    insert into ledger(bettor, bet_id, kind, amount) select bettor, id, 'REFUND', payout from s";
+
+/// How the minimal settlement ends the event's bets.
+#[derive(Debug, Clone, Copy)]
+pub enum MinimalEnding {
+    /// Every bet won and paid ([`SETTLE_WON`]).
+    Won,
+    /// Every bet refunded ([`SETTLE_CANCELLED`]).
+    Refunded,
+}
+
+/// The minimal schema as a migrator, so its database is made the way the
+/// services' are (from a template, dropped at the end of the run).
+struct Schema;
+
+const TABLES: &[SqlMigration] = &[SqlMigration {
+    name: "m20261208_000001_minimal_schema",
+    up: SCHEMA,
+    down: "drop table ledger, wallets, bets",
+}];
+
+impl MigratorTrait for Schema {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        boxed(TABLES)
+    }
+}
+
+/// A throwaway database with the minimal schema.
+#[derive(Debug)]
+pub struct Minimal {
+    db: TestDatabase,
+}
+
+impl Minimal {
+    /// A fresh one.
+    pub async fn create() -> anyhow::Result<Self> {
+        let db = TestDatabase::create::<Schema>("bench_minimal", fingerprint(TABLES))
+            .await
+            .context("creating the minimal schema's database")?;
+        Ok(Self { db })
+    }
+
+    /// A pool of the services' size on it.
+    async fn pool(&self) -> anyhow::Result<PgPool> {
+        super::pool(&self.db).await
+    }
+
+    /// `{prefix}0` .. `{prefix}{bettors - 1}`, each with `amount` (added to
+    /// what they hold).
+    pub async fn fund(&self, prefix: &str, bettors: i64, amount: Decimal) -> anyhow::Result<()> {
+        let pool = self.pool().await?;
+        sqlx::query(
+            "insert into wallets as w (bettor, balance)
+             select $1 || n, $3 from generate_series(0, $2 - 1) as n
+             on conflict (bettor) do update set balance = w.balance + excluded.balance",
+        )
+        .bind(prefix)
+        .bind(bettors)
+        .bind(amount)
+        .execute(&pool)
+        .await
+        .with_context(|| format!("funding {bettors} minimal wallets of {prefix}N"))?;
+        pool.close().await;
+        Ok(())
+    }
+
+    /// The placement limit: [`PLACE`] once per bet, at `concurrency`
+    /// through a pool of the services' size, each bet by one of `bettors`
+    /// (funded) drawn at random, on one of `events` drawn at random (one
+    /// event: every bet on it); the median of the settings' runs. A bet that
+    /// writes no row counts as an error.
+    pub async fn place(
+        &self,
+        settings: &Settings,
+        concurrency: usize,
+        bettors: Arc<Vec<String>>,
+        events: Arc<Vec<Uuid>>,
+        stake: Decimal,
+        coefficient: Decimal,
+    ) -> anyhow::Result<LoadResult> {
+        anyhow::ensure!(
+            !bettors.is_empty() && !events.is_empty(),
+            "the minimal placement needs bettors and events"
+        );
+        let pool = Arc::new(self.pool().await?);
+        let result = median_run(settings.runs, || {
+            let (pool, bettors, events) = (pool.clone(), bettors.clone(), events.clone());
+            async move {
+                Ok(
+                    closed_loop(concurrency, settings.warmup, settings.duration, move || {
+                        let pool = pool.clone();
+                        let bettor = bettors[rand::random_range(0..bettors.len())].clone();
+                        let event = events[rand::random_range(0..events.len())];
+                        async move {
+                            sqlx::query(PLACE)
+                                .bind(Uuid::now_v7())
+                                .bind(bettor)
+                                .bind(stake)
+                                .bind(event)
+                                .bind(coefficient)
+                                .execute(&*pool)
+                                .await
+                                .is_ok_and(|done| done.rows_affected() == 1)
+                        }
+                    })
+                    .await,
+                )
+            }
+        })
+        .await;
+        pool.close().await;
+        result
+    }
+
+    /// The settlement limit: `bets` pending bets of `stake` at
+    /// `coefficient` on a fresh event from `bettors` funded bettors (each
+    /// with its STAKE line, as placing them would have left them), then
+    /// the one statement that settles them all, timed from its start to
+    /// its commit.
+    pub async fn settle(
+        &self,
+        bets: i64,
+        bettors: i64,
+        stake: Decimal,
+        coefficient: Decimal,
+        ending: MinimalEnding,
+    ) -> anyhow::Result<Duration> {
+        let prefix = "minimal-settle-bettor-";
+        self.fund(prefix, bettors, stake * Decimal::from(bets))
+            .await?;
+        let pool = self.pool().await?;
+        let event = Uuid::now_v7();
+        sqlx::query(
+            "with placed as (
+                 insert into bets(id, bettor, event_id, amount, coefficient)
+                 select gen_random_uuid(), $2 || (n % $3), $4, $5, $6
+                 from generate_series(1, $1) as n
+                 returning id, bettor, amount
+             ),
+             debited as (
+                 update wallets w set balance = w.balance - t.total
+                 from (select bettor, sum(amount) total from placed group by bettor) t
+                 where w.bettor = t.bettor
+             )
+             insert into ledger(bettor, bet_id, kind, amount)
+             select bettor, id, 'STAKE', -amount from placed",
+        )
+        .bind(bets)
+        .bind(prefix)
+        .bind(bettors)
+        .bind(event)
+        .bind(stake)
+        .bind(coefficient)
+        .execute(&pool)
+        .await
+        .context("staking the minimal settlement's bets")?;
+        sqlx::query("analyze bets, wallets, ledger")
+            .execute(&pool)
+            .await
+            .context("analysing the minimal tables")?;
+        let statement = match ending {
+            MinimalEnding::Won => SETTLE_WON,
+            MinimalEnding::Refunded => SETTLE_CANCELLED,
+        };
+        let started = Instant::now();
+        let mut txn = pool.begin().await?;
+        let written = sqlx::query(statement)
+            .bind(event)
+            .execute(&mut *txn)
+            .await
+            .context("settling the minimal bets")?
+            .rows_affected();
+        txn.commit()
+            .await
+            .context("committing the minimal settlement")?;
+        let took = started.elapsed();
+        pool.close().await;
+        anyhow::ensure!(
+            i64::try_from(written)? == bets,
+            "the minimal settlement wrote {written} ledger lines for {bets} bets"
+        );
+        Ok(took)
+    }
+}
