@@ -74,6 +74,24 @@ pub enum MinimalEnding {
     Refunded,
 }
 
+impl MinimalEnding {
+    /// Its statement.
+    fn statement(self) -> &'static str {
+        match self {
+            Self::Won => SETTLE_WON,
+            Self::Refunded => SETTLE_CANCELLED,
+        }
+    }
+
+    /// What it does to the bets, in words: "won", "refunded".
+    pub fn what(self) -> &'static str {
+        match self {
+            Self::Won => "won",
+            Self::Refunded => "refunded",
+        }
+    }
+}
+
 /// The minimal schema as a migrator, so its database is made the way the
 /// services' are (from a template, dropped at the end of the run).
 struct Schema;
@@ -223,13 +241,9 @@ impl Minimal {
             .execute(&pool)
             .await
             .context("analysing the minimal tables")?;
-        let statement = match ending {
-            MinimalEnding::Won => SETTLE_WON,
-            MinimalEnding::Refunded => SETTLE_CANCELLED,
-        };
         let started = Instant::now();
         let mut txn = pool.begin().await?;
-        let written = sqlx::query(statement)
+        let written = sqlx::query(ending.statement())
             .bind(event)
             .execute(&mut *txn)
             .await

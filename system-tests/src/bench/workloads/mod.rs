@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use sea_orm::sqlx::postgres::PgPoolOptions;
-use sea_orm::sqlx::{self, PgPool, Row as _};
+use sea_orm::sqlx::{self, PgPool};
 use serde_json::json;
 use shared_kernel::testing::{TestBroker, TestDatabase, amqp_url, count};
 use uuid::Uuid;
@@ -147,17 +147,11 @@ async fn pool(db: &TestDatabase) -> anyhow::Result<PgPool> {
         .await?)
 }
 
-/// An open event in bet-maker's copy of the line (at [`COEFFICIENT`]; the
-/// workloads never change it).
-#[derive(Debug, Clone, Copy)]
-struct OpenEvent {
-    id: Uuid,
-}
-
-/// Open events written straight into bet-maker's copy of the line.
-async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Vec<OpenEvent>> {
+/// Open events (at [`COEFFICIENT`], which the workloads never change)
+/// written straight into bet-maker's copy of the line: their ids.
+async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Vec<Uuid>> {
     let pool = pool(db).await?;
-    let rows = sqlx::query(
+    let ids = sqlx::query_scalar(
         "INSERT INTO events (id, coefficient, deadline, status, version)
          SELECT gen_random_uuid(), $2, now() + interval '1 day', 'NEW', 1 FROM generate_series(1, $1)
          RETURNING id",
@@ -167,13 +161,7 @@ async fn seed_open_events(db: &TestDatabase, how_many: i64) -> anyhow::Result<Ve
     .fetch_all(&pool)
     .await?;
     pool.close().await;
-    rows.iter()
-        .map(|row| {
-            Ok(OpenEvent {
-                id: row.try_get("id")?,
-            })
-        })
-        .collect()
+    Ok(ids)
 }
 
 async fn create_event(platform: &Platform) -> anyhow::Result<Uuid> {

@@ -190,10 +190,6 @@ async fn settle(
             ending.what
         )
     };
-    let statement = match ending.limit {
-        MinimalEnding::Won => "won",
-        MinimalEnding::Refunded => "refunded",
-    };
     Ok(Row {
         workload,
         service: format!(
@@ -202,8 +198,9 @@ async fn settle(
             u128::from(bets.unsigned_abs()) * 1000 / service.as_millis().max(1)
         ),
         limit: format!(
-            "{} (minimal schema: the same bets {statement} by one statement)",
-            ms(limit)
+            "{} (minimal schema: the same bets {} by one statement)",
+            ms(limit),
+            ending.limit.what()
         ),
         ratio: Some(format!("{}.{:02}x", times / 100, times % 100)),
         target: "<= 1.5x limit".to_owned(),
@@ -225,11 +222,7 @@ async fn other_events(platform: &Platform, slips: Slips) -> anyhow::Result<Vec<U
     if slips.other_events == 0 {
         return Ok(Vec::new());
     }
-    Ok(seed_open_events(&platform.bet_maker_db, slips.other_events)
-        .await?
-        .iter()
-        .map(|event| event.id)
-        .collect())
+    seed_open_events(&platform.bet_maker_db, slips.other_events).await
 }
 
 /// From `PUT /events/{id}/status` on line-provider to every leg on the

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use sea_orm::sqlx;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::super::load::{LoadResult, closed_loop, median};
 use super::super::{Row, Settings, ms, ratio};
 use super::wallets::{bench_funds, books_balance, fund_bettors};
-use super::{COEFFICIENT, OpenEvent, Platform, pool, seed_open_events};
+use super::{COEFFICIENT, Platform, pool, seed_open_events};
 
 pub(super) fn throughput_row(
     workload: &str,
@@ -224,7 +225,7 @@ pub async fn place_bets_on_one_event(
     sqlx::query(
         "UPDATE event_exposure SET max_liability = 1000000000000000.00 WHERE event_id = $1",
     )
-    .bind(events[0].id)
+    .bind(events[0])
     .execute(&pool)
     .await?;
     pool.close().await;
@@ -234,7 +235,7 @@ pub async fn place_bets_on_one_event(
 }
 
 /// `legs` distinct events of `events`, at random.
-fn pick_legs(events: &[OpenEvent], legs: usize) -> Vec<OpenEvent> {
+fn pick_legs(events: &[Uuid], legs: usize) -> Vec<Uuid> {
     rand::seq::index::sample(&mut rand::rng(), events.len(), legs.min(events.len()))
         .into_iter()
         .map(|i| events[i])
@@ -242,11 +243,11 @@ fn pick_legs(events: &[OpenEvent], legs: usize) -> Vec<OpenEvent> {
 }
 
 /// The body of `POST /bets` for these legs: a single's own form for one.
-fn bet_body(legs: &[OpenEvent]) -> serde_json::Value {
+fn bet_body(legs: &[Uuid]) -> serde_json::Value {
     match legs {
-        [event] => json!({ "event_id": event.id, "amount": STAKE }),
+        [event] => json!({ "event_id": event, "amount": STAKE }),
         _ => json!({
-            "legs": legs.iter().map(|leg| json!({ "event_id": leg.id })).collect::<Vec<_>>(),
+            "legs": legs.iter().map(|leg| json!({ "event_id": leg })).collect::<Vec<_>>(),
             "amount": STAKE,
         }),
     }
@@ -256,7 +257,7 @@ async fn place_bets_on(
     platform: &Platform,
     settings: &Settings,
     concurrency: usize,
-    events: Vec<OpenEvent>,
+    events: Vec<Uuid>,
     legs: usize,
     name: &str,
     target: u128,
@@ -313,14 +314,13 @@ async fn place_bets_on(
         .fund(BETTOR_PREFIX, BETTORS, bench_funds())
         .await?;
     let names = Arc::new(bettors.iter().map(|(bettor, _)| bettor.clone()).collect());
-    let event_ids = Arc::new(events.iter().map(|event| event.id).collect());
     let limit = platform
         .minimal
         .place(
             settings,
             concurrency,
             names,
-            event_ids,
+            events,
             STAKE.parse()?,
             COEFFICIENT.parse()?,
         )
