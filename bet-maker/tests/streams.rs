@@ -299,6 +299,98 @@ async fn a_bettor_follows_their_bets_and_wallet_and_never_another_bettors() {
     );
 }
 
+/// A settlement of more bets than the feed writes a document each for (100)
+/// names them instead, at most 32 a row: the bettor's stream still shows
+/// every bet settled, one message each, and only a group's last message
+/// has an id, so a client cut off inside a group gets all of it again.
+#[tokio::test]
+async fn a_large_settlement_reaches_the_bettor_a_message_per_bet_in_resumable_groups() {
+    const BETS: usize = 120;
+    let app = TestApp::spawn_unfunded().await;
+    let event = open_event(&app, "1.85").await;
+    app.deposit_as("alice", "1000.00").await;
+    for _ in 0..BETS {
+        let response = app.place_bet(event.id, "1.00").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let mut alice = EventStream::expect(bets_stream(&app, "alice")).await;
+    let finished = next(&event, "1.85", LineEventStatus::FinishedWin);
+    app.publish(&message_for(LineEventKind::Finished, &finished))
+        .await;
+
+    let mut settled: Vec<SseMessage> = Vec::new();
+    let mut wallet = None;
+    while settled.len() < BETS || wallet.is_none() {
+        let message = alice
+            .next_within(PATIENCE, "the settled bets and the payout")
+            .await;
+        match message.event.as_str() {
+            // The feed is read a moment behind its commits: the last
+            // placements may come first.
+            "bet" if message.json()["status"] == "PENDING" => {}
+            "bet" => settled.push(message),
+            // The stakes' movements too, before the payout's.
+            "wallet" if message.json()["balance"] == "1102.00" => wallet = Some(message.json()),
+            "wallet" => {}
+            other => panic!("unexpected {other}: {message:?}"),
+        }
+        assert!(settled.len() <= BETS, "a bet twice: {settled:?}");
+    }
+    let payouts: Vec<(Value, Value)> = settled
+        .iter()
+        .map(|message| {
+            (
+                message.json()["status"].clone(),
+                message.json()["payout"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(payouts, vec![(json!("WON"), json!("1.85")); BETS]);
+    let mut ids: Vec<String> = settled
+        .iter()
+        .map(|message| message.json()["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), BETS, "every bet once");
+    assert_eq!(
+        wallet,
+        Some(json!({"balance": "1102.00", "currency": "EUR"}))
+    );
+    let ends: Vec<usize> = settled
+        .iter()
+        .enumerate()
+        .filter_map(|(index, message)| message.id.is_some().then_some(index))
+        .collect();
+    assert_eq!(
+        ends,
+        [31, 63, 95, 119],
+        "groups of 32, an id at the end of each"
+    );
+
+    // Cut off inside the second group: the client's last id is the first
+    // group's, and it gets the second group whole, and the rest.
+    let first_group_end = position(&settled[31]);
+    let mut resumed = EventStream::expect(
+        bets_stream(&app, "alice").header("Last-Event-ID", first_group_end.to_string()),
+    )
+    .await;
+    let mut again = Vec::new();
+    while again.len() < BETS - 32 {
+        let message = resumed
+            .next_within(PATIENCE, "the bets after the first group")
+            .await;
+        if message.event == "bet" {
+            again.push(message.json()["id"].clone());
+        }
+    }
+    let rest: Vec<Value> = settled[32..]
+        .iter()
+        .map(|message| message.json()["id"].clone())
+        .collect();
+    assert_eq!(again, rest);
+}
+
 #[tokio::test]
 async fn a_corrected_result_reaches_the_bettor_and_the_line_live() {
     let app = TestApp::spawn_unfunded().await;

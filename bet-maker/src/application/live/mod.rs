@@ -55,13 +55,18 @@ pub struct WalletBalance {
     pub currency: String,
 }
 
-/// What changed, as it is right after the change.
+/// What changed, as it is right after the change (or, for [`Self::Bets`],
+/// at least as new).
 #[derive(Debug, Clone)]
 pub enum LiveChange {
     /// bet-maker's copy of an event.
     Line(LineEvent),
     /// A bet, placed or settled.
     Bet(Bet),
+    /// Some of one bettor's bets that one statement changed among many (a
+    /// settlement), in the order of their ids, as they are when read: the
+    /// feed names them rather than holding a document of each.
+    Bets(Vec<Bet>),
     /// A wallet whose balance moved.
     Wallet(WalletBalance),
 }
@@ -77,9 +82,10 @@ pub struct FeedChange {
     /// nobody on this replica followed when it was read: such a change was
     /// committed before anyone followed the bettor here).
     pub change: Option<LiveChange>,
-    /// The change as the adapter sending it writes it, kept by the first
-    /// subscriber that renders it so that thousands render it once.
-    pub rendered: OnceLock<String>,
+    /// The change as the adapter sending it writes it (a message per bet
+    /// of [`LiveChange::Bets`], else one), kept by the first subscriber
+    /// that renders it so that thousands render it once.
+    pub rendered: OnceLock<Vec<String>>,
 }
 
 impl FeedChange {

@@ -9,10 +9,14 @@ use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, PgPool, Row};
 use shared_kernel::storage::{StorageError, sqlx_storage};
 
-use super::feed_snapshots::parse_snapshot;
-use crate::application::live::{ChangeLog, FeedChange, FeedKey, Topic};
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::feed_snapshots::{named_bets, parse_snapshot};
+use crate::application::live::{ChangeLog, FeedChange, FeedKey, LiveChange, Topic};
 use crate::application::ports::RepositoryError;
-use crate::domain::BettorId;
+use crate::domain::{Bet, BettorId};
 
 /// Every change below this is committed: the oldest transaction still
 /// running.
@@ -41,6 +45,11 @@ const READ_LINE: &str =
     read_after!("AND bettor_id IS NULL ORDER BY change_feed.xid, position LIMIT $3");
 const READ_BETTOR: &str =
     read_after!("AND bettor_id = $3 ORDER BY change_feed.xid, position LIMIT $4");
+
+/// The bets of `$1` as the feed's documents write them (`bet_document`: the
+/// row and its legs), for the `bets` rows read.
+const NAMED_BETS: &str =
+    "SELECT id, bet_document(bets)::text AS snapshot FROM bets WHERE id = ANY($1::uuid[])";
 
 const LOCATE: &str = "SELECT xid::text AS xid, bettor_id FROM change_feed WHERE position = $1";
 
@@ -112,8 +121,7 @@ impl ChangeLog for SqlChangeLog {
     ) -> Result<Vec<FeedChange>, RepositoryError> {
         const OPERATION: &str = "reading the change feed";
         let rows = self.rows(READ_ALL, after, None, limit, OPERATION).await?;
-        let changes = rows.iter().map(|row| change_of(row, followed, OPERATION));
-        Ok(changes.collect::<Result<_, _>>()?)
+        Ok(self.changes_of(&rows, followed, OPERATION).await?)
     }
 
     async fn read_topic(
@@ -130,8 +138,7 @@ impl ChangeLog for SqlChangeLog {
                     .await?
             }
         };
-        let changes = rows.iter().map(|row| change_of(row, &|_| true, OPERATION));
-        Ok(changes.collect::<Result<_, _>>()?)
+        Ok(self.changes_of(&rows, &|_| true, OPERATION).await?)
     }
 
     async fn locate(
@@ -186,12 +193,19 @@ fn xid_of(row: &PgRow, operation: &'static str) -> Result<u64, StorageError> {
         .map_err(|_| StorageError::corrupt(operation, format!("`{text}` is not a transaction id")))
 }
 
-/// A row of the feed, with what changed when `wanted` says so.
-fn change_of(
+/// A row of the feed as read: where it sits, whose it is, and, when
+/// `wanted` says so, its kind and snapshot.
+struct FeedRow {
+    key: FeedKey,
+    topic: Topic,
+    content: Option<(String, String)>,
+}
+
+fn feed_row(
     row: &PgRow,
     wanted: &dyn Fn(&BettorId) -> bool,
     operation: &'static str,
-) -> Result<FeedChange, StorageError> {
+) -> Result<FeedRow, StorageError> {
     let field = sqlx_storage(operation);
     let key = FeedKey {
         xid: xid_of(row, operation)?,
@@ -202,21 +216,99 @@ fn change_of(
         None => Topic::Line,
         Some(bettor) => Topic::Bettor(BettorId::restore(bettor)),
     };
-    let change = match &topic {
+    let content = match &topic {
         Topic::Bettor(bettor) if !wanted(bettor) => None,
-        _ => {
-            let kind: String = row.try_get("kind").map_err(sqlx_storage(operation))?;
+        _ => Some((
+            row.try_get("kind").map_err(sqlx_storage(operation))?,
+            row.try_get("snapshot").map_err(sqlx_storage(operation))?,
+        )),
+    };
+    Ok(FeedRow {
+        key,
+        topic,
+        content,
+    })
+}
+
+impl SqlChangeLog {
+    /// The changes of `rows`, with what changed when `wanted` says so: a
+    /// snapshot read back, or the bets a `bets` row names, read in one
+    /// query for the whole page.
+    async fn changes_of(
+        &self,
+        rows: &[PgRow],
+        wanted: &(dyn for<'b> Fn(&'b BettorId) -> bool + Send + Sync),
+        operation: &'static str,
+    ) -> Result<Vec<FeedChange>, StorageError> {
+        let rows = rows
+            .iter()
+            .map(|row| feed_row(row, wanted, operation))
+            .collect::<Result<Vec<_>, _>>()?;
+        let named: Vec<Uuid> = rows
+            .iter()
+            .filter_map(|row| match &row.content {
+                Some((kind, snapshot)) if kind == "bets" => named_bets(snapshot).ok(),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let bets = self.named(&named, operation).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let change = row.content.and_then(|(kind, snapshot)| {
+                    let change = if kind == "bets" {
+                        named_bets(&snapshot).map(|ids| {
+                            LiveChange::Bets(
+                                ids.iter().filter_map(|id| bets.get(id).cloned()).collect(),
+                            )
+                        })
+                    } else {
+                        parse_snapshot(&kind, &snapshot)
+                    };
+                    // A row that cannot be read is reported and passed
+                    // over: it must not stop every stream behind it.
+                    change
+                        .inspect_err(|what| {
+                            tracing::error!(position = row.key.position, %what,
+                                "an unreadable change in the feed is skipped");
+                        })
+                        .ok()
+                });
+                FeedChange::new(row.key, row.topic, change)
+            })
+            .collect())
+    }
+
+    /// The bets `ids` as they are now, by id (one that cannot be read is
+    /// reported and left out).
+    async fn named(
+        &self,
+        ids: &[Uuid],
+        operation: &'static str,
+    ) -> Result<HashMap<Uuid, Bet>, StorageError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(NAMED_BETS)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation))?;
+        let mut bets = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: Uuid = row.try_get("id").map_err(sqlx_storage(operation))?;
             let snapshot: String = row.try_get("snapshot").map_err(sqlx_storage(operation))?;
-            // A row that cannot be read is reported and passed over: it
-            // must not stop every stream behind it.
-            match parse_snapshot(&kind, &snapshot) {
-                Ok(change) => Some(change),
+            match parse_snapshot("bet", &snapshot) {
+                Ok(LiveChange::Bet(bet)) => {
+                    bets.insert(id, bet);
+                }
+                Ok(_) => {}
                 Err(what) => {
-                    tracing::error!(position = key.position, %what, "an unreadable change in the feed is skipped");
-                    None
+                    tracing::error!(%id, %what, "an unreadable bet named by the feed is skipped")
                 }
             }
         }
-    };
-    Ok(FeedChange::new(key, topic, change))
+        Ok(bets)
+    }
 }

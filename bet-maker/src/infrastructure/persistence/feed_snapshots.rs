@@ -1,6 +1,8 @@
 //! The rows of `change_feed` as the triggers write them (`to_jsonb` of the
-//! changed row), read back into the domain through the same entities, and
-//! so the same spelling of statuses, as the repositories.
+//! changed row; a bet as `bet_document` writes it, or for a statement that
+//! changed many, the ids of a bettor's bets), read back into the domain
+//! through the same entities, and so the same spelling of statuses, as the
+//! repositories.
 
 use std::str::FromStr;
 
@@ -137,8 +139,14 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
                 currency: row.currency,
             }))
         }
+        "bets" => Err("a `bets` row names bets to be read, it holds no snapshot".to_owned()),
         other => Err(format!("unknown kind `{other}`")),
     }
+}
+
+/// The bets a `bets` row names: a JSON array of their ids.
+pub(super) fn named_bets(snapshot: &str) -> Result<Vec<Uuid>, String> {
+    serde_json::from_str(snapshot).map_err(|error| format!("unreadable bets row: {error}"))
 }
 
 /// An optional exact decimal.

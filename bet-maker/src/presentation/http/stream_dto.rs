@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::dto::BetDto;
 use super::wallet_dto::WalletDto;
 use crate::application::live::{Delivery, FeedChange, LiveChange, ResetReason};
-use crate::domain::{LineEvent, LineEventStatus};
+use crate::domain::{Bet, LineEvent, LineEventStatus};
 
 /// The `data` of an `event: line` message: bet-maker's copy of an event
 /// after a change.
@@ -121,46 +121,63 @@ impl StreamName {
     }
 }
 
-/// The server-sent event of a delivery.
-pub fn message(stream: StreamName, delivery: &Delivery) -> Event {
+/// The server-sent events of a delivery: one, or one per bet of a
+/// settlement's [`LiveChange::Bets`].
+pub fn messages(stream: StreamName, delivery: &Delivery) -> Vec<Event> {
     match delivery {
-        Delivery::Change(change) => change_message(change),
-        Delivery::Reset(reason) => reset_message(stream, *reason),
-        Delivery::KeepAlive => Event::default().comment("keep-alive"),
+        Delivery::Change(change) => change_messages(change),
+        Delivery::Reset(reason) => vec![reset_message(stream, *reason)],
+        Delivery::KeepAlive => vec![Event::default().comment("keep-alive")],
     }
 }
 
-/// The message's name and data, rendered once for every subscriber.
-fn change_message(change: &FeedChange) -> Event {
+/// The change's messages, rendered once for every subscriber. Only the last
+/// carries the change's position as its `id`: a client cut off among the
+/// bets of one change resumes from the change before it and gets them all
+/// again (each is the bet's whole state, so a repeat is harmless), never
+/// only the rest.
+fn change_messages(change: &FeedChange) -> Vec<Event> {
     let name = match &change.change {
         Some(LiveChange::Line(_)) => "line",
-        Some(LiveChange::Bet(_)) => "bet",
+        Some(LiveChange::Bet(_) | LiveChange::Bets(_)) => "bet",
         Some(LiveChange::Wallet(_)) => "wallet",
         None => "unknown",
     };
     let data = change.rendered.get_or_init(|| {
+        let bet =
+            |bet: &Bet| serde_json::to_string(&BettorStreamData::Bet(BetDto::from(bet.clone())));
         let rendered = match &change.change {
-            Some(LiveChange::Line(event)) => serde_json::to_string(&LineEventDto::from(event)),
-            Some(LiveChange::Bet(bet)) => {
-                serde_json::to_string(&BettorStreamData::Bet(BetDto::from(bet.clone())))
+            Some(LiveChange::Line(event)) => {
+                serde_json::to_string(&LineEventDto::from(event)).map(|data| vec![data])
             }
+            Some(LiveChange::Bet(one)) => bet(one).map(|data| vec![data]),
+            Some(LiveChange::Bets(bets)) => bets.iter().map(bet).collect(),
             Some(LiveChange::Wallet(wallet)) => {
                 serde_json::to_string(&BettorStreamData::Wallet(WalletDto {
                     balance: WireDecimal::from_decimal_exact(wallet.balance),
                     currency: wallet.currency.clone(),
                 }))
+                .map(|data| vec![data])
             }
-            None => Ok(String::new()),
+            None => Ok(vec![String::new()]),
         };
         rendered.unwrap_or_else(|error| {
             tracing::error!(%error, position = change.key.position, "rendering a change failed");
-            String::new()
+            vec![String::new()]
         })
     });
-    Event::default()
-        .id(change.key.position.to_string())
-        .event(name)
-        .data(data)
+    let last = data.len().saturating_sub(1);
+    data.iter()
+        .enumerate()
+        .map(|(index, data)| {
+            let message = Event::default().event(name).data(data);
+            if index == last {
+                message.id(change.key.position.to_string())
+            } else {
+                message
+            }
+        })
+        .collect()
 }
 
 fn reset_message(stream: StreamName, reason: ResetReason) -> Event {

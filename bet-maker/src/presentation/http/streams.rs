@@ -1,14 +1,15 @@
 //! `GET /events/stream` and `GET /bets/stream`: server-sent events, one
-//! message per change, each with an `id:` a client sends back as
-//! `Last-Event-ID` to get what it missed.
+//! message per change (per bet of a change naming many), each change's
+//! last with an `id:` a client sends back as `Last-Event-ID` to get what it
+//! missed.
 
 use std::convert::Infallible;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
-use futures_util::Stream;
 use futures_util::stream;
+use futures_util::{Stream, StreamExt as _};
 use shared_kernel::http::{ClientAddress, FieldError, Problem, StreamSlot};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +18,7 @@ use super::AppState;
 use super::bettor::Bettor;
 use super::errors::storage_problem;
 use super::examples;
-use super::stream_dto::{BettorStreamData, LineEventDto, StreamName, message};
+use super::stream_dto::{BettorStreamData, LineEventDto, StreamName, messages};
 use crate::application::live::{Delivery, ResetReason, Subscription, Topic};
 
 /// The header a reconnecting client names its last message in.
@@ -76,7 +77,9 @@ async fn events_stream(
 /// changes only: `event: bet` (data: the bet, when placed and when
 /// settled) and `event: wallet` (data: the wallet, after every movement of
 /// its balance), with the same `id`, `Last-Event-ID`, `event: reset` and
-/// keep-alive rules. Needs the bettor's token.
+/// keep-alive rules. A settlement of many bets sends a message per bet,
+/// in groups of which only the last message carries an `id`: a client cut
+/// off inside a group gets the whole group again. Needs the bettor's token.
 #[utoipa::path(
     get, path = "/bets/stream", tag = "bets",
     security(("bettor_token" = [])),
@@ -161,7 +164,7 @@ fn deliveries(
     slot: StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let open = OpenStream::new(stream, slot);
-    stream::unfold(
+    let deliveries = stream::unfold(
         (subscription, open),
         move |(mut subscription, open)| async move {
             match subscription.next().await? {
@@ -169,7 +172,7 @@ fn deliveries(
                     if let Delivery::Reset(reason) = &delivery {
                         open.reset(*reason);
                     }
-                    Some((Ok(message(stream, &delivery)), (subscription, open)))
+                    Some((messages(stream, &delivery), (subscription, open)))
                 }
                 Err(error) => {
                     tracing::warn!(error = %shared_kernel::storage::chain(&error), stream = stream.label(),
@@ -178,7 +181,8 @@ fn deliveries(
                 }
             }
         },
-    )
+    );
+    deliveries.flat_map(|messages| stream::iter(messages.into_iter().map(Ok)))
 }
 
 /// Counts a stream in `sse_streams_open{stream}` while it lives, and its
