@@ -364,6 +364,12 @@ pub async fn settle_bets(
 async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, StorageError> {
     let operation = format!("settling bets of event {}", event.id);
     let backend = txn.get_database_backend();
+    // The planner costs a large settlement high enough to compile it (JIT),
+    // which took 1.4 s of a 100,000-bet settlement's 3.9 s and saved none
+    // of it: the work is writing rows, not evaluating expressions.
+    txn.execute_unprepared("SET LOCAL jit = off")
+        .await
+        .map_err(storage(operation.clone()))?;
     for lock in [LOCK_ACCUMULATORS, LOCK_OTHER_LEGS_EXPOSURE] {
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
