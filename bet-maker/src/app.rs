@@ -25,7 +25,7 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository,
+    GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository,
     SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository, SqlRiskRepository,
     SqlStaffRepository, SqlWalletRepository,
 };
@@ -89,8 +89,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         max_payout: config.max_payout,
         max_liability_per_event: config.max_liability_per_event,
     };
+    // Concurrent placements go a group to a commit, placed by writers
+    // started with the other workers below.
+    let (placements, placement_writers) = GroupedBetRepository::new(
+        SeaOrmBetRepository::new(db.clone()),
+        config.placement.groups(),
+    );
     let bets = BetService::new(
-        Arc::new(SeaOrmBetRepository::new(db.clone())),
+        Arc::new(placements),
         open_events.clone(),
         clock.clone(),
         config.max_stake,
@@ -212,6 +218,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         line,
         broker,
     );
+    // Not stopped by the signal: the writers place what the HTTP server's
+    // requests queued, and end once the server is done with them.
+    service.spawn_worker("placement writers", |_stop| placement_writers.run());
     service.spawn_worker("consumer", |stop| consumer.run(stop));
     service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
     service.spawn_worker("change feed listener", {
