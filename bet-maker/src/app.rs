@@ -25,9 +25,9 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository,
-    SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository, SqlRiskRepository,
-    SqlStaffRepository, SqlWalletRepository,
+    GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository,
+    SqlAccountRepository, SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository,
+    SqlRiskRepository, SqlStaffRepository, SqlWalletRepository,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{

@@ -2,11 +2,11 @@
 //! `Idempotency-Key`s that placed them.
 //!
 //! A bet is placed in one statement (one round trip, no transaction to
-//! open or close), [`super::placement::PLACE_BET`]: it locks the events at
-//! the versions the bet was decided on, debits the wallet, inserts the
-//! bet, its stake's ledger transaction and entries, and claims the key, or
-//! does nothing. Under load, [`super::GroupedBetRepository`] places
-//! concurrent bets a group to a statement instead.
+//! open or close), [`super::PLACE_BETS`] with a group of one: it locks the
+//! events at the versions the bet was decided on, debits the wallet,
+//! inserts the bet, its stake's ledger transaction and entries, and claims
+//! the key, or does nothing. Under load, [`super::GroupedBetRepository`]
+//! places concurrent bets a group to a statement.
 
 use async_trait::async_trait;
 use sea_orm::sqlx::PgPool;

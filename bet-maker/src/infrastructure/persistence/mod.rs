@@ -29,8 +29,8 @@ pub use change_log::SqlChangeLog;
 pub use idempotency_keys::KeySweeper;
 pub use line_repository::SeaOrmLineRepository;
 pub use payment_repository::SqlPaymentRepository;
-/// Public so tests can find the statements among the server's queries.
-pub use placement::{PLACE_BET, PLACE_BETS};
+/// Public so tests can find the statement among the server's queries.
+pub use placement::PLACE_BETS;
 pub use placement_groups::{GroupSettings, GroupedBetRepository, PlacementWriters};
 pub use risk_repository::{RELEASE_EXPOSURE, SET_BETTOR_LIMIT, SET_EVENT_LIMIT, SqlRiskRepository};
 /// Public so `make bench` can issue the very statements directly, as the

@@ -5,14 +5,14 @@
 //! writers ([`GroupSettings::writers`]) each take everything queued, up to
 //! [`GroupSettings::max_group`], without waiting for more (a bet that
 //! finds the queue empty and a writer free is placed at once, alone), and
-//! place it with [`PLACE_BETS`](super::placement::PLACE_BETS): one round
-//! trip and one commit for the group, where placing bets one by one costs
-//! one of each per bet. Each caller is answered once the group is
+//! place it with [`PLACE_BETS`](super::PLACE_BETS): one round trip, one
+//! commit and one set of writes for the group, where placing bets one by
+//! one costs each of them per bet. Each caller is answered once the group is
 //! committed, and turns the answer into its outcome itself (reading the
 //! balance of a refused bet), so the writer is free for the next group.
 //!
 //! A group that fails is undone whole and placed again one bet at a time
-//! ([`PLACE_BET`](super::placement::PLACE_BET)), so one bet's error (a key
+//! (each a group of one), so one bet's error (a key
 //! claimed by a concurrent request outside the group, a deadlock) stays
 //! its own; when the database is unreachable, every bet of the group is
 //! answered so. A caller that stops waiting (its request cancelled) does
@@ -195,7 +195,10 @@ async fn write_groups(queue: Arc<Mutex<mpsc::Receiver<Queued>>>, pool: PgPool, m
 
 /// Places `group` and answers each of its bets (a caller that stopped
 /// waiting is not there to answer: its bet is placed all the same).
-async fn write(pool: &PgPool, group: Vec<Queued>) {
+async fn write(pool: &PgPool, mut group: Vec<Queued>) {
+    // In the order the bets were decided in (near enough the queue's), so
+    // a bettor's wallet lines run in the order of their ids.
+    group.sort_by_key(|queued| queued.placement.first_entry());
     metrics::counter!("bet_placement_groups_total").increment(1);
     metrics::counter!("bet_placement_grouped_bets_total").increment(group.len() as u64);
     if group.len() == 1 {

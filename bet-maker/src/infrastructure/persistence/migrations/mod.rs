@@ -16,7 +16,6 @@ mod m20261206_000012_payments;
 mod m20261207_000013_suspension_late_bets_and_corrections;
 mod m20261207_000014_risk_limits;
 mod m20261207_000015_accumulators_and_cash_out;
-mod m20261207_000017_grouped_placement;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -37,7 +36,6 @@ const ALL: &[SqlMigration] = &[
     m20261207_000013_suspension_late_bets_and_corrections::MIGRATION,
     m20261207_000014_risk_limits::MIGRATION,
     m20261207_000015_accumulators_and_cash_out::MIGRATION,
-    m20261207_000017_grouped_placement::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
