@@ -18,12 +18,12 @@ use sea_orm::{
 };
 use shared_kernel::database::{PageOrder, select_page};
 use shared_kernel::pagination::PageRequest;
-use shared_kernel::storage::{StorageError, storage};
+use shared_kernel::storage::{StorageError, sqlx_storage, storage};
 use uuid::Uuid;
 
 use super::entities::{bet_legs, bets, idempotency_keys};
 use super::mapping::{bet_from_row, leg_from_row};
-use super::placement::{Placement, outcome, place_one};
+use super::placement::{Placement, outcome, place_group, place_one};
 use crate::application::ports::{
     BetFilter, BetRepository, BetToPlace, EarlierBet, IdempotencyClaim, PlaceOutcome,
     RepositoryError,
@@ -48,13 +48,36 @@ impl SeaOrmBetRepository {
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Places `bets` as one group, in their order: one statement and one
+    /// commit, each bet decided as if placed alone once the ones before it
+    /// had committed; the outcome of each, in that order. Any error (a key
+    /// claimed concurrently outside the group) undoes the whole group.
+    pub async fn place_group(
+        &self,
+        bets: &[BetToPlace<'_>],
+    ) -> Result<Vec<PlaceOutcome>, RepositoryError> {
+        let placements: Vec<Placement> = bets.iter().map(Placement::of).collect();
+        let group: Vec<&Placement> = placements.iter().collect();
+        let decided = place_group(&self.pool, &group)
+            .await
+            .map_err(sqlx_storage(format!(
+                "placing a group of {} bets",
+                bets.len()
+            )))?;
+        let mut outcomes = Vec::with_capacity(bets.len());
+        for (decided, to_place) in decided.into_iter().zip(bets) {
+            outcomes.push(outcome(decided, to_place)?);
+        }
+        Ok(outcomes)
+    }
 }
 
 #[async_trait]
 impl BetRepository for SeaOrmBetRepository {
     async fn place(&self, to_place: BetToPlace<'_>) -> Result<PlaceOutcome, RepositoryError> {
         let decided = place_one(&self.pool, &Placement::of(&to_place)).await?;
-        outcome(&self.pool, decided, &to_place).await
+        outcome(decided, &to_place)
     }
 
     async fn earlier_use(

@@ -11,7 +11,7 @@ use sea_orm::sqlx::{self, PgPool, Row};
 use shared_kernel::storage::{StorageError, sqlx_storage};
 use uuid::Uuid;
 
-use super::wallet_repository::{EntryColumns, read_balance};
+use super::wallet_repository::EntryColumns;
 use crate::application::ports::{BetToPlace, PlaceOutcome, RepositoryError};
 use crate::domain::{Account, Excluded, RiskLimits, check_funds, check_risk};
 
@@ -70,7 +70,8 @@ use crate::domain::{Account, Excluded, RiskLimits, check_funds, check_risk};
 ///
 /// Returns one row per bet, in the group's order: whether every event was
 /// held at its version, whether the key was claimed before, the balance
-/// after the debit (none when nothing was written), the exclusion that
+/// when the bet's turn came (0.00 without a wallet) and after the debit
+/// (none when nothing was written), the exclusion that
 /// lasts longest, if any (its end; none for ever), and the limits the bet
 /// met (the bettor's cap; the liability, as the bets before it left it,
 /// and maximum of the leg with the least room).
@@ -134,12 +135,13 @@ pub const PLACE_BETS: &str = "
             LIMIT 1
         ) AS excluded ON true
     ),
-    decided (n, liabilities, balances, claims, placed, key_taken, balance, liability,
-             max_liability) AS (
+    decided (n, liabilities, balances, claims, placed, key_taken, balance_before, balance,
+             liability, max_liability) AS (
         SELECT 0::bigint,
                coalesce((SELECT jsonb_object_agg(event_id, liability) FROM exposure), '{}'),
                coalesce((SELECT jsonb_object_agg(bettor_id, balance) FROM wallet), '{}'),
-               '[]'::jsonb, false, false, NULL::numeric, NULL::numeric, NULL::numeric
+               '[]'::jsonb, false, false, NULL::numeric, NULL::numeric, NULL::numeric,
+               NULL::numeric
         UNION ALL
         SELECT s.n,
                CASE WHEN verdict.placed
@@ -150,7 +152,7 @@ pub const PLACE_BETS: &str = "
                CASE WHEN verdict.placed AND s.key IS NOT NULL
                     THEN d.claims || jsonb_build_array(jsonb_build_array(s.bettor_id, s.key))
                     ELSE d.claims END,
-               verdict.placed, verdict.key_taken,
+               verdict.placed, verdict.key_taken, wallet_after.before,
                CASE WHEN verdict.placed THEN verdict.balance END,
                room.liability, room.max_liability
         FROM decided d JOIN slip s ON s.n = d.n + 1
@@ -173,7 +175,8 @@ pub const PLACE_BETS: &str = "
             ) AS leg
         ) AS room
         CROSS JOIN LATERAL (
-            SELECT (d.balances ->> s.bettor_id)::numeric + s.wallet_change AS balance,
+            SELECT (d.balances ->> s.bettor_id)::numeric AS before,
+                   (d.balances ->> s.bettor_id)::numeric + s.wallet_change AS balance,
                    s.key_claimed OR d.claims @> jsonb_build_array(jsonb_build_array(s.bettor_id, s.key))
                        AS key_taken
         ) AS wallet_after
@@ -236,7 +239,8 @@ pub const PLACE_BETS: &str = "
                p.bet_id, txn.created_at
         FROM placed p JOIN txn ON txn.id = p.transaction_id JOIN asked_entry e ON e.n = p.n
     )
-    SELECT s.held_legs = s.legs AS event_held, d.key_taken, d.balance, s.excluded,
+    SELECT s.held_legs = s.legs AS event_held, d.key_taken,
+           coalesce(d.balance_before, 0.00) AS balance_before, d.balance, s.excluded,
            s.excluded_until, s.bettor_max_stake, d.liability, d.max_liability
     FROM decided d JOIN slip s ON s.n = d.n
     ORDER BY d.n";
@@ -313,13 +317,14 @@ pub(super) enum Decided {
 }
 
 /// A bet's row of [`PLACE_BETS`]: whether every event was held at its version,
-/// whether the key was claimed before, the balance after the debit (none
-/// when nothing was written), the longest exclusion, and the limits the
-/// bet met.
+/// whether the key was claimed before, the balance it found and the one
+/// after the debit (none when nothing was written), the longest exclusion,
+/// and the limits the bet met.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Returned {
     event_held: bool,
     key_taken: bool,
+    balance_before: Decimal,
     balance: Option<Decimal>,
     excluded: bool,
     excluded_until: Option<DateTime<Utc>>,
@@ -333,6 +338,7 @@ impl Returned {
         Ok(Self {
             event_held: row.try_get("event_held")?,
             key_taken: row.try_get("key_taken")?,
+            balance_before: row.try_get("balance_before")?,
             balance: row.try_get("balance")?,
             excluded: row.try_get("excluded")?,
             excluded_until: row.try_get("excluded_until")?,
@@ -432,13 +438,12 @@ fn flattened<'a, T: Copy + 'a>(
 }
 
 /// What `decided` means for `to_place`. A bet refused by its wallet or
-/// its limits reads the balance (the refusal says what the bettor could
-/// stake); which limit refused it is `domain::check_risk`'s answer on the
-/// limits the statement saw. A key claimed before counts only where the
-/// bet would otherwise have been written (where the claim broke the
-/// statement, before the key was checked in it).
-pub(super) async fn outcome(
-    pool: &PgPool,
+/// its limits says the balance it found (the refusal says what the bettor
+/// could stake); which limit refused it is `domain::check_risk`'s answer on
+/// the limits the statement saw. A key claimed before counts only where
+/// the bet would otherwise have been written (as when the claim breaks the
+/// statement).
+pub(super) fn outcome(
     decided: Decided,
     to_place: &BetToPlace<'_>,
 ) -> Result<PlaceOutcome, RepositoryError> {
@@ -460,12 +465,12 @@ pub(super) async fn outcome(
                 .map_or(Excluded::Permanently, Excluded::Until),
         ));
     }
-    let operation = format!("placing bet {}", bet.id());
-    let balance = read_balance(pool, bet.bettor_id()).await?;
     let Some((liability, max_liability)) = returned.liability.zip(returned.max_liability) else {
-        return Err(
-            StorageError::corrupt(operation, "the event is held but has no exposure row").into(),
-        );
+        return Err(StorageError::corrupt(
+            format!("placing bet {}", bet.id()),
+            "the event is held but has no exposure row",
+        )
+        .into());
     };
     let limits = RiskLimits {
         bettor_max_stake: returned.bettor_max_stake,
@@ -473,6 +478,7 @@ pub(super) async fn outcome(
         liability,
         max_liability,
     };
+    let balance = returned.balance_before;
     Ok(match check_risk(bet.amount(), &bet.price(), &limits) {
         Err(refused) => PlaceOutcome::OverLimit {
             refused,

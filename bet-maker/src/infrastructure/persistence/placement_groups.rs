@@ -8,8 +8,7 @@
 //! place it with [`PLACE_BETS`](super::PLACE_BETS): one round trip, one
 //! commit and one set of writes for the group, where placing bets one by
 //! one costs each of them per bet. Each caller is answered once the group is
-//! committed, and turns the answer into its outcome itself (reading the
-//! balance of a refused bet), so the writer is free for the next group.
+//! committed.
 //!
 //! A group that fails is undone whole and placed again one bet at a time
 //! (each a group of one), so one bet's error (a key
@@ -99,6 +98,11 @@ impl GroupedBetRepository {
             writers,
         )
     }
+
+    /// How many bets wait in the queue for a writer now.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
 }
 
 /// The writers stopped before the bet was queued or answered: the service
@@ -130,7 +134,7 @@ impl BetRepository for GroupedBetRepository {
             .await
             .map_err(|_| stopped(bet_id))?;
         let decided = answered.await.map_err(|_| stopped(bet_id))??;
-        outcome(self.bets.pool(), decided, &to_place).await
+        outcome(decided, &to_place)
     }
 
     async fn earlier_use(
