@@ -96,8 +96,8 @@ pub const PLACE_BETS: &str = "
     ),
     event AS MATERIALIZED (
         SELECT events.id, events.version FROM events
-        JOIN (SELECT DISTINCT event_id, version FROM asked_leg) AS asked
-            ON asked.event_id = events.id AND asked.version = events.version
+        JOIN (SELECT DISTINCT event_id, version FROM asked_leg) AS wanted
+            ON wanted.event_id = events.id AND wanted.version = events.version
         ORDER BY events.id
         FOR SHARE OF events
     ),
@@ -147,26 +147,26 @@ pub const PLACE_BETS: &str = "
                CASE WHEN verdict.placed
                     THEN d.liabilities || room.liabilities_after ELSE d.liabilities END,
                CASE WHEN verdict.placed
-                    THEN d.balances || jsonb_build_object(s.bettor_id, verdict.balance)
+                    THEN d.balances || jsonb_build_object(s.bettor_id, turn.balance_after)
                     ELSE d.balances END,
                CASE WHEN verdict.placed AND s.key IS NOT NULL
                     THEN d.claims || jsonb_build_array(jsonb_build_array(s.bettor_id, s.key))
                     ELSE d.claims END,
-               verdict.placed, verdict.key_taken, wallet_after.before,
-               CASE WHEN verdict.placed THEN verdict.balance END,
+               verdict.placed, turn.key_taken, turn.balance_before,
+               CASE WHEN verdict.placed THEN turn.balance_after END,
                room.liability, room.max_liability
         FROM decided d JOIN slip s ON s.n = d.n + 1
         CROSS JOIN LATERAL (
-            SELECT count(*) AS rows,
+            SELECT count(*) AS exposed_legs,
                    coalesce(bool_and(leg.liability + (s.potential_payout - s.amount)
                                      <= leg.max_liability), false) AS fits,
                    (array_agg(leg.liability ORDER BY leg.max_liability - leg.liability,
                               leg.event_id))[1] AS liability,
                    (array_agg(leg.max_liability ORDER BY leg.max_liability - leg.liability,
                               leg.event_id))[1] AS max_liability,
-                   coalesce(jsonb_object_agg(leg.event_id, leg.liability
-                                + (s.potential_payout - s.amount))
-                            FILTER (WHERE leg.event_id IS NOT NULL), '{}') AS liabilities_after
+                   coalesce(jsonb_object_agg(leg.event_id,
+                                             leg.liability + (s.potential_payout - s.amount)),
+                            '{}') AS liabilities_after
             FROM (
                 SELECT l.event_id, (d.liabilities ->> l.event_id::text)::numeric AS liability,
                        coalesce(x.max_liability, s.default_max_liability) AS max_liability
@@ -175,18 +175,18 @@ pub const PLACE_BETS: &str = "
             ) AS leg
         ) AS room
         CROSS JOIN LATERAL (
-            SELECT (d.balances ->> s.bettor_id)::numeric AS before,
-                   (d.balances ->> s.bettor_id)::numeric + s.wallet_change AS balance,
-                   s.key_claimed OR d.claims @> jsonb_build_array(jsonb_build_array(s.bettor_id, s.key))
+            SELECT (d.balances ->> s.bettor_id)::numeric AS balance_before,
+                   (d.balances ->> s.bettor_id)::numeric + s.wallet_change AS balance_after,
+                   s.key_claimed
+                       OR d.claims @> jsonb_build_array(jsonb_build_array(s.bettor_id, s.key))
                        AS key_taken
-        ) AS wallet_after
+        ) AS turn
         CROSS JOIN LATERAL (
-            SELECT wallet_after.balance, wallet_after.key_taken,
-                   coalesce(s.held_legs = s.legs AND room.rows = s.legs AND room.fits
-                            AND wallet_after.balance >= 0 AND NOT s.excluded
+            SELECT coalesce(s.held_legs = s.legs AND room.exposed_legs = s.legs AND room.fits
+                            AND turn.balance_after >= 0 AND NOT s.excluded
                             AND NOT coalesce(s.bettor_max_stake < s.amount, false)
                             AND s.potential_payout <= s.max_payout
-                            AND NOT wallet_after.key_taken, false) AS placed
+                            AND NOT turn.key_taken, false) AS placed
         ) AS verdict
     ),
     placed AS MATERIALIZED (
