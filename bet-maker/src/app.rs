@@ -27,7 +27,7 @@ use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
     GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository,
     SqlAccountRepository, SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository,
-    SqlRiskRepository, SqlStaffRepository, SqlWalletRepository,
+    SqlRiskRepository, SqlStaffRepository, SqlWalletRepository, writers_database_url,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -90,11 +90,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         max_liability_per_event: config.max_liability_per_event,
     };
     // Concurrent placements go a group to a commit, placed by writers
-    // started with the other workers below.
-    let (placements, placement_writers) = GroupedBetRepository::new(
-        SeaOrmBetRepository::new(db.clone()),
-        config.placement.groups(),
-    );
+    // (started with the other workers below) on connections of their own.
+    let groups = config.placement.groups();
+    let writers_url = writers_database_url(&config.database_url)
+        .context("BET_MAKER_DATABASE_URL: adding the placement writers' options")?;
+    let writers_db = connect_database(
+        &writers_url,
+        u32::from(config.placement.writers),
+        DATABASE_VARIABLE,
+    )
+    .await?;
+    let (placements, placement_writers) =
+        GroupedBetRepository::new(SeaOrmBetRepository::new(db.clone()), &writers_db, groups);
     let bets = BetService::new(
         Arc::new(placements),
         open_events.clone(),

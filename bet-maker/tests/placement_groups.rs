@@ -21,6 +21,7 @@ use bet_maker::domain::{
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
 use bet_maker::infrastructure::persistence::{
     GroupSettings, GroupedBetRepository, PLACE_BETS, SeaOrmBetRepository, SeaOrmLineRepository,
+    writers_database_url,
 };
 use chrono::Utc;
 use rust_decimal::Decimal;
@@ -131,14 +132,23 @@ impl Books {
         SeaOrmBetRepository::new(self.pool.clone())
     }
 
-    /// A grouped repository and its writers, running.
-    fn grouped(
+    /// A grouped repository and its writers, running, on a pool of their
+    /// own as the service makes it.
+    async fn grouped(
         &self,
         writers: usize,
         max_group: usize,
     ) -> (Arc<GroupedBetRepository>, JoinHandle<()>) {
-        let (bets, placement_writers) =
-            GroupedBetRepository::new(self.bets(), GroupSettings { writers, max_group });
+        let url = writers_database_url(&self.db.url).unwrap_or_else(|e| panic!("{e}"));
+        let size = u32::try_from(writers).unwrap_or_else(|e| panic!("{e}"));
+        let writers_db = shared_kernel::postgres::connect(&url, size)
+            .await
+            .unwrap_or_else(|e| panic!("the writers' pool: {e}"));
+        let (bets, placement_writers) = GroupedBetRepository::new(
+            self.bets(),
+            &writers_db,
+            GroupSettings { writers, max_group },
+        );
         (Arc::new(bets), tokio::spawn(placement_writers.run()))
     }
 
@@ -438,7 +448,7 @@ async fn assert_liability_exact(books: &Books, event: &LineEvent, max: Decimal, 
 #[tokio::test]
 async fn bets_of_one_group_on_one_event_are_placed_exactly_while_they_fit_the_liability_limit() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(1, 64);
+    let (bets, _writers) = books.grouped(1, 64).await;
     // Each bet of 10.00 at 3.00 adds 20.00 of liability, one of 25.00 adds
     // 50.00: which fit depends on the order, and every one is decided on
     // what the ones before it left.
@@ -475,7 +485,7 @@ async fn bets_of_one_group_on_one_event_are_placed_exactly_while_they_fit_the_li
 #[tokio::test]
 async fn many_concurrent_bets_on_one_event_take_exactly_the_liability_the_limit_allows() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(3, 64);
+    let (bets, _writers) = books.grouped(3, 64).await;
     let event = books.open_event("2.50", Some("300.00")).await;
     let mut slips = Vec::new();
     for n in 0..60 {
@@ -500,7 +510,7 @@ async fn many_concurrent_bets_on_one_event_take_exactly_the_liability_the_limit_
 #[tokio::test]
 async fn one_bettors_bets_in_one_group_take_exactly_what_the_balance_covers() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(1, 64);
+    let (bets, _writers) = books.grouped(1, 64).await;
     books.fund("alice", "45.00").await;
     let mut slips = Vec::new();
     for _ in 0..8 {
@@ -546,7 +556,7 @@ async fn one_bettors_bets_in_one_group_take_exactly_what_the_balance_covers() {
 #[tokio::test]
 async fn one_bettors_concurrent_bets_never_take_the_balance_below_zero() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(3, 8);
+    let (bets, _writers) = books.grouped(3, 8).await;
     books.fund("bob", "95.00").await;
     let events = [
         books.open_event("1.80", None).await,
@@ -584,7 +594,7 @@ async fn one_bettors_concurrent_bets_never_take_the_balance_below_zero() {
 #[tokio::test]
 async fn a_key_used_twice_in_one_group_places_one_bet_and_leaves_the_rest_alone() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(1, 64);
+    let (bets, _writers) = books.grouped(1, 64).await;
     let event = books.open_event("2.00", None).await;
     for bettor in ["alice", "bob", "carol"] {
         books.fund(bettor, "100.00").await;
@@ -652,7 +662,7 @@ async fn a_key_used_twice_in_one_group_places_one_bet_and_leaves_the_rest_alone(
 #[tokio::test]
 async fn a_key_claimed_meanwhile_outside_the_group_undoes_the_group_and_each_bet_is_placed_alone() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(1, 64);
+    let (bets, _writers) = books.grouped(1, 64).await;
     let event = books.open_event("2.00", None).await;
     for bettor in ["alice", "bob"] {
         books.fund(bettor, "100.00").await;
@@ -739,7 +749,7 @@ async fn placing_and_settling_at_once_never_deadlocks_nor_leaves_a_bet_pending_o
     for bettor in &bettors {
         books.fund(bettor, "1000.00").await;
     }
-    let (bets, writers) = books.grouped(3, 64);
+    let (bets, writers) = books.grouped(3, 64).await;
     for round in 0..6 {
         // Events to settle, with bets of every bettor pending on them (so
         // each settlement credits many wallets), and events to bet on.
@@ -850,7 +860,7 @@ async fn placing_and_settling_at_once_never_deadlocks_nor_leaves_a_bet_pending_o
 #[tokio::test]
 async fn a_caller_that_stops_waiting_neither_loses_nor_duplicates_its_bet_and_its_group_commits() {
     let books = Books::new().await;
-    let (bets, _writers) = books.grouped(1, 64);
+    let (bets, _writers) = books.grouped(1, 64).await;
     let event = books.open_event("2.00", None).await;
     for bettor in ["alice", "bob", "carol"] {
         books.fund(bettor, "100.00").await;
@@ -912,7 +922,7 @@ async fn a_caller_that_stops_waiting_neither_loses_nor_duplicates_its_bet_and_it
 #[tokio::test]
 async fn writers_that_stop_answer_every_bet_they_held() {
     let books = Books::new().await;
-    let (bets, writers) = books.grouped(1, 64);
+    let (bets, writers) = books.grouped(1, 64).await;
     let event = books.open_event("2.00", None).await;
     books.fund("alice", "100.00").await;
     let slips = vec![

@@ -44,11 +44,6 @@ impl SeaOrmBetRepository {
         Self { db, pool }
     }
 
-    /// The pool it places bets on.
-    pub(super) fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Places `bets` as one group, in their order: one statement and one
     /// commit, each bet decided as if placed alone once the ones before it
     /// had committed; the outcome of each, in that order. Any error (a key

@@ -31,7 +31,9 @@ pub use line_repository::SeaOrmLineRepository;
 pub use payment_repository::SqlPaymentRepository;
 /// Public so tests can find the statement among the server's queries.
 pub use placement::PLACE_BETS;
-pub use placement_groups::{GroupSettings, GroupedBetRepository, PlacementWriters};
+pub use placement_groups::{
+    GroupSettings, GroupedBetRepository, PlacementWriters, writers_database_url,
+};
 pub use risk_repository::{RELEASE_EXPOSURE, SET_BETTOR_LIMIT, SET_EVENT_LIMIT, SqlRiskRepository};
 /// Public so `make bench` can issue the very statements directly, as the
 /// limit the service is measured against.

@@ -114,19 +114,22 @@ pub const PLACE_BETS: &str = "
         ORDER BY w.bettor_id
         FOR UPDATE OF w
     ),
+    bet_events AS (
+        SELECT l.n, array_agg(l.event_id) AS event_ids, count(*) AS legs,
+               count(event.id) AS held_legs
+        FROM asked_leg l
+        LEFT JOIN event ON event.id = l.event_id AND event.version = l.version
+        GROUP BY l.n
+    ),
     slip AS MATERIALIZED (
-        SELECT asked.*,
-               (SELECT count(*) FROM asked_leg l WHERE l.n = asked.n) AS legs,
-               (SELECT count(*) FROM asked_leg l
-                JOIN event ON event.id = l.event_id AND event.version = l.version
-                WHERE l.n = asked.n) AS held_legs,
+        SELECT asked.*, bet_events.event_ids, bet_events.legs, bet_events.held_legs,
                excluded.found IS NOT NULL AS excluded,
                excluded.until AS excluded_until,
                (SELECT max_stake FROM bettor_limits WHERE bettor_id = asked.bettor_id)
                    AS bettor_max_stake,
                EXISTS (SELECT 1 FROM idempotency_keys k
                        WHERE k.bettor_id = asked.bettor_id AND k.key = asked.key) AS key_claimed
-        FROM asked
+        FROM asked JOIN bet_events ON bet_events.n = asked.n
         LEFT JOIN LATERAL (
             SELECT true AS found, until FROM exclusions
             WHERE bettor_id = asked.bettor_id AND starts_at <= asked.placed_at
@@ -134,6 +137,9 @@ pub const PLACE_BETS: &str = "
             ORDER BY until DESC NULLS FIRST
             LIMIT 1
         ) AS excluded ON true
+    ),
+    maxima AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(event_id, max_liability), '{}') AS own FROM exposure
     ),
     decided (n, liabilities, balances, claims, placed, key_taken, balance_before, balance,
              liability, max_liability) AS (
@@ -155,7 +161,7 @@ pub const PLACE_BETS: &str = "
                verdict.placed, turn.key_taken, turn.balance_before,
                CASE WHEN verdict.placed THEN turn.balance_after END,
                room.liability, room.max_liability
-        FROM decided d JOIN slip s ON s.n = d.n + 1
+        FROM decided d JOIN slip s ON s.n = d.n + 1 CROSS JOIN maxima
         CROSS JOIN LATERAL (
             SELECT count(*) AS exposed_legs,
                    coalesce(bool_and(leg.liability + (s.potential_payout - s.amount)
@@ -168,10 +174,11 @@ pub const PLACE_BETS: &str = "
                                              leg.liability + (s.potential_payout - s.amount)),
                             '{}') AS liabilities_after
             FROM (
-                SELECT l.event_id, (d.liabilities ->> l.event_id::text)::numeric AS liability,
-                       coalesce(x.max_liability, s.default_max_liability) AS max_liability
-                FROM asked_leg l JOIN exposure x ON x.event_id = l.event_id
-                WHERE l.n = s.n AND s.held_legs = s.legs
+                SELECT e.event_id, (d.liabilities ->> e.event_id::text)::numeric AS liability,
+                       coalesce((maxima.own ->> e.event_id::text)::numeric,
+                                s.default_max_liability) AS max_liability
+                FROM unnest(s.event_ids) AS e(event_id)
+                WHERE s.held_legs = s.legs AND d.liabilities ? e.event_id::text
             ) AS leg
         ) AS room
         CROSS JOIN LATERAL (

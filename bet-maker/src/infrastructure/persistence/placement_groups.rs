@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::PgPool;
 use shared_kernel::pagination::PageRequest;
 use shared_kernel::storage::{StorageError, StorageFailure, chain, sqlx_storage};
@@ -70,15 +71,34 @@ pub struct GroupedBetRepository {
 /// queues, until [`run`](Self::run) ends.
 #[derive(Debug)]
 pub struct PlacementWriters {
-    bets: SeaOrmBetRepository,
+    pool: PgPool,
     queue: mpsc::Receiver<Queued>,
     settings: GroupSettings,
 }
 
+/// `database_url` for the writers' own pool ([`GroupedBetRepository::new`]):
+/// its sessions plan [`PLACE_BETS`](super::PLACE_BETS) once, generically,
+/// and reuse the plan for every group. Left to choose, PostgreSQL plans
+/// it anew for every group (about a millisecond), because a plan made for
+/// the group's sizes looks cheaper than one for any size; the generic plan
+/// runs as fast. The service's other statements keep their own choice.
+pub fn writers_database_url(database_url: &str) -> Result<String, url::ParseError> {
+    let mut url = url::Url::parse(database_url)?;
+    url.query_pairs_mut()
+        .append_pair("options[plan_cache_mode]", "force_generic_plan");
+    Ok(url.into())
+}
+
 impl GroupedBetRepository {
-    /// A repository placing bets in groups on `bets`' pool, and the writers
-    /// that place them.
-    pub fn new(bets: SeaOrmBetRepository, settings: GroupSettings) -> (Self, PlacementWriters) {
+    /// A repository placing bets in groups, reading bets with `bets`, and
+    /// the writers that place them on `writers_db` (a connection each: a
+    /// pool of [`GroupSettings::writers`], made on
+    /// [`writers_database_url`]).
+    pub fn new(
+        bets: SeaOrmBetRepository,
+        writers_db: &DatabaseConnection,
+        settings: GroupSettings,
+    ) -> (Self, PlacementWriters) {
         let settings = GroupSettings {
             writers: settings.writers.max(1),
             max_group: settings.max_group.max(1),
@@ -86,7 +106,7 @@ impl GroupedBetRepository {
         let capacity = settings.writers * settings.max_group * QUEUED_GROUPS_PER_WRITER;
         let (sender, receiver) = mpsc::channel(capacity);
         let writers = PlacementWriters {
-            bets: bets.clone(),
+            pool: writers_db.get_postgres_connection_pool().clone(),
             queue: receiver,
             settings,
         };
@@ -171,7 +191,7 @@ impl PlacementWriters {
         for _ in 0..self.settings.writers {
             writers.spawn(write_groups(
                 Arc::clone(&queue),
-                self.bets.pool().clone(),
+                self.pool.clone(),
                 self.settings.max_group,
             ));
         }
