@@ -7,13 +7,15 @@ use crate::infrastructure::persistence::GroupSettings;
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlacementSettings {
     /// Writers placing queued bets, each one group (one statement, one
-    /// commit, one database connection) at a time: keep it below
-    /// BET_MAKER_DB_POOL_SIZE, so the other work keeps connections.
+    /// commit) at a time on a database connection of its own, beside the
+    /// BET_MAKER_DB_POOL_SIZE pool. More writers place groups on distinct
+    /// events and bettors side by side; on one event they take turns, and
+    /// fewer writers make larger groups.
     #[arg(
         long = "placement-writers",
         env = "BET_MAKER_PLACEMENT_WRITERS",
         value_name = "BET_MAKER_PLACEMENT_WRITERS",
-        default_value_t = 3,
+        default_value_t = 2,
         value_parser = clap::value_parser!(u16).range(1..=64)
     )]
     pub writers: u16,
@@ -43,7 +45,7 @@ impl PlacementSettings {
 impl Default for PlacementSettings {
     fn default() -> Self {
         Self {
-            writers: 3,
+            writers: 2,
             max_group: 64,
         }
     }

@@ -6,17 +6,17 @@
 //! [`GroupSettings::max_group`], without waiting for more (a bet that
 //! finds the queue empty and a writer free is placed at once, alone), and
 //! place it with [`PLACE_BETS`](super::PLACE_BETS): one round trip, one
-//! commit and one set of writes for the group, where placing bets one by
-//! one costs each of them per bet. Each caller is answered once the group is
-//! committed.
+//! commit and one set of writes for the group, where bets placed one by
+//! one pay each of them per bet. Each caller is answered once its group
+//! is committed.
 //!
 //! A group that fails is undone whole and placed again one bet at a time
-//! (each a group of one), so one bet's error (a key
-//! claimed by a concurrent request outside the group, a deadlock) stays
-//! its own; when the database is unreachable, every bet of the group is
-//! answered so. A caller that stops waiting (its request cancelled) does
-//! not take its bet out of the group: it is placed, once, and a retry with
-//! its key finds it.
+//! (each a group of one), so one bet's error (a key claimed by a
+//! concurrent request outside the group, a deadlock) stays its own; when
+//! the database is unreachable, every bet of the group is answered so. A
+//! caller that stops waiting (its request cancelled) does not take its bet
+//! out of the group: it is placed, once, and a retry with its key finds
+//! it.
 
 use std::sync::Arc;
 
