@@ -692,7 +692,7 @@ async fn a_key_claimed_meanwhile_outside_the_group_undoes_the_group_and_each_bet
     ];
     let (callers, release) = queued_as_one_group(&books, &bets, slips).await;
     let released = release();
-    eventually("the group to wait on alice's key", PATIENCE, || async {
+    eventually("the group to wait on alice's claim", PATIENCE, || async {
         (books.placements_waiting().await == 1).then_some(())
     })
     .await;
