@@ -25,9 +25,9 @@ use crate::infrastructure::open_events_cache::OpenEventsCache;
 use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
-    KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository, SqlAccountRepository,
-    SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository, SqlRiskRepository,
-    SqlStaffRepository, SqlWalletRepository,
+    GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository,
+    SqlAccountRepository, SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository,
+    SqlRiskRepository, SqlStaffRepository, SqlWalletRepository, writers_database_url,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -89,8 +89,21 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         max_payout: config.max_payout,
         max_liability_per_event: config.max_liability_per_event,
     };
+    // Concurrent placements go a group to a commit, placed by writers
+    // (started with the other workers below) on connections of their own.
+    let groups = config.placement.groups();
+    let writers_url = writers_database_url(&config.database_url)
+        .context("BET_MAKER_DATABASE_URL: adding the placement writers' options")?;
+    let writers_db = connect_database(
+        &writers_url,
+        u32::from(config.placement.writers),
+        DATABASE_VARIABLE,
+    )
+    .await?;
+    let (placements, placement_writers) =
+        GroupedBetRepository::new(SeaOrmBetRepository::new(db.clone()), &writers_db, groups);
     let bets = BetService::new(
-        Arc::new(SeaOrmBetRepository::new(db.clone())),
+        Arc::new(placements),
         open_events.clone(),
         clock.clone(),
         config.max_stake,
@@ -212,6 +225,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         line,
         broker,
     );
+    // Not stopped by the signal: the writers place what the HTTP server's
+    // requests queued, and end once the server is done with them.
+    service.spawn_worker("placement writers", |_stop| placement_writers.run());
     service.spawn_worker("consumer", |stop| consumer.run(stop));
     service.spawn_worker("dead-letter watch", |stop| dead_letter_watch.run(stop));
     service.spawn_worker("change feed listener", {

@@ -4,6 +4,7 @@
 
 mod jwt;
 mod payments;
+mod placement;
 mod streams;
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ pub use jwt::{
     NotPositiveSeconds, SecretTooShort, parse_lifetime,
 };
 pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
+pub use placement::PlacementSettings;
 pub use streams::StreamSettings;
 
 /// The largest value of a money limit (`BET_MAKER_MAX_STAKE`,
@@ -250,6 +252,9 @@ pub struct Config {
     /// Retention, buffering and keep-alive of the live streams.
     #[command(flatten)]
     pub streams: StreamSettings,
+    /// How concurrent bet placements are grouped into one commit.
+    #[command(flatten)]
+    pub placement: PlacementSettings,
     /// Timeouts, connection cap, shutdown grace and CORS of the HTTP edge.
     #[command(flatten)]
     pub http: HttpSettings,

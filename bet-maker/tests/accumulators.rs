@@ -984,7 +984,7 @@ async fn waiting_on_a_lock(app: &TestApp, head: &str) -> i64 {
 #[tokio::test]
 async fn a_bet_placed_while_a_settlement_moves_its_exposure_goes_through_and_so_does_the_settlement()
  {
-    use bet_maker::infrastructure::persistence::{PLACE_BET, SETTLE_BETS};
+    use bet_maker::infrastructure::persistence::{PLACE_BETS, SETTLE_BETS};
     let app = TestApp::spawn().await;
     let a = app.open_event("2.00").await;
     let b = app.open_event("3.00").await;
@@ -1021,7 +1021,7 @@ async fn a_bet_placed_while_a_settlement_moves_its_exposure_goes_through_and_so_
             .await
     });
     eventually("alice's bet to wait", PATIENCE, || async {
-        (waiting_on_a_lock(&app, PLACE_BET).await == 1).then_some(())
+        (waiting_on_a_lock(&app, PLACE_BETS).await == 1).then_some(())
     })
     .await;
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));

@@ -14,7 +14,7 @@ use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
 use bet_maker::config::{
     Config, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings,
-    ProviderKind, StreamSettings,
+    PlacementSettings, ProviderKind, StreamSettings,
 };
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
 use bet_maker::infrastructure::persistence::SeaOrmLineRepository;
@@ -501,6 +501,7 @@ pub fn config(
         jwt: jwt_settings(),
         payments: payment_settings(),
         streams: StreamSettings::default(),
+        placement: PlacementSettings::default(),
         http: HttpSettings::default(),
         alerts: alert_settings(exchange),
         telemetry: TelemetrySettings::default(),

@@ -1,5 +1,5 @@
 //! The house's risk in PostgreSQL: each event's exposure row (moved by
-//! `PLACE_BET`, zeroed by settlement), the traders' limits, and their
+//! `PLACE_BETS`, zeroed by settlement), the traders' limits, and their
 //! audit entries, each change in the transaction of its entry.
 
 use async_trait::async_trait;

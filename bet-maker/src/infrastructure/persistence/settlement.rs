@@ -108,6 +108,13 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// house's limits, the balance columns are wide enough for any sum of
 /// them, and the wallet may go negative.
 ///
+/// The wallets credited are locked first (`payees`), in the order of the
+/// bettors' ids, as a group of placements locks its bettors' wallets
+/// (`place_bets`): a wallet is credited only once `payees` has locked it,
+/// so whatever the plan, this statement takes wallets in that one order,
+/// and a group that holds one wallet and waits for the next cannot wait
+/// for a settlement that waits for it.
+///
 /// Each wallet line finds its wallet's balance before the credit in a map
 /// built once (`before`, a `jsonb` object of every credited wallet) rather
 /// than by joining the credited wallets: the planner cannot estimate how
@@ -248,9 +255,17 @@ pub const SETTLE_BETS: &str = "
                         ELSE paid_before - payout END)
         FROM posted
     ),
+    payees AS MATERIALIZED (
+        SELECT wallets.bettor_id FROM wallets
+        WHERE wallets.bettor_id IN (SELECT bettor_id FROM paid)
+        ORDER BY wallets.bettor_id
+        FOR UPDATE OF wallets
+    ),
     credited AS (
         UPDATE wallets SET balance = wallets.balance + credit.total
-        FROM (SELECT bettor_id, sum(payout) AS total FROM paid GROUP BY bettor_id) AS credit
+        FROM (SELECT paid.bettor_id, sum(paid.payout) AS total
+              FROM paid JOIN payees ON payees.bettor_id = paid.bettor_id
+              GROUP BY paid.bettor_id) AS credit
         WHERE wallets.bettor_id = credit.bettor_id
         RETURNING wallets.bettor_id, wallets.balance, credit.total
     ),

@@ -35,6 +35,7 @@ const STATEMENT: &str = "
 
 /// A posting's entries as the statements take them: one array per
 /// column (new ids, accounts, amounts).
+#[derive(Debug, Clone)]
 pub(super) struct EntryColumns {
     pub ids: Vec<Uuid>,
     pub accounts: Vec<&'static str>,

@@ -1,0 +1,52 @@
+//! How concurrent bet placements are grouped into one statement and one
+//! commit.
+
+use crate::infrastructure::persistence::GroupSettings;
+
+/// The writers that place queued bets, and how many one group may hold.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlacementSettings {
+    /// Writers placing queued bets, each one group (one statement, one
+    /// commit) at a time on a database connection of its own, beside the
+    /// BET_MAKER_DB_POOL_SIZE pool. More writers place groups on distinct
+    /// events and bettors side by side; on one event they take turns, and
+    /// fewer writers make larger groups.
+    #[arg(
+        long = "placement-writers",
+        env = "BET_MAKER_PLACEMENT_WRITERS",
+        value_name = "BET_MAKER_PLACEMENT_WRITERS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub writers: u16,
+    /// The most bets a writer places in one group: it takes every bet
+    /// queued up to this, without waiting for more (1 places every bet in
+    /// a statement of its own).
+    #[arg(
+        long = "placement-group-max",
+        env = "BET_MAKER_PLACEMENT_GROUP_MAX",
+        value_name = "BET_MAKER_PLACEMENT_GROUP_MAX",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u16).range(1..=1_000)
+    )]
+    pub max_group: u16,
+}
+
+impl PlacementSettings {
+    /// The writers' settings.
+    pub fn groups(&self) -> GroupSettings {
+        GroupSettings {
+            writers: usize::from(self.writers),
+            max_group: usize::from(self.max_group),
+        }
+    }
+}
+
+impl Default for PlacementSettings {
+    fn default() -> Self {
+        Self {
+            writers: 2,
+            max_group: 64,
+        }
+    }
+}
