@@ -132,10 +132,19 @@ pub async fn close_channel(channel: &Channel) -> Result<(), lapin::Error> {
 }
 
 /// Resolves with an error when the connection fails, so that a worker
-/// waiting for something else notices a dead connection at once.
+/// waiting for something else notices a dead connection at once; at once
+/// too when it has failed already. A listener hears only the events after
+/// it was made, and a worker makes one each time it waits: a connection
+/// that failed while the worker was busy (the outbox relay publishing a
+/// batch) would otherwise be taken for up until the worker next used it,
+/// and an idle relay then never did (readiness stayed 200 with the broker
+/// cut; a fault test caught it one run in three).
 pub async fn connection_lost(connection: &Connection) -> lapin::Error {
     use futures_util::StreamExt;
     let mut events = connection.events_listener();
+    if !connection.status().connected() {
+        return lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed).into();
+    }
     loop {
         match events.next().await {
             Some(lapin::Event::Error(error)) => return error,
@@ -191,4 +200,64 @@ pub async fn declare_line_exchange(channel: &Channel, exchange: &str) -> Result<
             FieldTable::default(),
         )
         .await
+}
+
+#[cfg(test)]
+mod connection_lost_tests {
+    use std::time::Duration;
+
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// The broker tests run against (as `publisher_tests`).
+    fn broker_address() -> String {
+        std::env::var("TEST_AMQP_ADDRESS").unwrap_or_else(|_| "127.0.0.1:5672".to_owned())
+    }
+
+    /// A connection to the real broker through a relay of one TCP
+    /// connection, and the relay's task: aborting it cuts the connection.
+    async fn connection_through_a_relay() -> (Connection, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("binding the relay: {e}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("the relay's address: {e}"));
+        let upstream = broker_address();
+        let relay = tokio::spawn(async move {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut broker) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+        });
+        let url = format!("amqp://guest:guest@{address}/%2f");
+        let connection = connect(&url, "test-connection-lost")
+            .await
+            .unwrap_or_else(|e| panic!("connecting through the relay: {e}"));
+        (connection, relay)
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_failed_while_nobody_listened_is_known_lost_at_once() {
+        let (connection, relay) = connection_through_a_relay().await;
+        // Up: waiting for its loss does not end.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), connection_lost(&connection))
+                .await
+                .is_err(),
+            "a live connection is not lost"
+        );
+        // Cut while no one waits on it (a worker busy elsewhere).
+        relay.abort();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let lost = tokio::time::timeout(Duration::from_secs(2), connection_lost(&connection)).await;
+        assert!(
+            lost.is_ok(),
+            "a connection cut before anyone listened must be reported lost at once"
+        );
+    }
 }
