@@ -73,7 +73,8 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 ///
 /// How its bet then stands, by `domain::settle_bet`, from this leg as just
 /// decided and the bet's other legs as stored (the statement cannot see its
-/// own update of `bet_legs`): `LOST` when a leg lost (0.00); `PENDING`
+/// own update of `bet_legs`; a single, whose one leg this is, is read from
+/// the leg alone, without the look-up of other legs an accumulator needs): `LOST` when a leg lost (0.00); `PENDING`
 /// while a leg is open; `VOID` when every leg is void (the stake; `LATE`
 /// when any leg was late); else `WON`, paying round(amount × the exact
 /// `product` of the settled coefficients of the legs not void, 2) (numeric
@@ -174,6 +175,15 @@ pub const SETTLE_BETS: &str = "
     outcome AS MATERIALIZED (
         SELECT bets.id, bets.amount, bets.status AS status_before, bets.payout AS paid_before,
                bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
+               decided.status = 'LOST' AS lost, false AS open, decided.status = 'VOID' AS all_void,
+               decided.void_reason = 'LATE' AS late,
+               coalesce(decided.settled_coefficient, 1) AS price,
+               coalesce(decided.settled_coefficient, 1) AS potential_price
+        FROM decided JOIN bets ON bets.id = decided.bet_id
+        WHERE bets.leg_count = 1 AND bets.status <> 'CASHED_OUT'
+        UNION ALL
+        SELECT bets.id, bets.amount, bets.status AS status_before, bets.payout AS paid_before,
+               bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
                legs.lost, legs.open, legs.all_void, legs.late, legs.price, legs.potential_price
         FROM decided JOIN bets ON bets.id = decided.bet_id
         CROSS JOIN LATERAL (
@@ -191,10 +201,10 @@ pub const SETTLE_BETS: &str = "
                 SELECT other.status, other.settled_coefficient, other.void_reason,
                        other.coefficient
                 FROM bet_legs other
-                WHERE bets.leg_count > 1 AND other.bet_id = bets.id AND other.event_id <> $1
+                WHERE other.bet_id = bets.id AND other.event_id <> $1
             ) AS leg
         ) AS legs
-        WHERE bets.status <> 'CASHED_OUT'
+        WHERE bets.leg_count > 1 AND bets.status <> 'CASHED_OUT'
     ),
     judged_bets AS MATERIALIZED (
         SELECT outcome.*,
