@@ -3,17 +3,16 @@
 //! (transaction, position) order and never past the oldest transaction
 //! still running, so that no reader can pass a change that commits later.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, PgPool, Row};
 use shared_kernel::storage::{StorageError, sqlx_storage};
-
-use std::collections::HashMap;
-
 use uuid::Uuid;
 
-use super::feed_snapshots::{named_bets, parse_snapshot};
+use super::feed_snapshots::{named_bets, parse_bet, parse_snapshot};
 use crate::application::live::{ChangeLog, FeedChange, FeedKey, LiveChange, Topic};
 use crate::application::ports::RepositoryError;
 use crate::domain::{Bet, BettorId};
@@ -194,11 +193,18 @@ fn xid_of(row: &PgRow, operation: &'static str) -> Result<u64, StorageError> {
 }
 
 /// A row of the feed as read: where it sits, whose it is, and, when
-/// `wanted` says so, its kind and snapshot.
+/// `wanted` says so, what it holds.
 struct FeedRow {
     key: FeedKey,
     topic: Topic,
-    content: Option<(String, String)>,
+    content: Option<Content>,
+}
+
+/// What a row holds: a change read back, or the bets a `bets` row names,
+/// to be read (or why it cannot be read).
+enum Content {
+    Change(Result<LiveChange, String>),
+    Named(Vec<Uuid>),
 }
 
 fn feed_row(
@@ -218,10 +224,17 @@ fn feed_row(
     };
     let content = match &topic {
         Topic::Bettor(bettor) if !wanted(bettor) => None,
-        _ => Some((
-            row.try_get("kind").map_err(sqlx_storage(operation))?,
-            row.try_get("snapshot").map_err(sqlx_storage(operation))?,
-        )),
+        _ => {
+            let kind: String = row.try_get("kind").map_err(sqlx_storage(operation))?;
+            let snapshot: String = row.try_get("snapshot").map_err(sqlx_storage(operation))?;
+            Some(match kind.as_str() {
+                "bets" => match named_bets(&snapshot) {
+                    Ok(ids) => Content::Named(ids),
+                    Err(what) => Content::Change(Err(what)),
+                },
+                _ => Content::Change(parse_snapshot(&kind, &snapshot)),
+            })
+        }
     };
     Ok(FeedRow {
         key,
@@ -247,7 +260,7 @@ impl SqlChangeLog {
         let named: Vec<Uuid> = rows
             .iter()
             .filter_map(|row| match &row.content {
-                Some((kind, snapshot)) if kind == "bets" => named_bets(snapshot).ok(),
+                Some(Content::Named(ids)) => Some(ids.iter().copied()),
                 _ => None,
             })
             .flatten()
@@ -256,24 +269,18 @@ impl SqlChangeLog {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let change = row.content.and_then(|(kind, snapshot)| {
-                    let change = if kind == "bets" {
-                        named_bets(&snapshot).map(|ids| {
-                            LiveChange::Bets(
-                                ids.iter().filter_map(|id| bets.get(id).cloned()).collect(),
-                            )
-                        })
-                    } else {
-                        parse_snapshot(&kind, &snapshot)
-                    };
+                let change = row.content.and_then(|content| match content {
+                    Content::Named(ids) => Some(LiveChange::Bets(
+                        ids.iter().filter_map(|id| bets.get(id).cloned()).collect(),
+                    )),
                     // A row that cannot be read is reported and passed
                     // over: it must not stop every stream behind it.
-                    change
+                    Content::Change(change) => change
                         .inspect_err(|what| {
                             tracing::error!(position = row.key.position, %what,
                                 "an unreadable change in the feed is skipped");
                         })
-                        .ok()
+                        .ok(),
                 });
                 FeedChange::new(row.key, row.topic, change)
             })
@@ -299,11 +306,10 @@ impl SqlChangeLog {
         for row in rows {
             let id: Uuid = row.try_get("id").map_err(sqlx_storage(operation))?;
             let snapshot: String = row.try_get("snapshot").map_err(sqlx_storage(operation))?;
-            match parse_snapshot("bet", &snapshot) {
-                Ok(LiveChange::Bet(bet)) => {
+            match parse_bet(&snapshot) {
+                Ok(bet) => {
                     bets.insert(id, bet);
                 }
-                Ok(_) => {}
                 Err(what) => {
                     tracing::error!(%id, %what, "an unreadable bet named by the feed is skipped")
                 }

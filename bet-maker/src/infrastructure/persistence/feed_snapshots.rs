@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::entities::{bet_legs, bets, events};
 use super::mapping::{bet_from_row, event_from_row, leg_from_row};
 use crate::application::live::{LiveChange, WalletBalance};
+use crate::domain::Bet;
 
 /// A decimal as `to_jsonb` writes a `NUMERIC`: a JSON number whose text is
 /// exact (serde_json keeps it, with `arbitrary_precision`).
@@ -96,42 +97,7 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
                 decided_at: row.decided_at,
             })))
         }
-        "bet" => {
-            let row: BetRow = serde_json::from_str(snapshot).map_err(unreadable)?;
-            let legs = row
-                .legs
-                .into_iter()
-                .map(|leg| {
-                    Ok(leg_from_row(bet_legs::Model {
-                        bet_id: row.id,
-                        leg: leg.leg,
-                        event_id: leg.event_id,
-                        coefficient: leg.coefficient.decimal()?,
-                        status: bet_legs::Status::try_from_value(&leg.status)
-                            .map_err(|_| status(leg.status))?,
-                        settled_coefficient: optional(leg.settled_coefficient.as_ref())?,
-                        void_reason: void_reason(leg.void_reason)?,
-                        settled_version: leg.settled_version,
-                    }))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(LiveChange::Bet(bet_from_row(
-                bets::Model {
-                    id: row.id,
-                    bettor_id: row.bettor_id,
-                    amount: row.amount.decimal()?,
-                    status: bets::Status::try_from_value(&row.status)
-                        .map_err(|_| status(row.status))?,
-                    payout: optional(row.payout.as_ref())?,
-                    placed_at: row.placed_at,
-                    settled_at: row.settled_at,
-                    void_reason: void_reason(row.void_reason)?,
-                    leg_count: row.leg_count,
-                    potential_payout: row.potential_payout.decimal()?,
-                },
-                legs,
-            )))
-        }
+        "bet" => parse_bet(snapshot).map(LiveChange::Bet),
         "wallet" => {
             let row: WalletRow = serde_json::from_str(snapshot).map_err(unreadable)?;
             Ok(LiveChange::Wallet(WalletBalance {
@@ -142,6 +108,45 @@ pub(super) fn parse_snapshot(kind: &str, snapshot: &str) -> Result<LiveChange, S
         "bets" => Err("a `bets` row names bets to be read, it holds no snapshot".to_owned()),
         other => Err(format!("unknown kind `{other}`")),
     }
+}
+
+/// A bet as `bet_document` writes it: its row and its legs.
+pub(super) fn parse_bet(snapshot: &str) -> Result<Bet, String> {
+    let unreadable = |error: serde_json::Error| format!("unreadable bet snapshot: {error}");
+    let status = |text: String| format!("unknown status `{text}`");
+    let row: BetRow = serde_json::from_str(snapshot).map_err(unreadable)?;
+    let legs = row
+        .legs
+        .into_iter()
+        .map(|leg| {
+            Ok(leg_from_row(bet_legs::Model {
+                bet_id: row.id,
+                leg: leg.leg,
+                event_id: leg.event_id,
+                coefficient: leg.coefficient.decimal()?,
+                status: bet_legs::Status::try_from_value(&leg.status)
+                    .map_err(|_| status(leg.status))?,
+                settled_coefficient: optional(leg.settled_coefficient.as_ref())?,
+                void_reason: void_reason(leg.void_reason)?,
+                settled_version: leg.settled_version,
+            }))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(bet_from_row(
+        bets::Model {
+            id: row.id,
+            bettor_id: row.bettor_id,
+            amount: row.amount.decimal()?,
+            status: bets::Status::try_from_value(&row.status).map_err(|_| status(row.status))?,
+            payout: optional(row.payout.as_ref())?,
+            placed_at: row.placed_at,
+            settled_at: row.settled_at,
+            void_reason: void_reason(row.void_reason)?,
+            leg_count: row.leg_count,
+            potential_payout: row.potential_payout.decimal()?,
+        },
+        legs,
+    ))
 }
 
 /// The bets a `bets` row names: a JSON array of their ids.

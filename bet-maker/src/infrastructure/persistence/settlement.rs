@@ -74,11 +74,12 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// How its bet then stands, by `domain::settle_bet`, from this leg as just
 /// decided and the bet's other legs as stored (the statement cannot see its
 /// own update of `bet_legs`; a single, whose one leg this is, is read from
-/// the leg alone, without the look-up of other legs an accumulator needs): `LOST` when a leg lost (0.00); `PENDING`
-/// while a leg is open; `VOID` when every leg is void (the stake; `LATE`
-/// when any leg was late); else `WON`, paying round(amount × the exact
-/// `product` of the settled coefficients of the legs not void, 2) (numeric
-/// `round` goes half away from zero: half-up for these positive amounts).
+/// the leg alone, without the look-up of other legs an accumulator needs):
+/// `LOST` when a leg lost (0.00); `PENDING` while a leg is open; `VOID`
+/// when every leg is void (the stake; `LATE` when any leg was late); else
+/// `WON`, paying round(amount × the exact `product` of the settled
+/// coefficients of the legs not void, 2) (numeric `round` goes half away
+/// from zero: half-up for these positive amounts).
 /// Every bet with a leg decided is written, so its stream shows the leg;
 /// a cashed-out bet never is. `clock_timestamp()`, not `now()`: the
 /// transaction may have waited for bets being placed, and a bet is never
@@ -111,7 +112,7 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 ///
 /// The wallets credited are locked first (`payees`), in the order of the
 /// bettors' ids, as a group of placements locks its bettors' wallets
-/// (`place_bets`): a wallet is credited only once `payees` has locked it,
+/// (`PLACE_BETS`): a wallet is credited only once `payees` has locked it,
 /// so whatever the plan, this statement takes wallets in that one order,
 /// and a group that holds one wallet and waits for the next cannot wait
 /// for a settlement that waits for it.
