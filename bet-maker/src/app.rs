@@ -15,8 +15,8 @@ use crate::application::live::LiveFeed;
 use crate::application::ports::PaymentProvider;
 use crate::application::ports::SystemClock;
 use crate::application::{
-    AccountService, BetService, CashOutService, CashOutSettings, CashierService, LineService,
-    PaymentService, ResyncReport, RiskService, RiskSettings, WalletService,
+    AccountService, BetService, CashOutService, CashOutSettings, CashierService, DeadLetterService,
+    LineService, PaymentService, ResyncReport, RiskService, RiskSettings, WalletService,
 };
 use crate::config::{Config, ProviderKind};
 use crate::domain::BettorId;
@@ -26,8 +26,9 @@ use crate::infrastructure::payment_provider::{WebhookProvider, sandbox};
 use crate::infrastructure::persistence::migrations::Migrator;
 use crate::infrastructure::persistence::{
     GroupedBetRepository, KeySweeper, SeaOrmBetRepository, SeaOrmLineRepository,
-    SqlAccountRepository, SqlCashOutRepository, SqlChangeLog, SqlPaymentRepository,
-    SqlRiskRepository, SqlStaffRepository, SqlWalletRepository, writers_database_url,
+    SqlAccountRepository, SqlCashOutRepository, SqlChangeLog, SqlDeadLetterLog,
+    SqlPaymentRepository, SqlRiskRepository, SqlStaffRepository, SqlWalletRepository,
+    writers_database_url,
 };
 use crate::presentation::http::{AppState, BettorTokens, router};
 use crate::presentation::messaging::{
@@ -154,6 +155,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         Arc::new(SqlAccountRepository::new(&db, config.currency.clone())),
         clock.clone(),
     );
+    // What the consumer dead-letters and the watch reads of the queue,
+    // for the back office.
+    let dead_letters = DeadLetterService::new(Arc::new(SqlDeadLetterLog::new(&db)), clock.clone());
     let key_sweeper = KeySweeper::new(&db, config.idempotency_ttl_hours);
     // The live streams: one reader of the change feed, whichever replica
     // made the change, woken by every change to the line.
@@ -172,6 +176,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         cashier,
         accounts,
         risk,
+        dead_letters: dead_letters.clone(),
         webhooks,
         tokens,
         feed: feed.clone(),
@@ -210,6 +215,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         &topology,
         Duration::from_millis(config.dead_letter_check_interval_ms),
         alerts.clone(),
+        dead_letters.clone(),
     );
     let consumer = LineEventConsumer::new(
         ConsumerConfig {
@@ -221,6 +227,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
                 .line_provider_amqp_user
                 .filter(|user| !user.is_empty()),
             alerts,
+            dead_letters,
         },
         line,
         broker,

@@ -69,6 +69,8 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
         "put",
         &["200", "401", "403", "422"],
     ),
+    ("/admin/exposure", "get", &["200", "400", "401", "403"]),
+    ("/admin/dead-letters", "get", &["200", "401", "403"]),
 ];
 
 fn generated() -> Value {

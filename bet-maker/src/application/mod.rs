@@ -6,6 +6,7 @@ mod account;
 mod bets;
 mod cash_out;
 mod cashier;
+mod dead_letters;
 mod line;
 pub mod live;
 mod payments;
@@ -17,9 +18,14 @@ pub use account::{AccountError, AccountService, Limits};
 pub use bets::{BetError, BetService, BetSlip, SlipLeg};
 pub use cash_out::{CashOutError, CashOutService, CashOutSettings};
 pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
+pub use dead_letters::{
+    DeadLetterOverview, DeadLetterService, DeadLettered, DepthReading, MAX_KEPT_REASON_CHARS,
+};
 pub use line::{LineError, LineService, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};
-pub use risk::{DEFAULT_REASON, EventExposure, RiskError, RiskService, RiskSettings, StakeQuote};
+pub use risk::{
+    DEFAULT_REASON, EventExposure, OpenExposure, RiskError, RiskService, RiskSettings, StakeQuote,
+};
 pub use wallets::{WalletError, WalletService};
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use rust_decimal::Decimal;
 use crate::domain::{
     Adjustment, Announced, Bet, BetStatus, BetSum, BettorId, CashOutOffer, CashOutRefused,
     ContradictsFinal, DepositLimitReached, Excluded, ExclusionKind, ExclusionRequest, Exposure,
-    InsufficientFunds, Limit, LimitKind, LimitPeriod, LineEvent, PaymentKind, PaymentStatus,
-    Posting, ProviderOutcome, Refusal, RiskLimits, WalletLine,
+    InsufficientFunds, Limit, LimitKind, LimitPeriod, LineEvent, LineEventStatus, PaymentKind,
+    PaymentStatus, Posting, ProviderOutcome, Refusal, RiskLimits, WalletLine,
 };
 
 /// Why storage could not do what was asked.
@@ -650,6 +650,24 @@ pub struct RiskState {
     pub event_max_liability: Option<Decimal>,
 }
 
+/// An event not yet decided (`NEW` or `SUSPENDED`) and its exposure, as
+/// storage holds them: a row of the traders' exposure list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenEventExposure {
+    /// The event.
+    pub event_id: Uuid,
+    /// `New` or `Suspended`.
+    pub status: LineEventStatus,
+    /// Its coefficient now.
+    pub coefficient: Decimal,
+    /// When it closes for bets.
+    pub deadline: DateTime<Utc>,
+    /// Its pending bets, stakes and potential payouts.
+    pub exposure: Exposure,
+    /// Its own maximum liability, if a trader set one.
+    pub own_max_liability: Option<Decimal>,
+}
+
 /// A trader's change of a limit, audited with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitChange<T> {
@@ -684,6 +702,17 @@ pub trait RiskRepository: Send + Sync {
         &self,
         event_id: Uuid,
     ) -> Result<Option<(Exposure, Option<Decimal>)>, RepositoryError>;
+
+    /// The events not yet decided (`NEW` or `SUSPENDED`, past their
+    /// deadline or not) with their exposure, newest first: up to
+    /// `page.limit + 1` of them after `page.after`, so that the caller
+    /// can tell whether more follow.
+    ///
+    /// Errors: storage only.
+    async fn open_exposures(
+        &self,
+        page: PageRequest,
+    ) -> Result<Vec<OpenEventExposure>, RepositoryError>;
 
     /// Sets (or removes) an event's maximum liability, with its audit
     /// entry, in one transaction; `None` for an unknown event, writing
@@ -755,4 +784,38 @@ pub trait CashOutRepository: Send + Sync {
         quote_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<AcceptOutcome, RepositoryError>;
+}
+
+/// A message bet-maker dead-lettered, and why, as kept for staff (the
+/// message itself is in the dead-letter queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterRecord {
+    /// The record's id (UUID v7: newer ones are greater).
+    pub id: Uuid,
+    /// Why, as a label from a fixed set (`malformed`, `bad_signature`,
+    /// `failed_repeatedly`, ...).
+    pub label: String,
+    /// Why, in words.
+    pub reason: String,
+    /// The routing key it was published with.
+    pub routing_key: String,
+    /// Its AMQP `message_id`, if it had one.
+    pub message_id: Option<String>,
+    /// When it was dead-lettered.
+    pub dead_lettered_at: DateTime<Utc>,
+}
+
+/// Keeps the latest dead letters' records, whichever replica made them.
+#[async_trait]
+pub trait DeadLetterLog: Send + Sync {
+    /// Keeps `record`; older records beyond a bound (about a thousand)
+    /// are dropped.
+    ///
+    /// Errors: storage only.
+    async fn record(&self, record: &DeadLetterRecord) -> Result<(), RepositoryError>;
+
+    /// The latest `limit` records, newest first.
+    ///
+    /// Errors: storage only.
+    async fn latest(&self, limit: u32) -> Result<Vec<DeadLetterRecord>, RepositoryError>;
 }

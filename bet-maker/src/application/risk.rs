@@ -3,17 +3,20 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
 use super::cashier::MAX_REASON_CHARS;
 use super::ports::{
-    AuditEntry, Clock, LimitChange, LineRepository, RepositoryError, RiskRepository, RiskState,
+    AuditEntry, Clock, LimitChange, LineRepository, OpenEventExposure, RepositoryError,
+    RiskRepository, RiskState,
 };
 use super::{BetError, BetService};
 use crate::domain::{
-    Bet, BetSum, BettorId, Exposure, Price, RiskLimitError, RiskLimits, StakeRoom, max_stake,
-    risk_limit,
+    Bet, BetSum, BettorId, Exposure, LineEventStatus, Price, RiskLimitError, RiskLimits, StakeRoom,
+    max_stake, risk_limit,
 };
 
 /// The house's risk settings: `BET_MAKER_MAX_PAYOUT` and
@@ -78,6 +81,19 @@ pub struct EventExposure {
     pub max_liability: Decimal,
     /// The event's own maximum, if a trader set one.
     pub own_max_liability: Option<Decimal>,
+}
+
+/// An event not yet decided, as the traders' exposure list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenExposure {
+    /// `New` or `Suspended`.
+    pub status: LineEventStatus,
+    /// Its coefficient now.
+    pub coefficient: Decimal,
+    /// When it closes for bets.
+    pub deadline: DateTime<Utc>,
+    /// Its exposure and the maximum liability that applies.
+    pub exposure: EventExposure,
 }
 
 /// The largest stake a bettor may place on an event now.
@@ -177,12 +193,39 @@ impl RiskService {
             .exposure(event_id)
             .await?
             .ok_or(RiskError::UnknownEvent(event_id))?;
-        Ok(EventExposure {
+        Ok(self.with_maximum(event_id, exposure, own))
+    }
+
+    /// Every event not yet decided (`NEW` or `SUSPENDED`) with its
+    /// exposure now, newest first: a page, with one row more than
+    /// `page.limit` when more follow.
+    pub async fn open_exposures(&self, page: PageRequest) -> Result<Vec<OpenExposure>, RiskError> {
+        let rows = self.risk.open_exposures(page).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row: OpenEventExposure| OpenExposure {
+                status: row.status,
+                coefficient: row.coefficient,
+                deadline: row.deadline,
+                exposure: self.with_maximum(row.event_id, row.exposure, row.own_max_liability),
+            })
+            .collect())
+    }
+
+    /// The exposure with the maximum that applies: the event's own, else
+    /// the default.
+    fn with_maximum(
+        &self,
+        event_id: Uuid,
+        exposure: Exposure,
+        own: Option<Decimal>,
+    ) -> EventExposure {
+        EventExposure {
             event_id,
             exposure,
             max_liability: own.unwrap_or(self.settings.max_liability_per_event),
             own_max_liability: own,
-        })
+        }
     }
 
     /// Sets the event's maximum liability (`None`: the default applies

@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use super::staff_repository::{AUDIT, audit_entry};
 use crate::application::ports::{
-    AuditEntry, LimitChange, RepositoryError, RiskRepository, RiskState,
+    AuditEntry, LimitChange, OpenEventExposure, RepositoryError, RiskRepository, RiskState,
 };
-use crate::domain::{BettorId, Exposure};
+use crate::domain::{BettorId, Exposure, LineEventStatus};
+use shared_kernel::pagination::PageRequest;
 
 /// The action a trader's limit on an event is audited as.
 pub const SET_EVENT_LIMIT: &str = "event.limits";
@@ -34,6 +35,15 @@ pub const RELEASE_EXPOSURE: &str = "
 const EXPOSURE: &str = "
     SELECT pending_bets, stakes, potential_payout, max_liability
     FROM event_exposure WHERE event_id = $1";
+
+/// The events not yet decided, newest first, after `$1` (when not null),
+/// `$2` of them, with their exposure.
+const OPEN_EXPOSURES: &str = "
+    SELECT e.id, e.status = 'SUSPENDED' AS suspended, e.coefficient, e.deadline,
+           x.pending_bets, x.stakes, x.potential_payout, x.max_liability
+    FROM events e JOIN event_exposure x ON x.event_id = e.id
+    WHERE e.status IN ('NEW', 'SUSPENDED') AND ($1::uuid IS NULL OR e.id < $1)
+    ORDER BY e.id DESC LIMIT $2";
 
 /// The exposure of `$2`, its maximum, `$1`'s balance and cap.
 const STATE: &str = "
@@ -177,6 +187,36 @@ impl RiskRepository for SqlRiskRepository {
             .try_get("max_liability")
             .map_err(sqlx_storage(operation.clone()))?;
         Ok(Some((exposure_of(&row, &operation)?, own)))
+    }
+
+    async fn open_exposures(
+        &self,
+        page: PageRequest,
+    ) -> Result<Vec<OpenEventExposure>, RepositoryError> {
+        let operation = "reading the exposure of the open events";
+        let rows = sqlx::query(OPEN_EXPOSURES)
+            .bind(page.after)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlx_storage(operation))?;
+        let field = |error| sqlx_storage(operation)(error);
+        let open = |row: &PgRow| -> Result<OpenEventExposure, StorageError> {
+            let suspended: bool = row.try_get("suspended").map_err(field)?;
+            Ok(OpenEventExposure {
+                event_id: row.try_get("id").map_err(field)?,
+                status: if suspended {
+                    LineEventStatus::Suspended
+                } else {
+                    LineEventStatus::New
+                },
+                coefficient: row.try_get("coefficient").map_err(field)?,
+                deadline: row.try_get("deadline").map_err(field)?,
+                exposure: exposure_of(row, operation)?,
+                own_max_liability: row.try_get("max_liability").map_err(field)?,
+            })
+        };
+        Ok(rows.iter().map(open).collect::<Result<_, _>>()?)
     }
 
     async fn set_event_limit(

@@ -1,5 +1,6 @@
-//! `/admin/...`: the staff's calls. Each needs a token whose `scope`
-//! grants the call's staff role (a bettor's token is 403).
+//! `/admin/...`: the staff's calls (the risk calls are in [`super::risk`]).
+//! Each needs a token whose `scope` grants the call's staff role (a
+//! bettor's token is 403).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,10 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::bettor::{Cashier, Staff};
+use super::bettor::{Cashier, Staff, Trader};
+use super::errors::storage_problem;
 use super::examples;
 use super::payment_dto::{AdjustmentBody, AdjustmentDto, AuditEntryDto, AuditPage, BettorPath};
 use super::payment_examples as pay;
+use super::risk_examples as risk;
+use super::staff_dto::{self, DeadLettersDto};
 use crate::application::AdjustmentOrder;
 use crate::domain::BettorId;
 
@@ -21,7 +25,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(adjust))
         .routes(routes!(audit))
+        .routes(routes!(dead_letters))
 }
+
+/// How many of the latest dead letters `GET /admin/dead-letters` shows.
+pub const LATEST_DEAD_LETTERS: u32 = 20;
 
 /// Move money into or out of a bettor's wallet by hand (a cash desk, a
 /// correction), with the reason; kept in the audit log.
@@ -100,4 +108,35 @@ async fn audit(
         items: entries.into_iter().map(AuditEntryDto::from).collect(),
         next_cursor,
     }))
+}
+
+/// The dead-letter queue: how many messages wait in it, and why bet-maker
+/// put the latest 20 there (newest first). The depth is the dead-letter
+/// watch's latest reading (every `BET_MAKER_DLQ_CHECK_INTERVAL_MS`); the
+/// messages themselves stay in the queue (`bet-maker dead-letters` lists
+/// them).
+#[utoipa::path(
+    get, path = "/admin/dead-letters", tag = "admin",
+    security(("bettor_token" = [])),
+    responses(
+        (status = 200, description = "The queue's depth and the latest reasons", body = DeadLettersDto,
+            example = json!(staff_dto::example())),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::no_token())),
+        (status = 403, description = "The token's scope does not grant `trader`", body = Problem, content_type = "application/problem+json",
+            example = json!(risk::not_trader())),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
+    )
+)]
+async fn dead_letters(
+    _trader: Trader,
+    State(state): State<AppState>,
+) -> Result<Json<DeadLettersDto>, Problem> {
+    let overview = state
+        .dead_letters
+        .overview(LATEST_DEAD_LETTERS)
+        .await
+        .map_err(|error| storage_problem(&error))?;
+    Ok(Json(overview.into()))
 }

@@ -19,6 +19,7 @@ mod payments;
 mod risk;
 mod risk_dto;
 mod risk_examples;
+mod staff_dto;
 mod stream_dto;
 mod streams;
 mod tokens;
@@ -38,8 +39,8 @@ use crate::application::live::LiveFeed;
 use shared_kernel::webhook_signature::WebhookVerifier;
 
 use crate::application::{
-    AccountService, BetService, CashOutService, CashierService, LineService, PaymentService,
-    RiskService, WalletService,
+    AccountService, BetService, CashOutService, CashierService, DeadLetterService, LineService,
+    PaymentService, RiskService, WalletService,
 };
 
 /// What the handlers share.
@@ -61,6 +62,8 @@ pub struct AppState {
     pub accounts: AccountService,
     /// The house's risk: quotes, exposures, the traders' limits.
     pub risk: RiskService,
+    /// The dead-letter queue's depth and latest reasons, for staff.
+    pub dead_letters: DeadLetterService,
     /// Verifies the payment provider's webhooks.
     pub webhooks: WebhookVerifier,
     /// Verifies bettors' tokens ([`Bettor`]).

@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use shared_kernel::http::{ApiJson, ApiPath, FieldError, Problem};
+use shared_kernel::http::{ApiJson, ApiPath, ApiQuery, FieldError, PageQuery, Problem};
+use shared_kernel::pagination::into_page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,6 +14,7 @@ use super::examples;
 use super::payment_dto::BettorPath;
 use super::risk_dto::{
     BettorLimitsBody, BettorLimitsDto, EventLimitsBody, EventPath, ExposureDto, MaxStakeDto,
+    OpenExposurePage,
 };
 use super::risk_examples as risk;
 use crate::application::ports::LimitChange;
@@ -22,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(max_stake))
         .routes(routes!(exposure))
+        .routes(routes!(open_exposures))
         .routes(routes!(set_event_limits))
         .routes(routes!(set_bettor_limits))
 }
@@ -84,6 +87,40 @@ async fn exposure(
     ApiPath(path): ApiPath<EventPath>,
 ) -> Result<Json<ExposureDto>, Problem> {
     Ok(Json(state.risk.exposure(path.id.into()).await?.into()))
+}
+
+/// Every event not yet decided (`NEW` or `SUSPENDED`, past its deadline
+/// or not), newest first, with what it would cost the house if every
+/// pending bet on it won: the back office's exposure table.
+#[utoipa::path(
+    get, path = "/admin/exposure", tag = "admin",
+    security(("bettor_token" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the open events' exposures", body = OpenExposurePage,
+            example = json!(risk::open_exposures())),
+        (status = 400, description = "A parameter cannot be read", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::bad_page())),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::no_token())),
+        (status = 403, description = "The token's scope does not grant `trader`", body = Problem, content_type = "application/problem+json",
+            example = json!(risk::not_trader())),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+            example = json!(examples::unavailable())),
+    )
+)]
+async fn open_exposures(
+    _trader: Trader,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<OpenExposurePage>, Problem> {
+    let page = query.parse()?;
+    let rows = state.risk.open_exposures(page).await?;
+    let (rows, next_cursor) = into_page(rows, page, |row| row.exposure.event_id);
+    Ok(Json(OpenExposurePage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
 }
 
 /// Set the event's maximum liability (`null` removes it: the default

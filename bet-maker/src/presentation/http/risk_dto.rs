@@ -1,13 +1,15 @@
 //! The JSON of the risk calls: the max-stake quote, an event's exposure,
 //! and the traders' limits.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_kernel::http::WireUuid;
 use shared_kernel::money::WireDecimal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::application::{EventExposure, StakeQuote};
+use super::stream_dto::LineEventStatusDto;
+use crate::application::{EventExposure, OpenExposure, StakeQuote};
 
 fn money(value: rust_decimal::Decimal) -> WireDecimal {
     WireDecimal::from_decimal_exact(value)
@@ -103,6 +105,42 @@ impl From<EventExposure> for ExposureDto {
             max_liability_set: found.own_max_liability.is_some(),
         }
     }
+}
+
+/// An event not yet decided, and what it would cost the house if every
+/// pending bet on it won.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenExposureDto {
+    /// `NEW` (bets are taken until the deadline) or `SUSPENDED`.
+    pub status: LineEventStatusDto,
+    /// Its coefficient now.
+    #[schema(value_type = String, example = "2.50")]
+    pub coefficient: WireDecimal,
+    /// When it closes for bets (it stays here, past it, until its result).
+    pub deadline: DateTime<Utc>,
+    /// Its exposure, as `GET /admin/events/{id}/exposure` says it.
+    #[serde(flatten)]
+    pub exposure: ExposureDto,
+}
+
+impl From<OpenExposure> for OpenExposureDto {
+    fn from(open: OpenExposure) -> Self {
+        Self {
+            status: open.status.into(),
+            coefficient: money(open.coefficient),
+            deadline: open.deadline,
+            exposure: open.exposure.into(),
+        }
+    }
+}
+
+/// A page of the open events' exposures, newest event first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenExposurePage {
+    /// The events on this page.
+    pub items: Vec<OpenExposureDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `PUT /admin/events/{id}/limits`.

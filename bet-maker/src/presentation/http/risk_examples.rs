@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::bettor::forbidden;
 use super::errors::over_limit;
-use super::risk_dto::{BettorLimitsDto, EventPath, ExposureDto, MaxStakeDto};
-use crate::application::{EventExposure, RiskError, StakeQuote};
+use super::risk_dto::{BettorLimitsDto, EventPath, ExposureDto, MaxStakeDto, OpenExposurePage};
+use crate::application::{EventExposure, OpenExposure, RiskError, StakeQuote};
 use crate::domain::{
-    Exposure, Price, RiskLimitError, RiskLimits, StakeRoom, check_risk, max_stake as largest,
+    Exposure, LineEventStatus, Price, RiskLimitError, RiskLimits, StakeRoom, check_risk,
+    max_stake as largest,
 };
 
 const EVENT_ID: Uuid = Uuid::from_u128(0x0193_6b2f_8a10_7c3e_9d41_5e6f_7a8b_9c0d);
@@ -66,6 +67,38 @@ pub fn max_stake() -> MaxStakeDto {
 /// 200 on `GET /admin/events/{id}/exposure` and `PUT .../limits`.
 pub fn exposure() -> ExposureDto {
     exposure_of_the_event().into()
+}
+
+/// 200 on `GET /admin/exposure`: the example event, open at 2.50, and
+/// a newer one without bets under the default maximum.
+pub fn open_exposures() -> OpenExposurePage {
+    let deadline = chrono::DateTime::from_timestamp(1_924_970_400, 0).unwrap_or_default();
+    let quiet = EventExposure {
+        event_id: Uuid::from_u128(0x0193_6b40_1c20_7d4e_8f51_6a7b_8c9d_0e2f),
+        exposure: Exposure {
+            pending_bets: 0,
+            stakes: Decimal::ZERO,
+            potential_payout: Decimal::ZERO,
+        },
+        max_liability: cents(100_000_000),
+        own_max_liability: None,
+    };
+    let open = |status, coefficient, exposure| {
+        OpenExposure {
+            status,
+            coefficient: cents(coefficient),
+            deadline,
+            exposure,
+        }
+        .into()
+    };
+    OpenExposurePage {
+        items: vec![
+            open(LineEventStatus::Suspended, 140, quiet),
+            open(LineEventStatus::New, 250, exposure_of_the_event()),
+        ],
+        next_cursor: None,
+    }
 }
 
 /// 200 on `PUT /admin/bettors/{bettor}/limits`.

@@ -44,12 +44,12 @@ use shared_kernel::telemetry::{context_for, context_from_traceparent};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::dead_letter::{Rejection, dead_letter, is_last_delivery};
+use super::dead_letter::{Rejection, dead_letter, is_last_delivery, keep_record};
 use super::handling::{Handled, handling_span};
 use super::publisher_identity::check_publisher;
 use super::topology::{DELIVERY_LIMIT, Topology, declare};
-use crate::application::LineService;
 use crate::application::ports::ApplyOutcome;
+use crate::application::{DeadLetterService, LineService};
 use crate::domain::{Announced, ImpossibleChange, Refusal};
 use crate::line_contract::{to_change_kind, to_line_event};
 
@@ -69,6 +69,8 @@ pub struct ConsumerConfig {
     pub line_provider_user: Option<String>,
     /// Where a refused message is raised as an alert.
     pub alerts: Alerts,
+    /// Where each dead letter's reason is recorded for staff.
+    pub dead_letters: DeadLetterService,
 }
 
 /// Consumes `bet-maker.line-events` until stopped, reconnecting as needed.
@@ -207,6 +209,7 @@ impl LineEventConsumer {
                 dead_letter(dead_letters, &self.config.topology, delivery, &rejection).await?;
                 delivery.ack(BasicAckOptions::default()).await?;
                 metrics::counter!("consumer_messages_dead_lettered_total").increment(1);
+                keep_record(&self.config.dead_letters, delivery, &rejection).await;
                 Ok(Handled::DeadLettered)
             }
             DeliveryAction::Requeue(reason) => {

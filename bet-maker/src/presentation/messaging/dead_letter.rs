@@ -16,6 +16,9 @@ use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel};
 use shared_kernel::alerts::{Alert, Alerts};
+use shared_kernel::storage::chain;
+
+use crate::application::{DeadLetterService, DeadLettered};
 
 use super::dead_letter_reader::{
     DEAD_LETTERED_AT_HEADER, LABEL_HEADER, REASON_HEADER, ROUTING_KEY_HEADER,
@@ -67,6 +70,39 @@ impl Rejection {
                 .with("message_id", message_id),
         );
         metrics::counter!("consumer_messages_rejected_total", "reason" => self.label).increment(1);
+    }
+}
+
+/// How long recording a dead letter for staff may take: the record is
+/// for reading, and a slow database must not hold up the queue.
+const RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Records the dead letter just made, for staff (`GET
+/// /admin/dead-letters`). The message is in the dead-letter queue
+/// already, so a failure here loses only the record: logged, never
+/// holding up the consumer for more than [`RECORD_PATIENCE`].
+pub async fn keep_record(book: &DeadLetterService, delivery: &Delivery, rejection: &Rejection) {
+    let message_id = delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.as_str());
+    let letter = DeadLettered {
+        label: rejection.label,
+        reason: &rejection.reason,
+        routing_key: delivery.routing_key.as_str(),
+        message_id,
+    };
+    match tokio::time::timeout(RECORD_PATIENCE, book.record(letter)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(label = rejection.label, message_id, error = %chain(&error),
+                "dead-lettered, but its record for staff was not written");
+        }
+        Err(_) => {
+            tracing::warn!(label = rejection.label, message_id, patience = ?RECORD_PATIENCE,
+                "dead-lettered, but its record for staff took too long and was given up");
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! A task beside the consumer, on a connection of its own, reads the
 //! queue's depth every interval (a passive declare) and publishes the
 //! gauges `dead_letter_queue_messages{queue}` and
-//! `dead_letter_queue_max_length{queue}`. When the depth reaches 80 % of
+//! `dead_letter_queue_max_length{queue}`, and tells the back office
+//! (`GET /admin/dead-letters`) the depth it read. When the depth reaches 80 % of
 //! the bound it raises the alert `dead_letter_queue_filling` and counts
 //! `dead_letter_queue_fill_alerts_total{queue}`: once per crossing, and
 //! again only after the depth fell below and rose again.
@@ -20,6 +21,7 @@ use shared_kernel::amqp::{AmqpSession, BrokerStatus, close_channel, connection_l
 use tokio_util::sync::CancellationToken;
 
 use super::topology::Topology;
+use crate::application::DeadLetterService;
 
 /// The share of the bound, in percent, at which the alert is raised.
 pub const FILL_ALERT_PERCENT: u32 = 80;
@@ -58,18 +60,27 @@ pub struct DeadLetterWatch {
     max_length: u32,
     interval: Duration,
     alerts: Alerts,
+    book: DeadLetterService,
 }
 
 impl DeadLetterWatch {
     /// Watches the dead-letter queue of `topology` every `interval`,
-    /// alerting through `alerts`.
-    pub fn new(amqp_url: &str, topology: &Topology, interval: Duration, alerts: Alerts) -> Self {
+    /// alerting through `alerts`, and telling `book` each depth read (for
+    /// staff: `GET /admin/dead-letters`).
+    pub fn new(
+        amqp_url: &str,
+        topology: &Topology,
+        interval: Duration,
+        alerts: Alerts,
+        book: DeadLetterService,
+    ) -> Self {
         Self {
             amqp_url: amqp_url.to_owned(),
             queue: topology.dead_letter_queue.clone(),
             max_length: topology.dead_letter_max_length,
             interval,
             alerts,
+            book,
         }
     }
 
@@ -120,6 +131,7 @@ impl DeadLetterWatch {
         };
         close_channel(&channel).await?;
         metrics::gauge!("dead_letter_queue_messages", "queue" => self.queue.clone()).set(depth);
+        self.book.observe_depth(depth, self.max_length);
         match alarm.observe(depth, self.max_length) {
             Some(FillChange::Crossed) => {
                 self.alerts.raise(
