@@ -90,9 +90,11 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(risk::router())
 }
 
-/// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
-/// health (`/metrics` is on the management listener).
+/// The whole public HTTP surface: the API, `/docs`, `/openapi.json`,
+/// health (`/metrics` is on the management listener), and the back office
+/// (`/admin`, not part of the OpenAPI document).
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let (api, document) = api().with_state(state).split_for_parts();
-    service_router(api, document, readiness)
+    let back_office = crate::presentation::web::back_office::router();
+    service_router(api.merge(back_office), document, readiness)
 }

@@ -1,0 +1,88 @@
+// The staff's two forms besides the event limits: a trader's cap on one
+// bettor's stakes (`PUT /admin/bettors/{bettor}/limits`) and a cashier's
+// adjustment of a wallet (`POST /admin/wallets/{bettor}/adjustments`).
+// Amounts go to the API as typed (strings): the API parses them exactly
+// and refuses what is not money, and its refusal is what the page shows.
+
+import { Section, busy, localProblem, staffCall } from './session.js';
+
+/** The bettor typed in, or null after saying that one is needed (the
+ * bettor is part of the call's URL). */
+function bettorOf(section, input) {
+  const bettor = input.value.trim();
+  if (bettor) return bettor;
+  section.refused(localProblem('No bettor', "Bettor: type the bettor's name (their token's sub)."));
+  input.focus();
+  return null;
+}
+
+/** The trader's cap on one bettor's stakes. */
+export class BettorLimitsForm {
+  /** @param {() => void} changed called after a change was made */
+  constructor(changed) {
+    this.section = new Section('bettor-limits');
+    this.changed = changed;
+    this.form = this.section.element.querySelector('form');
+    this.bettor = document.getElementById('limit-bettor');
+    this.maxStake = document.getElementById('limit-max-stake');
+    this.reason = document.getElementById('limit-reason');
+    this.submit = this.form.querySelector('button[type="submit"]');
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      busy(this.submit, () => this.send());
+    });
+  }
+
+  async send() {
+    this.section.clear();
+    const bettor = bettorOf(this.section, this.bettor);
+    if (!bettor) return;
+    const typed = this.maxStake.value.trim();
+    const reason = this.reason.value.trim();
+    const body = { max_stake: typed === '' ? null : typed, ...(reason ? { reason } : {}) };
+    const limits = await staffCall(this.section, `/admin/bettors/${encodeURIComponent(bettor)}/limits`, {
+      method: 'PUT',
+      body,
+    });
+    if (!limits) return;
+    this.form.reset();
+    this.section.announce(
+      limits.max_stake === null
+        ? `Stake limit of ${limits.bettor} removed.`
+        : `Stake limit of ${limits.bettor} set to ${limits.max_stake}.`,
+    );
+    this.changed();
+  }
+}
+
+/** The cashier's adjustment of one wallet. */
+export class AdjustmentForm {
+  /** @param {() => void} changed called after a change was made */
+  constructor(changed) {
+    this.section = new Section('cashier');
+    this.changed = changed;
+    this.form = this.section.element.querySelector('form');
+    this.bettor = document.getElementById('adjust-bettor');
+    this.amount = document.getElementById('adjust-amount');
+    this.reason = document.getElementById('adjust-reason');
+    this.submit = this.form.querySelector('button[type="submit"]');
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      busy(this.submit, () => this.send());
+    });
+  }
+
+  async send() {
+    this.section.clear();
+    const bettor = bettorOf(this.section, this.bettor);
+    if (!bettor) return;
+    const line = await staffCall(this.section, `/admin/wallets/${encodeURIComponent(bettor)}/adjustments`, {
+      method: 'POST',
+      body: { amount: this.amount.value.trim(), reason: this.reason.value },
+    });
+    if (!line) return;
+    this.form.reset();
+    this.section.announce(`Adjusted the wallet of ${line.bettor_id} by ${line.amount}: its balance is ${line.balance_after}.`);
+    this.changed();
+  }
+}
