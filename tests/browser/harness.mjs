@@ -309,6 +309,12 @@ export async function startServices(label) {
         const args = ['token', name, ...(scope ? ['--scope', scope] : [])];
         return (await run(binary('bet-maker'), args, { cwd: REPO, env: betMakerEnv })).trim();
       },
+      /** A staff member's token (`bet-maker token <name> --scope "<scopes>"`),
+       * `scopes` space-separated: `trader cashier`. */
+      async staffToken(name, scopes) {
+        const args = ['token', name, '--scope', scopes];
+        return (await run(binary('bet-maker'), args, { cwd: REPO, env: betMakerEnv })).trim();
+      },
       /** Stops both services and removes what was made for them. */
       async stop() {
         signals.remove();
