@@ -176,6 +176,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         tokens,
         feed: feed.clone(),
         stream_slots: StreamSlots::new(config.http.max_connections_per_client),
+        open_events_pages: Arc::default(),
     };
     let public = Listener {
         host: config.host,

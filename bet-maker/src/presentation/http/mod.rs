@@ -25,11 +25,14 @@ mod tokens;
 mod wallet;
 mod wallet_dto;
 
+use std::sync::Arc;
+
 use axum::Router;
 use shared_kernel::http::{Readiness, StreamSlots, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
+pub use events::RenderedPages;
 pub use openapi::openapi_document;
 pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
@@ -70,6 +73,8 @@ pub struct AppState {
     /// The live streams each client has open, at most
     /// `HTTP_MAX_CONNECTIONS_PER_CLIENT` each.
     pub stream_slots: StreamSlots,
+    /// The pages of `GET /events` already written, while they hold.
+    pub open_events_pages: Arc<RenderedPages>,
 }
 
 /// The API's routes, documented.
