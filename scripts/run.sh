@@ -23,7 +23,9 @@ line_provider=$!
 # Development plays the payment provider itself: bet-maker confirms each
 # deposit (and pays each withdrawal) with a signed webhook it sends itself
 # half a second later. Nothing else runs the sandbox unless told to.
-BET_MAKER_PAYMENTS_PROVIDER="${BET_MAKER_PAYMENTS_PROVIDER:-sandbox}" "$bin/bet-maker" serve &
+# And the bettor app (http://127.0.0.1:8080/) signs anyone in by name.
+BET_MAKER_PAYMENTS_PROVIDER="${BET_MAKER_PAYMENTS_PROVIDER:-sandbox}" \
+  BET_MAKER_DEV_SIGN_IN="${BET_MAKER_DEV_SIGN_IN:-true}" "$bin/bet-maker" serve &
 bet_maker=$!
 
 stop() {

@@ -7,6 +7,7 @@ mod admin;
 mod bets;
 mod bettor;
 mod cash_out;
+mod dev_sign_in;
 mod dto;
 mod errors;
 mod events;
@@ -30,6 +31,7 @@ use shared_kernel::http::{Readiness, StreamSlots, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
+pub use dev_sign_in::DEV_TOKEN_LIFETIME;
 pub use openapi::openapi_document;
 pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
@@ -70,6 +72,9 @@ pub struct AppState {
     /// The live streams each client has open, at most
     /// `HTTP_MAX_CONNECTIONS_PER_CLIENT` each.
     pub stream_slots: StreamSlots,
+    /// Whether `/dev/sign-in` signs anyone in by name
+    /// (`BET_MAKER_DEV_SIGN_IN`); 404 when not.
+    pub dev_sign_in: bool,
 }
 
 /// The API's routes, documented.
@@ -85,6 +90,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(account::router())
         .merge(admin::router())
         .merge(risk::router())
+        .merge(dev_sign_in::router())
 }
 
 /// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
