@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN    := target/debug
 SHELL  := /bin/bash
 
-.PHONY: run migrate preflight resync build test bench bench-smoke lint fmt help \
+.PHONY: run migrate preflight resync build test test-browser bench bench-smoke lint fmt help \
 	up down logs ps restart test-deploy app-image
 
 help:
@@ -13,6 +13,7 @@ help:
 	@echo "make migrate  create the databases if missing and apply every migration"
 	@echo "make resync   rebuild bet-maker's copy of the line from line-provider (gRPC ListEvents)"
 	@echo "make test     every test, against the real PostgreSQL and RabbitMQ"
+	@echo "make test-browser  the web pages in Chromium (tests/browser); screenshots in target/browser"
 	@echo "make bench    the performance benchmark (release); table + target/bench/results.json"
 	@echo "make lint     rustfmt check, clippy with warnings as errors, cargo machete"
 	@echo "make up       the whole system in Docker (deploy/); make down [V=1], make logs, make ps, make restart"
@@ -48,6 +49,28 @@ test:
 	  awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "%d passed, %d failed\n", passed, failed }' \
 	    target/test-output.log; \
 	  exit $$status
+
+# The web pages in a real browser: Debian's chromium driven by
+# playwright-core (tests/browser), against both services started as
+# `make run` starts them, on databases and a vhost of their own.
+# `npm ci` runs only when node_modules is missing or older than the lock.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_TESTS := tests/browser
+test-browser:
+	@scripts/preflight.sh
+	@test -x "$(CHROMIUM)" || { echo "No Chromium at $(CHROMIUM): apt-get install chromium chromium-driver" \
+	  "(or CHROMIUM=/path/to/chromium make test-browser)." >&2; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "Node.js and npm are needed to drive the browser: apt-get install nodejs npm." >&2; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { \
+	  echo "playwright-core needs Node.js 20 or newer; this is $$(node --version)." >&2; exit 1; }
+	@command -v psql >/dev/null && command -v rabbitmqctl >/dev/null || { \
+	  echo "psql and rabbitmqctl are needed: the tests make databases and a vhost of their own." >&2; exit 1; }
+	$(CARGO) build --workspace --bins
+	@if [ ! -f $(BROWSER_TESTS)/node_modules/.package-lock.json ] || \
+	  [ $(BROWSER_TESTS)/package-lock.json -nt $(BROWSER_TESTS)/node_modules/.package-lock.json ]; then \
+	  echo "npm ci in $(BROWSER_TESTS)"; cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund; fi
+	cd $(BROWSER_TESTS) && CHROMIUM="$(CHROMIUM)" node --test *.test.mjs
 
 bench:
 	@scripts/preflight.sh

@@ -1,5 +1,6 @@
 //! What line-provider and bet-maker must agree on — the message contracts
-//! and the exact money type on the wire — and the plumbing both use.
+//! and the exact money type on the wire — and the plumbing both use
+//! (their web pages' included: [`web`]).
 
 pub mod alerts;
 pub mod amqp;
@@ -17,6 +18,7 @@ pub mod proto;
 pub mod signing;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod webhook_signature;
 
 #[cfg(feature = "test-support")]

@@ -15,7 +15,7 @@ use axum::Router;
 use shared_kernel::http::{Readiness, service_router};
 
 pub use auth::{
-    MIN_TOKEN_BITS, OperatorAuth, OperatorCall, OperatorToken, Refused, WeakToken,
+    MIN_TOKEN_BITS, Operator, OperatorAuth, OperatorCall, OperatorToken, Refused, WeakToken,
     retry_after_seconds,
 };
 pub use openapi::openapi_document;
@@ -32,9 +32,11 @@ pub struct AppState {
     pub operator_auth: OperatorAuth,
 }
 
-/// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
-/// health (`/metrics` is on the management listener).
+/// The whole public HTTP surface: the API, `/docs`, `/openapi.json`,
+/// health (`/metrics` is on the management listener), and the operator
+/// console (`/console`, not part of the OpenAPI document).
 pub fn router(state: AppState, readiness: Readiness) -> Router {
-    let (api, document) = events::router().with_state(state).split_for_parts();
-    service_router(api, document, readiness)
+    let (api, document) = events::router().with_state(state.clone()).split_for_parts();
+    let console = crate::presentation::web::router().with_state(state);
+    service_router(api.merge(console), document, readiness)
 }
