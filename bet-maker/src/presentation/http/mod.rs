@@ -93,9 +93,11 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(dev_sign_in::router())
 }
 
-/// The whole public HTTP surface: the API, `/docs`, `/openapi.json` and
-/// health (`/metrics` is on the management listener).
+/// The whole public HTTP surface: the API, `/docs`, `/openapi.json`,
+/// health (`/metrics` is on the management listener), and the bettor app
+/// (`/`, not part of the OpenAPI document).
 pub fn router(state: AppState, readiness: Readiness) -> Router {
-    let (api, document) = api().with_state(state).split_for_parts();
-    service_router(api, document, readiness)
+    let (api, document) = api().with_state(state.clone()).split_for_parts();
+    let app = crate::presentation::web::router().with_state(state);
+    service_router(api.merge(app), document, readiness)
 }
