@@ -127,6 +127,13 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// several steps are `MATERIALIZED` (inlined, each would be rebuilt for
 /// every reader).
 ///
+/// A settlement costs its event's bets, not the history: `bets` is read
+/// once (`judged`, beside the legs `bet_legs_one_per_event` finds), what
+/// the later steps need of each bet is carried forward from there, and the
+/// legs' update reaches its rows through the event's index. Joined to
+/// `bets` again at each step, the statement read the whole of `bets` and
+/// `bet_legs` three more times.
+///
 /// Raw SQL because SeaORM's builders cannot chain these set-based writes
 /// in one statement, and an event can carry hundreds of thousands of bets:
 /// reading them into Rust to pay each would take minutes where this takes
@@ -142,7 +149,9 @@ pub const SETTLE_BETS: &str = "
         SELECT version, coefficient, since FROM event_coefficients WHERE event_id = $1
     ),
     judged AS MATERIALIZED (
-        SELECT bet_legs.bet_id, bet_legs.leg,
+        SELECT bet_legs.bet_id, bet_legs.leg, bets.bettor_id, bets.amount, bets.leg_count,
+               bets.stake_posted, bets.status AS status_before, bets.payout AS paid_before,
+               bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
                coalesce(bets.placed_at >= decision.decided_at, false)
                    OR $2::text = 'CANCELLED' AS voided,
                CASE WHEN bets.placed_at >= decision.decided_at THEN 'LATE'
@@ -157,7 +166,8 @@ pub const SETTLE_BETS: &str = "
           AND (bet_legs.status = 'PENDING' OR coalesce(bet_legs.settled_version, 0) < $4)
     ),
     decided AS MATERIALIZED (
-        SELECT bet_id, leg, void_reason,
+        SELECT bet_id, leg, bettor_id, amount, leg_count, stake_posted, status_before,
+               paid_before, potential_before, settled_before, void_reason,
                CASE WHEN voided THEN 'VOID' ELSE CASE $2::text
                    WHEN 'FINISHED_WIN' THEN 'WON'
                    WHEN 'FINISHED_LOSE' THEN 'LOST'
@@ -171,22 +181,24 @@ pub const SETTLE_BETS: &str = "
                             void_reason = decided.void_reason,
                             settled_version = $4
         FROM decided
-        WHERE bet_legs.bet_id = decided.bet_id AND bet_legs.leg = decided.leg
+        WHERE bet_legs.event_id = $1
+          AND bet_legs.bet_id = decided.bet_id AND bet_legs.leg = decided.leg
     ),
     outcome AS MATERIALIZED (
-        SELECT bets.id, bets.amount, bets.status AS status_before, bets.payout AS paid_before,
-               bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
-               decided.status = 'LOST' AS lost, false AS open, decided.status = 'VOID' AS all_void,
-               decided.void_reason = 'LATE' AS late,
-               coalesce(decided.settled_coefficient, 1) AS price,
-               coalesce(decided.settled_coefficient, 1) AS potential_price
-        FROM decided JOIN bets ON bets.id = decided.bet_id
-        WHERE bets.leg_count = 1 AND bets.status <> 'CASHED_OUT'
+        SELECT bet_id AS id, bettor_id, amount, leg_count, stake_posted, status_before,
+               paid_before, potential_before, settled_before,
+               status = 'LOST' AS lost, false AS open, status = 'VOID' AS all_void,
+               void_reason = 'LATE' AS late,
+               coalesce(settled_coefficient, 1) AS price,
+               coalesce(settled_coefficient, 1) AS potential_price
+        FROM decided
+        WHERE leg_count = 1 AND status_before <> 'CASHED_OUT'
         UNION ALL
-        SELECT bets.id, bets.amount, bets.status AS status_before, bets.payout AS paid_before,
-               bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
+        SELECT decided.bet_id, decided.bettor_id, decided.amount, decided.leg_count,
+               decided.stake_posted, decided.status_before, decided.paid_before,
+               decided.potential_before, decided.settled_before,
                legs.lost, legs.open, legs.all_void, legs.late, legs.price, legs.potential_price
-        FROM decided JOIN bets ON bets.id = decided.bet_id
+        FROM decided
         CROSS JOIN LATERAL (
             SELECT bool_or(leg.status = 'LOST') AS lost,
                    bool_or(leg.status = 'PENDING') AS open,
@@ -202,10 +214,10 @@ pub const SETTLE_BETS: &str = "
                 SELECT other.status, other.settled_coefficient, other.void_reason,
                        other.coefficient
                 FROM bet_legs other
-                WHERE other.bet_id = bets.id AND other.event_id <> $1
+                WHERE other.bet_id = decided.bet_id AND other.event_id <> $1
             ) AS leg
         ) AS legs
-        WHERE bets.leg_count > 1 AND bets.status <> 'CASHED_OUT'
+        WHERE decided.leg_count > 1 AND decided.status_before <> 'CASHED_OUT'
     ),
     judged_bets AS MATERIALIZED (
         SELECT outcome.*,

@@ -8,6 +8,7 @@
 //! settlement) is what a ratio above or below 1 is paid for.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -64,6 +65,18 @@ const SETTLE_CANCELLED: &str = "
           from (select bettor, sum(payout) total from s group by bettor) t
           where w.bettor = t.bettor returning w.bettor)
     insert into ledger(bettor, bet_id, kind, amount) select bettor, id, 'REFUND', payout from s";
+
+/// A cash-out's quote on the minimal schema: the bet's stake and
+/// coefficient, if it is pending (what a quote is worked out from).
+const QUOTE: &str = "select amount, coefficient from bets where id = $1 and status = 'PENDING'";
+
+/// A cash-out's accept: bet `$1` CASHED_OUT at `$2` if still pending, its
+/// bettor's wallet credited, a CASH_OUT line.
+const CASH_OUT: &str = "
+    with s as (update bets set status = 'CASHED_OUT', payout = $2, settled_at = clock_timestamp()
+               where id = $1 and status = 'PENDING' returning id, bettor, payout),
+    c as (update wallets w set balance = w.balance + s.payout from s where w.bettor = s.bettor)
+    insert into ledger(bettor, bet_id, kind, amount) select bettor, id, 'CASH_OUT', payout from s";
 
 /// How the minimal settlement ends the event's bets.
 #[derive(Debug, Clone, Copy)]
@@ -195,6 +208,81 @@ impl Minimal {
         result
     }
 
+    /// The cash-out limit: `bets` pending bets of `stake` at `coefficient`
+    /// from `bettors` funded bettors on events of their own, then, at
+    /// `concurrency`, per bet not cashed out before: [`QUOTE`], then
+    /// [`CASH_OUT`] at `quote` (two statements, as a quote and an accept are
+    /// two requests); the median of the settings' runs. A cash-out that
+    /// writes no row counts as an error.
+    pub async fn cash_out(
+        &self,
+        settings: &Settings,
+        concurrency: usize,
+        terms: MinimalBets,
+        quote: Decimal,
+    ) -> anyhow::Result<LoadResult> {
+        let prefix = "minimal-cashout-bettor-";
+        self.fund(
+            prefix,
+            terms.bettors,
+            terms.stake * Decimal::from(terms.bets),
+        )
+        .await?;
+        let pool = Arc::new(self.pool().await?);
+        let bets: Vec<Uuid> = sqlx::query_scalar(
+            "with placed as (
+                 insert into bets(id, bettor, event_id, amount, coefficient)
+                 select gen_random_uuid(), $2 || (n % $3), gen_random_uuid(), $4, $5
+                 from generate_series(1, $1) as n
+                 returning id, bettor, amount
+             ),
+             debited as (
+                 update wallets w set balance = w.balance - t.total
+                 from (select bettor, sum(amount) total from placed group by bettor) t
+                 where w.bettor = t.bettor
+             ),
+             staked as (
+                 insert into ledger(bettor, bet_id, kind, amount)
+                 select bettor, id, 'STAKE', -amount from placed
+             )
+             select id from placed",
+        )
+        .bind(terms.bets)
+        .bind(prefix)
+        .bind(terms.bettors)
+        .bind(terms.stake)
+        .bind(terms.coefficient)
+        .fetch_all(&*pool)
+        .await
+        .context("staking the minimal cash-out's bets")?;
+        let bets = Arc::new(bets);
+        let next = Arc::new(AtomicUsize::new(0));
+        let result = median_run(settings.runs, || {
+            let (pool, bets, next) = (pool.clone(), bets.clone(), next.clone());
+            async move {
+                Ok(
+                    closed_loop(concurrency, settings.warmup, settings.duration, move || {
+                        let pool = pool.clone();
+                        let bet = bets.get(next.fetch_add(1, Ordering::Relaxed)).copied();
+                        async move {
+                            match bet {
+                                Some(bet) => cash_out(&pool, bet, quote).await.unwrap_or(false),
+                                None => {
+                                    tokio::time::sleep(Duration::from_millis(10)).await;
+                                    false
+                                }
+                            }
+                        }
+                    })
+                    .await,
+                )
+            }
+        })
+        .await;
+        pool.close().await;
+        result
+    }
+
     /// The settlement limit: `bets` pending bets of `stake` at
     /// `coefficient` on a fresh event from `bettors` funded bettors (each
     /// with its STAKE line, as placing them would have left them), then
@@ -260,4 +348,33 @@ impl Minimal {
         );
         Ok(took)
     }
+}
+
+/// The bets a minimal limit works on.
+#[derive(Debug, Clone, Copy)]
+pub struct MinimalBets {
+    /// How many.
+    pub bets: i64,
+    /// Placed by this many funded bettors, in turn.
+    pub bettors: i64,
+    /// Each bet's stake.
+    pub stake: Decimal,
+    /// Each bet's coefficient.
+    pub coefficient: Decimal,
+}
+
+/// One minimal cash-out of `bet` at `quote`: [`QUOTE`], then [`CASH_OUT`];
+/// whether it wrote the CASH_OUT line.
+async fn cash_out(pool: &PgPool, bet: Uuid, quote: Decimal) -> Result<bool, sqlx::Error> {
+    let quoted = sqlx::query(QUOTE).bind(bet).fetch_optional(pool).await?;
+    if quoted.is_none() {
+        return Ok(false);
+    }
+    let written = sqlx::query(CASH_OUT)
+        .bind(bet)
+        .bind(quote)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(written == 1)
 }
