@@ -187,6 +187,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         feed: feed.clone(),
         stream_slots: StreamSlots::new(config.http.max_connections_per_client),
         dev_sign_in: config.dev_sign_in,
+        open_events_pages: Arc::default(),
     };
     let public = Listener {
         host: config.host,

@@ -17,7 +17,7 @@ pub use account::{AccountError, AccountService, Limits};
 pub use bets::{BetError, BetService, BetSlip, SlipLeg};
 pub use cash_out::{CashOutError, CashOutService, CashOutSettings};
 pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, MAX_REASON_CHARS};
-pub use line::{LineError, LineService, ResyncReport};
+pub use line::{Holds, LineError, LineService, OpenEvents, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};
 pub use risk::{DEFAULT_REASON, EventExposure, RiskError, RiskService, RiskSettings, StakeQuote};
 pub use wallets::{WalletError, WalletService};

@@ -26,12 +26,15 @@ mod tokens;
 mod wallet;
 mod wallet_dto;
 
+use std::sync::Arc;
+
 use axum::Router;
 use shared_kernel::http::{Readiness, StreamSlots, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
 pub use dev_sign_in::DEV_TOKEN_LIFETIME;
+pub use events::RenderedPages;
 pub use openapi::openapi_document;
 pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
@@ -75,6 +78,8 @@ pub struct AppState {
     /// Whether `/dev/sign-in` signs anyone in by name
     /// (`BET_MAKER_DEV_SIGN_IN`); 404 when not.
     pub dev_sign_in: bool,
+    /// The pages of `GET /events` already written, while they hold.
+    pub open_events_pages: Arc<RenderedPages>,
 }
 
 /// The API's routes, documented.
