@@ -69,6 +69,8 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
         "put",
         &["200", "401", "403", "422"],
     ),
+    ("/dev/sign-in", "get", &["204", "404"]),
+    ("/dev/sign-in", "post", &["200", "400", "404", "415", "422"]),
 ];
 
 fn generated() -> Value {
