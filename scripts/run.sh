@@ -23,7 +23,9 @@ line_provider=$!
 # Development plays the payment provider itself: bet-maker confirms each
 # deposit (and pays each withdrawal) with a signed webhook it sends itself
 # half a second later. Nothing else runs the sandbox unless told to.
-BET_MAKER_PAYMENTS_PROVIDER="${BET_MAKER_PAYMENTS_PROVIDER:-sandbox}" "$bin/bet-maker" serve &
+# And the bettor app (http://127.0.0.1:8080/) signs anyone in by name.
+BET_MAKER_PAYMENTS_PROVIDER="${BET_MAKER_PAYMENTS_PROVIDER:-sandbox}" \
+  BET_MAKER_DEV_SIGN_IN="${BET_MAKER_DEV_SIGN_IN:-true}" "$bin/bet-maker" serve &
 bet_maker=$!
 
 stop() {
@@ -64,11 +66,17 @@ if curl -fsS -o /dev/null --max-time 2 "http://$mq_host:15672/" 2>/dev/null; the
 else
   rabbit="admin panel off at $mq_host:15672; enable it with: rabbitmq-plugins enable rabbitmq_management"
 fi
+if [[ ${BET_MAKER_DEV_SIGN_IN:-true} == true ]]; then
+  bettor_sign_in="sign in with any name: the development sign-in"
+else
+  bettor_sign_in="sign in with a token from your identity provider"
+fi
 cat <<MSG
 
   line-provider  $line_provider_url/docs   (operator token: LINE_PROVIDER_ADMIN_TOKEN in .env)
                  gRPC $line_provider_grpc      (grpcurl -plaintext $line_provider_grpc list)
   bet-maker      $bet_maker_url/docs
+  bettor app     $bet_maker_url/        ($bettor_sign_in)
   metrics        $line_provider_metrics, $bet_maker_metrics
   RabbitMQ       $rabbit
   Ctrl-C stops both.

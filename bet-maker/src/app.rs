@@ -63,6 +63,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     );
     // Read first too: without a key no bettor could be served.
     let tokens = BettorTokens::from_settings(&config.jwt)?;
+    // The development sign-in signs tokens itself: it needs the secret.
+    if config.dev_sign_in {
+        anyhow::ensure!(
+            tokens.can_issue(),
+            "BET_MAKER_DEV_SIGN_IN=true needs BET_MAKER_JWT_SECRET to sign tokens with; with BET_MAKER_JWT_PUBLIC_KEY_FILE, tokens come from the identity provider (set BET_MAKER_DEV_SIGN_IN=false)"
+        );
+        tracing::warn!(
+            "the development sign-in is on (BET_MAKER_DEV_SIGN_IN=true): anyone can sign in as any bettor; never where real money is"
+        );
+    }
     // And the provider's secrets: production refuses to start without one.
     let webhooks = config.payments.verifier()?;
     tracing::info!(
@@ -181,6 +191,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
         tokens,
         feed: feed.clone(),
         stream_slots: StreamSlots::new(config.http.max_connections_per_client),
+        dev_sign_in: config.dev_sign_in,
+        open_events_pages: Arc::default(),
     };
     let public = Listener {
         host: config.host,

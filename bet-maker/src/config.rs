@@ -243,6 +243,18 @@ pub struct Config {
         value_parser = clap::value_parser!(u32).range(1..=8_760)
     )]
     pub idempotency_ttl_hours: u32,
+    /// The development sign-in (`POST /dev/sign-in`, and the bettor app's
+    /// `Name` field): anyone may sign in as any bettor by name, with a
+    /// token signed with BET_MAKER_JWT_SECRET. `true` or `false`; for
+    /// development only (`make run` sets it), never where real money is.
+    #[arg(
+        long,
+        env = "BET_MAKER_DEV_SIGN_IN",
+        value_name = "BET_MAKER_DEV_SIGN_IN",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub dev_sign_in: bool,
     /// How bettors' tokens are verified (and, with a secret, issued).
     #[command(flatten)]
     pub jwt: JwtSettings,

@@ -184,6 +184,26 @@ mod tests {
     }
 
     #[test]
+    fn the_development_sign_in_is_off_unless_set_to_true() {
+        let dev_sign_in = |args: &[&str]| parse(args).map(|(_, config)| config.dev_sign_in);
+        assert!(matches!(dev_sign_in(&["bet-maker"]), Ok(false)));
+        assert!(matches!(
+            dev_sign_in(&["bet-maker", "--dev-sign-in", "true"]),
+            Ok(true)
+        ));
+        assert!(matches!(
+            dev_sign_in(&["bet-maker", "--dev-sign-in", "false"]),
+            Ok(false)
+        ));
+        for bad in ["yes", "1", "on", ""] {
+            assert!(
+                dev_sign_in(&["bet-maker", "--dev-sign-in", bad]).is_err(),
+                "{bad:?} is not a boolean"
+            );
+        }
+    }
+
+    #[test]
     fn a_staff_token_names_known_scopes_only() {
         let scope = |args: &[&str]| match parse(args) {
             Ok((Command::Token { scope, .. }, _)) => Ok(scope),

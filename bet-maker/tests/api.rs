@@ -158,6 +158,69 @@ async fn an_open_event_is_listed_with_its_coefficient_as_a_two_decimal_string() 
     assert_eq!(timestamp(listed, "deadline"), deadline, "{page}");
 }
 
+// A page of open events is written once and sent again while it holds:
+// these are the ways it stops holding.
+
+#[tokio::test]
+async fn an_event_whose_deadline_passes_leaves_a_page_sent_again_at_once() {
+    let app = TestApp::spawn().await;
+    let closing = line_event(
+        "1.85",
+        Utc::now() + chrono::Duration::milliseconds(1500),
+        LineEventStatus::New,
+        1,
+    );
+    let staying = line_event("2.00", hours_from_now(3), LineEventStatus::New, 1);
+    app.seed_event(&closing).await;
+    app.seed_event(&staying).await;
+    let mut both = [closing.id.to_string(), staying.id.to_string()];
+    both.sort();
+    // Written, then sent again: the same page.
+    for _ in 0..3 {
+        assert_eq!(ids(&app.get_json("/events").await), both);
+    }
+
+    let passed = (closing.deadline - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(passed + Duration::from_millis(20)).await;
+
+    // No notification says so: the page's own earliest deadline does.
+    let page = app.get_json("/events").await;
+    assert_eq!(ids(&page), [staying.id.to_string()], "{page}");
+}
+
+#[tokio::test]
+async fn a_change_to_the_line_reaches_a_page_sent_again_as_soon_as_it_is_heard() {
+    let app = TestApp::spawn().await;
+    let event = line_event("1.85", hours_from_now(3), LineEventStatus::New, 1);
+    app.seed_event(&event).await;
+    for _ in 0..3 {
+        assert_eq!(
+            items(&app.get_json("/events").await)[0]["coefficient"],
+            "1.85"
+        );
+    }
+
+    // Written to the database as another replica's consumer would: this
+    // replica hears of it by the trigger's notification, well within the
+    // time it trusts a list it has heard nothing about (5 s).
+    let moved = LineEvent {
+        coefficient: "2.40".parse().unwrap_or_else(|e| panic!("{e}")),
+        version: 2,
+        ..event.clone()
+    };
+    app.seed_event(&moved).await;
+
+    eventually(
+        "the new coefficient on GET /events",
+        Duration::from_secs(2),
+        || async {
+            let page = app.get_json("/events").await;
+            (items(&page)[0]["coefficient"] == "2.40").then_some(())
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn an_empty_line_lists_no_events() {
     let app = TestApp::spawn().await;

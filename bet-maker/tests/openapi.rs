@@ -71,6 +71,8 @@ const OPERATIONS: &[(&str, &str, &[&str])] = &[
     ),
     ("/admin/exposure", "get", &["200", "400", "401", "403"]),
     ("/admin/dead-letters", "get", &["200", "401", "403"]),
+    ("/dev/sign-in", "get", &["204", "404"]),
+    ("/dev/sign-in", "post", &["200", "400", "404", "415", "422"]),
 ];
 
 fn generated() -> Value {

@@ -230,8 +230,10 @@ class CleanUp {
  * databases and vhost.
  *
  * @param {string} label letters, digits and `_`
+ * @param {{betMakerEnv?: Record<string, string>}} [options] settings of
+ *   bet-maker's that win over the ones above (`BET_MAKER_DEV_SIGN_IN: 'false'`)
  */
-export async function startServices(label) {
+export async function startServices(label, { betMakerEnv: betMakerOverrides = {} } = {}) {
   const settings = { ...readDotenv(path.join(REPO, '.env')), ...process.env };
   const id = `browser_${label}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
   const cleanUp = new CleanUp();
@@ -287,6 +289,7 @@ export async function startServices(label) {
       // and the development sign-in is on.
       BET_MAKER_PAYMENTS_PROVIDER: settings.BET_MAKER_PAYMENTS_PROVIDER || 'sandbox',
       BET_MAKER_DEV_SIGN_IN: settings.BET_MAKER_DEV_SIGN_IN || 'true',
+      ...betMakerOverrides,
     };
 
     await Promise.all([

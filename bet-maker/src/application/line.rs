@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use shared_kernel::pagination::PageRequest;
 use uuid::Uuid;
 
@@ -46,6 +47,31 @@ pub struct ResyncReport {
     pub bets_settled: u64,
 }
 
+/// A page of open events, as [`LineService::open_events`] read it.
+#[derive(Debug)]
+pub struct OpenEvents {
+    /// The events (one extra when there are more).
+    pub events: Vec<LineEvent>,
+    /// How long the same page is the answer, when it can be known.
+    pub holds: Option<Holds>,
+}
+
+/// How long a page of open events is the answer: while the line's
+/// version in memory stays `version`, and until the earliest deadline on
+/// the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holds {
+    version: u64,
+    until: Option<DateTime<Utc>>,
+}
+
+impl Holds {
+    /// The version of the line in memory it was read from.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
 /// The use cases on the line.
 #[derive(Clone)]
 pub struct LineService {
@@ -65,9 +91,28 @@ impl LineService {
         Self { line, clock }
     }
 
-    /// A page of events open for betting now (one extra when there are more).
-    pub async fn open_events(&self, page: PageRequest) -> Result<Vec<LineEvent>, LineError> {
-        Ok(self.line.list_open(self.clock.now(), page).await?)
+    /// A page of events open for betting now (one extra when there are
+    /// more), and, when the line is held in memory, how long the same page
+    /// is the answer.
+    pub async fn open_events(&self, page: PageRequest) -> Result<OpenEvents, LineError> {
+        // Read before the events: a change during the read moves it, and
+        // what was read is then never reused.
+        let version = self.line.open_events_version();
+        let events = self.line.list_open(self.clock.now(), page).await?;
+        let holds = version.map(|version| Holds {
+            version,
+            until: events.iter().map(|event| event.deadline).min(),
+        });
+        Ok(OpenEvents { events, holds })
+    }
+
+    /// Whether a page of open events read with `holds` is still the page
+    /// a read now would give: the line unchanged, and no event on it past
+    /// its deadline (an event not on it cannot come back before the line
+    /// changes).
+    pub fn still_holds(&self, holds: &Holds) -> bool {
+        self.line.open_events_version() == Some(holds.version)
+            && holds.until.is_none_or(|until| self.clock.now() < until)
     }
 
     /// Applies one message from line-provider, exactly once, if it is a

@@ -21,7 +21,7 @@ pub use cashier::{AdjustRefused, AdjustmentOrder, CashierError, CashierService, 
 pub use dead_letters::{
     DeadLetterOverview, DeadLetterService, DeadLettered, DepthReading, MAX_KEPT_REASON_CHARS,
 };
-pub use line::{LineError, LineService, ResyncReport};
+pub use line::{Holds, LineError, LineService, OpenEvents, ResyncReport};
 pub use payments::{Movement, PaymentError, PaymentService};
 pub use risk::{
     DEFAULT_REASON, EventExposure, OpenExposure, RiskError, RiskService, RiskSettings, StakeQuote,

@@ -261,6 +261,14 @@ pub trait LineRepository: Send + Sync {
         self.event(id).await
     }
 
+    /// While the open events [`Self::list_open`] answers from are held in
+    /// memory and due no reload, a number that changes whenever they do;
+    /// `None` otherwise. An answer made from them is the answer again while
+    /// this stays the same and no deadline on it has passed.
+    fn open_events_version(&self) -> Option<u64> {
+        None
+    }
+
     /// Up to `page.limit + 1` events open at `now`, after `page.after`, in
     /// id order.
     async fn list_open(

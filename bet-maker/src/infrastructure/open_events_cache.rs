@@ -34,6 +34,8 @@ const TIME_TO_LIVE: Duration = Duration::from_secs(5);
 struct Loaded {
     events: Vec<LineEvent>,
     loaded_at: Instant,
+    /// Which load of this cache it is (`open_events_version`).
+    version: u64,
 }
 
 /// A [`LineRepository`] that answers `list_open` from memory and passes
@@ -46,6 +48,8 @@ pub struct OpenEventsCache {
     generation: AtomicU64,
     /// One load at a time; the others wait for it and share it.
     loading: tokio::sync::Mutex<()>,
+    /// Loads so far: each list loaded is told apart by its number.
+    loads: AtomicU64,
 }
 
 impl std::fmt::Debug for OpenEventsCache {
@@ -62,6 +66,7 @@ impl OpenEventsCache {
             loaded: RwLock::new(None),
             generation: AtomicU64::new(0),
             loading: tokio::sync::Mutex::new(()),
+            loads: AtomicU64::new(0),
         }
     }
 
@@ -112,7 +117,12 @@ impl OpenEventsCache {
             after: None,
         };
         let events = self.inner.list_open(now, all).await?;
-        let loaded = Arc::new(Loaded { events, loaded_at });
+        let version = self.loads.fetch_add(1, Ordering::SeqCst) + 1;
+        let loaded = Arc::new(Loaded {
+            events,
+            loaded_at,
+            version,
+        });
         if let Ok(mut slot) = self.loaded.write()
             && self.generation.load(Ordering::SeqCst) == generation
         {
@@ -181,6 +191,11 @@ impl LineRepository for OpenEventsCache {
             return Ok(loaded.events.get(at).cloned());
         }
         self.inner.event(id).await
+    }
+
+    /// The number of the list held, while it is fresh.
+    fn open_events_version(&self) -> Option<u64> {
+        self.fresh().map(|loaded| loaded.version)
     }
 
     async fn list_open(

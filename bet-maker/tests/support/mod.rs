@@ -498,6 +498,7 @@ pub fn config(
         cash_out_quote_secs: 10,
         currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
         idempotency_ttl_hours: 24,
+        dev_sign_in: false,
         jwt: jwt_settings(),
         payments: payment_settings(),
         streams: StreamSettings::default(),

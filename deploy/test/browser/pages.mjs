@@ -1,5 +1,5 @@
 // The pages people open, tested in a real browser (Debian's chromium driven
-// by playwright-core): both Swagger UIs, RabbitMQ's admin panel and
+// by playwright-core): both Swagger UIs, the web pages, RabbitMQ's admin panel and
 // Prometheus's graph page. Run from the repository's root:
 //
 //   node deploy/test/browser/pages.mjs        (or deploy/test/browser/run.sh)
@@ -45,9 +45,13 @@
 //     deployment's sandbox payment provider confirms it), POST /bets on the event
 //     of step 1 (once bet-maker has heard of it through RabbitMQ), GET
 //     /wallet again: every status, and every amount to the cent.
-//  3. RabbitMQ's admin panel: log in, Queues, filter on bet-maker's queue:
+//  3. The web pages, through the same addresses: the bettor app signed in
+//     with the bettor's token shows the bet of step 2 in My bets; the
+//     operator console signed in with the operator token shows the event of
+//     step 1; the back office shows its staff sign-in.
+//  4. RabbitMQ's admin panel: log in, Queues, filter on bet-maker's queue:
 //     it and its dead-letter queue are listed.
-//  4. Prometheus's graph page: the query, the table view ("Console" in the
+//  5. Prometheus's graph page: the query, the table view ("Console" in the
 //     classic UI that Debian's package serves at /classic/graph, "Table" in
 //     the React UI of the official builds), Execute: a series with at least
 //     one bet placed (executed again until a scrape has seen the bet of
@@ -304,6 +308,33 @@ const steps = [
       checkEqual(after.body.currency, before.body.currency, 'GET /wallet: currency');
       await showResponse(wallet);
       return `balance ${money(balanceBefore)} + ${depositAmount} - ${stake} = ${after.body.balance} ${after.body.currency}; bet ${bet.id}`;
+    },
+  },
+  {
+    name: 'web-pages',
+    title: 'The web pages through the load balancer: the bettor app, the operator console, the back office',
+    async run(page, { shot }) {
+      check(state.event && state.bet, 'no event or bet: the Swagger UI steps did not make them');
+      const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      // The bettor app: the deployment has no development sign-in, so the
+      // page asks for a token from the identity provider.
+      await page.goto(`${settings.betMakerUrl}/`);
+      await page.getByLabel('Token', { exact: true }).fill(settings.bettorToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const myBets = page.getByRole('region', { name: 'My bets' });
+      await myBets.getByText(new RegExp(escape(state.bet.id.slice(-8)))).first().waitFor();
+      await shot('bettor-app');
+      // The operator console: the event of the first step, in the line.
+      await page.goto(`${settings.lineProviderUrl}/console`);
+      await page.getByLabel('Operator token').fill(settings.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('article', { name: new RegExp(escape(state.event.id)) }).waitFor();
+      await shot('console');
+      // The back office: its staff sign-in (a staff token is the
+      // deployment's to issue: `bet-maker token NAME --scope trader`).
+      await page.goto(`${settings.betMakerUrl}/admin`);
+      await page.getByLabel('Staff token').waitFor();
+      return `bet ${state.bet.id} in the bettor app, event ${state.event.id} in the console, the back office's sign-in`;
     },
   },
   {

@@ -9,6 +9,7 @@ mod assertions;
 mod bad_input;
 mod broker;
 mod database;
+pub mod html;
 mod keys;
 mod openapi;
 pub mod otlp;

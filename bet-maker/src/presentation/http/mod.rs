@@ -7,6 +7,7 @@ mod admin;
 mod bets;
 mod bettor;
 mod cash_out;
+mod dev_sign_in;
 mod dto;
 mod errors;
 mod events;
@@ -26,11 +27,15 @@ mod tokens;
 mod wallet;
 mod wallet_dto;
 
+use std::sync::Arc;
+
 use axum::Router;
 use shared_kernel::http::{Readiness, StreamSlots, service_router};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use bettor::{Bettor, Cashier, SECURITY_SCHEME, Staff, TokenRefusal, Trader};
+pub use dev_sign_in::DEV_TOKEN_LIFETIME;
+pub use events::RenderedPages;
 pub use openapi::openapi_document;
 pub use payments::{MAX_WEBHOOK_BYTES, WebhookRefusal};
 pub use tokens::{BettorTokens, IssueError, LEEWAY, TokenKeyError};
@@ -73,6 +78,11 @@ pub struct AppState {
     /// The live streams each client has open, at most
     /// `HTTP_MAX_CONNECTIONS_PER_CLIENT` each.
     pub stream_slots: StreamSlots,
+    /// Whether `/dev/sign-in` signs anyone in by name
+    /// (`BET_MAKER_DEV_SIGN_IN`); 404 when not.
+    pub dev_sign_in: bool,
+    /// The pages of `GET /events` already written, while they hold.
+    pub open_events_pages: Arc<RenderedPages>,
 }
 
 /// The API's routes, documented.
@@ -88,13 +98,17 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(account::router())
         .merge(admin::router())
         .merge(risk::router())
+        .merge(dev_sign_in::router())
 }
 
 /// The whole public HTTP surface: the API, `/docs`, `/openapi.json`,
-/// health (`/metrics` is on the management listener), and the back office
-/// (`/admin`, not part of the OpenAPI document).
+/// health (`/metrics` is on the management listener), and the web pages:
+/// the bettor app (`/`) and the back office (`/admin`), neither part of
+/// the OpenAPI document.
 pub fn router(state: AppState, readiness: Readiness) -> Router {
-    let (api, document) = api().with_state(state).split_for_parts();
-    let back_office = crate::presentation::web::back_office::router();
-    service_router(api.merge(back_office), document, readiness)
+    let (api, document) = api().with_state(state.clone()).split_for_parts();
+    let pages = crate::presentation::web::router()
+        .merge(crate::presentation::web::back_office::router())
+        .with_state(state);
+    service_router(api.merge(pages), document, readiness)
 }

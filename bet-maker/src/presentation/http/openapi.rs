@@ -29,6 +29,7 @@ use super::stream_dto::ResetDto;
         (name = "payments", description = "The payment provider's signed webhook"),
         (name = "account", description = "Responsible gambling: the bettor's own deposit limits, time-outs and self-exclusions"),
         (name = "admin", description = "Staff (tokens whose `scope` grants `cashier` or `trader`): adjustments and the audit log"),
+        (name = "development", description = "Development only (`BET_MAKER_DEV_SIGN_IN=true`, which `make run` sets): sign in as any bettor by name; 404 otherwise"),
     ),
     components(schemas(Problem, FieldError, ResetDto)),
     modifiers(&BettorSecurity),

@@ -195,6 +195,17 @@ impl BettorTokens {
         })))
     }
 
+    /// Whether tokens can be issued here: only with a secret (with a
+    /// public key, the identity provider holds the private one).
+    pub fn can_issue(&self) -> bool {
+        self.0.encoding.is_some()
+    }
+
+    /// The longest a token may live (`BET_MAKER_JWT_MAX_LIFETIME_SECS`).
+    pub fn max_lifetime(&self) -> Duration {
+        self.0.max_lifetime
+    }
+
     /// The one algorithm tokens must be signed with.
     pub fn algorithm(&self) -> Algorithm {
         self.0.algorithm

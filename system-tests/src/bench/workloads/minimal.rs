@@ -229,32 +229,7 @@ impl Minimal {
         )
         .await?;
         let pool = Arc::new(self.pool().await?);
-        let bets: Vec<Uuid> = sqlx::query_scalar(
-            "with placed as (
-                 insert into bets(id, bettor, event_id, amount, coefficient)
-                 select gen_random_uuid(), $2 || (n % $3), gen_random_uuid(), $4, $5
-                 from generate_series(1, $1) as n
-                 returning id, bettor, amount
-             ),
-             debited as (
-                 update wallets w set balance = w.balance - t.total
-                 from (select bettor, sum(amount) total from placed group by bettor) t
-                 where w.bettor = t.bettor
-             ),
-             staked as (
-                 insert into ledger(bettor, bet_id, kind, amount)
-                 select bettor, id, 'STAKE', -amount from placed
-             )
-             select id from placed",
-        )
-        .bind(terms.bets)
-        .bind(prefix)
-        .bind(terms.bettors)
-        .bind(terms.stake)
-        .bind(terms.coefficient)
-        .fetch_all(&*pool)
-        .await
-        .context("staking the minimal cash-out's bets")?;
+        let bets = stake_bets(&pool, prefix, terms, None).await?;
         let bets = Arc::new(bets);
         let next = Arc::new(AtomicUsize::new(0));
         let result = median_run(settings.runs, || {
@@ -301,30 +276,13 @@ impl Minimal {
             .await?;
         let pool = self.pool().await?;
         let event = Uuid::now_v7();
-        sqlx::query(
-            "with placed as (
-                 insert into bets(id, bettor, event_id, amount, coefficient)
-                 select gen_random_uuid(), $2 || (n % $3), $4, $5, $6
-                 from generate_series(1, $1) as n
-                 returning id, bettor, amount
-             ),
-             debited as (
-                 update wallets w set balance = w.balance - t.total
-                 from (select bettor, sum(amount) total from placed group by bettor) t
-                 where w.bettor = t.bettor
-             )
-             insert into ledger(bettor, bet_id, kind, amount)
-             select bettor, id, 'STAKE', -amount from placed",
-        )
-        .bind(bets)
-        .bind(prefix)
-        .bind(bettors)
-        .bind(event)
-        .bind(stake)
-        .bind(coefficient)
-        .execute(&pool)
-        .await
-        .context("staking the minimal settlement's bets")?;
+        let terms = MinimalBets {
+            bets,
+            bettors,
+            stake,
+            coefficient,
+        };
+        stake_bets(&pool, prefix, terms, Some(event)).await?;
         sqlx::query("analyze bets, wallets, ledger")
             .execute(&pool)
             .await
@@ -377,4 +335,43 @@ async fn cash_out(pool: &PgPool, bet: Uuid, quote: Decimal) -> Result<bool, sqlx
         .await?
         .rows_affected();
     Ok(written == 1)
+}
+
+/// Places `terms.bets` pending bets from `{prefix}0` ..
+/// `{prefix}{terms.bettors - 1}` in turn, on `event` (each on an event of
+/// its own when `None`), as placing them would have left them: each
+/// wallet debited, a STAKE line per bet; their ids.
+async fn stake_bets(
+    pool: &PgPool,
+    prefix: &str,
+    terms: MinimalBets,
+    event: Option<Uuid>,
+) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "with placed as (
+             insert into bets(id, bettor, event_id, amount, coefficient)
+             select gen_random_uuid(), $2 || (n % $3), coalesce($4, gen_random_uuid()), $5, $6
+             from generate_series(1, $1) as n
+             returning id, bettor, amount
+         ),
+         debited as (
+             update wallets w set balance = w.balance - t.total
+             from (select bettor, sum(amount) total from placed group by bettor) t
+             where w.bettor = t.bettor
+         ),
+         staked as (
+             insert into ledger(bettor, bet_id, kind, amount)
+             select bettor, id, 'STAKE', -amount from placed
+         )
+         select id from placed",
+    )
+    .bind(terms.bets)
+    .bind(prefix)
+    .bind(terms.bettors)
+    .bind(event)
+    .bind(terms.stake)
+    .bind(terms.coefficient)
+    .fetch_all(pool)
+    .await
+    .context("staking the minimal bets")
 }

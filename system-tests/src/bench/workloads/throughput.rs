@@ -148,7 +148,7 @@ pub async fn open_events(platform: &Platform, settings: &Settings) -> anyhow::Re
         "GET /events, 5,000 open (c=32)",
         &service,
         &limit,
-        300,
+        500,
         None,
     ))
 }
