@@ -211,6 +211,33 @@ fn placing_a_bet_and_moving_money_document_the_idempotency_key_header() {
     }
 }
 
+#[test]
+fn the_bet_slip_says_its_event_ids_come_from_get_events() {
+    let document = generated();
+    let schemas = &document["components"]["schemas"];
+    let body = &operation(&document, "/bets", "post")["requestBody"]["content"]["application/json"];
+
+    // Swagger UI's own example id (3fa85f64-...) and ours exist nowhere:
+    // the field and each example say where a real one comes from.
+    for (schema, field) in [("BetSlipRequest", "event_id"), ("LegRequest", "event_id")] {
+        let description = schemas[schema]["properties"][field]["description"].to_string();
+        assert!(
+            description.contains("GET /events"),
+            "{schema}.{field}: {description}"
+        );
+    }
+    let examples = body["examples"].as_object().cloned().unwrap_or_default();
+    assert!(!examples.is_empty(), "{body}");
+    for (name, example) in &examples {
+        let summary = example["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("GET /events"), "{name}: {summary}");
+        assert!(
+            !example["value"].to_string().contains("3fa85f64"),
+            "{name}: {example}"
+        );
+    }
+}
+
 fn idempotency_key_is_documented(operation: &Value) {
     let parameters = operation["parameters"]
         .as_array()

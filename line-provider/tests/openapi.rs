@@ -224,6 +224,44 @@ fn the_status_request_shows_a_result_first_then_the_cancellation_suspension_and_
     }
 }
 
+/// The first value of `examples` under `"requestBody"` of `path` in the
+/// document as served, in the order of its bytes: the example Swagger UI
+/// puts in the form, whatever order a parsed `Value` would give its keys.
+fn first_request_example_as_served(text: &str, path: &str) -> Option<Value> {
+    let operation = text.find(&format!("\"{path}\":"))?;
+    let body = operation + text[operation..].find("\"requestBody\"")?;
+    let examples = body + text[body..].find("\"examples\"")?;
+    let value = examples + text[examples..].find("\"value\"")? + "\"value\"".len();
+    let rest = text[value..].trim_start().strip_prefix(':')?;
+    serde_json::Deserializer::from_str(rest)
+        .into_iter::<Value>()
+        .next()?
+        .ok()
+}
+
+#[tokio::test]
+async fn swagger_ui_fills_the_status_form_with_a_result_never_the_cancellation() {
+    let app = TestApp::spawn().await;
+
+    let text = app
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET /openapi.json: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("reading /openapi.json: {e}"));
+
+    // Try it out → Execute on an untouched form sends the first example:
+    // finishing the event, as a newcomer means to; never calling it off.
+    let first = first_request_example_as_served(&text, "/events/{id}/status");
+    assert_eq!(
+        first,
+        Some(serde_json::json!({"status": "FINISHED_WIN"})),
+        "the first example of PUT /events/{{id}}/status as served"
+    );
+}
+
 #[test]
 fn the_correction_request_shows_a_final_status_and_a_reason() {
     let document = generated();

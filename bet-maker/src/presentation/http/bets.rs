@@ -33,8 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     post, path = "/bets", tag = "bets",
     security(("bettor_token" = [])),
     request_body(content = BetSlipRequest, examples(
-        ("Single" = (summary = "One event at its current coefficient", value = json!(examples::single_slip()))),
-        ("Accumulator" = (summary = "Two events, each at the coefficient seen (or a higher one)", value = json!(examples::accumulator_slip()))),
+        ("Single" = (summary = "One event at its current coefficient (paste an event id from GET /events)", value = json!(examples::single_slip()))),
+        ("Accumulator" = (summary = "Two events, each at the coefficient seen (or a higher one; paste event ids from GET /events)", value = json!(examples::accumulator_slip()))),
     )),
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes retries safe: a retry with the same key and body returns the first bet. Keys are the bettor's own: another bettor's use of the same key is another key")),

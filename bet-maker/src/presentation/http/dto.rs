@@ -249,7 +249,9 @@ pub struct BetPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BetSlipRequest {
-    /// A single: an event open for betting. Send this or `legs`, not both.
+    /// A single: an event open for betting, its `id` as `GET /events`
+    /// lists it (the examples' ids exist nowhere: paste one from there).
+    /// Send this or `legs`, not both.
     #[schema(value_type = Option<uuid::Uuid>)]
     pub event_id: Option<WireUuid>,
     /// An accumulator: 1 to 20 distinct events open for betting, each with
@@ -277,7 +279,7 @@ pub struct BetSlipRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegRequest {
-    /// An event open for betting.
+    /// An event open for betting, its `id` as `GET /events` lists it.
     #[schema(value_type = uuid::Uuid)]
     pub event_id: WireUuid,
     /// The coefficient the bettor saw on it (optional; see
