@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use shared_kernel::contracts::LineEventKind;
 use shared_kernel::testing::{expect_json, expect_problem};
 use support::{TestApp, assert_books_balance, message_for};
+use uuid::Uuid;
 
 use bet_maker::domain::{LineEvent, LineEventStatus};
 
@@ -145,6 +146,75 @@ async fn a_lost_bet_keeps_the_stake_and_a_cancelled_one_refunds_it() {
         .count("SELECT sum(amount)::bigint FROM ledger_entries WHERE account = 'HOUSE_RESULT'")
         .await;
     assert_eq!(house, 20, "the lost stake is the house's");
+    assert_books_balance(&app.db).await;
+}
+
+/// `line`'s id, if it is a UUIDv7 made within a second of now.
+fn made_just_now_as_v7(line: &Value) -> Result<Uuid, String> {
+    let id: Uuid = line["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| format!("no id: {line}"))?;
+    if id.get_version_num() != 7 {
+        return Err(format!("{id} is version {}", id.get_version_num()));
+    }
+    let (seconds, nanos) = id
+        .get_timestamp()
+        .map(|at| at.to_unix())
+        .ok_or_else(|| format!("{id} has no timestamp"))?;
+    let made = chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX), nanos)
+        .ok_or_else(|| format!("{id}: no such time"))?;
+    let age = chrono::Utc::now() - made;
+    if age.num_milliseconds().abs() > 1_000 {
+        return Err(format!("{id} was made at {made}, {age} from now"));
+    }
+    Ok(id)
+}
+
+#[tokio::test]
+async fn settlement_lines_have_time_ordered_ids_as_every_other_line() {
+    let app = TestApp::spawn_unfunded().await;
+    let won = app.open_event("1.85").await;
+    let cancelled = app.open_event("3.00").await;
+    app.deposit_as("alice", "50.00").await;
+    for event in [&won, &cancelled] {
+        expect_json(
+            bet_as(&app, "alice", event, "20.00", None).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+
+    close(&app, &won, LineEventStatus::FinishedWin).await;
+    close(&app, &cancelled, LineEventStatus::Cancelled).await;
+
+    let statement = statement_of(&app, "alice").await;
+    let kinds: Vec<_> = lines(&statement)
+        .into_iter()
+        .map(|(kind, ..)| kind)
+        .collect();
+    assert_eq!(kinds, ["REFUND", "PAYOUT", "STAKE", "STAKE", "DEPOSIT"]);
+    for line in &statement {
+        if let Err(why) = made_just_now_as_v7(line) {
+            panic!("the {} line: {why}", line["kind"]);
+        }
+    }
+    // The house's side of each settlement too: no line of the ledger is
+    // anything but v7.
+    let not_v7 = app
+        .count("SELECT count(*) FROM ledger_entries WHERE substr(id::text, 15, 1) <> '7' OR substr(id::text, 20, 1) NOT IN ('8', '9', 'a', 'b')")
+        .await;
+    assert_eq!(
+        not_v7, 0,
+        "ledger lines that are not UUIDv7 (RFC 9562 variant)"
+    );
+    let house_lines = app
+        .count("SELECT count(*) FROM ledger_entries WHERE bettor_id IS NULL")
+        .await;
+    assert!(
+        house_lines >= 4,
+        "the house's lines are counted: {house_lines}"
+    );
     assert_books_balance(&app.db).await;
 }
 

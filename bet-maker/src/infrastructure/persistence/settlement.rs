@@ -253,7 +253,7 @@ pub const SETTLE_BETS: &str = "
         SELECT * FROM settled WHERE stake_posted
     ),
     paid AS (
-        SELECT gen_random_uuid() AS id, id AS bet_id, bettor_id,
+        SELECT uuid_v7() AS id, id AS bet_id, bettor_id,
                CASE WHEN status_before = 'PENDING' THEN payout
                     WHEN status = 'PENDING' THEN -paid_before
                     ELSE payout - paid_before END AS payout,
@@ -322,7 +322,7 @@ pub const SETTLE_BETS: &str = "
     ),
     house_entries AS (
         INSERT INTO ledger_entries (id, transaction_id, account, amount, created_at)
-        SELECT gen_random_uuid(), txn.id, house.account, house.amount, txn.created_at
+        SELECT uuid_v7(), txn.id, house.account, house.amount, txn.created_at
         FROM txn, house
         WHERE house.amount <> 0
         RETURNING 1

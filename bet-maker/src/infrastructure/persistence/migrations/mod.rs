@@ -18,6 +18,7 @@ mod m20261207_000014_risk_limits;
 mod m20261207_000015_accumulators_and_cash_out;
 mod m20261207_000016_settlement_at_the_cost_of_the_work;
 mod m20261208_000017_dead_letter_records;
+mod m20261208_000018_time_ordered_ledger_ids;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -40,6 +41,7 @@ const ALL: &[SqlMigration] = &[
     m20261207_000015_accumulators_and_cash_out::MIGRATION,
     m20261207_000016_settlement_at_the_cost_of_the_work::MIGRATION,
     m20261208_000017_dead_letter_records::MIGRATION,
+    m20261208_000018_time_ordered_ledger_ids::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
