@@ -18,7 +18,7 @@ use crate::application::{
     AccountService, BetService, CashOutService, CashOutSettings, CashierService, DeadLetterService,
     LineService, PaymentService, ResyncReport, RiskService, RiskSettings, WalletService,
 };
-use crate::config::{Config, ProviderKind};
+use crate::config::{Config, ProviderKind, TokenSigningSettings};
 use crate::domain::BettorId;
 use crate::infrastructure::line_provider_client::{GrpcLineProvider, PAGE_SIZE};
 use crate::infrastructure::open_events_cache::OpenEventsCache;
@@ -77,8 +77,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     let webhooks = config.payments.verifier()?;
     tracing::info!(
         algorithm = ?tokens.algorithm(),
-        issuer = config.jwt.issuer.as_deref().unwrap_or("any"),
-        audience = config.jwt.audience.as_deref().unwrap_or("not checked"),
+        issuer = config.jwt.claims.issuer.as_deref().unwrap_or("any"),
+        audience = config.jwt.claims.audience.as_deref().unwrap_or("not checked"),
         "accepting bettor tokens"
     );
     let db = connect_database(
@@ -276,17 +276,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningService> {
     Ok(service)
 }
 
-/// A token for `bettor`, valid for `lifetime` from now, signed with
-/// `BET_MAKER_JWT_SECRET` (refused when only a public key is configured:
-/// then tokens come from the identity provider).
+/// A token for `bettor`, valid for `lifetime` from now (at most
+/// `BET_MAKER_JWT_MAX_LIFETIME_SECS`), signed with `BET_MAKER_JWT_SECRET`
+/// and carrying the issuer and audience bet-maker checks.
 /// With `scope` (`"trader cashier"`), a staff member's token.
 pub fn token(
-    config: &Config,
+    signing: &TokenSigningSettings,
     bettor: &BettorId,
     scope: Option<&str>,
     lifetime: Duration,
 ) -> anyhow::Result<String> {
-    let tokens = BettorTokens::from_settings(&config.jwt)?;
+    let tokens = BettorTokens::from_settings(&signing.jwt_settings())?;
     Ok(tokens.issue_with_scope(bettor, scope, lifetime, std::time::SystemTime::now())?)
 }
 

@@ -19,8 +19,8 @@ use shared_kernel::telemetry::TelemetrySettings;
 use crate::domain::Currency;
 
 pub use jwt::{
-    BadLifetime, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, MIN_SECRET_BYTES,
-    NotPositiveSeconds, SecretTooShort, parse_lifetime,
+    BadLifetime, DEFAULT_MAX_LIFETIME, JwtClaimSettings, JwtKeySettings, JwtSecret, JwtSettings,
+    MIN_SECRET_BYTES, NotPositiveSeconds, SecretTooShort, TokenSigningSettings, parse_lifetime,
 };
 pub use payments::{PaymentSettings, PaymentSettingsError, ProviderKind};
 pub use placement::PlacementSettings;

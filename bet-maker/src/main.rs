@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bet_maker::app::{dead_letters, migrate, resync, start, token};
-use bet_maker::config::{Config, parse_lifetime};
+use bet_maker::config::{Config, TokenSigningSettings, parse_lifetime};
 use bet_maker::domain::{BettorId, StaffScope};
 use bet_maker::presentation::messaging::DEFAULT_LIST_LIMIT;
 use shared_kernel::lifecycle::serve_until_signal;
@@ -37,6 +37,13 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_LIST_LIMIT)]
         limit: u32,
     },
+}
+
+/// What it can do with only its own settings: a token needs the secret
+/// and the claims bet-maker checks, not the database, the broker or the
+/// keys of line messages.
+#[derive(Debug, Clone, clap::Subcommand)]
+enum Tool {
     /// Print a token for a bettor, signed with BET_MAKER_JWT_SECRET (for
     /// development and tests; with a public key configured, tokens come
     /// from the identity provider).
@@ -52,6 +59,9 @@ enum Command {
         /// `trader` (a bettor's token has none).
         #[arg(long, value_parser = parse_scope)]
         scope: Option<String>,
+        /// The secret to sign with, and the claims bet-maker checks.
+        #[command(flatten)]
+        signing: TokenSigningSettings,
     },
 }
 
@@ -71,9 +81,21 @@ fn parse_scope(text: &str) -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared_kernel::cli::run(
+    shared_kernel::cli::run_with_tools(
         command(),
         Command::Serve,
+        // Only the token on stdout, so `$(bet-maker token alice)` is it.
+        async |tool| match tool {
+            Tool::Token {
+                bettor,
+                ttl,
+                scope,
+                signing,
+            } => {
+                println!("{}", token(&signing, &bettor, scope.as_deref(), ttl)?);
+                Ok(())
+            }
+        },
         async |command, config: Config| match command {
             Command::Serve => serve_until_signal(start(config).await).await,
             Command::Migrate => migrate(&config).await,
@@ -101,11 +123,6 @@ async fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            // Only the token on stdout, so `$(bet-maker token alice)` is it.
-            Command::Token { bettor, ttl, scope } => {
-                println!("{}", token(&config, &bettor, scope.as_deref(), ttl)?);
-                Ok(())
-            }
         },
     )
     .await
@@ -120,7 +137,7 @@ fn command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared_kernel::cli::parse_from;
+    use shared_kernel::cli::{Invocation, parse_from, parse_invocation};
 
     /// `args`, with the settings that have no default.
     fn parse(args: &[&str]) -> Result<(Command, Config), clap::Error> {
@@ -156,10 +173,22 @@ mod tests {
         assert!(parse(&["bet-maker", "dead-letters", "--limit", "many"]).is_err());
     }
 
+    /// `bet-maker token <args>` with the secret only: a tool, which takes
+    /// none of the service's settings (no `--verify-key-files`).
+    fn parse_token(args: &[&str]) -> Result<Invocation<Command, Config, Tool>, clap::Error> {
+        parse_invocation(
+            command(),
+            Command::Serve,
+            args.iter()
+                .copied()
+                .chain(["--jwt-secret", "a-development-secret-of-32-bytes"]),
+        )
+    }
+
     #[test]
     fn token_names_a_bettor_and_lasts_an_hour_unless_told_otherwise() {
-        let token = |args: &[&str]| match parse(args) {
-            Ok((Command::Token { bettor, ttl, .. }, _)) => {
+        let token = |args: &[&str]| match parse_token(args) {
+            Ok(Invocation::Tool(Tool::Token { bettor, ttl, .. })) => {
                 Some((bettor.to_string(), ttl.as_secs()))
             }
             _ => None,
@@ -205,8 +234,8 @@ mod tests {
 
     #[test]
     fn a_staff_token_names_known_scopes_only() {
-        let scope = |args: &[&str]| match parse(args) {
-            Ok((Command::Token { scope, .. }, _)) => Ok(scope),
+        let scope = |args: &[&str]| match parse_token(args) {
+            Ok(Invocation::Tool(Tool::Token { scope, .. })) => Ok(scope),
             Err(error) => Err(error.to_string()),
             Ok(_) => Err("another command".to_owned()),
         };

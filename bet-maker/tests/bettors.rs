@@ -404,7 +404,7 @@ async fn a_token_within_the_max_lifetime_is_accepted() {
 #[tokio::test]
 async fn the_max_lifetime_is_the_configured_one() {
     let app = TestApp::spawn_unfunded_with(|config| {
-        config.jwt.max_lifetime = std::time::Duration::from_secs(600);
+        config.jwt.claims.max_lifetime = std::time::Duration::from_secs(600);
     })
     .await;
     let an_hour = hs256(&good_claims(BETTOR));
@@ -472,8 +472,8 @@ async fn the_line_health_and_docs_need_no_token() {
 #[tokio::test]
 async fn with_an_issuer_and_audience_configured_tokens_must_name_both() {
     let app = TestApp::spawn_unfunded_with(|config| {
-        config.jwt.issuer = Some("https://id.example.com/".to_owned());
-        config.jwt.audience = Some("bet-maker".to_owned());
+        config.jwt.claims.issuer = Some("https://id.example.com/".to_owned());
+        config.jwt.claims.audience = Some("bet-maker".to_owned());
     })
     .await;
     let right = with(
@@ -796,16 +796,23 @@ async fn the_same_idempotency_key_from_two_bettors_makes_two_bets() {
 
 // ------------------------------------------------------ bet-maker token
 
-/// `bet-maker token <args>` with exactly `env` (and no `.env`): its exit
+/// `bet-maker token <args>` with exactly `env` (nothing else a token does
+/// not need: no LINE_EVENTS_VERIFY_KEY_FILES) and no `.env` (in a folder
+/// of its own, under the temporary directory, where none is): its exit
 /// status, stdout and stderr.
 fn token_command(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> (bool, String, String) {
+    let (status, stdout, stderr) = token_command_in(&std::env::temp_dir(), args, env);
+    (status.success(), stdout, stderr)
+}
+
+/// The same, run in `dir`: its exit status, stdout and stderr.
+fn token_command_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::ExitStatus, String, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bet-maker"));
-    command
-        .arg("token")
-        .args(args)
-        .env_clear()
-        .env("LINE_EVENTS_VERIFY_KEY_FILES", &test_keys().verify_key_file)
-        .current_dir(std::env::temp_dir());
+    command.arg("token").args(args).env_clear().current_dir(dir);
     for (name, value) in env {
         command.env(name, value);
     }
@@ -813,7 +820,7 @@ fn token_command(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> (bool, Stri
         .output()
         .unwrap_or_else(|e| panic!("running bet-maker token: {e}"));
     (
-        output.status.success(),
+        output.status,
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
@@ -877,10 +884,39 @@ fn the_token_command_refuses_to_sign_with_only_a_public_key() {
 
     assert!(!succeeded, "it printed {stdout}");
     assert!(
-        stderr.contains("bet-maker signs tokens only with BET_MAKER_JWT_SECRET"),
-        "{stderr}"
+        stderr.contains("--jwt-secret <BET_MAKER_JWT_SECRET>"),
+        "the secret is what it needs: {stderr}"
     );
     assert!(!stdout.contains("eyJ"), "no token on stdout: {stdout}");
+}
+
+#[test]
+fn the_token_command_outside_the_repository_needs_only_the_secret() {
+    let dir = std::env::temp_dir().join(format!("token-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+
+    let (signed, token, stderr) = token_command_in(
+        &dir,
+        &["alice"],
+        &[("BET_MAKER_JWT_SECRET", JWT_SECRET.as_ref())],
+    );
+    let (unsigned, nothing, refusal) = token_command_in(&dir, &["alice"], &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(signed.success(), "{stderr}");
+    assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
+    assert_eq!(unsigned.code(), Some(2), "a missing setting: {refusal}");
+    assert!(nothing.is_empty(), "nothing on stdout: {nothing}");
+    assert!(refusal.contains("BET_MAKER_JWT_SECRET"), "{refusal}");
+    assert!(
+        !refusal.contains("verify-key-files") && !refusal.contains("LINE_EVENTS"),
+        "nothing a token does not need: {refusal}"
+    );
+    let looked_in = format!(
+        "no .env was found in {} or any directory above it",
+        dir.display()
+    );
+    assert!(refusal.contains(&looked_in), "{refusal}");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! variable with its default, and runs the chosen command.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -57,14 +58,20 @@ where
     T: Subcommand,
 {
     let service = command.get_name().to_owned();
-    if let Err(error) = load_dotenv() {
-        eprintln!("{service}: reading .env: {error}");
-        return ExitCode::from(2);
-    }
+    let dotenv = match load_dotenv() {
+        Ok(dotenv) => dotenv,
+        Err(error) => {
+            eprintln!("{service}: reading .env: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let invocation = match parse_invocation::<C, K, T>(command, default, std::env::args_os()) {
         Ok(parsed) => parsed,
         Err(error) => {
             let _ = error.print();
+            if error.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+                eprintln!("\n{}", dotenv.note());
+            }
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
@@ -108,11 +115,45 @@ pub enum Invocation<K, C, T> {
 }
 
 /// Fills in from `.env` the variables the environment does not set; a
-/// missing `.env` is fine (the environment may hold everything).
-fn load_dotenv() -> Result<(), dotenvy::Error> {
+/// missing `.env` is fine (the environment may hold everything), and is
+/// said when a setting turns out to be missing.
+fn load_dotenv() -> Result<Dotenv, dotenvy::Error> {
     match dotenvy::dotenv() {
-        Err(error) if error.not_found() => Ok(()),
-        other => other.map(|_| ()),
+        Ok(path) => Ok(Dotenv::Read(path)),
+        Err(error) if error.not_found() => Ok(Dotenv::NotFound(
+            std::env::current_dir().unwrap_or_default(),
+        )),
+        Err(error) => Err(error),
+    }
+}
+
+/// Which `.env` filled in the settings the environment did not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dotenv {
+    /// This file (the first `.env` in the working directory or a
+    /// directory above it).
+    Read(PathBuf),
+    /// None: none in this working directory or any directory above it.
+    NotFound(PathBuf),
+}
+
+impl Dotenv {
+    /// What to say under a missing setting: a setting the repository's
+    /// `.env` gives is missing when run elsewhere, and nothing else says
+    /// that no `.env` was read.
+    pub fn note(&self) -> String {
+        match self {
+            Self::Read(path) => format!(
+                "note: the settings come from the environment, flags and {}, which does not set this one (or sets it empty).",
+                path.display()
+            ),
+            Self::NotFound(dir) => format!(
+                "note: no .env was found in {} or any directory above it, so only the environment \
+                 and flags were read; run from the repository (its .env has development values) \
+                 or set the variable.",
+                dir.display()
+            ),
+        }
     }
 }
 
@@ -145,7 +186,8 @@ where
     K: Subcommand,
     T: Subcommand,
 {
-    let mut command = keeping_about(with_configuration::<C, K>(command), T::augment_subcommands);
+    let command = keeping_about(with_configuration::<C, K>(command), T::augment_subcommands);
+    let mut command = naming_unset_variables(with_environment_help(command, T::has_subcommand));
     let matches = command.try_get_matches_from_mut(args)?;
     let parsed = match matches.subcommand() {
         Some((name, _)) if T::has_subcommand(name) => {
@@ -201,6 +243,38 @@ fn keeping_about(
         Some(long_about) => augmented.long_about(long_about),
         None => augmented,
     }
+}
+
+/// The tools (`is_tool`) that read variables get the environment's help
+/// too (the service's commands have it already).
+fn with_environment_help(command: clap::Command, is_tool: impl Fn(&str) -> bool) -> clap::Command {
+    let tools: Vec<String> = command
+        .get_subcommands()
+        .filter(|sub| is_tool(sub.get_name()))
+        .filter(|sub| sub.get_arguments().any(|arg| arg.get_env().is_some()))
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    tools.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| sub.after_help(environment_help()))
+    })
+}
+
+/// clap writes a variable that is not set as `[env: NAME=]`, which reads as
+/// "set, to nothing": such variables are named alone (`[env: NAME]`); a
+/// set one keeps its value (unless it is a secret, whose value is always
+/// hidden), in every command.
+fn naming_unset_variables(command: clap::Command) -> clap::Command {
+    let command = command.mut_args(|arg| match arg.get_env() {
+        Some(name) if std::env::var_os(name).is_none() => arg.hide_env_values(true),
+        _ => arg,
+    });
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, naming_unset_variables)
+    })
 }
 
 fn environment_help() -> String {

@@ -116,6 +116,35 @@ fn help_lists_every_variable_with_its_default_for_the_service_and_each_command()
 }
 
 #[test]
+fn help_names_an_unset_variable_alone_never_as_set_to_nothing() {
+    // clap's own rendering of an unset variable is `[env: NAME=]`.
+    for args in [&["--help"][..], &["serve", "--help"][..]] {
+        let help = parse(args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            help.contains("[env: SK_CLI_TEST_PORT]"),
+            "{args:?}:\n{help}"
+        );
+        assert!(
+            help.contains("[env: SK_CLI_TEST_TOKEN]"),
+            "{args:?}:\n{help}"
+        );
+        assert!(!help.contains("=]"), "{args:?}:\n{help}");
+    }
+}
+
+#[test]
+fn a_missing_setting_says_which_env_file_was_read_or_where_none_was_found() {
+    let nowhere = Dotenv::NotFound(PathBuf::from("/tmp/somewhere"));
+    let note = nowhere.note();
+    assert!(
+        note.contains("no .env was found in /tmp/somewhere or any directory above it"),
+        "{note}"
+    );
+    let read = Dotenv::Read(PathBuf::from("/repo/.env")).note();
+    assert!(read.contains("/repo/.env"), "{read}");
+}
+
+#[test]
 fn options_before_a_command_are_refused() {
     assert!(parse(&["--port", "1", "migrate", "--token", "t"]).is_err());
 }
@@ -165,4 +194,8 @@ fn a_tool_takes_its_own_arguments_and_no_configuration() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(!tool_help.contains("SK_CLI_TEST_TOKEN"), "{tool_help}");
+    assert!(
+        !tool_help.contains("RUST_LOG"),
+        "a tool without variables gets no word on them: {tool_help}"
+    );
 }

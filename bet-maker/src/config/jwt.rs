@@ -6,12 +6,59 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How bettors' tokens (JWTs) are checked: the key (exactly one of a shared
-/// secret or a public key file), and the issuer and audience when set.
+/// secret or a public key file), and the issuer, audience and longest
+/// lifetime.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JwtSettings {
     /// The key tokens are signed with.
     #[command(flatten)]
     pub key: JwtKeySettings,
+    /// What every token must say, and how long it may live.
+    #[command(flatten)]
+    pub claims: JwtClaimSettings,
+}
+
+/// What `bet-maker token` reads, and nothing else: the secret it signs
+/// with and the claims bet-maker checks, so that the token it prints is
+/// one bet-maker accepts. Neither the database nor the broker nor the
+/// keys of line messages: a token needs none of them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenSigningSettings {
+    /// The shared secret of HS256 tokens (at least 32 bytes) to sign with,
+    /// the one bet-maker verifies with. Required: with only
+    /// BET_MAKER_JWT_PUBLIC_KEY_FILE, tokens come from the identity
+    /// provider that holds the private key, not from bet-maker.
+    #[arg(
+        long = "jwt-secret",
+        env = "BET_MAKER_JWT_SECRET",
+        value_name = "BET_MAKER_JWT_SECRET",
+        hide_env_values = true,
+        required = true,
+        value_parser = SecretParser
+    )]
+    pub secret: JwtSecret,
+    /// What the token must say, and how long it may live.
+    #[command(flatten)]
+    pub claims: JwtClaimSettings,
+}
+
+impl TokenSigningSettings {
+    /// The settings bet-maker would verify the token with.
+    pub fn jwt_settings(&self) -> JwtSettings {
+        JwtSettings {
+            key: JwtKeySettings {
+                secret: Some(self.secret.clone()),
+                public_key_file: None,
+            },
+            claims: self.claims.clone(),
+        }
+    }
+}
+
+/// The claims checked on every token besides its signature: the issuer
+/// and audience when set, and how long it may live.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JwtClaimSettings {
     /// The `iss` every token must carry; unset, any issuer (or none).
     #[arg(
         long = "jwt-issuer",
@@ -39,6 +86,17 @@ pub struct JwtSettings {
         value_parser = positive_seconds
     )]
     pub max_lifetime: Duration,
+}
+
+impl Default for JwtClaimSettings {
+    /// No issuer or audience checked, a day at most.
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+        }
+    }
 }
 
 /// The default of `BET_MAKER_JWT_MAX_LIFETIME_SECS`: a day.

@@ -13,7 +13,7 @@ use std::ops::Deref;
 use bet_maker::app;
 use bet_maker::application::ports::LineRepository;
 use bet_maker::config::{
-    Config, DEFAULT_MAX_LIFETIME, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings,
+    Config, JwtClaimSettings, JwtKeySettings, JwtSecret, JwtSettings, PaymentSettings,
     PlacementSettings, ProviderKind, StreamSettings,
 };
 use bet_maker::domain::{BettorId, Currency, LineEvent, LineEventStatus};
@@ -109,9 +109,7 @@ pub fn jwt_settings() -> JwtSettings {
             secret: Some(JwtSecret::parse(JWT_SECRET).unwrap_or_else(|e| panic!("{e}"))),
             public_key_file: None,
         },
-        issuer: None,
-        audience: None,
-        max_lifetime: DEFAULT_MAX_LIFETIME,
+        claims: JwtClaimSettings::default(),
     }
 }
 

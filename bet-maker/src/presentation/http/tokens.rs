@@ -172,11 +172,11 @@ impl BettorTokens {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
-        if let Some(issuer) = &settings.issuer {
+        if let Some(issuer) = &settings.claims.issuer {
             validation.set_issuer(&[issuer]);
             required.push("iss");
         }
-        match &settings.audience {
+        match &settings.claims.audience {
             Some(audience) => {
                 validation.set_audience(&[audience]);
                 required.push("aud");
@@ -189,9 +189,9 @@ impl BettorTokens {
             validation,
             encoding,
             algorithm,
-            issuer: settings.issuer.clone(),
-            audience: settings.audience.clone(),
-            max_lifetime: settings.max_lifetime,
+            issuer: settings.claims.issuer.clone(),
+            audience: settings.claims.audience.clone(),
+            max_lifetime: settings.claims.max_lifetime,
         })))
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{JwtKeySettings, JwtSecret};
+use crate::config::{JwtClaimSettings, JwtKeySettings, JwtSecret};
 use crate::domain::BettorIdError;
 
 const SECRET: &str = "a-secret-for-unit-tests-of-32-bytes";
@@ -10,9 +10,11 @@ fn settings(issuer: Option<&str>, audience: Option<&str>) -> JwtSettings {
             secret: JwtSecret::parse(SECRET).ok(),
             public_key_file: None,
         },
-        issuer: issuer.map(str::to_owned),
-        audience: audience.map(str::to_owned),
-        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
+        claims: JwtClaimSettings {
+            issuer: issuer.map(str::to_owned),
+            audience: audience.map(str::to_owned),
+            max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
+        },
     }
 }
 
@@ -96,9 +98,7 @@ fn only_a_secret_signs() {
             secret: None,
             public_key_file: Some(shared_kernel::testing::test_keys().verify_key_file.clone()),
         },
-        issuer: None,
-        audience: None,
-        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
+        claims: JwtClaimSettings::default(),
     };
     let tokens = tokens(&public_only);
 
@@ -116,9 +116,7 @@ fn exactly_one_key_is_needed() {
             secret: None,
             public_key_file: None,
         },
-        issuer: None,
-        audience: None,
-        max_lifetime: crate::config::DEFAULT_MAX_LIFETIME,
+        claims: JwtClaimSettings::default(),
     };
     assert!(matches!(
         BettorTokens::from_settings(&neither),
