@@ -155,8 +155,8 @@ async fn every_file_the_page_loads_is_served_with_its_type_and_the_policy() {
             "actions.js",
             "back_office.js",
             "common.js",
+            "decimal.js",
             "exposure.js",
-            "money.js",
             "records.js",
             "session.js"
         ]
