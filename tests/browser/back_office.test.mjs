@@ -7,73 +7,44 @@
 // view, and the axe audit signed out and signed in.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   assertNoProblems,
   audit,
+  call,
   eventually,
   expectFocused,
   expectText,
   expectVisible,
-  launchBrowser,
+  openEvent as openEventAt,
   openPage,
+  region,
   screenshot,
+  servicesAndBrowser,
+  shownProblem,
 } from './browser.mjs';
-import { startServices } from './harness.mjs';
 
 // bet-maker reads the dead-letter queue's depth this often (15 s by
 // default): the page shows the reading.
 process.env.BET_MAKER_DLQ_CHECK_INTERVAL_MS = '500';
 
-let services;
-let browser;
+/** A trader and cashier's token, as most tests sign in. */
 let staff;
-
-before(async () => {
-  services = await startServices('back_office');
-  browser = await launchBrowser();
-  staff = await services.staffToken('tess', 'trader cashier');
-});
-
-after(async () => {
-  await browser?.close();
-  await services?.stop();
+const suite = servicesAndBrowser('back_office', {
+  prepare: async (services) => {
+    staff = await services.staffToken('tess', 'trader cashier');
+  },
 });
 
 // --- the APIs, as the test sees them ------------------------------------------
 
-async function call(base, method, path, { token, body } = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-const betMaker = (method, path, options) => call(services.betMaker.url, method, path, options);
+const betMaker = (method, path, options) => call(suite.services.betMaker.url, method, path, options);
 
 /** An event created at line-provider, once bet-maker has it (through
- * RabbitMQ). */
+ * RabbitMQ): its id. */
 async function openEvent(coefficient) {
-  const deadline = new Date(Date.now() + 400 * 24 * 3600 * 1000);
-  deadline.setUTCMilliseconds(0);
-  const created = await call(services.lineProvider.url, 'POST', '/events', {
-    token: services.operatorToken,
-    body: { coefficient, deadline: deadline.toISOString() },
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const { id } = created.body;
-  await eventually(`bet-maker knowing event ${id}`, async () => {
-    const { body } = await betMaker('GET', '/events?limit=500');
-    return body.items.some((event) => event.id === id);
-  });
-  return id;
+  return (await openEventAt(suite.services, coefficient, { daysAhead: 400 })).id;
 }
 
 async function bet(bettorToken, eventId, amount) {
@@ -83,10 +54,8 @@ async function bet(bettorToken, eventId, amount) {
 // --- the page -------------------------------------------------------------------
 
 async function openBackOffice(t) {
-  return openPage(t, browser, `${services.betMaker.url}/admin`);
+  return openPage(t, suite.browser, `${suite.services.betMaker.url}/admin`);
 }
-
-const region = (page, name) => page.getByRole('region', { name, exact: true });
 
 async function signIn(page, staffToken = staff) {
   await page.getByLabel('Staff token').fill(staffToken);
@@ -99,13 +68,6 @@ function exposureRow(page, eventId) {
   return region(page, 'Exposure').getByRole('row', { name: new RegExp(eventId) });
 }
 
-/** Waits until `locator` (a region) shows the problem: each part. */
-async function shownProblem(locator, ...parts) {
-  const alert = locator.getByRole('alert');
-  for (const part of parts) await expectText(alert, part);
-  return alert.innerText();
-}
-
 // --- the tests ---------------------------------------------------------------------
 
 test("signed out, only the sign-in; a bettor's token is refused with the API's 403, a bad one with its 401", async (t) => {
@@ -115,7 +77,7 @@ test("signed out, only the sign-in; a bettor's token is refused with the API's 4
   assert.equal(await region(page, 'Exposure').count(), 0, 'nothing to see before signing in');
   await audit(page, 'the back office, signed out');
 
-  const bettorToken = await services.bettorToken('alice');
+  const bettorToken = await suite.services.bettorToken('alice');
   const forbidden = await betMaker('GET', '/admin/audit?limit=1', { token: bettorToken });
   assert.equal(forbidden.status, 403);
   await page.getByLabel('Staff token').fill(bettorToken);
@@ -135,7 +97,7 @@ test("signed out, only the sign-in; a bettor's token is refused with the API's 4
 });
 
 test("a cashier's token: the trader's sections say what they need, the cashier's works", async (t) => {
-  const cashier = await services.staffToken('cleo', 'cashier');
+  const cashier = await suite.services.staffToken('cleo', 'cashier');
   const page = await openBackOffice(t);
   await signIn(page, cashier);
 
@@ -153,8 +115,8 @@ test("a cashier's token: the trader's sections say what they need, the cashier's
 test("a trader sees an event's exposure move as a bettor bets, and sets the limits the bettor's next bets meet", async (t) => {
   const favourite = await openEvent('2.50');
   const outsider = await openEvent('1.80');
-  const alice = await services.bettorToken('alice');
-  const bob = await services.bettorToken('bob');
+  const alice = await suite.services.bettorToken('alice');
+  const bob = await suite.services.bettorToken('bob');
   const page = await openBackOffice(t);
 
   // By keyboard: the token, Enter; the focus goes to the Exposure.

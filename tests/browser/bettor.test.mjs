@@ -10,72 +10,44 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   assertNoProblems,
   audit,
+  call,
   eventually,
   expectFocused,
   expectText,
   expectVisible,
-  launchBrowser,
+  openEvent as openEventAt,
   openPage,
+  region,
   screenshot,
+  servicesAndBrowser,
+  shownProblem,
 } from './browser.mjs';
 import { startServices } from './harness.mjs';
 
-let services;
-let browser;
-
-before(async () => {
-  services = await startServices('bettor');
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+const suite = servicesAndBrowser('bettor');
 
 // --- the APIs, as the test sees them (to arrange, and to check the page) ---
 
-async function call(base, method, path, { body, token, headers = {} } = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
 /** An operator call to line-provider. */
 async function operator(method, path, body) {
-  const answer = await call(services.lineProvider.url, method, path, { body, token: services.operatorToken });
+  const answer = await call(suite.services.lineProvider.url, method, path, { body, token: suite.services.operatorToken });
   assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
 
 /** A bettor's call to bet-maker, with the token `bet-maker token` signs. */
 async function asBettor(name, method, path, body) {
-  return call(services.betMaker.url, method, path, { body, token: await services.bettorToken(name) });
+  return call(suite.services.betMaker.url, method, path, { body, token: await suite.services.bettorToken(name) });
 }
 
 /** An event on the line, a day ahead, once bet-maker offers it. */
-async function openEvent(coefficient) {
-  const deadline = new Date(Date.now() + 24 * 3600 * 1000);
-  deadline.setUTCMilliseconds(0);
-  const event = await operator('POST', '/events', { coefficient, deadline: deadline.toISOString() });
-  await eventually(`bet-maker offering event ${event.id}`, async () => {
-    const { body } = await call(services.betMaker.url, 'GET', '/events?limit=500');
-    return body.items.some((offered) => offered.id === event.id);
-  });
-  return event;
+function openEvent(coefficient) {
+  return openEventAt(suite.services, coefficient);
 }
 
 function freshBettor(prefix) {
@@ -85,7 +57,7 @@ function freshBettor(prefix) {
 // --- the page ------------------------------------------------------------------
 
 async function openApp(t, options) {
-  const page = await openPage(t, browser, `${services.betMaker.url}/`, options);
+  const page = await openPage(t, suite.browser, `${suite.services.betMaker.url}/`, options);
   // Counts navigations from now on: what follows must happen live.
   page.loads = 0;
   page.on('framenavigated', (frame) => {
@@ -100,7 +72,6 @@ async function signIn(page, name) {
   await expectText(page.getByRole('banner'), `Signed in as ${name}`);
 }
 
-const region = (page, name) => page.getByRole('region', { name, exact: true });
 const eventOnLine = (page, id) => region(page, 'Line').getByRole('article', { name: id });
 const slip = (page) => region(page, 'Bet slip');
 const myBets = (page) => region(page, 'My bets');
@@ -125,13 +96,6 @@ async function placeBet(page, stake) {
   await expectText(notices(page), 'Bet placed');
 }
 
-/** The problem the page shows, as text, once it says every `part`. */
-async function shownProblem(page, ...parts) {
-  const alert = page.getByRole('alert');
-  for (const part of parts) await expectText(alert, part);
-  return alert.innerText();
-}
-
 // --- the tests -----------------------------------------------------------------------
 
 test('signed out, the app shows the live line and the sign-in, and passes the audit', async (t) => {
@@ -146,7 +110,7 @@ test('signed out, the app shows the live line and the sign-in, and passes the au
 
   // A name that is no bettor's id: the API's refusal, as it says it.
   await page.getByRole('button', { name: 'Sign in' }).click();
-  const empty = await call(services.betMaker.url, 'POST', '/dev/sign-in', { body: { name: '' } });
+  const empty = await call(suite.services.betMaker.url, 'POST', '/dev/sign-in', { body: { name: '' } });
   assert.equal(empty.status, 422);
   await shownProblem(page, empty.body.title, empty.body.errors[0].message);
   assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), 'true');
@@ -431,9 +395,9 @@ test('a dropped bets stream comes back with Last-Event-ID, and nothing that happ
   const event = await openEvent('1.90');
   const name = freshBettor('gus');
   await deposit_for(name, '10.00');
-  const proxy = await cuttableProxy(services.betMaker.url);
+  const proxy = await cuttableProxy(suite.services.betMaker.url);
   t.after(() => proxy.close());
-  const page = await openPage(t, browser, `${proxy.url}/`);
+  const page = await openPage(t, suite.browser, `${proxy.url}/`);
   const connections = [];
   page.on('request', (request) => {
     if (request.url().endsWith('/bets/stream')) connections.push(request.headers()['last-event-id'] ?? null);
@@ -468,7 +432,7 @@ test('a dropped bets stream comes back with Last-Event-ID, and nothing that happ
 test('with the development sign-in off, the app asks for a token from the identity provider', async (t) => {
   const offline = await startServices('bettor_token', { betMakerEnv: { BET_MAKER_DEV_SIGN_IN: 'false' } });
   t.after(() => offline.stop());
-  const page = await openPage(t, browser, `${offline.betMaker.url}/`);
+  const page = await openPage(t, suite.browser, `${offline.betMaker.url}/`);
 
   await expectVisible(page.getByLabel('Token'));
   assert.equal(await page.getByRole('textbox', { name: 'Name' }).count(), 0, 'no development sign-in');

@@ -12,17 +12,23 @@
 //   stays in force for everything else: no `bypassCSP`;
 // - `screenshot(page, name)`: `target/browser/<name>.png`;
 // - `eventually(what, check)` and a few assertions on locators, since
-//   playwright-core has no `expect`.
+//   playwright-core has no `expect`; `region(page, name)`, and
+//   `shownProblem(scope, ...parts)` for a refusal the page shows;
+// - `servicesAndBrowser(label)`: the services and the browser a test
+//   file shares, started before its first test and stopped after its last;
+// - `call(base, method, path, ...)` and `openEvent(services, coefficient)`:
+//   the APIs as a test sees them, to arrange and to check what a page did.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { after, before } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { TARGET } from './harness.mjs';
+import { TARGET, startServices } from './harness.mjs';
 
 /** The browser: Debian's (`apt-get install chromium`), or `$CHROMIUM`. */
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -56,6 +62,30 @@ export async function launchBrowser() {
   // (month/day/year here), which a test typing a date relies on.
   const env = { ...process.env, LANG: 'en_US.UTF-8', LANGUAGE: 'en_US' };
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, env });
+}
+
+/**
+ * The services and the browser the tests of a file share: started before
+ * its first test (`startServices(label, options)`, then the browser, then
+ * `prepare(services)` if given, in the same hook), stopped after its last.
+ * Their `services` and `browser` are there once the tests run.
+ *
+ * @param {string} label as `startServices` takes it
+ * @param {{prepare?: (services: object) => Promise<void>, betMakerEnv?: Record<string, string>}} [options]
+ *   and the options of `startServices`
+ */
+export function servicesAndBrowser(label, { prepare, ...options } = {}) {
+  const suite = { services: undefined, browser: undefined };
+  before(async () => {
+    suite.services = await startServices(label, options);
+    suite.browser = await launchBrowser();
+    await prepare?.(suite.services);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.services?.stop();
+  });
+  return suite;
 }
 
 /** What went wrong on each page, by page. */
@@ -212,4 +242,54 @@ export async function expectHidden(locator) {
     for (const element of await locator.all()) if (await element.isVisible()) return false;
     return true;
   });
+}
+
+/** The region (a named `<section>`) of the page called exactly `name`. */
+export const region = (page, name) => page.getByRole('region', { name, exact: true });
+
+/** Waits until the alert in `scope` (the page, or a region of it) shows
+ * the problem, every one of `parts`; returns what it says. */
+export async function shownProblem(scope, ...parts) {
+  const alert = scope.getByRole('alert');
+  for (const part of parts) await expectText(alert, part);
+  return alert.innerText();
+}
+
+// --- the APIs, as the tests see them (to arrange, and to check a page) -----
+
+/**
+ * `method path` at `base` (a service's URL), with `token` as
+ * `Authorization: Bearer` and `body` as JSON; its status and JSON body
+ * (null when there is none).
+ */
+export async function call(base, method, path, { body, token, headers = {} } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** An event created at line-provider, closing `daysAhead` days from now
+ * (whole seconds), once bet-maker offers it (through RabbitMQ): its JSON. */
+export async function openEvent(services, coefficient, { daysAhead = 1 } = {}) {
+  const deadline = new Date(Date.now() + daysAhead * 24 * 3600 * 1000);
+  deadline.setUTCMilliseconds(0);
+  const created = await call(services.lineProvider.url, 'POST', '/events', {
+    token: services.operatorToken,
+    body: { coefficient, deadline: deadline.toISOString() },
+  });
+  assert.equal(created.status, 201, `POST /events: ${JSON.stringify(created.body)}`);
+  const event = created.body;
+  await eventually(`bet-maker offering event ${event.id}`, async () => {
+    const { body } = await call(services.betMaker.url, 'GET', '/events?limit=500');
+    return body.items.some((offered) => offered.id === event.id);
+  });
+  return event;
 }

@@ -5,49 +5,31 @@
 // the keyboard, and the axe audit signed out and signed in.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   assertNoProblems,
   audit,
+  call,
   eventually,
   expectFocused,
   expectHidden,
   expectText,
   expectVisible,
-  launchBrowser,
   openPage,
   screenshot,
+  servicesAndBrowser,
+  shownProblem,
 } from './browser.mjs';
-import { startServices } from './harness.mjs';
 
-let services;
-let browser;
-
-before(async () => {
-  services = await startServices('console');
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+const suite = servicesAndBrowser('console');
 
 // --- the API, as the test sees it (to check what the page did) ------------
 
-async function callApi(method, path, { body, headers = {}, operator = true } = {}) {
-  const response = await fetch(`${services.lineProvider.url}${path}`, {
-    method,
-    headers: {
-      ...(operator ? { Authorization: `Bearer ${services.operatorToken}` } : {}),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+/** A call to line-provider, as the operator unless `operator: false`. */
+function callApi(method, path, { operator = true, ...options } = {}) {
+  const { lineProvider, operatorToken } = suite.services;
+  return call(lineProvider.url, method, path, { ...options, token: operator ? operatorToken : undefined });
 }
 
 async function eventOnApi(id) {
@@ -72,11 +54,11 @@ function nextYear(days = 0) {
 // --- the page ----------------------------------------------------------------
 
 async function openConsole(t) {
-  return openPage(t, browser, `${services.lineProvider.url}/console`);
+  return openPage(t, suite.browser, `${suite.services.lineProvider.url}/console`);
 }
 
 async function signIn(page) {
-  await page.getByLabel('Operator token').fill(services.operatorToken);
+  await page.getByLabel('Operator token').fill(suite.services.operatorToken);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expectVisible(createForm(page));
 }
@@ -107,13 +89,6 @@ async function createOnPage(page, coefficient, localDeadline) {
   return id;
 }
 
-/** The problem the page shows, as text. */
-async function shownProblem(page, ...parts) {
-  const alert = page.getByRole('alert');
-  for (const part of parts) await expectText(alert, part);
-  return alert.innerText();
-}
-
 // --- the tests -------------------------------------------------------------------
 
 test('signed out, the console offers the sign-in only, passes the audit, and shows the refusal of a wrong token', async (t) => {
@@ -122,7 +97,7 @@ test('signed out, the console offers the sign-in only, passes the audit, and sho
   assert.equal(await page.getByRole('button', { name: 'Create' }).count(), 0, 'nothing to do before signing in');
   await audit(page, 'the console, signed out');
 
-  await page.getByLabel('Operator token').fill(`${services.operatorToken}-not`);
+  await page.getByLabel('Operator token').fill(`${suite.services.operatorToken}-not`);
   await page.getByRole('button', { name: 'Sign in' }).click();
 
   const refused = await callApi('GET', '/console/operator', { headers: { Authorization: 'Bearer a-wrong-token' }, operator: false });
@@ -139,7 +114,7 @@ test('by keyboard alone: sign in, create an event, suspend and resume it', async
 
   await page.keyboard.press('Tab');
   await expectFocused(page.getByLabel('Operator token'));
-  await page.keyboard.type(services.operatorToken);
+  await page.keyboard.type(suite.services.operatorToken);
   await page.keyboard.press('Enter');
 
   // Signed in, the focus goes to the first thing to do: a new event.

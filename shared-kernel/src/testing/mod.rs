@@ -2,7 +2,8 @@
 //! test, so that tests run in parallel against the machine's real
 //! PostgreSQL and RabbitMQ and leave nothing behind; the service under test
 //! spawned in-process ([`SpawnedApp`]); the assertions and the bad-input
-//! table runner ([`run_cases`]) every service's tests share.
+//! table runner ([`run_cases`]) every service's tests share, and the
+//! checks every web page passes ([`web`], reading its HTML with [`html`]).
 
 mod alerts;
 mod assertions;
@@ -15,6 +16,7 @@ mod openapi;
 pub mod otlp;
 mod spawned;
 mod sse;
+pub mod web;
 
 /// The signature headers a signer gives a body (as line-provider sends them).
 pub use crate::amqp::signature_headers as signed_by;

@@ -1,8 +1,9 @@
 // What every page of the platform shares: a client for the service's own
 // REST API that turns every refusal into the API's problem document
 // (RFC 9457), a way to show one in a `role="alert"` region, a few DOM
-// helpers that never parse HTML, polling while the tab is visible, and a
-// value kept for the tab's session.
+// helpers that never parse HTML, a button busy while its call runs,
+// polling while the tab is visible, and a value kept for the tab's
+// session.
 //
 // Served by each service from shared-kernel (`shared_kernel::web`), so a
 // page imports it from its own origin: `import { api } from './common.js'`.
@@ -144,6 +145,19 @@ export function showProblem(region, problem) {
 export function clearProblem(region) {
   region.replaceChildren();
   region.classList.remove('shown');
+}
+
+/** Runs `call` unless `button`'s last call is still running (no double
+ * submission). The button is marked `aria-disabled`, not `disabled`: a
+ * disabled button would drop the keyboard focus. */
+export async function busy(button, call) {
+  if (button.getAttribute('aria-disabled') === 'true') return null;
+  button.setAttribute('aria-disabled', 'true');
+  try {
+    return await call();
+  } finally {
+    button.removeAttribute('aria-disabled');
+  }
 }
 
 /**

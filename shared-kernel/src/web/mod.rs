@@ -1,7 +1,8 @@
 //! The plumbing of the services' web pages: a page and the files it loads,
 //! compiled into the binary and served by the service itself, with the
 //! security headers every page needs, and the browser code both services'
-//! pages share ([`COMMON_ASSETS`]: `common.js`, `common.css`, the icon).
+//! pages share ([`COMMON_ASSETS`]: `common.js`, `decimal.js`, `common.css`,
+//! the icon).
 //!
 //! A page is static HTML; its one ES module calls the service's own public
 //! REST API with `fetch`. No templating, no inline script or style (the
@@ -53,12 +54,19 @@ pub struct Asset {
 
 /// The browser code every page shares: `common.js` (the API client that
 /// turns every refusal into the API's problem document, and DOM helpers),
-/// `common.css`, and `favicon.svg`.
-pub const COMMON_ASSETS: [Asset; 3] = [
+/// `decimal.js` (exact decimal and money arithmetic with `BigInt`, for what
+/// a page works out itself), `common.css` (the controls and the frame of a
+/// page), and `favicon.svg`.
+pub const COMMON_ASSETS: [Asset; 4] = [
     Asset {
         name: "common.js",
         content_type: JAVASCRIPT,
         body: include_bytes!("common.js"),
+    },
+    Asset {
+        name: "decimal.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("decimal.js"),
     },
     Asset {
         name: "common.css",

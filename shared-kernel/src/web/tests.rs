@@ -54,6 +54,7 @@ async fn assets_are_served_with_their_type_the_common_ones_included() {
     for (path, content_type) in [
         ("/face/assets/face.js", JAVASCRIPT),
         ("/face/assets/common.js", JAVASCRIPT),
+        ("/face/assets/decimal.js", JAVASCRIPT),
         ("/face/assets/common.css", CSS),
         ("/face/assets/favicon.svg", SVG),
     ] {

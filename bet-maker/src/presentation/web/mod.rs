@@ -33,8 +33,9 @@ const fn module(name: &'static str, body: &'static [u8]) -> Asset {
 }
 
 /// The app's own files, besides the shared ones: the entry module
-/// (`bettor.js`) imports the others.
-const BETTOR_ASSETS: [Asset; 10] = [
+/// (`bettor.js`) imports the others (and the shared `common.js` and
+/// `decimal.js`).
+const BETTOR_ASSETS: [Asset; 9] = [
     module("bettor.js", include_bytes!("bettor.js")),
     module("page.js", include_bytes!("page.js")),
     module("line.js", include_bytes!("line.js")),
@@ -43,7 +44,6 @@ const BETTOR_ASSETS: [Asset; 10] = [
     module("bets.js", include_bytes!("bets.js")),
     module("limits.js", include_bytes!("limits.js")),
     module("sse.js", include_bytes!("sse.js")),
-    module("decimal.js", include_bytes!("decimal.js")),
     Asset {
         name: "bettor.css",
         content_type: CSS,

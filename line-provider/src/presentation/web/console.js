@@ -7,7 +7,7 @@
 // `Authorization: Bearer` and the event's version as `If-Match`, and
 // every refusal shown is the API's problem document.
 
-import { Problem, api, clearProblem, fill, h, pollWhileVisible, sessionValue, showProblem } from './common.js';
+import { Problem, api, busy, clearProblem, fill, h, pollWhileVisible, sessionValue, showProblem } from './common.js';
 
 const POLL_INTERVAL_MS = 1000;
 const PAGE_LIMIT = 500;
@@ -101,19 +101,6 @@ async function operatorCall(path, { method, body, version }) {
       showProblem(ui.problem, problem);
     }
     return null;
-  }
-}
-
-/** Runs `call` unless `button`'s last call is still running (no double
- * submission). The button is marked `aria-disabled`, not `disabled`: a
- * disabled button would drop the keyboard focus. */
-async function busy(button, call) {
-  if (button.getAttribute('aria-disabled') === 'true') return null;
-  button.setAttribute('aria-disabled', 'true');
-  try {
-    return await call();
-  } finally {
-    button.removeAttribute('aria-disabled');
   }
 }
 

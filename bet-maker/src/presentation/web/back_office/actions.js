@@ -4,7 +4,8 @@
 // Amounts go to the API as typed (strings): the API parses them exactly
 // and refuses what is not money, and its refusal is what the page shows.
 
-import { Section, busy, localProblem, staffCall } from './session.js';
+import { busy } from './common.js';
+import { Section, localProblem, staffCall } from './session.js';
 
 /** The bettor typed in, or null after saying that one is needed (the
  * bettor is part of the call's URL). */

@@ -4,9 +4,9 @@
 // (`PUT /admin/events/{id}/limits`). Rows are updated in place, so what a
 // trader is typing into one survives every refresh.
 
-import { fill, h } from './common.js';
-import { percentOf } from './money.js';
-import { Section, busy, dateTime, staffCall } from './session.js';
+import { busy, fill, h } from './common.js';
+import { percentOf } from './decimal.js';
+import { Section, dateTime, staffCall } from './session.js';
 
 const PAGE_LIMIT = 500;
 /** Pages read per refresh at most (10,000 events). */

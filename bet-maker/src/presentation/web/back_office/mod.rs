@@ -29,14 +29,14 @@ const fn module(name: &'static str, body: &'static [u8]) -> Asset {
 }
 
 /// The page's own files, besides the shared ones: the entry module
-/// (`back_office.js`) imports the others.
-const BACK_OFFICE_ASSETS: [Asset; 7] = [
+/// (`back_office.js`) imports the others (and the shared `common.js` and
+/// `decimal.js`).
+const BACK_OFFICE_ASSETS: [Asset; 6] = [
     module("back_office.js", include_bytes!("back_office.js")),
     module("session.js", include_bytes!("session.js")),
     module("exposure.js", include_bytes!("exposure.js")),
     module("actions.js", include_bytes!("actions.js")),
     module("records.js", include_bytes!("records.js")),
-    module("money.js", include_bytes!("money.js")),
     Asset {
         name: "back_office.css",
         content_type: CSS,

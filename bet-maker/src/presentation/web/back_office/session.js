@@ -137,19 +137,6 @@ export async function staffCall(section, path, { method = 'GET', body, refresh =
   }
 }
 
-/** Runs `call` unless `button`'s last call is still running (no double
- * submission). The button is marked `aria-disabled`, not `disabled`: a
- * disabled button would drop the keyboard focus. */
-export async function busy(button, call) {
-  if (button.getAttribute('aria-disabled') === 'true') return null;
-  button.setAttribute('aria-disabled', 'true');
-  try {
-    return await call();
-  } finally {
-    button.removeAttribute('aria-disabled');
-  }
-}
-
 /** A refusal made by the page itself, before asking the API (a field the
  * URL needs is empty), shown as the API's are. */
 export function localProblem(title, detail) {

@@ -1,14 +1,18 @@
-// Exact decimals for what the slip shows before the API decides: the
-// accumulator's coefficient (the exact product of its legs') and the
-// potential payout (round half-up to the cent, as the API rounds). Money
-// is never a float here either: every value is a BigInt of units at a
-// scale ("1.85" is 185n at scale 2). The API stays the judge of what a
-// bet pays; this only shows it beforehand.
+// Exact decimals, for what a page works out itself: the bettor app's
+// slip before the API decides (the accumulator's coefficient, the exact
+// product of its legs', and the potential payout, rounded half-up to the
+// cent as the API rounds), and the back office's share of its maximum an
+// event's liability takes. Money is never a float: every value is a
+// BigInt of units at a scale ("1.85" is 185n at scale 2), or of cents.
+// The API stays the judge of what a bet pays; this only shows it
+// beforehand.
 
 /** What a stake or an amount may look like before it is sent: digits,
  * at most two decimals (the API refuses anything else, and says why). */
 const PLAIN = /^(\d+)(?:\.(\d{1,2}))?$/;
 const COEFFICIENT = /^(\d+)\.(\d+)$/;
+/** An amount as the API writes money, of either sign. */
+const MONEY = /^(-?)(\d+(?:\.\d{1,2})?)$/;
 
 /**
  * `text` as `{units, scale}`, or null when it is not a plain decimal.
@@ -93,4 +97,22 @@ export function compareDecimals(a, b) {
 /** The smallest of amounts (texts), or null when there is none. */
 export function smallest(texts) {
   return texts.reduce((least, text) => (least === null || compareDecimals(text, least) < 0 ? text : least), null);
+}
+
+/** `"12.30"` as 1230n cents (`"-0.5"` as -50n); null for anything that is
+ * not a plain decimal with at most two places. */
+export function cents(text) {
+  const match = MONEY.exec(String(text ?? '').trim());
+  if (!match) return null;
+  const value = toCents(parseDecimal(match[2])).units;
+  return match[1] ? -value : value;
+}
+
+/** How many whole percent of `whole` `part` is (rounded down), as a
+ * BigInt; null when either is not an amount or `whole` is not above 0. */
+export function percentOf(part, whole) {
+  const numerator = cents(part);
+  const denominator = cents(whole);
+  if (numerator === null || denominator === null || denominator <= 0n) return null;
+  return (numerator * 100n) / denominator;
 }
