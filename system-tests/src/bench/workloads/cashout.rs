@@ -139,8 +139,9 @@ pub async fn cash_outs(platform: &Platform, settings: &Settings) -> anyhow::Resu
 }
 
 /// Whether the running bet-maker serves cash-out: a bet placed through
-/// the API by its bettor, quoted and accepted. No (a 404 to the quote):
-/// the row is skipped. Anything else than the contract fails the run.
+/// the API by its bettor, quoted and accepted. No (a 404 to the quote)
+/// stops the workload, saying so; anything else than the contract fails
+/// the run.
 async fn endpoints_answer(platform: &Platform, events: &[Uuid]) -> anyhow::Result<bool> {
     let token = crate::bet_maker_support::token_for(&format!("{BETTOR_PREFIX}0"));
     let base = &platform.bet_maker.base_url;

@@ -17,16 +17,15 @@ function bettorOf(section, input) {
   return null;
 }
 
-/** The trader's cap on one bettor's stakes. */
-export class BettorLimitsForm {
-  /** @param {() => void} changed called after a change was made */
-  constructor(changed) {
-    this.section = new Section('bettor-limits');
+/** A staff form on one bettor: its section, the bettor's field, and the
+ * submit that sends it (busy meanwhile); `changed` is called after a
+ * change was made. */
+class BettorForm {
+  constructor(sectionId, bettorId, changed) {
+    this.section = new Section(sectionId);
     this.changed = changed;
     this.form = this.section.element.querySelector('form');
-    this.bettor = document.getElementById('limit-bettor');
-    this.maxStake = document.getElementById('limit-max-stake');
-    this.reason = document.getElementById('limit-reason');
+    this.bettor = document.getElementById(bettorId);
     this.submit = this.form.querySelector('button[type="submit"]');
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -38,6 +37,25 @@ export class BettorLimitsForm {
     this.section.clear();
     const bettor = bettorOf(this.section, this.bettor);
     if (!bettor) return;
+    const done = await this.sendFor(bettor);
+    if (!done) return;
+    this.form.reset();
+    this.section.announce(done);
+    this.changed();
+  }
+}
+
+/** The trader's cap on one bettor's stakes. */
+export class BettorLimitsForm extends BettorForm {
+  /** @param {() => void} changed called after a change was made */
+  constructor(changed) {
+    super('bettor-limits', 'limit-bettor', changed);
+    this.maxStake = document.getElementById('limit-max-stake');
+    this.reason = document.getElementById('limit-reason');
+  }
+
+  /** What to announce once the cap is set, or null when refused. */
+  async sendFor(bettor) {
     const typed = this.maxStake.value.trim();
     const reason = this.reason.value.trim();
     const body = { max_stake: typed === '' ? null : typed, ...(reason ? { reason } : {}) };
@@ -45,45 +63,29 @@ export class BettorLimitsForm {
       method: 'PUT',
       body,
     });
-    if (!limits) return;
-    this.form.reset();
-    this.section.announce(
-      limits.max_stake === null
-        ? `Stake limit of ${limits.bettor} removed.`
-        : `Stake limit of ${limits.bettor} set to ${limits.max_stake}.`,
-    );
-    this.changed();
+    if (!limits) return null;
+    return limits.max_stake === null
+      ? `Stake limit of ${limits.bettor} removed.`
+      : `Stake limit of ${limits.bettor} set to ${limits.max_stake}.`;
   }
 }
 
 /** The cashier's adjustment of one wallet. */
-export class AdjustmentForm {
+export class AdjustmentForm extends BettorForm {
   /** @param {() => void} changed called after a change was made */
   constructor(changed) {
-    this.section = new Section('cashier');
-    this.changed = changed;
-    this.form = this.section.element.querySelector('form');
-    this.bettor = document.getElementById('adjust-bettor');
+    super('cashier', 'adjust-bettor', changed);
     this.amount = document.getElementById('adjust-amount');
     this.reason = document.getElementById('adjust-reason');
-    this.submit = this.form.querySelector('button[type="submit"]');
-    this.form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      busy(this.submit, () => this.send());
-    });
   }
 
-  async send() {
-    this.section.clear();
-    const bettor = bettorOf(this.section, this.bettor);
-    if (!bettor) return;
+  /** What to announce once the wallet is adjusted, or null when refused. */
+  async sendFor(bettor) {
     const line = await staffCall(this.section, `/admin/wallets/${encodeURIComponent(bettor)}/adjustments`, {
       method: 'POST',
       body: { amount: this.amount.value.trim(), reason: this.reason.value },
     });
-    if (!line) return;
-    this.form.reset();
-    this.section.announce(`Adjusted the wallet of ${line.bettor_id} by ${line.amount}: its balance is ${line.balance_after}.`);
-    this.changed();
+    if (!line) return null;
+    return `Adjusted the wallet of ${line.bettor_id} by ${line.amount}: its balance is ${line.balance_after}.`;
   }
 }
