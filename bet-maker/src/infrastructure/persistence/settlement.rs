@@ -96,8 +96,10 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// back, the stake from the house result back to the stakes held). Each
 /// wallet is credited once with the sum of its lines (a correction may take
 /// it below zero); `balance_after` runs in the order of the lines' ids,
-/// which is how a statement lists lines written at the same moment. One
-/// ledger transaction, whose entries sum to zero; none when nothing moves.
+/// which is how a statement lists lines written at the same moment (each
+/// line's id is `ledger_line_id($3)`: the transaction's time, then a
+/// serial, so the order they were made in). One ledger transaction, whose
+/// entries sum to zero; none when nothing moves.
 ///
 /// The exposure the accumulators' other open legs' events count moves by
 /// what changed (`moved`, grouped by event; applied by [`MOVE_EXPOSURE`]
@@ -125,7 +127,12 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// by nested loop (140 s instead of 6). A lookup in the map costs the same
 /// whatever the plan; `jsonb` keeps numerics exact. The CTEs read by
 /// several steps are `MATERIALIZED` (inlined, each would be rebuilt for
-/// every reader).
+/// every reader); the ones read by one step are not (materialized, each
+/// wrote its 100,000 wide rows out and read them back: judging a bet's
+/// legs, its outcome and its new columns were 0.3 s of a settlement), but
+/// for `based`, whose lines must leave the map behind before they are
+/// sorted for their running balances: inlined, the sort carried the whole
+/// map in every line (20 GB of temporary files for 100,000 lines).
 ///
 /// A settlement costs its event's bets, not the history: `bets` is read
 /// once (`judged`, beside the legs `bet_legs_one_per_event` finds), what
@@ -148,7 +155,7 @@ pub const SETTLE_BETS: &str = "
     history AS MATERIALIZED (
         SELECT version, coefficient, since FROM event_coefficients WHERE event_id = $1
     ),
-    judged AS MATERIALIZED (
+    judged AS (
         SELECT bet_legs.bet_id, bet_legs.leg, bets.bettor_id, bets.amount, bets.leg_count,
                bets.stake_posted, bets.status AS status_before, bets.payout AS paid_before,
                bets.potential_payout AS potential_before, bets.settled_at AS settled_before,
@@ -184,7 +191,7 @@ pub const SETTLE_BETS: &str = "
         WHERE bet_legs.event_id = $1
           AND bet_legs.bet_id = decided.bet_id AND bet_legs.leg = decided.leg
     ),
-    outcome AS MATERIALIZED (
+    outcome AS (
         SELECT bet_id AS id, bettor_id, amount, leg_count, stake_posted, status_before,
                paid_before, potential_before, settled_before,
                status = 'LOST' AS lost, false AS open, status = 'VOID' AS all_void,
@@ -219,7 +226,7 @@ pub const SETTLE_BETS: &str = "
         ) AS legs
         WHERE decided.leg_count > 1 AND decided.status_before <> 'CASHED_OUT'
     ),
-    judged_bets AS MATERIALIZED (
+    judged_bets AS (
         SELECT outcome.*,
                CASE WHEN lost THEN 'LOST' WHEN open THEN 'PENDING'
                     WHEN all_void THEN 'VOID' ELSE 'WON' END AS status,
@@ -253,7 +260,7 @@ pub const SETTLE_BETS: &str = "
         SELECT * FROM settled WHERE stake_posted
     ),
     paid AS (
-        SELECT uuid_v7() AS id, id AS bet_id, bettor_id,
+        SELECT ledger_line_id($3) AS id, id AS bet_id, bettor_id,
                CASE WHEN status_before = 'PENDING' THEN payout
                     WHEN status = 'PENDING' THEN -paid_before
                     ELSE payout - paid_before END AS payout,
@@ -286,9 +293,8 @@ pub const SETTLE_BETS: &str = "
     ),
     credited AS (
         UPDATE wallets SET balance = wallets.balance + credit.total
-        FROM (SELECT paid.bettor_id, sum(paid.payout) AS total
-              FROM paid JOIN payees ON payees.bettor_id = paid.bettor_id
-              GROUP BY paid.bettor_id) AS credit
+        FROM (SELECT bettor_id, sum(payout) AS total FROM paid GROUP BY bettor_id) AS credit
+        JOIN payees ON payees.bettor_id = credit.bettor_id
         WHERE wallets.bettor_id = credit.bettor_id
         RETURNING wallets.bettor_id, wallets.balance, credit.total
     ),
@@ -322,7 +328,7 @@ pub const SETTLE_BETS: &str = "
     ),
     house_entries AS (
         INSERT INTO ledger_entries (id, transaction_id, account, amount, created_at)
-        SELECT uuid_v7(), txn.id, house.account, house.amount, txn.created_at
+        SELECT ledger_line_id(txn.id), txn.id, house.account, house.amount, txn.created_at
         FROM txn, house
         WHERE house.amount <> 0
         RETURNING 1
@@ -404,8 +410,12 @@ async fn settle(txn: &DatabaseTransaction, event: &LineEvent) -> Result<u64, Sto
     let backend = txn.get_database_backend();
     // The planner costs a large settlement high enough to compile it (JIT),
     // which took 1.4 s of a 100,000-bet settlement's 3.9 s and saved none
-    // of it: the work is writing rows, not evaluating expressions.
-    txn.execute_unprepared("SET LOCAL jit = off")
+    // of it: the work is writing rows, not evaluating expressions. And the
+    // statement's steps hold their rows (about 400 bytes a bet in the
+    // widest) in memory up to `work_mem` each, then in temporary files:
+    // at the default 4 MB a 100,000-bet settlement wrote and read back
+    // about 150 MB of them; at 32 MB, none (for this transaction only).
+    txn.execute_unprepared("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'")
         .await
         .map_err(storage(operation.clone()))?;
     for lock in [LOCK_ACCUMULATORS, LOCK_OTHER_LEGS_EXPOSURE] {

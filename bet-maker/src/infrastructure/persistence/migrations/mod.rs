@@ -19,6 +19,8 @@ mod m20261207_000015_accumulators_and_cash_out;
 mod m20261207_000016_settlement_at_the_cost_of_the_work;
 mod m20261208_000017_dead_letter_records;
 mod m20261208_000018_time_ordered_ledger_ids;
+mod m20261209_000019_serial_ledger_line_ids;
+mod m20261209_000020_bettor_ids_compared_as_bytes;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -42,6 +44,8 @@ const ALL: &[SqlMigration] = &[
     m20261207_000016_settlement_at_the_cost_of_the_work::MIGRATION,
     m20261208_000017_dead_letter_records::MIGRATION,
     m20261208_000018_time_ordered_ledger_ids::MIGRATION,
+    m20261209_000019_serial_ledger_line_ids::MIGRATION,
+    m20261209_000020_bettor_ids_compared_as_bytes::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
