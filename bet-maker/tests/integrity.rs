@@ -1,0 +1,261 @@
+//! The references of the ledger's lines and of the bets' legs, checked
+//! once per statement rather than by foreign keys row by row: a line
+//! naming a transaction or a wallet that does not exist, or a leg naming a
+//! bet or an event that does not, is refused with the whole statement; and
+//! no wallet, ledger transaction, bet, event or leg can be deleted or
+//! re-keyed. And the feed's document of a bet, built set-based by the
+//! bets' trigger, is the one `bet_document` makes.
+
+use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use shared_kernel::testing::TestDatabase;
+
+async fn database() -> TestDatabase {
+    TestDatabase::create::<Migrator>("bet_maker_integrity", schema_fingerprint())
+        .await
+        .unwrap_or_else(|e| panic!("test database: {e}"))
+}
+
+async fn run(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    db.execute_unprepared(sql).await.map(|_| ())
+}
+
+/// The error of `sql`, which must fail.
+async fn refused(db: &DatabaseConnection, sql: &str) -> String {
+    match run(db, sql).await {
+        Ok(()) => panic!("accepted: {sql}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get_by_index(0)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+const WALLET: &str =
+    "INSERT INTO wallets (bettor_id, currency, balance) VALUES ('alice', 'EUR', 0)";
+const TRANSACTION: &str = "INSERT INTO ledger_transactions (id, kind)
+    VALUES ('00000000-0000-0000-0000-00000000000a', 'ADJUSTMENT')";
+
+/// Two balanced lines of transaction `transaction`, the first on
+/// `bettor`'s wallet, in one statement.
+fn lines(transaction: &str, bettor: &str) -> String {
+    format!(
+        "INSERT INTO ledger_entries
+             (id, transaction_id, account, amount, bettor_id, line, balance_after, created_at)
+         VALUES (gen_random_uuid(), '{transaction}', 'WALLET', 5, '{bettor}', 'ADJUSTMENT', 5, now()),
+                (gen_random_uuid(), '{transaction}', 'HOUSE_CASH', -5, NULL, NULL, NULL, now())"
+    )
+}
+
+const KNOWN: &str = "00000000-0000-0000-0000-00000000000a";
+
+#[tokio::test]
+async fn lines_must_name_an_existing_transaction_and_wallet() {
+    let db = database().await;
+    let db = &db.connection;
+    run(db, WALLET).await.unwrap_or_else(|e| panic!("{e}"));
+    run(db, TRANSACTION).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let unknown_transaction =
+        refused(db, &lines("00000000-0000-0000-0000-00000000000b", "alice")).await;
+    assert!(
+        unknown_transaction
+            .contains("ledger transaction 00000000-0000-0000-0000-00000000000b does not exist"),
+        "{unknown_transaction}"
+    );
+    let unknown_wallet = refused(db, &lines(KNOWN, "mallory")).await;
+    assert!(
+        unknown_wallet.contains("the wallet of mallory does not exist"),
+        "{unknown_wallet}"
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM ledger_entries").await,
+        0,
+        "a refused statement writes no line, not even its valid ones"
+    );
+
+    run(db, &lines(KNOWN, "alice"))
+        .await
+        .unwrap_or_else(|e| panic!("lines naming what exists: {e}"));
+    assert_eq!(count(db, "SELECT count(*) FROM ledger_entries").await, 2);
+}
+
+#[tokio::test]
+async fn wallets_and_transactions_are_never_deleted_nor_re_keyed() {
+    let db = database().await;
+    let db = &db.connection;
+    run(db, WALLET).await.unwrap_or_else(|e| panic!("{e}"));
+    run(db, TRANSACTION).await.unwrap_or_else(|e| panic!("{e}"));
+    run(db, &lines(KNOWN, "alice"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    for sql in [
+        "DELETE FROM wallets WHERE bettor_id = 'alice'",
+        "UPDATE wallets SET bettor_id = 'alicia' WHERE bettor_id = 'alice'",
+        "TRUNCATE wallets CASCADE",
+        "DELETE FROM ledger_transactions",
+        "UPDATE ledger_transactions SET id = gen_random_uuid()",
+        "TRUNCATE ledger_transactions CASCADE",
+    ] {
+        let error = refused(db, sql).await;
+        assert!(error.contains("are never deleted"), "{sql}: {error}");
+    }
+    assert_eq!(count(db, "SELECT count(*) FROM wallets").await, 1);
+    assert_eq!(
+        count(db, "SELECT count(*) FROM ledger_transactions").await,
+        1
+    );
+    // A balance still moves.
+    run(
+        db,
+        "UPDATE wallets SET balance = 5 WHERE bettor_id = 'alice'",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("moving a balance: {e}"));
+}
+
+const EVENTS: &str = "INSERT INTO events (id, coefficient, deadline, status, version) VALUES
+    ('00000000-0000-0000-0000-0000000000e1', 2.00, now() + interval '1 day', 'NEW', 1),
+    ('00000000-0000-0000-0000-0000000000e2', 3.00, now() + interval '1 day', 'NEW', 1)";
+const BET: &str = "00000000-0000-0000-0000-0000000000b1";
+
+/// Bet `bet` of alice's, an accumulator of two legs on `first` and
+/// `second`: the bet, then its legs, in one statement.
+fn accumulator(bet: &str, first: &str, second: &str) -> String {
+    format!(
+        "WITH bet AS (
+             INSERT INTO bets (id, bettor_id, amount, status, placed_at, stake_posted, leg_count,
+                               potential_payout)
+             VALUES ('{bet}', 'alice', 10, 'PENDING', now(), false, 2, 60))
+         INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+         VALUES ('{BET}', 1, '{first}', 2.00), ('{BET}', 2, '{second}', 3.00)"
+    )
+}
+
+const FIRST: &str = "00000000-0000-0000-0000-0000000000e1";
+const SECOND: &str = "00000000-0000-0000-0000-0000000000e2";
+
+#[tokio::test]
+async fn legs_must_name_an_existing_bet_and_event() {
+    let db = database().await;
+    let db = &db.connection;
+    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let unknown_bet = refused(
+        db,
+        &format!(
+            "INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+             VALUES ('{BET}', 1, '{FIRST}', 2.00)"
+        ),
+    )
+    .await;
+    assert!(
+        unknown_bet.contains(&format!("bet {BET} does not exist")),
+        "{unknown_bet}"
+    );
+    let unknown_event = refused(
+        db,
+        &accumulator(BET, FIRST, "00000000-0000-0000-0000-0000000000e9"),
+    )
+    .await;
+    assert!(
+        unknown_event.contains("event 00000000-0000-0000-0000-0000000000e9 does not exist"),
+        "{unknown_event}"
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM bets").await
+            + count(db, "SELECT count(*) FROM bet_legs").await,
+        0,
+        "a refused statement writes neither the bet nor any leg"
+    );
+
+    run(db, &accumulator(BET, FIRST, SECOND))
+        .await
+        .unwrap_or_else(|e| panic!("legs naming what exists: {e}"));
+    assert_eq!(count(db, "SELECT count(*) FROM bet_legs").await, 2);
+}
+
+#[tokio::test]
+async fn bets_events_and_legs_are_never_deleted_nor_re_keyed() {
+    let db = database().await;
+    let db = &db.connection;
+    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
+    run(db, &accumulator(BET, FIRST, SECOND))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    for sql in [
+        "DELETE FROM bets",
+        "UPDATE bets SET id = gen_random_uuid()",
+        "TRUNCATE bets CASCADE",
+        "DELETE FROM events",
+        "UPDATE events SET id = gen_random_uuid()",
+        "TRUNCATE events CASCADE",
+        "DELETE FROM bet_legs",
+        "UPDATE bet_legs SET bet_id = gen_random_uuid()",
+        &format!("UPDATE bet_legs SET event_id = '{SECOND}' WHERE leg = 1"),
+        "TRUNCATE bet_legs",
+    ] {
+        let error = refused(db, sql).await;
+        assert!(error.contains("are never deleted"), "{sql}: {error}");
+    }
+    assert_eq!(count(db, "SELECT count(*) FROM bet_legs").await, 2);
+    // A leg is still decided, and a bet settled.
+    run(
+        db,
+        "UPDATE bet_legs SET status = 'VOID', void_reason = 'CANCELLED', settled_version = 2",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("deciding the legs: {e}"));
+}
+
+#[tokio::test]
+async fn the_feeds_document_of_a_bet_is_bet_document() {
+    let db = database().await;
+    let db = &db.connection;
+    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
+    run(db, &accumulator(BET, FIRST, SECOND))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    run(
+        db,
+        &format!("UPDATE bets SET potential_payout = 61 WHERE id = '{BET}'"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // Placed, then changed: each written as a document of the bet, its
+    // legs in order, as `bet_document` makes it now (nothing else changed
+    // the legs between the two).
+    let documents = count(
+        db,
+        &format!(
+            "SELECT count(*) FROM change_feed WHERE kind = 'bet' AND bettor_id = 'alice'
+               AND snapshot->'legs' = (SELECT bet_document(bets)->'legs' FROM bets WHERE id = '{BET}')
+               AND jsonb_array_length(snapshot->'legs') = 2"
+        ),
+    )
+    .await;
+    assert_eq!(documents, 2, "both documents carry the bet's two legs as bet_document does");
+    let latest = count(
+        db,
+        &format!(
+            "SELECT count(*) FROM change_feed
+             WHERE position = (SELECT max(position) FROM change_feed WHERE kind = 'bet')
+               AND snapshot = (SELECT bet_document(bets) FROM bets WHERE id = '{BET}')"
+        ),
+    )
+    .await;
+    assert_eq!(latest, 1, "the latest document is bet_document's, whole");
+}
