@@ -281,7 +281,8 @@ fn environment_help() -> String {
     format!(
         "Every option can be set by its environment variable instead, or in .env \
          (the environment wins over .env, a flag over both).\n\
-         RUST_LOG filters the log lines [default: {DEFAULT_FILTER}]."
+         RUST_LOG filters the log lines [default: {DEFAULT_FILTER}]; \
+         lapin's own lines show only when it names lapin (lapin=debug)."
     )
 }
 

@@ -1,7 +1,8 @@
 //! What the services tell whoever runs them, with both running as real
 //! processes: one trace of an operator's change across both services,
-//! exported over OTLP to a receiver the test runs; and warnings landing in
-//! the error log file as JSON lines.
+//! exported over OTLP to a receiver the test runs; warnings landing in
+//! the error log file as JSON lines; and a drop of the broker logged as the
+//! service's own warning, with no ERROR line of lapin's beside it.
 
 use std::path::Path;
 
@@ -283,6 +284,118 @@ async fn warnings_go_to_the_error_log_file_as_json_lines_and_info_does_not() {
         "only warnings and errors: {lines:#?}"
     );
     cluster.stop().await;
+}
+
+/// The supervisor's warning when a connection to the broker drops.
+const LOST_THE_BROKER: &str = "lost the broker; reconnecting";
+
+/// How many lines of the log at `path` (stdout, written line by line)
+/// contain `text`.
+fn lines_saying(path: &str, text: &str) -> usize {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    log.lines().filter(|line| line.contains(text)).count()
+}
+
+#[tokio::test]
+async fn a_broker_drop_logs_the_services_warning_and_nothing_at_error() {
+    let directory = std::env::temp_dir().join(format!("broker-drop-{}", Uuid::new_v4().simple()));
+    let error_file = |service: &str| {
+        vec![(
+            "LOG_ERROR_FILE".to_owned(),
+            directory
+                .join(format!("{service}.log"))
+                .display()
+                .to_string(),
+        )]
+    };
+    let cluster = Cluster::start_with(1, 1, |_, _| Settings {
+        line_provider: error_file("line-provider"),
+        bet_maker: error_file("bet-maker"),
+    })
+    .await;
+    // Each service, its stdout, and what it says once its main AMQP
+    // worker is connected. Readiness is not polled: every 503 it answers
+    // during the drop is a line of tower-http's at ERROR, which a probe
+    // asked for, not the drop.
+    let nodes = [
+        (&cluster.line_providers[0], "outbox relay connected"),
+        (&cluster.bet_makers[0], "consuming line events"),
+    ];
+    let logs: Vec<(String, &str)> = nodes
+        .iter()
+        .map(|(node, connected)| (node.log(), *connected))
+        .collect();
+    for (log, connected) in &logs {
+        eventually(&format!("{log} to say {connected}"), PATIENCE, || async {
+            (lines_saying(log, connected) == 1).then_some(())
+        })
+        .await;
+    }
+
+    // Where each log stood before the drop (start-up's own lines, the
+    // 503s of the start's readiness polls among them, are not the drop's).
+    let before: Vec<usize> = logs
+        .iter()
+        .map(|(log, _)| std::fs::read_to_string(log).map_or(0, |text| text.len()))
+        .collect();
+    // The error files' lines are stamped as tracing stamps them.
+    let cut_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+
+    // The network to the broker cut, then back before anything would be
+    // an alert (ALERT_AFTER_SECS, 30 s): a blip the services ride out.
+    for (node, _) in nodes {
+        node.amqp.cut();
+    }
+    for (log, _) in &logs {
+        eventually(&format!("{log} to tell of the drop"), PATIENCE, || async {
+            (lines_saying(log, LOST_THE_BROKER) > 0).then_some(())
+        })
+        .await;
+    }
+    for (node, _) in nodes {
+        node.amqp.restore();
+    }
+    for (log, connected) in &logs {
+        eventually(
+            &format!("{log} to say {connected} again"),
+            PATIENCE,
+            || async { (lines_saying(log, connected) == 2).then_some(()) },
+        )
+        .await;
+    }
+
+    // stdout since the cut (a passing test's is deleted when its process
+    // stops).
+    for ((log, _), before) in logs.iter().zip(before) {
+        let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{log}: {e}"));
+        let loud: Vec<&str> = text[before..]
+            .lines()
+            .filter(|line| line.contains("ERROR") || line.contains("lapin"))
+            .collect();
+        assert!(loud.is_empty(), "{log}: {loud:#?}");
+    }
+    // Stopping writes out what the error files' writers still hold.
+    cluster.stop().await;
+    let lines: Vec<Value> = json_lines(&directory)
+        .into_iter()
+        .filter(|line| line["timestamp"].as_str() >= Some(cut_at.as_str()))
+        .collect();
+    let _ = std::fs::remove_dir_all(&directory);
+    let warnings = lines
+        .iter()
+        .filter(|line| line["message"] == LOST_THE_BROKER && line["level"] == "WARN")
+        .count();
+    assert!(warnings >= 2, "a warning from each service: {lines:#?}");
+    let loud: Vec<&Value> = lines
+        .iter()
+        .filter(|line| {
+            line["level"] == "ERROR"
+                || line["target"]
+                    .as_str()
+                    .is_some_and(|target| target.starts_with("lapin"))
+        })
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
 }
 
 #[tokio::test]

@@ -26,6 +26,8 @@ const QUEUED_LINES: usize = 65_536;
 /// whole message byte by byte; the relay's own warning says the same in a
 /// line with fields (message id, routing key, reason), and the message is
 /// kept and tried again, so the dump would fill the file on every retry.
+/// (lapin's lines are off unless `RUST_LOG` names lapin, see `quiet`;
+/// with it named, this one still stays out of the file.)
 const LAPIN_RETURNS: &str = "lapin::returned_messages";
 
 /// Why the error file cannot be written.

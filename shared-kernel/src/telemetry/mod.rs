@@ -285,16 +285,26 @@ where
 /// What `RUST_LOG` (or [`DEFAULT_FILTER`]) lets into the logs, less the
 /// [`SPANS`] (those are for the exporter, and formatting their fields for
 /// every request and message would cost the logs for nothing: a line
-/// written inside them carries their ids instead), and less the SDK's
-/// repeated complaints about a collector that is down (see [`quiet`]).
+/// written inside them carries their ids instead), less lapin's own lines
+/// unless `RUST_LOG` names lapin, and less the SDK's repeated complaints
+/// about a collector that is down (see [`quiet`]).
 fn log_filter() -> impl Filter<Registry> + Send + Sync + 'static {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    log_filter_for(std::env::var("RUST_LOG").ok().as_deref())
+}
+
+/// [`log_filter`] for `RUST_LOG` set to `rust_log` (`None`: unset). One
+/// that does not parse is ignored, as unset.
+fn log_filter_for(rust_log: Option<&str>) -> impl Filter<Registry> + Send + Sync + use<> {
+    let parsed = rust_log.and_then(|directives| {
+        let filter = EnvFilter::builder().parse(directives).ok()?;
+        Some((filter, Some(directives)))
+    });
+    let (filter, rust_log) = parsed.unwrap_or_else(|| (EnvFilter::new(DEFAULT_FILTER), None));
     let filter = match format!("{SPANS}=off").parse() {
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
     };
-    filter.and(quiet::SdkComplaints::default())
+    quiet::without_lapin_unless_named(filter, rust_log).and(quiet::SdkComplaints::default())
 }
 
 /// What the exporter records: the [`SPANS`], and warnings and errors from

@@ -1,9 +1,22 @@
-//! Keeps the OpenTelemetry SDK's own complaints from flooding the logs.
+//! Keeps libraries' own complaints about what the service already
+//! reports out of the logs.
 //!
-//! While the collector is unreachable, every batch fails, and the SDK logs
-//! each failure (a warning and an error every `OTEL_BSP_SCHEDULE_DELAY`,
-//! 5 s by default) for as long as the outage lasts. One line of each kind
-//! a minute says as much.
+//! While the collector is unreachable, every batch fails, and the
+//! OpenTelemetry SDK logs each failure (a warning and an error every
+//! `OTEL_BSP_SCHEDULE_DELAY`, 5 s by default) for as long as the outage
+//! lasts. One line of each kind a minute says as much.
+//!
+//! Each time the broker goes away, lapin logs two or more ERROR lines of
+//! its own ("Socket was readable but we read 0", "Connection error", "error
+//! doing IO", a missing heartbeat) from its I/O thread, beside the one
+//! warning of the service's supervisor ("lost the broker; reconnecting",
+//! with the reason and the connection's name), which is all an operator
+//! needs: the service reconnects by itself. What lapin logs at ERROR also
+//! reaches the service as the `lapin::Error` of the call or connection it
+//! broke, which the service logs with its own context; lapin's other
+//! line, its WARN dump of a returned message byte by byte, repeats the
+//! relay's "message unroutable" warning. So lapin's own lines are off
+//! unless `RUST_LOG` names lapin (`lapin=debug`, `lapin::io_loop=trace`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +25,39 @@ use std::time::{Duration, Instant};
 use tracing::Metadata;
 use tracing::callsite::Identifier;
 use tracing::subscriber::Interest;
+use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::layer::{Context, Filter};
+
+/// The target lapin logs under: its modules' paths (`lapin::io_loop`,
+/// `lapin::channels`, `lapin::heartbeat`...).
+const LAPIN: &str = "lapin";
+
+/// `filter` (parsed from `rust_log`, the `RUST_LOG` set, if any) with
+/// lapin's own lines turned off, unless `rust_log` names lapin or one of
+/// its modules. Turned off, not lowered: its lines that matter are at
+/// ERROR, and no directive can keep an ERROR line out but `off`.
+pub(super) fn without_lapin_unless_named(filter: EnvFilter, rust_log: Option<&str>) -> EnvFilter {
+    if rust_log.is_some_and(names_lapin) {
+        return filter;
+    }
+    match format!("{LAPIN}=off").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
+/// Whether one of `rust_log`'s directives (`target[span{field}]=level`,
+/// comma-separated) is about lapin or one of its modules.
+fn names_lapin(rust_log: &str) -> bool {
+    rust_log.split(',').any(|directive| {
+        let target = directive
+            .split(['[', '='])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        target == LAPIN || target.starts_with("lapin::")
+    })
+}
 
 /// How long one of the SDK's log lines keeps the same line out.
 const QUIET_FOR: Duration = Duration::from_secs(60);

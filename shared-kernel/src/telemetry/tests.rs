@@ -306,3 +306,52 @@ fn the_pretty_format_writes_one_line_per_event_whatever_its_fields_hold() {
         assert!(text.contains(expected), "no `{expected}` in {text:?}");
     }
 }
+
+/// What the log layer writes for a drop of the broker, with `RUST_LOG`
+/// set to `rust_log`: lapin's own line (as its I/O thread logs it) and the
+/// supervisor's.
+fn logged_for_a_drop(rust_log: Option<&str>) -> String {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .with_filter(log_filter_for(rust_log));
+    tracing::subscriber::with_default(Registry::default().with(layer), || {
+        tracing::error!(target: "lapin::io_loop", "Socket was readable but we read 0");
+        tracing::warn!(target: "shared_kernel::amqp", "lost the broker; reconnecting");
+    });
+    buffer.text()
+}
+
+#[test]
+fn lapins_own_lines_are_off_unless_rust_log_names_lapin() {
+    for quiet in [
+        None,
+        Some("info"),
+        Some("info,sqlx=warn,sea_orm=warn"),
+        Some("trace"),
+        Some("info,lapinous=debug"),
+        // Not a filter: ignored, as if unset.
+        Some("lapin=loud"),
+    ] {
+        let text = logged_for_a_drop(quiet);
+        assert!(!text.contains("read 0"), "RUST_LOG={quiet:?}: {text}");
+        assert!(
+            text.contains("lost the broker"),
+            "RUST_LOG={quiet:?}: {text}"
+        );
+    }
+    for named in [
+        Some("lapin=debug"),
+        Some("info,lapin=error"),
+        Some("warn,lapin::io_loop=error"),
+        Some("info,lapin"),
+    ] {
+        let text = logged_for_a_drop(named);
+        assert!(
+            text.contains("ERROR lapin::io_loop: Socket was readable but we read 0"),
+            "RUST_LOG={named:?}: {text}"
+        );
+    }
+}
