@@ -247,7 +247,10 @@ async fn the_feeds_document_of_a_bet_is_bet_document() {
         ),
     )
     .await;
-    assert_eq!(documents, 2, "both documents carry the bet's two legs as bet_document does");
+    assert_eq!(
+        documents, 2,
+        "both documents carry the bet's two legs as bet_document does"
+    );
     let latest = count(
         db,
         &format!(
