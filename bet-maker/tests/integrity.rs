@@ -20,6 +20,19 @@ async fn run(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
     db.execute_unprepared(sql).await.map(|_| ())
 }
 
+/// Runs `sql`, which must succeed.
+async fn must_run(db: &DatabaseConnection, sql: &str) {
+    run(db, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Each of `statements` must be refused as the for-ever triggers refuse.
+async fn refused_as_for_ever(db: &DatabaseConnection, statements: &[&str]) {
+    for sql in statements {
+        let error = refused(db, sql).await;
+        assert!(error.contains("are never deleted"), "{sql}: {error}");
+    }
+}
+
 /// The error of `sql`, which must fail.
 async fn refused(db: &DatabaseConnection, sql: &str) -> String {
     match run(db, sql).await {
@@ -63,8 +76,8 @@ const KNOWN: &str = "00000000-0000-0000-0000-00000000000a";
 async fn lines_must_name_an_existing_transaction_and_wallet() {
     let db = database().await;
     let db = &db.connection;
-    run(db, WALLET).await.unwrap_or_else(|e| panic!("{e}"));
-    run(db, TRANSACTION).await.unwrap_or_else(|e| panic!("{e}"));
+    must_run(db, WALLET).await;
+    must_run(db, TRANSACTION).await;
 
     let unknown_transaction =
         refused(db, &lines("00000000-0000-0000-0000-00000000000b", "alice")).await;
@@ -94,23 +107,22 @@ async fn lines_must_name_an_existing_transaction_and_wallet() {
 async fn wallets_and_transactions_are_never_deleted_nor_re_keyed() {
     let db = database().await;
     let db = &db.connection;
-    run(db, WALLET).await.unwrap_or_else(|e| panic!("{e}"));
-    run(db, TRANSACTION).await.unwrap_or_else(|e| panic!("{e}"));
-    run(db, &lines(KNOWN, "alice"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    must_run(db, WALLET).await;
+    must_run(db, TRANSACTION).await;
+    must_run(db, &lines(KNOWN, "alice")).await;
 
-    for sql in [
-        "DELETE FROM wallets WHERE bettor_id = 'alice'",
-        "UPDATE wallets SET bettor_id = 'alicia' WHERE bettor_id = 'alice'",
-        "TRUNCATE wallets CASCADE",
-        "DELETE FROM ledger_transactions",
-        "UPDATE ledger_transactions SET id = gen_random_uuid()",
-        "TRUNCATE ledger_transactions CASCADE",
-    ] {
-        let error = refused(db, sql).await;
-        assert!(error.contains("are never deleted"), "{sql}: {error}");
-    }
+    refused_as_for_ever(
+        db,
+        &[
+            "DELETE FROM wallets WHERE bettor_id = 'alice'",
+            "UPDATE wallets SET bettor_id = 'alicia' WHERE bettor_id = 'alice'",
+            "TRUNCATE wallets CASCADE",
+            "DELETE FROM ledger_transactions",
+            "UPDATE ledger_transactions SET id = gen_random_uuid()",
+            "TRUNCATE ledger_transactions CASCADE",
+        ],
+    )
+    .await;
     assert_eq!(count(db, "SELECT count(*) FROM wallets").await, 1);
     assert_eq!(
         count(db, "SELECT count(*) FROM ledger_transactions").await,
@@ -139,7 +151,7 @@ fn accumulator(bet: &str, first: &str, second: &str) -> String {
                                potential_payout)
              VALUES ('{bet}', 'alice', 10, 'PENDING', now(), false, 2, 60))
          INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
-         VALUES ('{BET}', 1, '{first}', 2.00), ('{BET}', 2, '{second}', 3.00)"
+         VALUES ('{bet}', 1, '{first}', 2.00), ('{bet}', 2, '{second}', 3.00)"
     )
 }
 
@@ -150,7 +162,7 @@ const SECOND: &str = "00000000-0000-0000-0000-0000000000e2";
 async fn legs_must_name_an_existing_bet_and_event() {
     let db = database().await;
     let db = &db.connection;
-    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
+    must_run(db, EVENTS).await;
 
     let unknown_bet = refused(
         db,
@@ -190,26 +202,25 @@ async fn legs_must_name_an_existing_bet_and_event() {
 async fn bets_events_and_legs_are_never_deleted_nor_re_keyed() {
     let db = database().await;
     let db = &db.connection;
-    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
-    run(db, &accumulator(BET, FIRST, SECOND))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    must_run(db, EVENTS).await;
+    must_run(db, &accumulator(BET, FIRST, SECOND)).await;
 
-    for sql in [
-        "DELETE FROM bets",
-        "UPDATE bets SET id = gen_random_uuid()",
-        "TRUNCATE bets CASCADE",
-        "DELETE FROM events",
-        "UPDATE events SET id = gen_random_uuid()",
-        "TRUNCATE events CASCADE",
-        "DELETE FROM bet_legs",
-        "UPDATE bet_legs SET bet_id = gen_random_uuid()",
-        &format!("UPDATE bet_legs SET event_id = '{SECOND}' WHERE leg = 1"),
-        "TRUNCATE bet_legs",
-    ] {
-        let error = refused(db, sql).await;
-        assert!(error.contains("are never deleted"), "{sql}: {error}");
-    }
+    refused_as_for_ever(
+        db,
+        &[
+            "DELETE FROM bets",
+            "UPDATE bets SET id = gen_random_uuid()",
+            "TRUNCATE bets CASCADE",
+            "DELETE FROM events",
+            "UPDATE events SET id = gen_random_uuid()",
+            "TRUNCATE events CASCADE",
+            "DELETE FROM bet_legs",
+            "UPDATE bet_legs SET bet_id = gen_random_uuid()",
+            &format!("UPDATE bet_legs SET event_id = '{SECOND}' WHERE leg = 1"),
+            "TRUNCATE bet_legs",
+        ],
+    )
+    .await;
     assert_eq!(count(db, "SELECT count(*) FROM bet_legs").await, 2);
     // A leg is still decided, and a bet settled.
     run(
@@ -224,10 +235,8 @@ async fn bets_events_and_legs_are_never_deleted_nor_re_keyed() {
 async fn the_feeds_document_of_a_bet_is_bet_document() {
     let db = database().await;
     let db = &db.connection;
-    run(db, EVENTS).await.unwrap_or_else(|e| panic!("{e}"));
-    run(db, &accumulator(BET, FIRST, SECOND))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    must_run(db, EVENTS).await;
+    must_run(db, &accumulator(BET, FIRST, SECOND)).await;
     run(
         db,
         &format!("UPDATE bets SET potential_payout = 61 WHERE id = '{BET}'"),
