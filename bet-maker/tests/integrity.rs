@@ -4,11 +4,14 @@
 //! bet or an event that does not, is refused with the whole statement; and
 //! no wallet, ledger transaction, bet, event or leg can be deleted or
 //! re-keyed. And the feed's document of a bet, built set-based by the
-//! bets' trigger, is the one `bet_document` makes.
+//! bets' trigger, is the one `bet_document` makes; and a settlement
+//! updates its bets, legs and wallets in place, touching no index.
 
+use bet_maker::infrastructure::persistence::SETTLE_BETS;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
 use shared_kernel::testing::TestDatabase;
+use uuid::Uuid;
 
 async fn database() -> TestDatabase {
     TestDatabase::create::<Migrator>("bet_maker_integrity", schema_fingerprint())
@@ -41,7 +44,7 @@ async fn refused(db: &DatabaseConnection, sql: &str) -> String {
     }
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -270,4 +273,87 @@ async fn the_feeds_document_of_a_bet_is_bet_document() {
     )
     .await;
     assert_eq!(latest, 1, "the latest document is bet_document's, whole");
+}
+
+/// How many of the rows of `table` this transaction updated, and how many
+/// of those updates were heap-only (the new version on the old one's page,
+/// no index entry written).
+async fn updates(txn: &impl ConnectionTrait, table: &str) -> (i64, i64) {
+    let sql = format!(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = '{table}'"
+    );
+    let row = txn
+        .query_one_raw(Statement::from_string(txn.get_database_backend(), &sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    let column = |name: &str| -> i64 {
+        row.try_get("", name)
+            .unwrap_or_else(|e| panic!("{sql}: {name}: {e}"))
+    };
+    (column("n_tup_upd"), column("n_tup_hot_upd"))
+}
+
+#[tokio::test]
+async fn a_settlement_updates_its_bets_legs_and_wallets_in_place() {
+    let db = database().await;
+    let db = &db.connection;
+    // 2,000 staked singles of 20 bettors on an event won, over enough
+    // pages that a page without room for its rows' settled versions would
+    // show (with half of each page left, migration 16's, 100 of the 2,000
+    // bets went to another page, and into every index).
+    must_run(
+        db,
+        "INSERT INTO events (id, coefficient, deadline, status, version, decided_at)
+         VALUES ('00000000-0000-0000-0000-0000000000e1', 2.00, now() + interval '1 day',
+                 'FINISHED_WIN', 2, now() + interval '1 hour')",
+    )
+    .await;
+    must_run(
+        db,
+        "INSERT INTO wallets (bettor_id, currency, balance)
+         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 20) AS n",
+    )
+    .await;
+    must_run(
+        db,
+        "WITH fresh AS MATERIALIZED (
+             SELECT gen_random_uuid() AS id, 'bettor-' || (1 + n % 20) AS bettor_id
+             FROM generate_series(1, 2000) AS n),
+         placed AS (
+             INSERT INTO bets (id, bettor_id, amount, status, placed_at, stake_posted,
+                               leg_count, potential_payout)
+             SELECT id, bettor_id, 10, 'PENDING', now(), true, 1, 20 FROM fresh)
+         INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+         SELECT id, 1, '00000000-0000-0000-0000-0000000000e1', 2.00 FROM fresh",
+    )
+    .await;
+
+    let txn = db.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let event: Uuid = FIRST.parse().unwrap_or_else(|e| panic!("{FIRST}: {e}"));
+    txn.query_one_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        SETTLE_BETS,
+        [
+            event.into(),
+            "FINISHED_WIN".into(),
+            Uuid::now_v7().into(),
+            2i64.into(),
+        ],
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("settling: {e}"));
+    assert_eq!(
+        count(&txn, "SELECT count(*) FROM bets WHERE status = 'WON'").await,
+        2000,
+        "every bet settled"
+    );
+    for (table, rows) in [("bets", 2000), ("bet_legs", 2000), ("wallets", 20)] {
+        assert_eq!(
+            updates(&txn, table).await,
+            (rows, rows),
+            "{table}: every row updated once, each update heap-only"
+        );
+    }
+    txn.commit().await.unwrap_or_else(|e| panic!("commit: {e}"));
 }

@@ -60,8 +60,9 @@ pub struct Offered {
 /// was made by then.
 ///
 /// This is the definition; the settlement statement looks it up in SQL
-/// (`ORDER BY version DESC LIMIT 1` over the versions `since <= placed_at`)
-/// and `tests/rules_in_sql.rs` holds it to this function.
+/// (each version offered from its `since` until the earliest `since` of
+/// the versions above it) and `tests/rules_in_sql.rs` holds it to this
+/// function.
 pub fn offered_at(history: &[Offered], at: DateTime<Utc>) -> Option<Decimal> {
     history
         .iter()

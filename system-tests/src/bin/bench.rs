@@ -2,6 +2,7 @@
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
 //! `bench [--smoke] [--runs N] [--only events|grpc|bets|accumulators|settle|cancel|settle-accumulators|cashout|propagation|memory|streams|relay]`
+//! (`--help` prints this; anything else is refused with exit code 2)
 //! (`--only settle,streams`: several, comma-separated, in the usual order)
 //!
 //! `--only bets` runs every placement workload, accumulators too;
@@ -17,33 +18,94 @@ use std::process::ExitCode;
 
 use system_tests::bench::{Settings, print_table, results_json, workloads};
 
+/// The workloads `--only` names, in the order they run.
+const WORKLOADS: [&str; 12] = [
+    "events",
+    "grpc",
+    "bets",
+    "accumulators",
+    "settle",
+    "cancel",
+    "settle-accumulators",
+    "cashout",
+    "propagation",
+    "memory",
+    "streams",
+    "relay",
+];
+
+/// What the command line asked for.
+#[derive(Debug, Default, PartialEq)]
+struct Args {
+    smoke: bool,
+    runs: Option<usize>,
+    only: Option<String>,
+    help: bool,
+}
+
+/// Reads the arguments; anything it does not know is refused, so that a
+/// mistyped flag or workload never runs the whole benchmark (or none of
+/// it) instead.
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--smoke" => parsed.smoke = true,
+            "--help" | "-h" => parsed.help = true,
+            "--runs" => {
+                let runs = args.next().map(String::as_str).unwrap_or("nothing");
+                match runs.parse() {
+                    Ok(runs) if runs > 0 => parsed.runs = Some(runs),
+                    _ => return Err(format!("--runs takes a positive number, not {runs}")),
+                }
+            }
+            "--only" => {
+                let only = args
+                    .next()
+                    .ok_or("--only takes workloads, comma-separated")?;
+                if let Some(unknown) = only.split(',').find(|one| !WORKLOADS.contains(one)) {
+                    return Err(format!("--only: no workload is called {unknown:?}"));
+                }
+                parsed.only = Some(only.clone());
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn usage() -> String {
+    format!(
+        "usage: bench [--smoke] [--runs N] [--only WORKLOAD[,WORKLOAD...]]\n\
+         workloads: {}",
+        WORKLOADS.join(" ")
+    )
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut settings = if args.iter().any(|a| a == "--smoke") {
+    let args = match parse(&args) {
+        Ok(args) if args.help => {
+            println!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("bench: {error}\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    let mut settings = if args.smoke {
         Settings::smoke()
     } else {
         Settings::full()
     };
-    if let Some(runs) = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-    {
-        match runs.parse() {
-            Ok(runs) if runs > 0 => settings.runs = runs,
-            _ => {
-                eprintln!("bench: --runs takes a positive number, not {runs}");
-                return ExitCode::from(2);
-            }
-        }
+    if let Some(runs) = args.runs {
+        settings.runs = runs;
     }
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    match run(&settings, only.as_deref()).await {
+    match run(&settings, args.only.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench: {error:#}");
@@ -155,4 +217,42 @@ fn machine() -> String {
             |kib| format!("{} GiB", kib / 1024 / 1024),
         );
     format!("{cores} cores, {memory}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn known_arguments_are_read() {
+        assert_eq!(
+            parse(&args("--smoke --runs 2 --only settle,streams")),
+            Ok(Args {
+                smoke: true,
+                runs: Some(2),
+                only: Some("settle,streams".to_owned()),
+                help: false,
+            })
+        );
+        assert!(parse(&args("--help")).is_ok_and(|a| a.help));
+    }
+
+    #[test]
+    fn anything_else_is_refused_rather_than_run() {
+        for line in [
+            "--smok",
+            "--only setle",
+            "--only settle,",
+            "--only",
+            "--runs 0",
+            "--runs",
+            "settle",
+        ] {
+            assert!(parse(&args(line)).is_err(), "{line} was accepted");
+        }
+    }
 }

@@ -22,6 +22,7 @@ mod m20261208_000018_time_ordered_ledger_ids;
 mod m20261209_000019_serial_ledger_line_ids;
 mod m20261209_000020_bettor_ids_compared_as_bytes;
 mod m20261209_000021_placement_checks_once_per_statement;
+mod m20261210_000022_rows_updated_in_place;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -48,6 +49,7 @@ const ALL: &[SqlMigration] = &[
     m20261209_000019_serial_ledger_line_ids::MIGRATION,
     m20261209_000020_bettor_ids_compared_as_bytes::MIGRATION,
     m20261209_000021_placement_checks_once_per_statement::MIGRATION,
+    m20261210_000022_rows_updated_in_place::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
