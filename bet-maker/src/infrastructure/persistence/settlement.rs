@@ -70,8 +70,8 @@ pub const LOCK_OTHER_LEGS_EXPOSURE: &str = "
 /// `event_coefficients` made at or before `placed_at`; in `history` each
 /// version is offered from its `since` until the earliest `since` of the
 /// versions above it, `until`, so one version's span holds `placed_at`
-/// whatever order the versions were made in: a join, where a sorted
-/// sub-select per leg took 0.15 s of 100,000). Any other result
+/// whatever order the versions were made in: a join, where a sub-select
+/// per leg sorted the versions again for each leg). Any other result
 /// matches no `CASE` arm, and the `NOT NULL` status column refuses the
 /// statement rather than decide by a guess.
 ///
