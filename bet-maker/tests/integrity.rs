@@ -46,10 +46,7 @@ async fn refused(db: &DatabaseConnection, sql: &str) -> String {
 
 async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            sql,
-        ))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .unwrap_or_else(|| panic!("{sql}: no row"));
@@ -279,19 +276,13 @@ async fn the_feeds_document_of_a_bet_is_bet_document() {
 /// of those updates were heap-only (the new version on the old one's page,
 /// no index entry written).
 async fn updates(txn: &impl ConnectionTrait, table: &str) -> (i64, i64) {
-    let sql = format!(
-        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = '{table}'"
-    );
-    let row = txn
-        .query_one_raw(Statement::from_string(txn.get_database_backend(), &sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .unwrap_or_else(|| panic!("{sql}: no row"));
-    let column = |name: &str| -> i64 {
-        row.try_get("", name)
-            .unwrap_or_else(|e| panic!("{sql}: {name}: {e}"))
+    let of = |column: &str| {
+        format!("SELECT {column} FROM pg_stat_xact_user_tables WHERE relname = '{table}'")
     };
-    (column("n_tup_upd"), column("n_tup_hot_upd"))
+    (
+        count(txn, &of("n_tup_upd")).await,
+        count(txn, &of("n_tup_hot_upd")).await,
+    )
 }
 
 #[tokio::test]
@@ -304,9 +295,11 @@ async fn a_settlement_updates_its_bets_legs_and_wallets_in_place() {
     // bets went to another page, and into every index).
     must_run(
         db,
-        "INSERT INTO events (id, coefficient, deadline, status, version, decided_at)
-         VALUES ('00000000-0000-0000-0000-0000000000e1', 2.00, now() + interval '1 day',
-                 'FINISHED_WIN', 2, now() + interval '1 hour')",
+        &format!(
+            "INSERT INTO events (id, coefficient, deadline, status, version, decided_at)
+             VALUES ('{FIRST}', 2.00, now() + interval '1 day',
+                     'FINISHED_WIN', 2, now() + interval '1 hour')"
+        ),
     )
     .await;
     must_run(
@@ -317,15 +310,17 @@ async fn a_settlement_updates_its_bets_legs_and_wallets_in_place() {
     .await;
     must_run(
         db,
-        "WITH fresh AS MATERIALIZED (
-             SELECT gen_random_uuid() AS id, 'bettor-' || (1 + n % 20) AS bettor_id
-             FROM generate_series(1, 2000) AS n),
-         placed AS (
-             INSERT INTO bets (id, bettor_id, amount, status, placed_at, stake_posted,
-                               leg_count, potential_payout)
-             SELECT id, bettor_id, 10, 'PENDING', now(), true, 1, 20 FROM fresh)
-         INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
-         SELECT id, 1, '00000000-0000-0000-0000-0000000000e1', 2.00 FROM fresh",
+        &format!(
+            "WITH fresh AS MATERIALIZED (
+                 SELECT gen_random_uuid() AS id, 'bettor-' || (1 + n % 20) AS bettor_id
+                 FROM generate_series(1, 2000) AS n),
+             placed AS (
+                 INSERT INTO bets (id, bettor_id, amount, status, placed_at, stake_posted,
+                                   leg_count, potential_payout)
+                 SELECT id, bettor_id, 10, 'PENDING', now(), true, 1, 20 FROM fresh)
+             INSERT INTO bet_legs (bet_id, leg, event_id, coefficient)
+             SELECT id, 1, '{FIRST}', 2.00 FROM fresh"
+        ),
     )
     .await;
 

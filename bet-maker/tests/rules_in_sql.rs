@@ -530,8 +530,9 @@ fn another_result(result: LineEventStatus, pick: usize) -> LineEventStatus {
 
 /// An event's life: 1 to 4 open versions a few seconds apart (odds that
 /// rise and fall; a version may be made up to 3 seconds before the one
-/// before it, as two changes committed in the other order are), the result decided within the first 40 seconds, and 0
-/// to 3 corrections, each to another result than the one before.
+/// before it, as two changes committed in the other order are), the
+/// result decided within the first 40 seconds, and 0 to 3 corrections,
+/// each to another result than the one before.
 fn life() -> impl Strategy<Value = Life> {
     (
         prop::collection::vec((101i64..=100_000, -3i64..=10), 1..=4),

@@ -3,6 +3,12 @@
 
 use crate::infrastructure::persistence::GroupSettings;
 
+/// Writers when none is configured (see [`PlacementSettings::writers`]).
+const DEFAULT_WRITERS: u16 = 1;
+
+/// The largest group when none is configured.
+const DEFAULT_MAX_GROUP: u16 = 64;
+
 /// The writers that place queued bets, and how many one group may hold.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlacementSettings {
@@ -18,7 +24,7 @@ pub struct PlacementSettings {
         long = "placement-writers",
         env = "BET_MAKER_PLACEMENT_WRITERS",
         value_name = "BET_MAKER_PLACEMENT_WRITERS",
-        default_value_t = 1,
+        default_value_t = DEFAULT_WRITERS,
         value_parser = clap::value_parser!(u16).range(1..=64)
     )]
     pub writers: u16,
@@ -29,7 +35,7 @@ pub struct PlacementSettings {
         long = "placement-group-max",
         env = "BET_MAKER_PLACEMENT_GROUP_MAX",
         value_name = "BET_MAKER_PLACEMENT_GROUP_MAX",
-        default_value_t = 64,
+        default_value_t = DEFAULT_MAX_GROUP,
         value_parser = clap::value_parser!(u16).range(1..=1_000)
     )]
     pub max_group: u16,
@@ -48,8 +54,8 @@ impl PlacementSettings {
 impl Default for PlacementSettings {
     fn default() -> Self {
         Self {
-            writers: 1,
-            max_group: 64,
+            writers: DEFAULT_WRITERS,
+            max_group: DEFAULT_MAX_GROUP,
         }
     }
 }

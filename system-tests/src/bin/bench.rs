@@ -1,8 +1,9 @@
 //! `make bench` (and `make bench-smoke`): runs every workload beside its
 //! limit, prints the table, and writes `target/bench/results.json`.
 //!
-//! `bench [--smoke] [--runs N] [--only events|grpc|bets|accumulators|settle|cancel|settle-accumulators|cashout|propagation|memory|streams|relay]`
-//! (`--help` prints this; anything else is refused with exit code 2)
+//! `bench [--smoke] [--runs N] [--only WORKLOAD[,WORKLOAD...]]`
+//! (`--help` lists the workloads, [`WORKLOADS`]; anything else is refused
+//! with exit code 2)
 //! (`--only settle,streams`: several, comma-separated, in the usual order)
 //!
 //! `--only bets` runs every placement workload, accumulators too;
@@ -75,6 +76,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     Ok(parsed)
 }
 
+/// What `--help` prints, and a refused command line after its error.
 fn usage() -> String {
     format!(
         "usage: bench [--smoke] [--runs N] [--only WORKLOAD[,WORKLOAD...]]\n\
@@ -116,7 +118,10 @@ async fn main() -> ExitCode {
 
 async fn run(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
     // `--only grpc,streams` runs several, in the usual order.
-    let wanted = |name: &str| only.is_none_or(|only| only.split(',').any(|one| one == name));
+    let wanted = |name: &str| {
+        debug_assert!(WORKLOADS.contains(&name), "{name} is not in WORKLOADS");
+        only.is_none_or(|only| only.split(',').any(|one| one == name))
+    };
     let machine = machine();
     eprintln!(
         "bench: {machine}; {} run(s) of {:?} after {:?} of warm-up",
