@@ -5,7 +5,10 @@
 //! no wallet, ledger transaction, bet, event or leg can be deleted or
 //! re-keyed. And the feed's document of a bet, built set-based by the
 //! bets' trigger, is the one `bet_document` makes; and a settlement
-//! updates its bets, legs and wallets in place, touching no index.
+//! updates its bets, legs and wallets in place, touching no index; and a
+//! ledger transaction's lines are found by reading a few pages; and the
+//! references a statement writes are looked up by key, whatever the
+//! statistics say, never by reading a whole table.
 
 use bet_maker::infrastructure::persistence::SETTLE_BETS;
 use bet_maker::infrastructure::persistence::migrations::{Migrator, schema_fingerprint};
@@ -19,12 +22,12 @@ async fn database() -> TestDatabase {
         .unwrap_or_else(|e| panic!("test database: {e}"))
 }
 
-async fn run(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+async fn run(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
     db.execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Runs `sql`, which must succeed.
-async fn must_run(db: &DatabaseConnection, sql: &str) {
+async fn must_run(db: &impl ConnectionTrait, sql: &str) {
     run(db, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
@@ -349,6 +352,133 @@ async fn a_settlement_updates_its_bets_legs_and_wallets_in_place() {
             (rows, rows),
             "{table}: every row updated once, each update heap-only"
         );
+    }
+    txn.commit().await.unwrap_or_else(|e| panic!("commit: {e}"));
+}
+
+/// What `EXPLAIN (ANALYZE, FORMAT JSON)` of `sql` says of its plan: the
+/// index each node used and the heap pages each read, over the tree.
+fn plan_nodes(node: &serde_json::Value, found: &mut Vec<(Option<String>, i64)>) {
+    let index = node["Index Name"].as_str().map(str::to_owned);
+    let pages = ["Exact Heap Blocks", "Lossy Heap Blocks"]
+        .iter()
+        .filter_map(|key| node[*key].as_i64())
+        .sum();
+    found.push((index, pages));
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, found);
+    }
+}
+
+#[tokio::test]
+async fn a_transactions_lines_are_found_by_reading_a_few_pages() {
+    let db = database().await;
+    let db = &db.connection;
+    must_run(
+        db,
+        "INSERT INTO wallets (bettor_id, currency, balance)
+         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 50) AS n",
+    )
+    .await;
+    // 400 transactions of 100 lines each, one after the other, each with
+    // a time-ordered id made as it starts (as every posting's is): some
+    // 40,000 lines over hundreds of pages.
+    let transactions: Vec<Uuid> = (0..400).map(|_| Uuid::now_v7()).collect();
+    for transaction in &transactions {
+        must_run(
+            db,
+            &format!(
+                "INSERT INTO ledger_transactions (id, kind) VALUES ('{transaction}', 'ADJUSTMENT');
+                 INSERT INTO ledger_entries
+                     (id, transaction_id, account, amount, bettor_id, line, balance_after,
+                      created_at)
+                 SELECT gen_random_uuid(), '{transaction}', 'WALLET', 5, 'bettor-' || (1 + n % 50),
+                        'ADJUSTMENT', 5, now()
+                 FROM generate_series(1, 100) AS n"
+            ),
+        )
+        .await;
+    }
+    // What autovacuum does for a table that grew (autosummarize).
+    must_run(
+        db,
+        "SELECT brin_summarize_new_values('ledger_entries_by_transaction'); ANALYZE ledger_entries",
+    )
+    .await;
+    let pages = count(
+        db,
+        "SELECT relpages::bigint FROM pg_class WHERE relname = 'ledger_entries'",
+    )
+    .await;
+    assert!(pages >= 500, "the lines span {pages} pages");
+
+    let txn = db.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    must_run(&txn, "SET LOCAL enable_seqscan = off").await;
+    let wanted = transactions[200];
+    let sql = format!(
+        "EXPLAIN (ANALYZE, FORMAT JSON)
+         SELECT * FROM ledger_entries WHERE transaction_id = '{wanted}'"
+    );
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            sql.clone(),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    let plan: serde_json::Value = row
+        .try_get_by_index(0)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut nodes = Vec::new();
+    plan_nodes(&plan[0]["Plan"], &mut nodes);
+    assert_eq!(plan[0]["Plan"]["Actual Rows"].as_i64(), Some(100), "{plan}");
+    assert!(
+        nodes
+            .iter()
+            .any(|(index, _)| index.as_deref() == Some("ledger_entries_by_transaction")),
+        "found through the index: {plan}"
+    );
+    let read: i64 = nodes.iter().map(|(_, pages)| pages).sum();
+    assert!(
+        read <= 64,
+        "{read} of {pages} pages read for one transaction's lines: {plan}"
+    );
+}
+
+#[tokio::test]
+async fn a_statements_references_are_looked_up_by_key_not_scanned() {
+    let db = database().await;
+    let db = &db.connection;
+    must_run(db, WALLET).await;
+    must_run(db, EVENTS).await;
+    // Statistics taken while the tables were small, then the tables grown
+    // past them (as between two runs of autovacuum, or without it): a
+    // check planned on them hashed the whole table it looked in.
+    must_run(
+        db,
+        "ANALYZE ledger_transactions, wallets, events, bets;
+         INSERT INTO ledger_transactions (id, kind)
+         SELECT gen_random_uuid(), 'ADJUSTMENT' FROM generate_series(1, 5000);
+         INSERT INTO wallets (bettor_id, currency, balance)
+         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 2000) AS n;
+         INSERT INTO events (id, coefficient, deadline, status, version)
+         SELECT gen_random_uuid(), 2.00, now() + interval '1 day', 'NEW', 1
+         FROM generate_series(1, 2000)",
+    )
+    .await;
+
+    let txn = db.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    must_run(&txn, TRANSACTION).await;
+    must_run(&txn, &lines(KNOWN, "alice")).await;
+    must_run(&txn, &accumulator(BET, FIRST, SECOND)).await;
+    for table in ["ledger_transactions", "wallets", "events", "bets"] {
+        let read = count(
+            &txn,
+            &format!("SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = '{table}'"),
+        )
+        .await;
+        assert_eq!(read, 0, "{table}: rows read by scanning the table");
     }
     txn.commit().await.unwrap_or_else(|e| panic!("commit: {e}"));
 }

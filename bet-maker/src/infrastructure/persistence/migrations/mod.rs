@@ -23,6 +23,8 @@ mod m20261209_000019_serial_ledger_line_ids;
 mod m20261209_000020_bettor_ids_compared_as_bytes;
 mod m20261209_000021_placement_checks_once_per_statement;
 mod m20261210_000022_rows_updated_in_place;
+mod m20261211_000023_ledger_lines_found_by_range;
+mod m20261211_000024_references_checked_by_their_keys;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use shared_kernel::migrations::{SqlMigration, boxed, fingerprint};
@@ -50,6 +52,8 @@ const ALL: &[SqlMigration] = &[
     m20261209_000020_bettor_ids_compared_as_bytes::MIGRATION,
     m20261209_000021_placement_checks_once_per_statement::MIGRATION,
     m20261210_000022_rows_updated_in_place::MIGRATION,
+    m20261211_000023_ledger_lines_found_by_range::MIGRATION,
+    m20261211_000024_references_checked_by_their_keys::MIGRATION,
 ];
 
 /// Applies bet-maker's migrations.
