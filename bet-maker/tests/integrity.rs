@@ -47,7 +47,8 @@ async fn refused(db: &DatabaseConnection, sql: &str) -> String {
     }
 }
 
-async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
+/// The first column of the one row `sql` returns.
+async fn first<T: sea_orm::TryGetable>(db: &impl ConnectionTrait, sql: &str) -> T {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -55,6 +56,32 @@ async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
         .unwrap_or_else(|| panic!("{sql}: no row"));
     row.try_get_by_index(0)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
+    first(db, sql).await
+}
+
+/// `column` of `pg_stat_xact_user_tables` for `table`: what this
+/// transaction did to it so far.
+async fn table_stat(txn: &impl ConnectionTrait, table: &str, column: &str) -> i64 {
+    count(
+        txn,
+        &format!("SELECT {column} FROM pg_stat_xact_user_tables WHERE relname = '{table}'"),
+    )
+    .await
+}
+
+/// `bettor-1` to `bettor-{n}`, each with an empty wallet.
+async fn empty_wallets(db: &impl ConnectionTrait, n: u32) {
+    must_run(
+        db,
+        &format!(
+            "INSERT INTO wallets (bettor_id, currency, balance)
+             SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, {n}) AS n"
+        ),
+    )
+    .await;
 }
 
 const WALLET: &str =
@@ -279,12 +306,9 @@ async fn the_feeds_document_of_a_bet_is_bet_document() {
 /// of those updates were heap-only (the new version on the old one's page,
 /// no index entry written).
 async fn updates(txn: &impl ConnectionTrait, table: &str) -> (i64, i64) {
-    let of = |column: &str| {
-        format!("SELECT {column} FROM pg_stat_xact_user_tables WHERE relname = '{table}'")
-    };
     (
-        count(txn, &of("n_tup_upd")).await,
-        count(txn, &of("n_tup_hot_upd")).await,
+        table_stat(txn, table, "n_tup_upd").await,
+        table_stat(txn, table, "n_tup_hot_upd").await,
     )
 }
 
@@ -305,12 +329,7 @@ async fn a_settlement_updates_its_bets_legs_and_wallets_in_place() {
         ),
     )
     .await;
-    must_run(
-        db,
-        "INSERT INTO wallets (bettor_id, currency, balance)
-         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 20) AS n",
-    )
-    .await;
+    empty_wallets(db, 20).await;
     must_run(
         db,
         &format!(
@@ -374,12 +393,7 @@ fn plan_nodes(node: &serde_json::Value, found: &mut Vec<(Option<String>, i64)>) 
 async fn a_transactions_lines_are_found_by_reading_a_few_pages() {
     let db = database().await;
     let db = &db.connection;
-    must_run(
-        db,
-        "INSERT INTO wallets (bettor_id, currency, balance)
-         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 50) AS n",
-    )
-    .await;
+    empty_wallets(db, 50).await;
     // 400 transactions of 100 lines each, one after the other, each with
     // a time-ordered id made as it starts (as every posting's is): some
     // 40,000 lines over hundreds of pages.
@@ -419,17 +433,7 @@ async fn a_transactions_lines_are_found_by_reading_a_few_pages() {
         "EXPLAIN (ANALYZE, FORMAT JSON)
          SELECT * FROM ledger_entries WHERE transaction_id = '{wanted}'"
     );
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            txn.get_database_backend(),
-            sql.clone(),
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .unwrap_or_else(|| panic!("{sql}: no row"));
-    let plan: serde_json::Value = row
-        .try_get_by_index(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let plan: serde_json::Value = first(&txn, &sql).await;
     let mut nodes = Vec::new();
     plan_nodes(&plan[0]["Plan"], &mut nodes);
     assert_eq!(plan[0]["Plan"]["Actual Rows"].as_i64(), Some(100), "{plan}");
@@ -462,24 +466,19 @@ async fn a_statements_references_are_looked_up_by_key_not_scanned() {
         "ANALYZE ledger_transactions, wallets, events, bets;
          INSERT INTO ledger_transactions (id, kind)
          SELECT gen_random_uuid(), 'ADJUSTMENT' FROM generate_series(1, 5000);
-         INSERT INTO wallets (bettor_id, currency, balance)
-         SELECT 'bettor-' || n, 'EUR', 0 FROM generate_series(1, 2000) AS n;
          INSERT INTO events (id, coefficient, deadline, status, version)
          SELECT gen_random_uuid(), 2.00, now() + interval '1 day', 'NEW', 1
          FROM generate_series(1, 2000)",
     )
     .await;
+    empty_wallets(db, 2000).await;
 
     let txn = db.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
     must_run(&txn, TRANSACTION).await;
     must_run(&txn, &lines(KNOWN, "alice")).await;
     must_run(&txn, &accumulator(BET, FIRST, SECOND)).await;
     for table in ["ledger_transactions", "wallets", "events", "bets"] {
-        let read = count(
-            &txn,
-            &format!("SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = '{table}'"),
-        )
-        .await;
+        let read = table_stat(&txn, table, "seq_tup_read").await;
         assert_eq!(read, 0, "{table}: rows read by scanning the table");
     }
     txn.commit().await.unwrap_or_else(|e| panic!("commit: {e}"));
